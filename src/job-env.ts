@@ -1,0 +1,44 @@
+/**
+ * The environment contract between the Sensor's Job template and the remediation Job runtime.
+ * The construct writes these names and the runtime reads them, so both import them from here.
+ */
+
+/** Set per event by Sensor trigger parameters, in this order, as the first entries of `env`. */
+export const EVENT_ENV = {
+  repository: 'AC_REPOSITORY',
+  branch: 'AC_BRANCH',
+  headSha: 'AC_HEAD_SHA',
+  deliveryId: 'AC_DELIVERY_ID',
+  taskId: 'AC_TASK_ID',
+} as const;
+
+/** Fixed per installation, from the synthesized configuration. */
+export const STATIC_ENV = {
+  namespace: 'AC_NAMESPACE',
+  runId: 'AC_RUN_ID',
+  codeRunGroup: 'AC_CODERUN_GROUP',
+  codeRunVersion: 'AC_CODERUN_VERSION',
+  codeRunPlural: 'AC_CODERUN_PLURAL',
+  qaSelector: 'AC_QA_SELECTOR',
+  taskIdLabel: 'AC_TASK_ID_LABEL',
+  allowedRepositories: 'AC_ALLOWED_REPOSITORIES',
+  labelReady: 'AC_LABEL_READY',
+  labelRemediation: 'AC_LABEL_REMEDIATION',
+  labelRemediationColor: 'AC_LABEL_REMEDIATION_COLOR',
+  labelRemediationDescription: 'AC_LABEL_REMEDIATION_DESCRIPTION',
+  githubGraphqlUrl: 'AC_GITHUB_GRAPHQL_URL',
+  githubToken: 'GITHUB_TOKEN',
+  deadlineSeconds: 'AC_DEADLINE_SECONDS',
+  leaseDurationSeconds: 'AC_LEASE_DURATION_SECONDS',
+  lockWaitSeconds: 'AC_LOCK_WAIT_SECONDS',
+  skipExitCode: 'AC_SKIP_EXIT_CODE',
+} as const;
+
+/** Exit codes of the runtime. Kubernetes counts only 0 as success, so the Job sets AC_SKIP_EXIT_CODE=0. */
+export const EXIT = {
+  done: 0,
+  nothingToDo: 3,
+  badInput: 64,
+  retryable: 75,
+  needsAttention: 78,
+} as const;
