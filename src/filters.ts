@@ -1,0 +1,25 @@
+/**
+ * Regular expressions for Argo Events data filters. Argo compiles each string value with Go's regexp and
+ * matches it unanchored, so every value here is escaped and anchored: a bare `5DLabs-Rex[bot]` would be a
+ * character class, and `5DLabs-Rex` would match `evil-5DLabs-Rex`.
+ */
+
+/** Escapes the characters that are special in Go (RE2) and JavaScript regular expressions. */
+export function escapeRegExp(literal: string): string {
+  return literal.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
+
+/** Matches exactly one of `values`, whole; `(?i)` makes the match case-insensitive in Go. */
+export function exactAlternation(values: readonly string[], caseInsensitive: boolean): string {
+  if (values.length === 0) throw new Error('exactAlternation: values must not be empty');
+  return `${caseInsensitive ? '(?i)' : ''}^(?:${values.map(escapeRegExp).join('|')})$`;
+}
+
+/** `feature/task-{id}-implementation` -> a regex over `body.ref` whose group 1 is the numeric task id. */
+export function branchRefRegex(branchPattern: string): string {
+  const parts = branchPattern.split('{id}');
+  if (parts.length !== 2) {
+    throw new Error(`branchPattern: ${JSON.stringify(branchPattern)} must contain {id} exactly once`);
+  }
+  return `^refs/heads/${escapeRegExp(parts[0])}([0-9]+)${escapeRegExp(parts[1])}$`;
+}

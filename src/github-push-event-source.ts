@@ -1,0 +1,73 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { EventSource } from '../imports/argoproj.io';
+import { SecretRef } from './config';
+
+export interface GitHubPushEventSourceProps {
+  readonly namespace: string;
+  /** Name of the EventSource and its ServiceAccount. */
+  readonly name: string;
+  /** `owner/name` of each repository whose webhook points here. */
+  readonly repositories: string[];
+  /** Secret holding the webhook's HMAC secret; deliveries without a valid `X-Hub-Signature-256` get HTTP 400. */
+  readonly webhookSecret: SecretRef;
+  /** @default 12000 */
+  readonly port?: number;
+  /** @default "/agent-cancellation/github" */
+  readonly endpoint?: string;
+  /** @default "default" */
+  readonly eventBusName?: string;
+}
+
+/**
+ * An Argo Events GitHub EventSource that only serves a webhook: with no API token it never creates hooks,
+ * so its ServiceAccount gets no API access at all. The Sensor does all filtering.
+ */
+export class GitHubPushEventSource extends Construct {
+  /** Name of the event, for Sensor dependencies. */
+  public readonly eventName = 'push';
+  public readonly name: string;
+  public readonly port: number;
+  public readonly endpoint: string;
+
+  constructor(scope: Construct, id: string, props: GitHubPushEventSourceProps) {
+    super(scope, id);
+    this.name = props.name;
+    this.port = props.port ?? 12000;
+    this.endpoint = props.endpoint ?? '/agent-cancellation/github';
+    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {
+      throw new Error(`port: ${JSON.stringify(props.port)} must be an integer from 1 to 65535`);
+    }
+    if (!this.endpoint.startsWith('/')) throw new Error(`endpoint: ${JSON.stringify(this.endpoint)} must start with "/"`);
+
+    const owners = new Map<string, string[]>();
+    for (const full of props.repositories) {
+      const [owner, repo, extra] = full.split('/');
+      if (!owner || !repo || extra !== undefined) {
+        throw new Error(`repositories: ${JSON.stringify(full)} must be "owner/name"`);
+      }
+      owners.set(owner, [...(owners.get(owner) ?? []), repo]);
+    }
+
+    const metadata = { name: props.name, namespace: props.namespace, labels: { 'app.kubernetes.io/part-of': 'agent-cancellation' } };
+    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: false });
+    new EventSource(this, 'Resource', {
+      metadata,
+      spec: {
+        eventBusName: props.eventBusName ?? 'default',
+        template: { serviceAccountName: serviceAccount.name },
+        service: { ports: [{ name: 'webhook', port: this.port, targetPort: this.port }] },
+        github: {
+          [this.eventName]: {
+            repositories: [...owners].map(([owner, names]) => ({ owner, names })),
+            webhook: { endpoint: this.endpoint, port: String(this.port), method: 'POST' },
+            events: ['push'],
+            webhookSecret: { name: props.webhookSecret.name, key: props.webhookSecret.key },
+            active: true,
+            contentType: 'json',
+          },
+        },
+      },
+    });
+  }
+}
