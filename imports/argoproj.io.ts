@@ -314,6 +314,11 @@ export function toJson_EventSourceSpecGithubRepositories(obj: EventSourceSpecGit
  */
 export interface EventSourceSpecGithubWebhook {
   /**
+   * @schema EventSourceSpecGithubWebhook#url
+   */
+  readonly url?: string;
+
+  /**
    * @schema EventSourceSpecGithubWebhook#endpoint
    */
   readonly endpoint?: string;
@@ -341,6 +346,7 @@ export interface EventSourceSpecGithubWebhook {
 export function toJson_EventSourceSpecGithubWebhook(obj: EventSourceSpecGithubWebhook | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
+    'url': obj.url,
     'endpoint': obj.endpoint,
     'method': obj.method,
     'port': obj.port,

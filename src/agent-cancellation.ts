@@ -48,6 +48,7 @@ export class AgentCancellation extends Chart {
       webhookSecret: c.webhook.secret,
       port: c.webhook.port,
       endpoint: c.webhook.endpoint,
+      url: c.webhook.url,
       eventBusName: c.eventBusName,
     });
 

@@ -59,6 +59,8 @@ export interface AgentCancellationConfig {
     readonly port?: number;
     /** @default "/agent-cancellation/github" */
     readonly endpoint?: string;
+    /** Public URL GitHub delivers to, recorded in the EventSource. @default "" */
+    readonly url?: string;
     /** Secret with the webhook's HMAC secret. @default agent-cancellation-webhook / secret */
     readonly secret?: SecretRef;
   };

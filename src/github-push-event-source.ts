@@ -17,6 +17,12 @@ export interface GitHubPushEventSourceProps {
   readonly endpoint?: string;
   /** @default "default" */
   readonly eventBusName?: string;
+  /**
+   * Public URL GitHub delivers to. Argo only uses it to manage hooks, which it never does without a token,
+   * but its schema requires the field.
+   * @default ""
+   */
+  readonly url?: string;
 }
 
 /**
@@ -60,7 +66,7 @@ export class GitHubPushEventSource extends Construct {
         github: {
           [this.eventName]: {
             repositories: [...owners].map(([owner, names]) => ({ owner, names })),
-            webhook: { endpoint: this.endpoint, port: String(this.port), method: 'POST' },
+            webhook: { url: props.url ?? '', endpoint: this.endpoint, port: String(this.port), method: 'POST' },
             events: ['push'],
             webhookSecret: { name: props.webhookSecret.name, key: props.webhookSecret.key },
             active: true,

@@ -56,6 +56,20 @@ build_argo_events() {
   mv "$out.tmp" "$out"
 }
 
+# argo-eval is this repo's own Go program over Argo Events' packages; its key is a hash of its sources.
+build_argo_eval() {
+  local src hash out
+  src="$(cd "$(dirname "$0")/../argo-eval" && pwd)"
+  hash=$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)
+  out="$BIN_DIR/argo-eval-$hash"
+  if [ ! -x "$out" ]; then
+    log "building argo-eval (first run only)"
+    (cd "$src" && go build -trimpath -o "$out.tmp" .)
+    mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}
+
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(etcd kube-apiserver argo-events)
 for t in "${targets[@]}"; do
@@ -63,6 +77,7 @@ for t in "${targets[@]}"; do
     etcd) build_etcd ;;
     kube-apiserver) build_kube_apiserver ;;
     argo-events) build_argo_events ;;
+    argo-eval) build_argo_eval ;;
     *) log "unknown target: $t"; exit 2 ;;
   esac
 done

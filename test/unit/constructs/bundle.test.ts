@@ -1,0 +1,172 @@
+import { EVENT_ENV, EXIT } from '../../../src';
+import { find, preset, synth } from './synth-helpers';
+
+const card = synth(preset('card'));
+const cto = synth(preset('5dlabs-cto'));
+
+function rules(objects: Record<string, any>[], role: string) {
+  return find(objects, 'Role', role).rules;
+}
+
+function subjects(objects: Record<string, any>[], binding: string) {
+  const b = find(objects, 'RoleBinding', binding);
+  return { role: b.roleRef.name, subjects: b.subjects.map((s: any) => `${s.namespace}/${s.name}`) };
+}
+
+describe('synthesized bundle (card)', () => {
+  test('emits exactly these objects, all namespaced in agent-platform', () => {
+    expect(card.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/agent-cancellation-job-bundle',
+      'EventSource/agent-cancellation-github',
+      'Role/agent-cancellation-job',
+      'Role/agent-cancellation-launch-job',
+      'RoleBinding/agent-cancellation-job',
+      'RoleBinding/agent-cancellation-launch-job',
+      'Sensor/agent-cancellation-sensor',
+      'ServiceAccount/agent-cancellation-github',
+      'ServiceAccount/agent-cancellation-job',
+      'ServiceAccount/agent-cancellation-sensor',
+    ]);
+    expect(new Set(card.map((o) => o.metadata.namespace))).toEqual(new Set(['agent-platform']));
+  });
+
+  test('the Sensor filters are exact, anchored and typed', () => {
+    const dep = find(card, 'Sensor').spec.dependencies[0];
+    expect(dep).toMatchObject({ name: 'rex-push', eventSourceName: 'agent-cancellation-github', eventName: 'push' });
+    expect(dep.filters).toEqual({
+      dataLogicalOperator: 'and',
+      data: [
+        { path: 'body.X-GitHub-Event', type: 'string', value: ['^push$'] },
+        { path: 'body.repository.full_name', type: 'string', value: ['(?i)^(?:5dlabs/cto)$'] },
+        { path: 'body.sender.login', type: 'string', value: ['(?i)^(?:5DLabs-Rex\\[bot\\]|5DLabs-Rex)$'] },
+        { path: 'body.ref', type: 'string', value: ['^refs/heads/feature/task-([0-9]+)-implementation$'] },
+        { path: 'body.deleted', type: 'bool', value: ['false'] },
+        { path: 'body.after', type: 'string', value: ['^[0-9a-f]{40}([0-9a-f]{24})?$'] },
+      ],
+    });
+  });
+
+  test('the trigger creates one Job per event, at least once, with retries', () => {
+    const trigger = find(card, 'Sensor').spec.triggers[0];
+    expect(trigger.atLeastOnce).toBe(true);
+    expect(trigger.retryStrategy).toEqual({ steps: 5, duration: '1s', factor: 2, jitter: 0.2 });
+    expect(trigger.template.k8s.operation).toBe('create');
+    expect(trigger.template.k8s.source.resource.metadata.generateName).toBe('agent-cancellation-');
+    expect(trigger.template.k8s.source.resource.metadata.name).toBeUndefined();
+  });
+
+  test('parameters carry repository, branch, SHA, delivery id and task id into the Job env', () => {
+    const { parameters, source } = find(card, 'Sensor').spec.triggers[0].template.k8s;
+    const env = source.resource.spec.template.spec.containers[0].env;
+    const byEnv = Object.fromEntries(
+      parameters
+        .filter((p: any) => p.dest.startsWith('spec.template.spec.containers.0.env.'))
+        .map((p: any) => [env[Number(p.dest.split('.')[6])].name, p.src]),
+    );
+    const ref = '^refs/heads/feature/task-([0-9]+)-implementation$';
+    expect(byEnv).toEqual({
+      [EVENT_ENV.repository]: { dependencyName: 'rex-push', dataKey: 'body.repository.full_name' },
+      [EVENT_ENV.branch]: { dependencyName: 'rex-push', dataTemplate: '{{ trimPrefix "refs/heads/" .Input.body.ref }}' },
+      [EVENT_ENV.headSha]: { dependencyName: 'rex-push', dataKey: 'body.after' },
+      [EVENT_ENV.deliveryId]: { dependencyName: 'rex-push', dataKey: 'body.X-GitHub-Delivery' },
+      [EVENT_ENV.taskId]: { dependencyName: 'rex-push', dataTemplate: `{{ regexReplaceAll \`${ref}\` .Input.body.ref "\${1}" }}` },
+    });
+    expect(parameters).toHaveLength(6);
+    expect(parameters[5].dest).toBe('metadata.labels.agent-cancellation\\.5dlabs\\.io/task-id');
+  });
+
+  test('the Job spec: non-root, read-only, bounded, failing fast on non-retryable exits', () => {
+    const job = find(card, 'Sensor').spec.triggers[0].template.k8s.source.resource;
+    expect(job.spec).toMatchObject({
+      backoffLimit: 4,
+      activeDeadlineSeconds: 900,
+      ttlSecondsAfterFinished: 86400,
+      podFailurePolicy: {
+        rules: [{ action: 'FailJob', onExitCodes: { containerName: 'remediation', operator: 'In', values: [EXIT.badInput, EXIT.needsAttention] } }],
+      },
+    });
+    const pod = job.spec.template.spec;
+    expect(pod).toMatchObject({
+      serviceAccountName: 'agent-cancellation-job',
+      automountServiceAccountToken: true,
+      restartPolicy: 'Never',
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+      volumes: [{ name: 'bundle', configMap: { name: 'agent-cancellation-job-bundle', defaultMode: 0o444 } }],
+    });
+    const [container] = pod.containers;
+    expect(container.image).toMatch(/^node:22-alpine@sha256:[0-9a-f]{64}$/);
+    expect(container.command).toEqual(['node', '/opt/agent-cancellation/remediation-job.js', 'run']);
+    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toMatchObject({
+      AC_NAMESPACE: 'agent-platform',
+      AC_CODERUN_GROUP: 'platform.5dlabs.com',
+      AC_CODERUN_VERSION: 'v1',
+      AC_CODERUN_PLURAL: 'coderuns',
+      AC_QA_SELECTOR: 'agent-type in (cleo,tess),agent-type!=rex',
+      AC_TASK_ID_LABEL: 'task-id',
+      AC_ALLOWED_REPOSITORIES: '5dlabs/cto',
+      AC_LABEL_READY: 'ready-for-qa',
+      AC_LABEL_REMEDIATION: 'remediation-in-progress',
+      AC_SKIP_EXIT_CODE: '0',
+      AC_RUN_ID: { fieldRef: { fieldPath: 'metadata.name' } },
+      GITHUB_TOKEN: { secretKeyRef: { name: 'agent-cancellation-github', key: 'token' } },
+    });
+  });
+
+  test('RBAC: the Job may only touch CodeRuns, Leases and Events', () => {
+    expect(rules(card, 'agent-cancellation-job')).toEqual([
+      { apiGroups: ['platform.5dlabs.com'], resources: ['coderuns'], verbs: ['get', 'list', 'delete', 'deletecollection'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    ]);
+    expect(subjects(card, 'agent-cancellation-job')).toEqual({ role: 'agent-cancellation-job', subjects: ['agent-platform/agent-cancellation-job'] });
+  });
+
+  test('RBAC: the Sensor may only create Jobs; the EventSource has no token', () => {
+    expect(rules(card, 'agent-cancellation-launch-job')).toEqual([{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['create'] }]);
+    expect(subjects(card, 'agent-cancellation-launch-job')).toEqual({
+      role: 'agent-cancellation-launch-job',
+      subjects: ['agent-platform/agent-cancellation-sensor'],
+    });
+    expect(find(card, 'ServiceAccount', 'agent-cancellation-github').automountServiceAccountToken).toBe(false);
+    const bound = card.filter((o) => o.kind === 'RoleBinding').flatMap((b) => b.subjects.map((s: any) => s.name));
+    expect(bound).not.toContain('agent-cancellation-github');
+  });
+
+  test('no secret values: only Secret references', () => {
+    expect(card.filter((o) => o.kind === 'Secret')).toEqual([]);
+    const es = find(card, 'EventSource');
+    expect(es.spec.github.push.webhookSecret).toEqual({ name: 'agent-cancellation-webhook', key: 'secret' });
+    expect(es.spec.github.push.apiToken).toBeUndefined();
+  });
+});
+
+describe('synthesized bundle (real platform preset)', () => {
+  test('targets agents.platform CodeRuns in cto, selected by github-app', () => {
+    expect(rules(cto, 'agent-cancellation-job')[0]).toEqual({
+      apiGroups: ['agents.platform'],
+      resources: ['coderuns'],
+      verbs: ['get', 'list', 'delete', 'deletecollection'],
+    });
+    const env = find(cto, 'Sensor').spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0].env;
+    expect(env.find((e: any) => e.name === 'AC_QA_SELECTOR').value).toBe('github-app in (5DLabs-Cleo,5DLabs-Tess),github-app!=5DLabs-Rex');
+    expect(new Set(cto.map((o) => o.metadata.namespace))).toEqual(new Set(['cto']));
+    expect(find(cto, 'Sensor').spec.dependencies[0].filters.data[2].value).toEqual(['(?i)^(?:rex-5dlabs\\[bot\\])$']);
+  });
+
+  test('EventSource and Sensor can run in another namespace; the Sensor still only creates Jobs in cto', () => {
+    const objects = synth({ ...preset('5dlabs-cto'), eventsNamespace: 'argo-events' });
+    expect(find(objects, 'Sensor').metadata.namespace).toBe('argo-events');
+    expect(find(objects, 'Role', 'agent-cancellation-launch-job').metadata.namespace).toBe('cto');
+    expect(subjects(objects, 'agent-cancellation-launch-job').subjects).toEqual(['argo-events/agent-cancellation-sensor']);
+  });
+
+  test('image mode runs the project image and ships no ConfigMap', () => {
+    const objects = synth({ job: { mode: 'image', image: 'registry.example/agent-cancellation:1' } });
+    expect(objects.some((o) => o.kind === 'ConfigMap')).toBe(false);
+    const pod = find(objects, 'Sensor').spec.triggers[0].template.k8s.source.resource.spec.template.spec;
+    expect(pod.containers[0].image).toBe('registry.example/agent-cancellation:1');
+    expect(pod.volumes).toEqual([]);
+  });
+});

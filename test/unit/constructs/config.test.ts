@@ -1,0 +1,100 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ConfigError, qaSelectorString, resolveConfig } from '../../../src';
+import { preset, repoRoot } from './synth-helpers';
+
+function issuesOf(input: unknown): string[] {
+  try {
+    resolveConfig(input, 'test.yaml');
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).issues;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('configuration', () => {
+  test('defaults are the user card', () => {
+    const c = resolveConfig({});
+    expect(c.codeRun).toEqual({ group: 'platform.5dlabs.com', version: 'v1', kind: 'CodeRun', plural: 'coderuns' });
+    expect(qaSelectorString(c)).toBe('agent-type in (cleo,tess),agent-type!=rex');
+    expect(c.github.bots).toEqual(['5DLabs-Rex[bot]', '5DLabs-Rex']);
+    expect([c.github.readyForQaLabel, c.github.remediationLabel.name]).toEqual(['ready-for-qa', 'remediation-in-progress']);
+    expect(c.eventsNamespace).toBe(c.namespace);
+  });
+
+  test('the card preset equals the defaults', () => {
+    expect(preset('card')).toEqual(resolveConfig({}));
+  });
+
+  test('the real-platform preset selects github-app QA agents in cto', () => {
+    const c = preset('5dlabs-cto');
+    expect(c.namespace).toBe('cto');
+    expect(c.codeRun.group).toBe('agents.platform');
+    expect(qaSelectorString(c)).toBe('github-app in (5DLabs-Cleo,5DLabs-Tess),github-app!=5DLabs-Rex');
+  });
+
+  test('resolving does not modify the input', () => {
+    const input = { github: { bots: ['x[bot]'] } };
+    resolveConfig(input);
+    expect(input).toEqual({ github: { bots: ['x[bot]'] } });
+  });
+
+  test.each([
+    [{ namespace: 'Bad_NS' }, 'namespace: "Bad_NS" must match pattern'],
+    [{ github: { bots: ['evil x'] } }, 'github.bots[0]: "evil x" must match pattern'],
+    [{ github: { bots: [] } }, 'github.bots: [] must NOT have fewer than 1 items'],
+    [{ github: { repositories: ['no-slash'] } }, 'github.repositories[0]: "no-slash" must match pattern'],
+    [{ github: { branchPattern: 'feature/task-implementation' } }, 'github.branchPattern: "feature/task-implementation" must match pattern'],
+    [{ github: { botLoginCase: 'loose' } }, 'github.botLoginCase: "loose" must be one of ["insensitive","exact"]'],
+    [{ job: { mode: 'docker' } }, 'job.mode: "docker" must be one of ["configmap","image"]'],
+    [{ job: { nodeImage: 'node:22-alpine' } }, 'job.nodeImage: "node:22-alpine" must match pattern "@sha256:[0-9a-f]{64}$"'],
+    [{ webhook: { port: 70000 } }, 'webhook.port: 70000 must be <= 65535'],
+    [{ qaSelector: { labelSelector: 'agent-type in (cleo)' } }, 'qaSelector.labelSelector: unknown field'],
+    [{ taskIdLabel: '' }, 'taskIdLabel: "" must match pattern'],
+  ])('rejects %j', (input, message) => {
+    expect(issuesOf(input).join('\n')).toContain(message);
+  });
+
+  test('rejects a selector that could match the implementation agent', () => {
+    expect(issuesOf({ qaSelector: { values: ['cleo', 'rex'] } })).toEqual([
+      'qaSelector.values: ["cleo","rex"] includes the implementation agent "rex" (expected only QA agents, never agent-type=rex)',
+    ]);
+  });
+
+  test('rejects a selector whose key is the task-id label', () => {
+    expect(issuesOf({ qaSelector: { key: 'task-id' } })[0]).toContain('taskIdLabel: "task-id" is also qaSelector.key');
+  });
+
+  test('always excludes the implementation agent, even on another label key', () => {
+    const c = resolveConfig({ qaSelector: { key: 'workflow-stage', values: ['quality', 'testing'] } });
+    expect(qaSelectorString(c)).toBe('workflow-stage in (quality,testing),agent-type!=rex');
+  });
+
+  test('rejects a Job deadline shorter than its own retries', () => {
+    expect(issuesOf({ job: { activeDeadlineSeconds: 100 } })[0]).toContain('job.activeDeadlineSeconds: 100 is not above');
+  });
+
+  test('bad config fails synth with the field and value, and leaves dist untouched', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-synth-'));
+    const outdir = path.join(dir, 'dist');
+    fs.mkdirSync(outdir);
+    fs.writeFileSync(path.join(outdir, 'keep.yaml'), 'kept: true\n');
+    const config = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(config, 'github:\n  bots: ["5DLabs-Rex bot"]\n');
+    let stderr = '';
+    try {
+      execFileSync('node', [path.join(repoRoot, 'lib/src/main.js')], {
+        env: { ...process.env, AGENT_CANCELLATION_CONFIG: config, CDK8S_OUTDIR: outdir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (e: any) {
+      stderr = e.stderr.toString();
+      expect(e.status).toBe(1);
+    }
+    expect(stderr).toContain('github.bots[0]: "5DLabs-Rex bot" must match pattern');
+    expect(fs.readdirSync(outdir)).toEqual(['keep.yaml']);
+  });
+});
