@@ -71,7 +71,7 @@ build_argo_eval() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(etcd kube-apiserver argo-events)
+[ ${#targets[@]} -eq 0 ] && targets=(etcd kube-apiserver argo-events argo-eval)
 for t in "${targets[@]}"; do
   case "$t" in
     etcd) build_etcd ;;
