@@ -1,0 +1,104 @@
+import { graphql, GraphqlResponseError } from '@octokit/graphql';
+import { CREATE_LABEL_MUTATION, RESOLVE_QUERY, transitionMutation } from './graphql-documents';
+import { GitHubApi, GitHubError, parseMarker, ResolvedPush } from './github';
+import { RetryableError, withRetry } from './retry';
+
+export interface GraphqlGitHubOptions {
+  readonly url: string;
+  readonly token: string;
+  /** No new attempt starts after this time (ms since epoch). */
+  readonly deadline: number;
+  /** One request may take this long. @default 20000 */
+  readonly requestTimeoutMs?: number;
+  readonly onRetry?: (reason: string, waitMs: number) => void;
+}
+
+/** Secondary rate limits without retry-after: GitHub asks for at least a minute. */
+const SECONDARY_DEFAULT_MS = 60_000;
+
+function header(headers: Record<string, unknown> | undefined, name: string): string | undefined {
+  const v = headers?.[name];
+  return v === undefined ? undefined : String(v);
+}
+
+/** Maps an @octokit/graphql failure to retryable (with the wait GitHub asks for) or final. */
+export function classify(e: any): Error {
+  if (e instanceof GraphqlResponseError) {
+    if (e.errors?.some((x: any) => x.type === 'RATE_LIMITED')) {
+      const reset = Number(header(e.headers as any, 'x-ratelimit-reset'));
+      return new RetryableError('primary rate limit', Number.isFinite(reset) ? Math.max(0, reset * 1000 - Date.now()) : SECONDARY_DEFAULT_MS);
+    }
+    return new GitHubError(`GraphQL errors: ${e.errors?.map((x: any) => x.message).join('; ')}`);
+  }
+  const status: number | undefined = e?.status;
+  // @octokit/request reports network failures and timeouts as status 500.
+  if (status === undefined) return new RetryableError(`request failed: ${e?.message ?? e}`);
+  const headers = e.response?.headers;
+  const retryAfter = Number(header(headers, 'retry-after'));
+  const after = Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined;
+  if (status === 429 || (status === 403 && (after !== undefined || /rate limit/i.test(e.message)))) {
+    if (header(headers, 'x-ratelimit-remaining') === '0' && after === undefined) {
+      const reset = Number(header(headers, 'x-ratelimit-reset'));
+      return new RetryableError(`HTTP ${status} rate limit`, Number.isFinite(reset) ? Math.max(0, reset * 1000 - Date.now()) : SECONDARY_DEFAULT_MS);
+    }
+    return new RetryableError(`HTTP ${status} secondary rate limit`, after ?? SECONDARY_DEFAULT_MS);
+  }
+  if (status >= 500) return new RetryableError(`HTTP ${status}: ${e.message}`, after);
+  return new GitHubError(`HTTP ${status}: ${e.message}`);
+}
+
+/** GitHubApi over @octokit/graphql, with its own retries: one request in flight, waits as GitHub asks. */
+export class GraphqlGitHub implements GitHubApi {
+  private readonly client: typeof graphql;
+
+  constructor(private readonly o: GraphqlGitHubOptions) {
+    this.client = graphql.defaults({ url: o.url, headers: { authorization: `bearer ${o.token}` } });
+  }
+
+  async resolve(owner: string, name: string, branch: string, labels: { ready: string; remediation: string }): Promise<ResolvedPush> {
+    const data: any = await this.send(RESOLVE_QUERY, { owner, name, ref: `refs/heads/${branch}`, ...labels });
+    const repo = data.repository;
+    if (!repo) throw new GitHubError(`repository ${owner}/${name} not found or not accessible`);
+    const pr = repo.ref?.associatedPullRequests.nodes.find((p: any) => p.headRefName === branch);
+    return {
+      repositoryId: repo.id,
+      branchHead: repo.ref?.target?.oid ?? null,
+      readyLabelId: repo.readyLabel?.id,
+      remediationLabelId: repo.remediationLabel?.id,
+      pr: pr && {
+        id: pr.id,
+        number: pr.number,
+        labels: pr.labels.nodes,
+        markers: pr.comments.nodes.filter((c: any) => c.viewerDidAuthor).flatMap((c: any) => parseMarker(c.body) ?? []),
+      },
+    };
+  }
+
+  async createLabel(repositoryId: string, name: string, color: string, description: string): Promise<string> {
+    const data: any = await this.send(CREATE_LABEL_MUTATION, { repositoryId, name, color, description });
+    return data.createLabel.label.id;
+  }
+
+  async transition(prId: string, change: { remove?: string; add?: string; comment?: string }): Promise<void> {
+    const doc = transitionMutation({ remove: !!change.remove, add: !!change.add, comment: !!change.comment });
+    await this.send(doc, {
+      pr: prId,
+      ...(change.remove ? { remove: [change.remove] } : {}),
+      ...(change.add ? { add: [change.add] } : {}),
+      ...(change.comment ? { body: change.comment } : {}),
+    });
+  }
+
+  private send(query: string, variables: Record<string, unknown>): Promise<unknown> {
+    return withRetry(
+      async () => {
+        try {
+          return await this.client(query, { ...variables, request: { signal: AbortSignal.timeout(this.o.requestTimeoutMs ?? 20_000) } });
+        } catch (e) {
+          throw classify(e);
+        }
+      },
+      { deadline: this.o.deadline, baseMs: 1000, maxMs: 60_000, onRetry: (e, _n, ms) => this.o.onRetry?.(e.message, ms) },
+    );
+  }
+}

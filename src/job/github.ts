@@ -1,0 +1,60 @@
+/** The GitHub side of a run, as an interface: GraphQL in production, fakes in unit tests. */
+
+export interface Marker {
+  readonly delivery: string;
+  readonly sha: string;
+  readonly startedAt: string;
+}
+
+export interface PullRequestState {
+  readonly id: string;
+  readonly number: number;
+  readonly labels: ReadonlyArray<{ readonly id: string; readonly name: string }>;
+  /** Remediation markers this token wrote on the PR, oldest first. */
+  readonly markers: readonly Marker[];
+}
+
+export interface ResolvedPush {
+  readonly repositoryId: string;
+  /** The branch's current head, or null when the branch is gone. */
+  readonly branchHead: string | null;
+  readonly pr?: PullRequestState;
+  readonly readyLabelId?: string;
+  readonly remediationLabelId?: string;
+}
+
+export interface GitHubApi {
+  resolve(owner: string, name: string, branch: string, labels: { ready: string; remediation: string }): Promise<ResolvedPush>;
+  createLabel(repositoryId: string, name: string, color: string, description: string): Promise<string>;
+  /** One request: remove `remove`, add `add`, post `comment`, each only when given. */
+  transition(prId: string, change: { remove?: string; add?: string; comment?: string }): Promise<void>;
+}
+
+/** GitHub said no in a way retrying will not fix (401, schema errors, missing repository). */
+export class GitHubError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GitHubError';
+  }
+}
+
+const MARKER = /<!-- agent-cancellation (\{.*?\}) -->/;
+
+export function markerComment(m: Marker, deleted: number): string {
+  return (
+    `<!-- agent-cancellation ${JSON.stringify(m)} -->\n` +
+    `Remediation started at ${m.startedAt} for ${m.sha.slice(0, 12)}: ${deleted} QA run(s) cancelled, ` +
+    'QA will run again once the fix is ready.'
+  );
+}
+
+export function parseMarker(body: string): Marker | undefined {
+  const m = MARKER.exec(body);
+  if (!m) return undefined;
+  try {
+    const v = JSON.parse(m[1]);
+    return typeof v.delivery === 'string' && typeof v.sha === 'string' && typeof v.startedAt === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,243 @@
+import * as fs from 'fs';
+import * as https from 'https';
+import * as YAML from 'yaml';
+import { RetryableError, withRetry } from './retry';
+
+export interface ObjectMeta {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+  readonly creationTimestamp?: string;
+  readonly deletionTimestamp?: string;
+  readonly labels?: Record<string, string>;
+  readonly annotations?: Record<string, string>;
+}
+
+export interface Lease {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata: ObjectMeta;
+  readonly spec: {
+    readonly holderIdentity?: string | null;
+    readonly leaseDurationSeconds?: number;
+    readonly acquireTime?: string | null;
+    readonly renewTime?: string | null;
+    readonly leaseTransitions?: number;
+  };
+}
+
+export interface Resource {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+}
+
+export interface KubeEvent {
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly message: string;
+  readonly involved: { readonly name: string; readonly uid?: string };
+}
+
+/** A write lost an optimistic-concurrency race (HTTP 409): re-read and decide again. */
+export class ConflictError extends Error {
+  constructor(what: string) {
+    super(`conflict: ${what}`);
+    this.name = 'ConflictError';
+  }
+}
+
+/** The few Kubernetes calls the Job and the reconciler make. */
+export interface KubeApi {
+  getLease(namespace: string, name: string): Promise<Lease | undefined>;
+  /** Throws ConflictError when it already exists. */
+  createLease(lease: Lease): Promise<Lease>;
+  /** Throws ConflictError when resourceVersion is stale. */
+  updateLease(lease: Lease): Promise<Lease>;
+  listLeases(namespace: string, labelSelector: string): Promise<Lease[]>;
+  deleteLease(namespace: string, name: string, resourceVersion: string): Promise<void>;
+  /** One delete-collection call, background propagation; returns the names it deleted. */
+  deleteCollection(namespace: string, resource: Resource, labelSelector: string): Promise<string[]>;
+  list(namespace: string, resource: Resource, labelSelector: string): Promise<ObjectMeta[]>;
+  createEvent(namespace: string, event: KubeEvent): Promise<void>;
+}
+
+export interface Connection {
+  readonly server: string;
+  readonly ca?: Buffer;
+  readonly token?: string;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
+const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+function fileOrData(data: string | undefined, file: string | undefined): Buffer | undefined {
+  if (data) return Buffer.from(data, 'base64');
+  return file ? fs.readFileSync(file) : undefined;
+}
+
+/** KUBECONFIG's current context when set (first file only), otherwise the in-cluster service account. */
+export function loadConnection(env: Record<string, string | undefined>): Connection {
+  const file = env.KUBECONFIG?.split(':')[0];
+  if (file) {
+    const kc = YAML.parse(fs.readFileSync(file, 'utf8'));
+    const ctx = kc.contexts?.find((c: any) => c.name === kc['current-context'])?.context ?? kc.contexts?.[0]?.context;
+    const cluster = kc.clusters?.find((c: any) => c.name === ctx?.cluster)?.cluster;
+    const user = kc.users?.find((u: any) => u.name === ctx?.user)?.user ?? {};
+    if (!cluster?.server) throw new Error(`KUBECONFIG ${file}: no cluster server in the current context`);
+    return {
+      server: cluster.server,
+      ca: fileOrData(cluster['certificate-authority-data'], cluster['certificate-authority']),
+      token: user.token ?? (user.tokenFile ? fs.readFileSync(user.tokenFile, 'utf8').trim() : undefined),
+      cert: fileOrData(user['client-certificate-data'], user['client-certificate']),
+      key: fileOrData(user['client-key-data'], user['client-key']),
+    };
+  }
+  const host = env.KUBERNETES_SERVICE_HOST;
+  if (!host) throw new Error('neither KUBECONFIG nor KUBERNETES_SERVICE_HOST is set');
+  return {
+    server: `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`,
+    ca: fs.readFileSync(`${SA_DIR}/ca.crt`),
+    token: fs.readFileSync(`${SA_DIR}/token`, 'utf8').trim(),
+  };
+}
+
+export interface HttpKubeOptions {
+  /** Transient failures (network, 429, 5xx) are retried for this long per call. @default 30000 */
+  readonly retryMs?: number;
+  /** Counts every request by verb, for tests and benchmarks. */
+  readonly onRequest?: (method: string, path: string) => void;
+}
+
+/** KubeApi over node:https: no client library, a few REST paths. */
+export class HttpKubeApi implements KubeApi {
+  private readonly agent: https.Agent;
+
+  constructor(private readonly conn: Connection, private readonly options: HttpKubeOptions = {}) {
+    this.agent = new https.Agent({ keepAlive: true, ca: conn.ca, cert: conn.cert, key: conn.key });
+  }
+
+  async getLease(namespace: string, name: string): Promise<Lease | undefined> {
+    const r = await this.call('GET', `${leases(namespace)}/${name}`, undefined, [404]);
+    return r.status === 404 ? undefined : r.body;
+  }
+
+  async createLease(lease: Lease): Promise<Lease> {
+    const r = await this.call('POST', leases(lease.metadata.namespace!), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease }, [409]);
+    if (r.status === 409) throw new ConflictError(`lease ${lease.metadata.name} exists`);
+    return r.body;
+  }
+
+  async updateLease(lease: Lease): Promise<Lease> {
+    const r = await this.call('PUT', `${leases(lease.metadata.namespace!)}/${lease.metadata.name}`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease }, [409]);
+    if (r.status === 409) throw new ConflictError(`lease ${lease.metadata.name} changed`);
+    return r.body;
+  }
+
+  async listLeases(namespace: string, labelSelector: string): Promise<Lease[]> {
+    return (await this.call('GET', `${leases(namespace)}?labelSelector=${encodeURIComponent(labelSelector)}`)).body.items;
+  }
+
+  async deleteLease(namespace: string, name: string, resourceVersion: string): Promise<void> {
+    const r = await this.call('DELETE', `${leases(namespace)}/${name}`, { preconditions: { resourceVersion } }, [404, 409]);
+    if (r.status === 409) throw new ConflictError(`lease ${name} changed`);
+  }
+
+  async deleteCollection(namespace: string, resource: Resource, labelSelector: string): Promise<string[]> {
+    // Background: the CodeRun goes at once and the garbage collector removes its Jobs and pods after it.
+    const r = await this.call('DELETE', `${collection(namespace, resource)}?labelSelector=${encodeURIComponent(labelSelector)}`, {
+      kind: 'DeleteOptions',
+      apiVersion: 'v1',
+      propagationPolicy: 'Background',
+    });
+    return (r.body.items ?? []).map((i: any) => i.metadata.name);
+  }
+
+  async list(namespace: string, resource: Resource, labelSelector: string): Promise<ObjectMeta[]> {
+    const r = await this.call('GET', `${collection(namespace, resource)}?labelSelector=${encodeURIComponent(labelSelector)}`);
+    return r.body.items.map((i: any) => i.metadata);
+  }
+
+  async createEvent(namespace: string, e: KubeEvent): Promise<void> {
+    const now = new Date().toISOString();
+    await this.call('POST', `/api/v1/namespaces/${namespace}/events`, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { generateName: `${e.involved.name}.`, namespace },
+      involvedObject: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace, name: e.involved.name, uid: e.involved.uid },
+      type: e.type,
+      reason: e.reason,
+      message: e.message.slice(0, 1024),
+      source: { component: 'agent-cancellation' },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    });
+  }
+
+  private call(method: string, path: string, body?: unknown, accept: number[] = []): Promise<{ status: number; body: any }> {
+    return withRetry(() => this.once(method, path, body, accept), { deadline: Date.now() + (this.options.retryMs ?? 30_000), baseMs: 200 });
+  }
+
+  private once(method: string, path: string, body: unknown, accept: number[]): Promise<{ status: number; body: any }> {
+    this.options.onRequest?.(method, path);
+    const url = new URL(path, this.conn.server);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          timeout: 15_000,
+          headers: {
+            accept: 'application/json',
+            ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+            ...(this.conn.token ? { authorization: `Bearer ${this.conn.token}` } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('error', (e) => reject(new RetryableError(`${method} ${url.pathname}: ${e.message}`)));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            const text = Buffer.concat(chunks).toString('utf8');
+            const parsed = text ? safeJson(text) : undefined;
+            if ((status >= 200 && status < 300) || accept.includes(status)) return resolve({ status, body: parsed });
+            const message = `${method} ${url.pathname}: HTTP ${status} ${parsed?.message ?? text.slice(0, 200)}`;
+            if (status === 429 || status >= 500) {
+              const after = Number(res.headers['retry-after']);
+              return reject(new RetryableError(message, Number.isFinite(after) ? after * 1000 : undefined));
+            }
+            reject(new KubeError(status, message));
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (e) => reject(new RetryableError(`${method} ${url.pathname}: ${e.message}`)));
+      req.end(payload);
+    });
+  }
+}
+
+/** A non-retryable API answer (403, 404, 422…). */
+export class KubeError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = 'KubeError';
+  }
+}
+
+function safeJson(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: text.slice(0, 200) };
+  }
+}
+
+const leases = (ns: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`;
+const collection = (ns: string, r: Resource) => `/apis/${r.group}/${r.version}/namespaces/${ns}/${r.plural}`;

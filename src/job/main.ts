@@ -1,0 +1,94 @@
+import * as fs from 'fs';
+import { EXIT } from '../job-env';
+import { GitHubError } from './github';
+import { GraphqlGitHub } from './github-client';
+import { BadInputError, JobInput, readInput } from './input';
+import { HttpKubeApi, KubeError, loadConnection } from './kube';
+import { jsonLogger, Logger } from './log';
+import { remediate } from './remediate';
+import { RetryableError } from './retry';
+
+const USAGE = `usage: remediation-job [run|--dry-run|--help]
+
+Cancels one task's QA CodeRuns and flips its PR from ready-for-qa to remediation-in-progress,
+for one push described by the environment (see the README's env reference).
+
+  run        do it (default)
+  --dry-run  resolve the PR and list the CodeRuns it would cancel; change nothing
+  --help     this text
+
+exit codes: 0 done, 3 nothing to do (AC_SKIP_EXIT_CODE overrides), 64 bad input,
+            75 retryable failure, 78 needs attention`;
+
+/** Kubernetes shows this file in the pod status: the outcome without reading logs. */
+function terminationMessage(text: string): void {
+  try {
+    fs.writeFileSync('/dev/termination-log', text);
+  } catch {
+    // Not in a pod.
+  }
+}
+
+function exitCodeOf(e: unknown): number {
+  if (e instanceof BadInputError) return EXIT.badInput;
+  if (e instanceof RetryableError) return EXIT.retryable;
+  if (e instanceof KubeError && (e.status === 409 || e.status === 429)) return EXIT.retryable;
+  if (e instanceof GitHubError || e instanceof KubeError) return EXIT.needsAttention;
+  return EXIT.retryable;
+}
+
+async function dryRun(input: JobInput, log: Logger): Promise<void> {
+  const kube = new HttpKubeApi(loadConnection(process.env));
+  const github = new GraphqlGitHub({ url: input.graphqlUrl, token: input.token, deadline: Date.now() + input.deadlineSeconds * 1000 });
+  const resolved = await github.resolve(input.owner, input.name, input.branch, input.labels);
+  const wouldDelete = await kube.list(input.namespace, input.codeRun, input.selector);
+  log('dry-run', {
+    pr: resolved.pr?.number ?? null,
+    branchHead: resolved.branchHead,
+    superseded: resolved.branchHead !== input.headSha,
+    labels: resolved.pr?.labels.map((l) => l.name) ?? [],
+    selector: input.selector,
+    wouldDelete: wouldDelete.map((m) => m.name),
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] ?? 'run';
+  if (command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT.done;
+  }
+  if (command !== 'run' && command !== '--dry-run') {
+    process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
+    return EXIT.badInput;
+  }
+  let log: Logger = jsonLogger({});
+  try {
+    const input = readInput(process.env);
+    log = jsonLogger({ repository: input.repository, task: input.taskId, sha: input.headSha, delivery: input.deliveryId, run: input.runId });
+    if (command === '--dry-run') {
+      await dryRun(input, log);
+      return EXIT.done;
+    }
+    const deadline = Date.now() + input.deadlineSeconds * 1000;
+    const outcome = await remediate(input, {
+      kube: new HttpKubeApi(loadConnection(process.env)),
+      github: new GraphqlGitHub({
+        url: input.graphqlUrl,
+        token: input.token,
+        deadline,
+        onRetry: (reason, waitMs) => log('github-retry', { reason, waitMs }),
+      }),
+      log,
+    });
+    terminationMessage(JSON.stringify(outcome));
+    return outcome.kind === 'done' ? EXIT.done : input.skipExitCode;
+  } catch (e) {
+    const code = exitCodeOf(e);
+    log('error', { error: (e as Error).message, exitCode: code });
+    terminationMessage(`exit ${code}: ${(e as Error).message}`);
+    return code;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));
