@@ -1,0 +1,211 @@
+/**
+ * What integration tests use of the shared control plane (started by global-setup.ts):
+ *   clusterInfo()                          server URL, CA file, admin token
+ *   admin.request(method, path, body?)     as system:masters; returns { status, body }
+ *   admin.apply(obj)                       server-side apply (fieldManager agent-cancellation-tests)
+ *   createNamespace(name)
+ *   serviceAccountKubeconfig(ns, sa)       kubeconfig with a real TokenRequest token; also returns the token
+ *   asToken(token).request(...)            requests as that identity
+ *   distObjects(namespace?)                the committed dist/ manifests, optionally moved to `namespace`
+ *   seedCodeRuns(...) / codeRunNames(...)  CodeRuns for the card and real-platform presets
+ */
+import * as fs from 'fs';
+import * as https from 'https';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { ClusterInfo } from './control-plane';
+
+export const CLUSTER_ENV = 'AC_TEST_CLUSTER';
+export const repoRoot = path.resolve(__dirname, '..', '..');
+export const sharedData = path.resolve(repoRoot, '..', 'shared', 'data');
+
+export function clusterInfo(): ClusterInfo {
+  const file = process.env[CLUSTER_ENV];
+  if (!file) throw new Error(`${CLUSTER_ENV} is not set: run integration tests through jest's integration project`);
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+export interface Response {
+  readonly status: number;
+  readonly body: any;
+}
+
+export class Client {
+  private readonly agent: https.Agent;
+
+  constructor(private readonly info: ClusterInfo, private readonly token: string) {
+    this.agent = new https.Agent({ keepAlive: true, ca: fs.readFileSync(info.caFile) });
+  }
+
+  request(method: string, urlPath: string, body?: unknown, contentType = 'application/json'): Promise<Response> {
+    const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const req = https.request(new URL(urlPath, this.info.server), {
+        method,
+        agent: this.agent,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          accept: 'application/json',
+          ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
+        },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: any = text;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            // Not JSON: keep the text.
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  /** Server-side apply; throws with the server's message unless it is accepted. */
+  async apply(obj: Record<string, any>): Promise<Record<string, any>> {
+    const r = await this.request('PATCH', `${objectPath(obj)}?fieldManager=agent-cancellation-tests&force=true`, obj, 'application/apply-patch+yaml');
+    if (r.status >= 300) throw new Error(`apply ${obj.kind}/${obj.metadata.name}: HTTP ${r.status} ${r.body?.message ?? r.body}`);
+    return r.body;
+  }
+
+  /** Creates the object; throws unless the server accepts it. */
+  async create(obj: Record<string, any>): Promise<Record<string, any>> {
+    const r = await this.request('POST', collectionPath(obj.apiVersion, obj.kind, obj.metadata.namespace), obj);
+    if (r.status >= 300) throw new Error(`create ${obj.kind}: HTTP ${r.status} ${r.body?.message ?? r.body}`);
+    return r.body;
+  }
+}
+
+const PLURALS: Record<string, string> = {
+  Namespace: 'namespaces', ServiceAccount: 'serviceaccounts', ConfigMap: 'configmaps', Secret: 'secrets', Event: 'events',
+  Role: 'roles', RoleBinding: 'rolebindings', Job: 'jobs', Lease: 'leases', CustomResourceDefinition: 'customresourcedefinitions',
+  EventSource: 'eventsources', Sensor: 'sensors', CodeRun: 'coderuns', Pod: 'pods',
+};
+
+export function collectionPath(apiVersion: string, kind: string, namespace?: string): string {
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const plural = PLURALS[kind];
+  if (!plural) throw new Error(`no plural known for ${kind}`);
+  return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${plural}`;
+}
+
+function objectPath(obj: Record<string, any>): string {
+  return `${collectionPath(obj.apiVersion, obj.kind, obj.metadata.namespace)}/${obj.metadata.name}`;
+}
+
+let adminClient: Client | undefined;
+export function admin(): Client {
+  adminClient ??= new Client(clusterInfo(), clusterInfo().adminToken);
+  return adminClient;
+}
+
+export function asToken(token: string): Client {
+  return new Client(clusterInfo(), token);
+}
+
+export async function createNamespace(name: string): Promise<void> {
+  await admin().apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  // ServiceAccounts are normally created by the controller-manager; this apiserver has none, so the
+  // namespace's `default` account is made here for anything that expects it.
+  await admin().apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } });
+}
+
+/** A kubeconfig (file path) for a real ServiceAccount token from the TokenRequest API. */
+export async function serviceAccountKubeconfig(namespace: string, name: string): Promise<{ path: string; token: string }> {
+  const r = await admin().request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec: { expirationSeconds: 3600 },
+  });
+  if (r.status !== 201) throw new Error(`TokenRequest ${namespace}/${name}: HTTP ${r.status} ${r.body?.message}`);
+  const token: string = r.body.status.token;
+  const info = clusterInfo();
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ac-kubeconfig-')), 'config');
+  fs.writeFileSync(file, YAML.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'test', cluster: { server: info.server, 'certificate-authority': info.caFile } }],
+    users: [{ name: `${namespace}-${name}`, user: { token } }],
+    contexts: [{ name: 'test', context: { cluster: 'test', user: `${namespace}-${name}`, namespace } }],
+    'current-context': 'test',
+  }), { mode: 0o600 });
+  return { path: file, token };
+}
+
+/** The committed dist/ manifests; with `namespace`, every object (and RoleBinding subject) moved there. */
+export function distObjects(namespace?: string, file = path.join(repoRoot, 'dist', 'agent-cancellation.k8s.yaml')): Record<string, any>[] {
+  const docs = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
+  if (!namespace) return docs;
+  return docs.map((o: any) => {
+    const moved = { ...o, metadata: { ...o.metadata, namespace } };
+    if (o.kind === 'RoleBinding') moved.subjects = o.subjects.map((s: any) => ({ ...s, namespace }));
+    if (o.kind === 'Sensor') {
+      const job = moved.spec.triggers[0].template.k8s.source.resource;
+      job.metadata.namespace = namespace;
+      const env = job.spec.template.spec.containers[0].env;
+      env.find((e: any) => e.name === 'AC_NAMESPACE').value = namespace;
+    }
+    return moved;
+  });
+}
+
+export interface CodeRunPreset {
+  readonly group: string;
+  /** Labels of one agent for a task. */
+  readonly labels: (agent: 'rex' | 'cleo' | 'tess', taskId: number) => Record<string, string>;
+}
+
+const CAPITAL = { rex: 'Rex', cleo: 'Cleo', tess: 'Tess' } as const;
+const STAGE = { rex: 'implementation', cleo: 'quality', tess: 'testing' } as const;
+
+export const PRESETS: Record<'card' | 'cto', CodeRunPreset> = {
+  card: { group: 'platform.5dlabs.com', labels: (agent, taskId) => ({ 'agent-type': agent, 'task-id': String(taskId) }) },
+  cto: {
+    group: 'agents.platform',
+    labels: (agent, taskId) => ({
+      'task-id': String(taskId),
+      service: 'cto',
+      'github-app': `5DLabs-${CAPITAL[agent]}`,
+      'workflow-stage': STAGE[agent],
+    }),
+  },
+};
+
+/** Creates one CodeRun per (task, agent), with generateName as the platform does; returns how many. */
+export async function seedCodeRuns(namespace: string, preset: CodeRunPreset, taskIds: number[], agents = ['rex', 'cleo', 'tess'] as const): Promise<number> {
+  const all = taskIds.flatMap((taskId) => agents.map((agent) => ({ taskId, agent })));
+  for (let i = 0; i < all.length; i += 20) {
+    await Promise.all(
+      all.slice(i, i + 20).map(({ taskId, agent }) =>
+        admin().create({
+          apiVersion: `${preset.group}/v1`,
+          kind: 'CodeRun',
+          metadata: { generateName: `cto-t${taskId}-${STAGE[agent]}-`, namespace, labels: preset.labels(agent, taskId) },
+          spec: {
+            taskId,
+            service: 'cto',
+            repositoryUrl: 'https://github.com/5dlabs/cto',
+            docsRepositoryUrl: 'https://github.com/5dlabs/cto',
+            workingDirectory: '.',
+            model: 'test-model',
+          },
+        }),
+      ),
+    );
+  }
+  return all.length;
+}
+
+/** Every CodeRun in `namespace`, as "task-agentLabel" keys, for before/after comparisons. */
+export async function codeRunNames(namespace: string, group: string): Promise<string[]> {
+  const r = await admin().request('GET', `/apis/${group}/v1/namespaces/${namespace}/coderuns`);
+  if (r.status !== 200) throw new Error(`list coderuns: HTTP ${r.status}`);
+  return r.body.items.map((i: any) => i.metadata.name).sort();
+}

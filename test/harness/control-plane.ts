@@ -1,0 +1,159 @@
+/**
+ * A real control plane for tests: etcd and kube-apiserver built from their Go modules (build-binaries.sh),
+ * on loopback ports picked at run time, RBAC on, ServiceAccount token signing keys so TokenRequest issues
+ * real tokens, and a static admin token (group system:masters) for set-up.
+ *
+ * An apiserver alone has no garbage collector, namespace controller or Job controller: tests never wait for
+ * cascading deletes or namespace deletion, and each test file works in fresh namespaces.
+ */
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { generateKeyPairSync, randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+
+export const KUBE_VERSION = 'v1.36.3';
+export const ETCD_VERSION = 'v3.6.16';
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+export interface ClusterInfo {
+  readonly server: string;
+  readonly caFile: string;
+  readonly adminToken: string;
+  readonly dir: string;
+}
+
+export interface RunningControlPlane {
+  readonly info: ClusterInfo;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** KUBEBUILDER_ASSETS (envtest's etcd and kube-apiserver) when set, else our cached builds. */
+export function binaries(): { etcd: string; apiserver: string } {
+  const assets = process.env.KUBEBUILDER_ASSETS;
+  if (assets) return { etcd: path.join(assets, 'etcd'), apiserver: path.join(assets, 'kube-apiserver') };
+  const bin = process.env.AC_BIN_DIR ?? path.join(os.homedir(), '.cache', 'agent-cancellation', 'bin');
+  const etcd = path.join(bin, `etcd-${ETCD_VERSION}`);
+  const apiserver = path.join(bin, `kube-apiserver-${KUBE_VERSION}`);
+  if (!fs.existsSync(etcd) || !fs.existsSync(apiserver)) {
+    execFileSync('bash', [path.join(repoRoot, 'test/harness/build-binaries.sh'), 'etcd', 'kube-apiserver'], { stdio: 'inherit' });
+  }
+  return { etcd, apiserver };
+}
+
+function logTo(child: ChildProcess, file: string): void {
+  const out = fs.createWriteStream(file);
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, child: ChildProcess, log: string): Promise<void> {
+  const giveUp = Date.now() + timeoutMs;
+  while (Date.now() < giveUp) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
+}
+
+async function httpOk(url: string, init: { token?: string; ca?: Buffer } = {}): Promise<boolean> {
+  const https = await import('https');
+  const http = await import('http');
+  const mod = url.startsWith('https') ? https : http;
+  return new Promise((resolve) => {
+    const req = mod.request(url, { ca: init.ca, headers: init.token ? { authorization: `Bearer ${init.token}` } : {}, timeout: 2000 } as any, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export async function startControlPlane(): Promise<RunningControlPlane> {
+  const { etcd, apiserver } = binaries();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-kube-'));
+  const children: ChildProcess[] = [];
+  // Whatever happens to the test process, its servers go with it.
+  const reap = () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
+  process.once('exit', reap);
+
+  const stop = async () => {
+    await Promise.all([...children].reverse().map(kill));
+    process.removeListener('exit', reap);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const [clientPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
+    const etcdLog = path.join(dir, 'etcd.log');
+    const etcdProc = spawn(etcd, [
+      '--name=test', `--data-dir=${path.join(dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${clientPort}`, `--advertise-client-urls=http://127.0.0.1:${clientPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${peerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-cluster=test=http://127.0.0.1:${peerPort}`, '--unsafe-no-fsync', '--log-level=warn',
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(etcdProc);
+    logTo(etcdProc, etcdLog);
+    await waitFor('etcd', () => httpOk(`http://127.0.0.1:${clientPort}/health`), 30_000, etcdProc, etcdLog);
+
+    const adminToken = randomBytes(24).toString('hex');
+    fs.writeFileSync(path.join(dir, 'tokens.csv'), `${adminToken},test-admin,test-admin,"system:masters"\n`, { mode: 0o600 });
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    fs.writeFileSync(path.join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    fs.writeFileSync(path.join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const certDir = path.join(dir, 'certs');
+    const apiLog = path.join(dir, 'apiserver.log');
+    const api = spawn(apiserver, [
+      `--etcd-servers=http://127.0.0.1:${clientPort}`, `--cert-dir=${certDir}`,
+      `--secure-port=${securePort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
+      '--authorization-mode=RBAC', `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
+      '--service-cluster-ip-range=10.0.0.0/24', '--disable-admission-plugins=ServiceAccount',
+      `--service-account-issuer=https://127.0.0.1:${securePort}/`,
+      `--service-account-key-file=${path.join(dir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
+      '--enable-priority-and-fairness=false',
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(api);
+    logTo(api, apiLog);
+    const caFile = path.join(certDir, 'apiserver.crt');
+    const server = `https://127.0.0.1:${securePort}`;
+    await waitFor(
+      'kube-apiserver',
+      async () => fs.existsSync(caFile) && httpOk(`${server}/readyz`, { token: adminToken, ca: fs.readFileSync(caFile) }),
+      120_000,
+      api,
+      apiLog,
+    );
+    return { info: { server, caFile, adminToken, dir }, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

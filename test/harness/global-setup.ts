@@ -1,0 +1,48 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { admin, CLUSTER_ENV, sharedData } from './cluster';
+import { RunningControlPlane, startControlPlane } from './control-plane';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __acControlPlane: RunningControlPlane | undefined;
+}
+
+function crds(): Record<string, any>[] {
+  const read = (f: string) => YAML.parseAllDocuments(fs.readFileSync(f, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
+  const real = read(path.join(sharedData, 'crds', 'coderun.agents.platform.yaml'))[0];
+  // The user's card names another group for the same kind: same schema, other group.
+  const card = { ...structuredClone(real), metadata: { name: 'coderuns.platform.5dlabs.com' } };
+  card.spec.group = 'platform.5dlabs.com';
+  const argo = ['argoproj.io_eventbus.yaml', 'argoproj.io_eventsources.yaml', 'argoproj.io_sensors.yaml'].flatMap((f) =>
+    read(path.join(sharedData, 'argo-events-v1.9.11', f)),
+  );
+  return [real, card, ...argo];
+}
+
+export default async function globalSetup(): Promise<void> {
+  const cp = await startControlPlane();
+  globalThis.__acControlPlane = cp;
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ac-cluster-')), 'cluster.json');
+  fs.writeFileSync(file, JSON.stringify(cp.info));
+  process.env[CLUSTER_ENV] = file;
+  try {
+    for (const crd of crds()) await admin().apply(crd);
+    for (const crd of crds()) {
+      for (let i = 0; ; i++) {
+        const r = await admin().request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`);
+        const established = r.body?.status?.conditions?.some((c: any) => c.type === 'Established' && c.status === 'True');
+        // Established is not yet served: until the storage initializes, lists answer 429.
+        const { group, versions, names } = crd.spec;
+        if (established && (await admin().request('GET', `/apis/${group}/${versions[0].name}/${names.plural}`)).status === 200) break;
+        if (i > 100) throw new Error(`CRD ${crd.metadata.name} not established`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+  } catch (e) {
+    await cp.stop();
+    throw e;
+  }
+}
