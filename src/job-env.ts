@@ -29,6 +29,7 @@ export const STATIC_ENV = {
   githubGraphqlUrl: 'AC_GITHUB_GRAPHQL_URL',
   githubToken: 'GITHUB_TOKEN',
   deadlineSeconds: 'AC_DEADLINE_SECONDS',
+  githubRequestTimeoutMs: 'AC_GITHUB_REQUEST_TIMEOUT_MS',
   leaseDurationSeconds: 'AC_LEASE_DURATION_SECONDS',
   lockWaitSeconds: 'AC_LOCK_WAIT_SECONDS',
   skipExitCode: 'AC_SKIP_EXIT_CODE',

@@ -23,6 +23,7 @@ export interface JobInput {
   readonly graphqlUrl: string;
   readonly token: string;
   readonly deadlineSeconds: number;
+  readonly requestTimeoutMs: number;
   readonly leaseDurationSeconds: number;
   readonly lockWaitSeconds: number;
   readonly skipExitCode: number;
@@ -104,6 +105,7 @@ export function readInput(env: Env): JobInput {
     graphqlUrl: url,
     token: required(env, STATIC_ENV.githubToken),
     deadlineSeconds: integer(env, STATIC_ENV.deadlineSeconds, 300, 1),
+    requestTimeoutMs: integer(env, STATIC_ENV.githubRequestTimeoutMs, 20_000, 100),
     leaseDurationSeconds: integer(env, STATIC_ENV.leaseDurationSeconds, 60, 1),
     lockWaitSeconds: integer(env, STATIC_ENV.lockWaitSeconds, 120, 0),
     skipExitCode: integer(env, STATIC_ENV.skipExitCode, 3, 0),

@@ -47,6 +47,11 @@ export function readState(lease: Lease): PrState | undefined {
   }
 }
 
+/** Lease times are MicroTime: RFC 3339 with exactly six fractional digits. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
 function expired(lease: Lease, now: number): boolean {
   const renewed = Date.parse(lease.spec.renewTime ?? lease.spec.acquireTime ?? '');
   return !Number.isFinite(renewed) || renewed + (lease.spec.leaseDurationSeconds ?? 0) * 1000 <= now;
@@ -75,7 +80,7 @@ export async function acquire(kube: KubeApi, o: LockOptions): Promise<Lease> {
   const now = o.now ?? Date.now;
   const giveUp = now() + o.waitMs;
   for (;;) {
-    const stamp = new Date(now()).toISOString();
+    const stamp = microTime(now());
     const current = await kube.getLease(o.namespace, o.name);
     try {
       if (!current) {
@@ -114,7 +119,7 @@ export async function acquire(kube: KubeApi, o: LockOptions): Promise<Lease> {
 
 /** Writes the state and renews the Lease; a 409 here means the Lease was taken over, so stop. */
 export async function save(kube: KubeApi, lease: Lease, state: PrState, release = false): Promise<Lease> {
-  const stamp = new Date().toISOString();
+  const stamp = microTime(Date.now());
   try {
     return await kube.updateLease({
       ...lease,

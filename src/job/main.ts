@@ -77,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
         url: input.graphqlUrl,
         token: input.token,
         deadline,
+        requestTimeoutMs: input.requestTimeoutMs,
         onRetry: (reason, waitMs) => log('github-retry', { reason, waitMs }),
       }),
       log,
