@@ -1,0 +1,49 @@
+import { readInput } from '../../../src/job/input';
+
+const good: Record<string, string> = {
+  AC_REPOSITORY: '5dlabs/cto',
+  AC_BRANCH: 'feature/task-7-implementation',
+  AC_HEAD_SHA: 'a'.repeat(40),
+  AC_DELIVERY_ID: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+  AC_TASK_ID: '7',
+  AC_NAMESPACE: 'agent-platform',
+  AC_CODERUN_GROUP: 'platform.5dlabs.com',
+  AC_CODERUN_VERSION: 'v1',
+  AC_CODERUN_PLURAL: 'coderuns',
+  AC_QA_SELECTOR: 'agent-type in (cleo,tess),agent-type!=rex',
+  AC_TASK_ID_LABEL: 'task-id',
+  AC_ALLOWED_REPOSITORIES: '5DLabs/CTO,5dlabs/other',
+  AC_LABEL_READY: 'ready-for-qa',
+  AC_LABEL_REMEDIATION: 'remediation-in-progress',
+  AC_LABEL_REMEDIATION_COLOR: 'd93f0b',
+  AC_GITHUB_GRAPHQL_URL: 'https://api.github.com/graphql',
+  GITHUB_TOKEN: 'secret-token',
+};
+
+test('a valid environment: the selector always carries the task id', () => {
+  const i = readInput(good);
+  expect(i.selector).toBe('agent-type in (cleo,tess),agent-type!=rex,task-id=7');
+  expect([i.owner, i.name, i.skipExitCode, i.deadlineSeconds]).toEqual(['5dlabs', 'cto', 3, 300]);
+});
+
+test.each([
+  ['AC_TASK_ID', '7; rm', 'AC_TASK_ID="7; rm" is not a number'],
+  ['AC_TASK_ID', '-1', 'AC_TASK_ID="-1" is not a number'],
+  ['AC_REPOSITORY', 'evil/cto', 'AC_REPOSITORY="evil/cto" is not one of AC_ALLOWED_REPOSITORIES'],
+  ['AC_REPOSITORY', 'nope', 'AC_REPOSITORY="nope" is not owner/name'],
+  ['AC_HEAD_SHA', 'abc', 'AC_HEAD_SHA="abc" is not a commit SHA'],
+  ['AC_NAMESPACE', 'Bad_NS', 'AC_NAMESPACE="Bad_NS" is not a namespace name'],
+  ['AC_LEASE_DURATION_SECONDS', 'ten', 'AC_LEASE_DURATION_SECONDS="ten" is not an integer >= 1'],
+  ['GITHUB_TOKEN', '', 'GITHUB_TOKEN is missing or empty'],
+  ['AC_GITHUB_GRAPHQL_URL', 'ftp://x', 'AC_GITHUB_GRAPHQL_URL="ftp://x" is not an http(s) URL'],
+])('%s=%j is rejected: %s', (name, value, message) => {
+  expect(() => readInput({ ...good, [name]: value })).toThrow(message);
+});
+
+test('the token never appears in an error', () => {
+  try {
+    readInput({ ...good, AC_TASK_ID: 'x' });
+  } catch (e) {
+    expect((e as Error).message).not.toContain('secret-token');
+  }
+});

@@ -1,0 +1,146 @@
+import { GitHubError } from '../../../src/job/github';
+import { JobInput } from '../../../src/job/input';
+import { leaseName, readState } from '../../../src/job/lease';
+import { remediate } from '../../../src/job/remediate';
+import { RetryableError } from '../../../src/job/retry';
+import { FakeGitHub, FakeKube } from './fakes';
+
+const SHA = 'a'.repeat(40);
+const input: JobInput = {
+  repository: '5dlabs/cto', owner: '5dlabs', name: 'cto', branch: 'feature/task-7-implementation', headSha: SHA,
+  deliveryId: 'd1', taskId: '7', namespace: 'ns', runId: 'run-1',
+  codeRun: { group: 'platform.5dlabs.com', version: 'v1', plural: 'coderuns' },
+  selector: 'agent-type in (cleo,tess),agent-type!=rex,task-id=7',
+  labels: { ready: 'ready-for-qa', remediation: 'remediation-in-progress', color: 'd93f0b', description: '' },
+  graphqlUrl: 'http://x', token: 't', deadlineSeconds: 5, requestTimeoutMs: 1000, leaseDurationSeconds: 60, lockWaitSeconds: 0, skipExitCode: 3,
+};
+const LEASE = leaseName('5dlabs/cto', 1);
+
+function world(labels?: string[]) {
+  const kube = new FakeKube();
+  for (const task of ['7', '8']) for (const agent of ['rex', 'cleo', 'tess']) kube.codeRuns.push({ name: `${agent}-${task}`, labels: { 'agent-type': agent, 'task-id': task } });
+  return { kube, gh: new FakeGitHub(SHA, labels), logs: [] as any[] };
+}
+const run = (w: ReturnType<typeof world>, i: Partial<JobInput> = {}) =>
+  remediate({ ...input, ...i }, { kube: w.kube, github: w.gh, log: (step, f) => w.logs.push({ step, ...f }), verifyTimeoutMs: 2000 });
+
+test('normal transition: deletes only the task QA runs, one query, one mutation, state done, lease released', async () => {
+  const w = world();
+  expect(await run(w)).toEqual({ kind: 'done', pr: 1, deleted: ['cleo-7', 'tess-7'], relabel: 'transitioned' });
+  expect(w.kube.codeRuns.map((c) => c.name)).toEqual(['rex-7', 'rex-8', 'cleo-8', 'tess-8']);
+  expect(w.gh.calls).toEqual(['resolve', 'transition']);
+  expect(w.gh.transitions[0]).toMatchObject({ remove: 'LA_ready-for-qa', add: 'LA_rem' });
+  const lease = w.kube.leases.get(LEASE)!;
+  expect(lease.spec.holderIdentity).toBeNull();
+  expect(readState(lease)).toMatchObject({ phase: 'done', deliveries: ['d1'], steps: { cancel: { deleted: ['cleo-7', 'tess-7'] } } });
+  expect(w.kube.events.map((e) => `${e.type}/${e.reason}`)).toEqual(['Normal/RemediationDone']);
+});
+
+test('no open PR: nothing touched', async () => {
+  const w = world();
+  w.gh.pr = undefined;
+  expect(await run(w)).toEqual({ kind: 'nothing-to-do', reason: 'no-open-pr' });
+  expect(w.kube.calls).toEqual([]);
+});
+
+test('superseded by a newer push on the branch: nothing touched', async () => {
+  const w = world();
+  w.gh.branchHead = 'b'.repeat(40);
+  expect(await run(w)).toMatchObject({ kind: 'nothing-to-do', reason: 'superseded' });
+  expect(w.kube.calls).toEqual([]);
+});
+
+test('duplicate delivery: no delete, no mutation', async () => {
+  const w = world();
+  await run(w);
+  w.kube.calls = [];
+  w.gh.calls = [];
+  expect(await run(w, { runId: 'run-2' })).toMatchObject({ kind: 'nothing-to-do', reason: 'duplicate' });
+  expect(w.kube.calls).not.toContain('deleteCollection');
+  expect(w.gh.calls).toEqual(['resolve']);
+});
+
+test('an older push whose run comes after a newer run recorded the PR: exits without acting', async () => {
+  const w = world();
+  await run(w, { deliveryId: 'newer' });
+  const newerResolvedAt = Date.parse(readState(w.kube.leases.get(LEASE)!)!.resolvedAt);
+  // The older run read the branch when it still pointed at its own SHA, a minute before the newer run did.
+  w.gh.branchHead = 'c'.repeat(40);
+  const older = await remediate({ ...input, deliveryId: 'older', headSha: 'c'.repeat(40), runId: 'r2' }, {
+    kube: w.kube, github: w.gh, log: () => undefined, now: () => newerResolvedAt - 60_000,
+  });
+  expect(older).toMatchObject({ kind: 'nothing-to-do', reason: 'superseded' });
+  expect(w.gh.transitions).toHaveLength(1);
+});
+
+test.each([
+  [['ready-for-qa'], { remove: 'LA_ready-for-qa', add: 'LA_rem' }, 'transitioned'],
+  [['ready-for-qa', 'remediation-in-progress'], { remove: 'LA_ready-for-qa' }, 'transitioned'],
+  [['bug'], { add: 'LA_rem' }, 'transitioned'],
+  [['remediation-in-progress'], undefined, 'already'],
+])('labels %j -> mutation %j (%s)', async (labels, change, result) => {
+  const w = world(labels);
+  expect(await run(w)).toMatchObject({ relabel: result });
+  expect(w.gh.transitions[0] && { remove: w.gh.transitions[0].remove, add: w.gh.transitions[0].add }).toEqual(
+    change && { remove: undefined, add: undefined, ...change },
+  );
+});
+
+test('the remediation label missing from the repository is created once', async () => {
+  const w = world();
+  w.gh.remediationLabelId = undefined;
+  await run(w);
+  expect(w.gh.calls).toEqual(['resolve', 'createLabel', 'transition']);
+  expect(w.gh.transitions[0].add).toBe('LA_created');
+});
+
+test('a marker for this delivery on the PR means the mutation already happened', async () => {
+  const w = world();
+  w.gh.pr!.markers.push({ delivery: 'd1', sha: SHA, startedAt: 'x' });
+  expect(await run(w)).toMatchObject({ relabel: 'marker-present' });
+  expect(w.gh.calls).toEqual(['resolve']);
+});
+
+test('crash after cancel: the rerun resumes at relabel and deletes nothing twice', async () => {
+  const w = world();
+  w.gh.failTransition = new RetryableError('github down');
+  await expect(run(w)).rejects.toThrow('github down');
+  expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({ phase: 'failed', lastError: 'github down', steps: { cancel: {} } });
+  expect(w.kube.events.map((e) => e.reason)).toEqual(['RemediationFailed']);
+  w.gh.failTransition = undefined;
+  w.kube.calls = [];
+  expect(await run(w, { runId: 'run-2' })).toMatchObject({ kind: 'done', deleted: ['cleo-7', 'tess-7'] });
+  expect(w.kube.calls).not.toContain('deleteCollection');
+  expect(readState(w.kube.leases.get(LEASE)!)!.attempts).toBe(2);
+});
+
+test('a lock held by a live run: waits, then gives up as retryable', async () => {
+  const w = world();
+  await run(w);
+  const lease = w.kube.leases.get(LEASE)!;
+  w.kube.leases.set(LEASE, { ...lease, spec: { ...lease.spec, holderIdentity: 'other', renewTime: new Date().toISOString(), leaseDurationSeconds: 60 } });
+  await expect(run(w, { deliveryId: 'd2', runId: 'run-2', lockWaitSeconds: 1 })).rejects.toThrow('held by another run');
+  expect(w.logs.some((l) => l.step === 'lock-wait' && l.holder === 'other')).toBe(true);
+});
+
+test('a dead holder (expired lease) is taken over', async () => {
+  const w = world();
+  await run(w);
+  const lease = w.kube.leases.get(LEASE)!;
+  w.kube.leases.set(LEASE, { ...lease, spec: { ...lease.spec, holderIdentity: 'dead', renewTime: new Date(Date.now() - 120_000).toISOString(), leaseDurationSeconds: 60 } });
+  expect(await run(w, { deliveryId: 'd2', runId: 'run-2' })).toMatchObject({ kind: 'done' });
+  expect(w.kube.leases.get(LEASE)!.spec.leaseTransitions).toBe(1);
+});
+
+test('CodeRuns still terminating past the bound: retryable, cancel not recorded', async () => {
+  const w = world();
+  w.kube.lingering = 100;
+  await expect(remediate(input, { kube: w.kube, github: w.gh, log: () => undefined, verifyTimeoutMs: 600 })).rejects.toThrow('still present');
+  expect(readState(w.kube.leases.get(LEASE)!)!.steps.cancel).toBeUndefined();
+});
+
+test('a GitHub error that retrying will not fix propagates as is', async () => {
+  const w = world();
+  w.gh.failTransition = new GitHubError('HTTP 401: Bad credentials');
+  await expect(run(w)).rejects.toBeInstanceOf(GitHubError);
+});
