@@ -1,0 +1,246 @@
+/**
+ * Argo Events' own services as processes, wired to the test kube-apiserver:
+ *   - nats-server (Debian) with JetStream and TLS (a certificate made here with openssl: Argo's JetStream
+ *     client always speaks TLS);
+ *   - `argo-events eventsource-service` with the synthesized EventSource, in its own network namespace:
+ *     both services bind metrics port 7777 on all interfaces, with no option to move it, so one of them
+ *     lives behind a veth pair on addresses this harness creates (10.213.N.0/30);
+ *   - `argo-events sensor-service` with the synthesized Sensor and KUBECONFIG of the Sensor's ServiceAccount;
+ *   - a Job runner standing in for the kubelet: it runs each Job the Sensor creates, with the Job's env
+ *     and the Job's ServiceAccount, and records the Job's outcome in its status.
+ */
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { createHmac } from 'crypto';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { admin, serviceAccountKubeconfig } from '../harness/cluster';
+import { BUNDLE } from '../fixtures/run-job';
+
+export const ARGO_EVENTS_VERSION = 'v1.9.11';
+const repoRoot = path.resolve(__dirname, '..', '..');
+const SECRETS_ROOT = '/argo-events/secrets';
+
+export function argoEventsBinary(): string {
+  const bin = process.env.AC_BIN_DIR ?? path.join(os.homedir(), '.cache', 'agent-cancellation', 'bin');
+  const file = path.join(bin, `argo-events-${ARGO_EVENTS_VERSION}`);
+  if (!fs.existsSync(file)) execFileSync('bash', [path.join(repoRoot, 'test/harness/build-binaries.sh'), 'argo-events'], { stdio: 'inherit' });
+  return file;
+}
+
+function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+
+export interface JobExecution {
+  readonly name: string;
+  readonly code: number | null;
+  readonly logs: string;
+  readonly finishedAt: number;
+}
+
+export interface ArgoStack {
+  /** Where the EventSource listens, as GitHub would reach it. */
+  readonly webhookUrl: string;
+  readonly jobs: JobExecution[];
+  /** Job names created by the Sensor so far. */
+  createdJobs(): Promise<string[]>;
+  /** Posts a delivery as GitHub does; `secret` undefined sends no signature. */
+  deliver(event: string, id: string, payload: unknown, secret: string | undefined): Promise<number>;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+export interface ArgoStackOptions {
+  readonly namespace: string;
+  readonly eventSource: Record<string, any>;
+  readonly sensor: Record<string, any>;
+  readonly webhookSecret: { name: string; key: string; value: string };
+}
+
+export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
+  const binary = argoEventsBinary();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-argo-'));
+  const subnet = 1 + (process.pid % 250);
+  const hostIp = `10.213.${subnet}.1`;
+  const nsIp = `10.213.${subnet}.2`;
+  const netns = `ac-es-${process.pid}`;
+  const veth = `ach${process.pid % 100000}`;
+  const children: ChildProcess[] = [];
+  const secretDir = path.join(SECRETS_ROOT, o.webhookSecret.name);
+  let stopping = false;
+  let runner: NodeJS.Timeout | undefined;
+  const reap = () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
+  process.once('exit', reap);
+
+  const stop = async () => {
+    stopping = true;
+    if (runner) clearInterval(runner);
+    for (const c of [...children].reverse()) {
+      if (c.exitCode === null) {
+        c.kill('SIGTERM');
+        await new Promise((r) => setTimeout(r, 100));
+        if (c.exitCode === null) c.kill('SIGKILL');
+      }
+    }
+    process.removeListener('exit', reap);
+    try { sh('ip', ['netns', 'del', netns]); } catch { /* already gone */ }
+    try { sh('ip', ['link', 'del', veth]); } catch { /* went with the namespace */ }
+    fs.rmSync(secretDir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+
+  const spawnLogged = (name: string, cmd: string, args: string[], env: Record<string, string>) => {
+    const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = fs.createWriteStream(path.join(dir, `${name}.log`));
+    child.stdout!.pipe(out);
+    child.stderr!.pipe(out);
+    children.push(child);
+    return child;
+  };
+  const logOf = (name: string) => (fs.existsSync(path.join(dir, `${name}.log`)) ? fs.readFileSync(path.join(dir, `${name}.log`), 'utf8') : '');
+  const waitLog = async (name: string, re: RegExp, ms: number) => {
+    const giveUp = Date.now() + ms;
+    while (!re.test(logOf(name))) {
+      if (Date.now() > giveUp) throw new Error(`${name}: no ${re} within ${ms} ms:\n${logOf(name).slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  try {
+    sh('ip', ['netns', 'add', netns]);
+    sh('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'ac-n0', 'netns', netns]);
+    sh('ip', ['addr', 'add', `${hostIp}/30`, 'dev', veth]);
+    sh('ip', ['link', 'set', veth, 'up']);
+    sh('ip', ['netns', 'exec', netns, 'ip', 'addr', 'add', `${nsIp}/30`, 'dev', 'ac-n0']);
+    sh('ip', ['netns', 'exec', netns, 'ip', 'link', 'set', 'ac-n0', 'up']);
+    sh('ip', ['netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up']);
+
+    sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=nats',
+      '-addext', `subjectAltName=IP:${hostIp}`, '-keyout', path.join(dir, 'nats.key'), '-out', path.join(dir, 'nats.crt')]);
+    const natsPort = await freePort();
+    spawnLogged('nats', 'nats-server', ['-js', '-a', hostIp, '-p', String(natsPort), '-sd', path.join(dir, 'js'),
+      '--tls', '--tlscert', path.join(dir, 'nats.crt'), '--tlskey', path.join(dir, 'nats.key')], {});
+    await waitLog('nats', /Server is ready/, 20_000);
+
+    fs.mkdirSync(secretDir, { recursive: true });
+    fs.writeFileSync(path.join(secretDir, o.webhookSecret.key), o.webhookSecret.value, { mode: 0o600 });
+
+    const bus = {
+      jetstream: {
+        url: `nats://${hostIp}:${natsPort}`,
+        streamConfig: 'maxMsgs: 100000\nmaxAge: 1h\nmaxBytes: 104857600\nreplicas: 1\nduplicates: 300s\n',
+      },
+    };
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
+    const common = { EVENTBUS_CONFIG: b64(bus), EVENTBUS_SUBJECT: `eventbus-${o.namespace}` };
+    spawnLogged('eventsource', 'ip', ['netns', 'exec', netns, binary, 'eventsource-service'], {
+      ...common, EVENTSOURCE_OBJECT: b64(o.eventSource), POD_NAME: 'eventsource-0',
+    });
+    const sensorKube = await serviceAccountKubeconfig(o.namespace, o.sensor.spec.template.serviceAccountName);
+    spawnLogged('sensor', binary, ['sensor-service'], {
+      ...common, SENSOR_OBJECT: b64(o.sensor), POD_NAME: 'sensor-0', KUBECONFIG: sensorKube.path,
+    });
+
+    const webhook = Object.values<any>(o.eventSource.spec.github)[0].webhook;
+    const webhookUrl = `http://${nsIp}:${webhook.port}${webhook.endpoint}`;
+    const jobs: JobExecution[] = [];
+    const stack: ArgoStack = {
+      webhookUrl,
+      jobs,
+      createdJobs: async () => (await admin().request('GET', `/apis/batch/v1/namespaces/${o.namespace}/jobs`)).body.items.map((j: any) => j.metadata.name),
+      deliver: (event, id, payload, secret) => post(webhookUrl, event, id, JSON.stringify(payload), secret),
+      logs: () => ['nats', 'eventsource', 'sensor'].map((n) => `--- ${n}\n${logOf(n).slice(-4000)}`).join('\n'),
+      stop,
+    };
+    // Ready when the EventSource answers on its route and the Sensor has subscribed.
+    const giveUp = Date.now() + 60_000;
+    while ((await post(webhookUrl, 'ping', 'ready-probe', '{}', 'wrong').catch(() => 0)) !== 400) {
+      if (Date.now() > giveUp) throw new Error(`EventSource not serving ${webhookUrl}\n${stack.logs()}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    // Its durable consumer only sees events published after it subscribes.
+    await waitLog('sensor', /started subscribing to events for trigger/, 90_000);
+
+    const seen = new Set<string>();
+    const jobKube = await serviceAccountKubeconfig(o.namespace, 'agent-cancellation-job');
+    runner = setInterval(() => {
+      if (stopping) return;
+      void stack.createdJobs().then((names) => {
+        for (const name of names) if (!seen.has(name)) {
+          seen.add(name);
+          void runJobLikeKubelet(o.namespace, name, jobKube.path).then((e) => jobs.push(e));
+        }
+      }).catch(() => undefined);
+    }, 200);
+    return stack;
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function post(url: string, event: string, id: string, body: string, secret: string | undefined): Promise<number> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-github-event': event,
+    'x-github-delivery': id,
+    'user-agent': 'GitHub-Hookshot/test',
+  };
+  if (secret !== undefined) headers['x-hub-signature-256'] = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end(body);
+  });
+}
+
+/** What a kubelet would do for the Job's single container, minus the container: env, identity, exit code. */
+async function runJobLikeKubelet(namespace: string, name: string, kubeconfig: string): Promise<JobExecution> {
+  const job = (await admin().request('GET', `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`)).body;
+  const container = job.spec.template.spec.containers[0];
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig };
+  for (const e of container.env) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = `${name}-pod`;
+    else if (e.valueFrom?.secretKeyRef) {
+      const s = (await admin().request('GET', `/api/v1/namespaces/${namespace}/secrets/${e.valueFrom.secretKeyRef.name}`)).body;
+      env[e.name] = Buffer.from(s.data[e.valueFrom.secretKeyRef.key], 'base64').toString('utf8');
+    }
+  }
+  const [cmd, script, ...args] = container.command;
+  if (cmd !== 'node' || path.basename(script) !== path.basename(BUNDLE)) throw new Error(`unexpected Job command ${container.command}`);
+  const started = new Date().toISOString();
+  const { code, logs } = await new Promise<{ code: number | null; logs: string }>((resolve) => {
+    const child = spawn(process.execPath, [BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let logs = '';
+    child.stdout.on('data', (c) => (logs += c));
+    child.stderr.on('data', (c) => (logs += c));
+    child.on('close', (c) => resolve({ code: c, logs }));
+  });
+  const now = new Date().toISOString();
+  const done = code === 0;
+  const condition = (type: string) => ({ type, status: 'True', lastProbeTime: now, lastTransitionTime: now });
+  await admin().request('PUT', `/apis/batch/v1/namespaces/${namespace}/jobs/${name}/status`, {
+    ...job,
+    status: done
+      ? { startTime: started, completionTime: now, succeeded: 1, conditions: [condition('SuccessCriteriaMet'), condition('Complete')] }
+      : { startTime: started, failed: 1, conditions: [{ ...condition('FailureTarget'), reason: 'BackoffLimitExceeded' }, { ...condition('Failed'), reason: 'BackoffLimitExceeded' }] },
+  });
+  return { name, code, logs, finishedAt: Date.now() };
+}

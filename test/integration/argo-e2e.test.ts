@@ -1,0 +1,146 @@
+/**
+ * End to end through Argo Events' own services: a signed GitHub delivery reaches the real EventSource,
+ * crosses a JetStream bus to the real Sensor, whose k8s trigger creates the Job in the real kube-apiserver;
+ * the Job runs (the harness stands in for the kubelet) and the PR's labels flip on the GitHub test server.
+ */
+import { Testing } from 'cdk8s';
+import * as net from 'net';
+import * as path from 'path';
+import { AgentCancellation, loadConfigFile } from '../../src';
+import { ArgoStack, startArgoStack } from '../argo/argo-stack';
+import { pullRequestDelivery, pushDelivery, tagPushDelivery } from '../fixtures/github-deliveries';
+import { qaRunsOf, REPO } from '../fixtures/remediation-env';
+import { GitHubTestServer } from '../github-server/server';
+import { admin, codeRunNames, createNamespace, PRESETS, repoRoot, seedCodeRuns } from '../harness/cluster';
+
+jest.setTimeout(240_000);
+
+const NS = 'argo-e2e';
+const SECRET = 'webhook-secret-for-tests';
+const BOT = '5DLabs-Rex[bot]';
+const sha = (t: number) => t.toString(16).padStart(40, 'e');
+const ref = (t: number) => `refs/heads/feature/task-${t}-implementation`;
+let gh: GitHubTestServer;
+let stack: ArgoStack;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  const giveUp = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > giveUp) throw new Error(`timed out waiting for ${what}\n${stack?.logs()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const names = () => codeRunNames(NS, PRESETS.card.group);
+const push = (t: number, id: string, extra: Partial<Parameters<typeof pushDelivery>[0]> = {}) =>
+  pushDelivery({ login: BOT, repository: REPO, ref: ref(t), after: sha(t), id, ...extra });
+
+beforeAll(async () => {
+  gh = await GitHubTestServer.start();
+  gh.addRepository(REPO);
+  gh.addLabel(REPO, 'remediation-in-progress');
+  await createNamespace(NS);
+  const config = {
+    ...loadConfigFile(path.join(repoRoot, 'presets', 'card.yaml')),
+    namespace: NS,
+    eventsNamespace: NS,
+    github: { ...loadConfigFile(path.join(repoRoot, 'presets', 'card.yaml')).github, graphqlUrl: gh.url },
+    webhook: { port: await freePort(), endpoint: '/agent-cancellation/github', url: '', secret: { name: 'agent-cancellation-webhook', key: 'secret' } },
+  };
+  const objects = Testing.synth(new AgentCancellation(Testing.app(), 'e2e', { config, disableResourceNameHashes: true }));
+  for (const o of objects) await admin().apply(o);
+  for (const [name, key, value] of [['agent-cancellation-github', 'token', gh.token], ['agent-cancellation-webhook', 'secret', SECRET]]) {
+    await admin().apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: NS }, stringData: { [key]: value } });
+  }
+  const tasks = [1, 2, 3, 4, 5, 6];
+  for (const t of tasks) {
+    gh.setBranch(REPO, `feature/task-${t}-implementation`, sha(t));
+    gh.openPullRequest(REPO, `feature/task-${t}-implementation`, ['ready-for-qa']);
+  }
+  await seedCodeRuns(NS, PRESETS.card, tasks);
+  stack = await startArgoStack({
+    namespace: NS,
+    eventSource: objects.find((o) => o.kind === 'EventSource')!,
+    sensor: objects.find((o) => o.kind === 'Sensor')!,
+    webhookSecret: { name: 'agent-cancellation-webhook', key: 'secret', value: SECRET },
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await gh?.stop();
+});
+
+test('Rex pushes to task 1: the real Sensor creates a Job, task 1 QA runs go, labels flip', async () => {
+  const before = await names();
+  const t0 = Date.now();
+  expect(await stack.deliver('push', 'e2e-task-1', push(1, 'e2e-task-1').payload, SECRET)).toBe(200);
+  await until('labels of PR 1', async () => gh.prLabels(REPO, 1).join() === 'remediation-in-progress');
+  const latency = Date.now() - t0;
+  const after = await names();
+  expect(before.filter((n) => !after.includes(n)).sort()).toEqual(qaRunsOf(before, 1).sort());
+  const jobs = await stack.createdJobs();
+  expect(jobs).toHaveLength(1);
+  const job = (await admin().request('GET', `/apis/batch/v1/namespaces/${NS}/jobs/${jobs[0]}`)).body;
+  expect(job.metadata.labels['agent-cancellation.5dlabs.io/task-id']).toBe('1');
+  expect(job.spec.template.spec.containers[0].env.slice(0, 5)).toEqual([
+    { name: 'AC_REPOSITORY', value: REPO },
+    { name: 'AC_BRANCH', value: 'feature/task-1-implementation' },
+    { name: 'AC_HEAD_SHA', value: sha(1) },
+    { name: 'AC_DELIVERY_ID', value: 'e2e-task-1' },
+    { name: 'AC_TASK_ID', value: '1' },
+  ]);
+  await until('Job status', async () => stack.jobs.length === 1);
+  expect(stack.jobs[0].code).toBe(0);
+  const status = (await admin().request('GET', `/apis/batch/v1/namespaces/${NS}/jobs/${jobs[0]}`)).body.status;
+  expect(status.conditions.map((c: any) => c.type)).toContain('Complete');
+  console.log(`webhook POST -> labels flipped and 2 QA CodeRuns deleted in ${latency} ms (real EventSource, JetStream, Sensor, apiserver)`);
+});
+
+test('negatives create nothing and delete nothing; a positive control afterwards does', async () => {
+  const before = await names();
+  const jobsBefore = (await stack.createdJobs()).length;
+  const negatives: Array<[string, Promise<number>, number]> = [
+    ['bad signature', stack.deliver('push', 'n1', push(2, 'n1').payload, 'not-the-secret'), 400],
+    ['no signature', stack.deliver('push', 'n2', push(2, 'n2').payload, undefined), 400],
+    ['pusher evil-5DLabs-Rex', stack.deliver('push', 'n3', push(2, 'n3', { login: 'evil-5DLabs-Rex' }).payload, SECRET), 200],
+    ['pusher 5DLabs-Rexbot', stack.deliver('push', 'n4', push(2, 'n4', { login: '5DLabs-Rexbot' }).payload, SECRET), 200],
+    ['a human', stack.deliver('push', 'n5', push(2, 'n5', { login: 'Codertocat' }).payload, SECRET), 200],
+    ['another repository', stack.deliver('push', 'n6', push(2, 'n6', { repository: '5dlabs/other' }).payload, SECRET), 200],
+    ['a non-task branch', stack.deliver('push', 'n7', push(2, 'n7', { ref: 'refs/heads/main' }).payload, SECRET), 200],
+    ['a tag push', stack.deliver('push', 'n8', tagPushDelivery(BOT, REPO).payload, SECRET), 200],
+    ['a non-push event', stack.deliver('pull_request', 'n9', pullRequestDelivery({ login: BOT, repository: REPO, ref: ref(2), after: sha(2) }).payload, SECRET), 200],
+  ];
+  for (const [name, status, expected] of negatives) expect([name, await status]).toEqual([name, expected]);
+  // The control goes through the same pipeline after every negative: once it has acted, they had their chance.
+  expect(await stack.deliver('push', 'control-4', push(4, 'control-4').payload, SECRET)).toBe(200);
+  await until('control labels', async () => gh.prLabels(REPO, 4).join() === 'remediation-in-progress');
+  const after = await names();
+  expect(before.filter((n) => !after.includes(n)).sort()).toEqual(qaRunsOf(before, 4).sort());
+  expect((await stack.createdJobs()).length - jobsBefore).toBe(1);
+  expect(gh.prLabels(REPO, 2)).toEqual(['ready-for-qa']);
+  console.log(`${negatives.length} negative deliveries: 0 Jobs, 0 deletions; the control after them: 1 Job, 2 deletions`);
+});
+
+test('the same delivery posted twice: one effective transition', async () => {
+  const delivery = push(3, 'dup-3');
+  const transitions = gh.count('Transition');
+  expect(await stack.deliver('push', 'dup-3', delivery.payload, SECRET)).toBe(200);
+  expect(await stack.deliver('push', 'dup-3', delivery.payload, SECRET)).toBe(200);
+  await until('both Jobs ran', async () => stack.jobs.filter((j) => j.logs.includes('"delivery":"dup-3"')).length === 2);
+  expect(gh.prLabels(REPO, 3)).toEqual(['remediation-in-progress']);
+  expect(gh.count('Transition') - transitions).toBe(1);
+  expect(gh.prComments(REPO, 3)).toHaveLength(1);
+  expect(stack.jobs.filter((j) => j.logs.includes('"delivery":"dup-3"')).map((j) => j.code)).toEqual([0, 0]);
+});

@@ -1,0 +1,42 @@
+/** `argo-events lint` (Argo Events v1.9.11's own validation) over dist/ and every preset's synth. */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { argoEventsBinary } from '../../argo/argo-stack';
+import { repoRoot } from './synth-helpers';
+
+const binary = argoEventsBinary();
+
+function lint(target: string) {
+  const r = spawnSync(binary, ['lint', '--strict', target], { encoding: 'utf8' });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+function synthPreset(preset: string): string {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), `ac-lint-${preset}-`));
+  execFileSync('node', [path.join(repoRoot, 'lib/src/main.js')], {
+    env: { ...process.env, AGENT_CANCELLATION_CONFIG: path.join(repoRoot, 'presets', `${preset}.yaml`), CDK8S_OUTDIR: out },
+  });
+  return out;
+}
+
+test.each([
+  ['dist/', path.join(repoRoot, 'dist')],
+  ['preset card', synthPreset('card')],
+  ['preset 5dlabs-cto', synthPreset('5dlabs-cto')],
+])('%s passes argo-events lint --strict', (_name, dir) => {
+  const r = lint(dir);
+  expect(r.out).toContain('EventSource is valid');
+  expect(r.out).toContain('Sensor is valid');
+  expect(r.code).toBe(0);
+});
+
+test('lint rejects a broken Sensor (the check can fail)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-lint-bad-'));
+  const text = fs.readFileSync(path.join(repoRoot, 'dist', 'agent-cancellation.k8s.yaml'), 'utf8').replace('operation: create', 'operation: explode');
+  fs.writeFileSync(path.join(dir, 'bad.yaml'), text);
+  const r = lint(dir);
+  expect(r.out).toContain('unknown operation type explode');
+  expect(r.code).not.toBe(0);
+});
