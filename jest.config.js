@@ -1,6 +1,8 @@
 /** Unit tests run anywhere; integration tests share one real kube-apiserver started in globalSetup. */
 const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
 module.exports = {
+  // Integration tests start real servers; their files also set their own timeouts.
+  testTimeout: 300000,
   projects: [
     {
       displayName: 'unit',
@@ -15,7 +17,6 @@ module.exports = {
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/harness/global-setup.ts',
       globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
-      testTimeout: 300000,
     },
   ],
 };

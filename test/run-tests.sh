@@ -9,7 +9,9 @@ results=$(mktemp)
 npx jest --ci --json --outputFile="$results" "$@"
 rc=$?
 node -e '
-const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const text = require("fs").readFileSync(process.argv[1], "utf8");
+// Jest writes no results when it cannot start (a failed globalSetup, say): that is one failure.
+const r = text ? JSON.parse(text) : { numPassedTests: 0, numFailedTests: 1, numPendingTests: 0, numTodoTests: 0 };
 const skipped = r.numPendingTests + r.numTodoTests;
 console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
 ' "$results" || rc=1
