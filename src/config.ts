@@ -10,6 +10,28 @@ export interface SecretRef {
   readonly key: string;
 }
 
+/** How the remediation Job runs; shared by the configuration and the RemediationJob construct. */
+export interface JobOptions {
+  /** `configmap` runs the bundle from a ConfigMap on `nodeImage`; `image` runs `image`. @default "configmap" */
+  readonly mode?: 'configmap' | 'image';
+  /** @default "ghcr.io/5dlabs/agent-cancellation:0.1.0" */
+  readonly image?: string;
+  /** Digest-pinned Node.js image for configmap mode. @default node:22-alpine pinned by digest */
+  readonly nodeImage?: string;
+  /** @default 4 */
+  readonly backoffLimit?: number;
+  /** @default 900 */
+  readonly activeDeadlineSeconds?: number;
+  /** @default 86400 */
+  readonly ttlSecondsAfterFinished?: number;
+  /** How long the Job keeps retrying GitHub. @default 300 */
+  readonly githubDeadlineSeconds?: number;
+  /** @default 60 */
+  readonly leaseDurationSeconds?: number;
+  /** @default 120 */
+  readonly lockWaitSeconds?: number;
+}
+
 /**
  * The configuration of one agent-cancellation installation, as read from YAML.
  * Every field is optional; `resolveConfig` fills the defaults (the user's card) from `schema/config.schema.json`.
@@ -64,26 +86,7 @@ export interface AgentCancellationConfig {
     /** Secret with the webhook's HMAC secret. @default agent-cancellation-webhook / secret */
     readonly secret?: SecretRef;
   };
-  readonly job?: {
-    /** `configmap` runs the bundle from a ConfigMap on `nodeImage`; `image` runs `image`. @default "configmap" */
-    readonly mode?: 'configmap' | 'image';
-    /** @default "ghcr.io/5dlabs/agent-cancellation:0.1.0" */
-    readonly image?: string;
-    /** Digest-pinned Node.js image for configmap mode. @default node:22-alpine pinned by digest */
-    readonly nodeImage?: string;
-    /** @default 4 */
-    readonly backoffLimit?: number;
-    /** @default 900 */
-    readonly activeDeadlineSeconds?: number;
-    /** @default 86400 */
-    readonly ttlSecondsAfterFinished?: number;
-    /** How long the Job keeps retrying GitHub. @default 300 */
-    readonly githubDeadlineSeconds?: number;
-    /** @default 60 */
-    readonly leaseDurationSeconds?: number;
-    /** @default 120 */
-    readonly lockWaitSeconds?: number;
-  };
+  readonly job?: JobOptions;
   readonly sensor?: {
     /** Retries of the Job creation by the Sensor. @default 5 steps from 1 s, factor 2, jitter 0.2 */
     readonly retry?: {

@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { SecretRef } from './config';
+import { JobOptions, SecretRef } from './config';
 import { EVENT_ENV, EXIT, STATIC_ENV } from './job-env';
 import { packageRoot } from './package-root';
 
@@ -24,7 +24,7 @@ export interface TransitionLabels {
   readonly remediationDescription: string;
 }
 
-export interface RemediationJobProps {
+export interface RemediationJobProps extends JobOptions {
   /** Namespace of the CodeRuns, the Job, its ServiceAccount and its Leases. */
   readonly namespace: string;
   /** Prefix of object names. @default "agent-cancellation" */
@@ -40,28 +40,6 @@ export interface RemediationJobProps {
   readonly githubTokenSecret: SecretRef;
   /** @default "https://api.github.com/graphql" */
   readonly githubGraphqlUrl?: string;
-  /**
-   * `configmap`: the bundled script in a ConfigMap, run by `nodeImage` (nothing to build).
-   * `image`: run `image`, which contains the bundle (see the Dockerfile).
-   * @default "configmap"
-   */
-  readonly mode?: 'configmap' | 'image';
-  /** @default "ghcr.io/5dlabs/agent-cancellation:0.1.0" */
-  readonly image?: string;
-  /** Must be pinned by digest. @default node:22-alpine pinned by digest */
-  readonly nodeImage?: string;
-  /** @default 4 */
-  readonly backoffLimit?: number;
-  /** @default 900 */
-  readonly activeDeadlineSeconds?: number;
-  /** @default 86400 */
-  readonly ttlSecondsAfterFinished?: number;
-  /** @default 300 */
-  readonly githubDeadlineSeconds?: number;
-  /** @default 60 */
-  readonly leaseDurationSeconds?: number;
-  /** @default 120 */
-  readonly lockWaitSeconds?: number;
 }
 
 export const DEFAULT_NODE_IMAGE =
