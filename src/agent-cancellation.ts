@@ -2,6 +2,7 @@ import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { AgentCancellationConfig, qaSelectorString, resolveConfig } from './config';
 import { GitHubPushEventSource } from './github-push-event-source';
+import { ReconcilerCronJob } from './reconciler-cron-job';
 import { RemediationJob } from './remediation-job';
 import { RemediationSensor } from './remediation-sensor';
 
@@ -18,6 +19,8 @@ export class AgentCancellation extends Chart {
   public readonly eventSource: GitHubPushEventSource;
   public readonly sensor: RemediationSensor;
   public readonly job: RemediationJob;
+  /** Absent when `reconciler.enabled` is false. */
+  public readonly reconciler?: ReconcilerCronJob;
 
   constructor(scope: Construct, id: string, props: AgentCancellationProps = {}) {
     super(scope, id, props);
@@ -40,6 +43,16 @@ export class AgentCancellation extends Chart {
       githubGraphqlUrl: c.github.graphqlUrl,
       ...c.job,
     });
+
+    if (c.reconciler.enabled) {
+      const { enabled: _, ...reconciler } = c.reconciler;
+      this.reconciler = new ReconcilerCronJob(this, 'Reconciler', {
+        job: this.job,
+        ...reconciler,
+        bots: c.github.bots,
+        botLoginCase: c.github.botLoginCase,
+      });
+    }
 
     this.eventSource = new GitHubPushEventSource(this, 'EventSource', {
       namespace: c.eventsNamespace,

@@ -87,6 +87,25 @@ export interface AgentCancellationConfig {
     readonly secret?: SecretRef;
   };
   readonly job?: JobOptions;
+  /** The reconciler CronJob (see ReconcilerCronJobProps). @default enabled, every 5 minutes */
+  readonly reconciler?: {
+    /** @default true */
+    readonly enabled?: boolean;
+    /** @default "*\/5 * * * *" */
+    readonly schedule?: string;
+    /** @default 300 */
+    readonly pendingSeconds?: number;
+    /** @default 3 */
+    readonly maxFailures?: number;
+    /** @default 3600 */
+    readonly attentionSeconds?: number;
+    /** @default 604800 */
+    readonly retentionSeconds?: number;
+    /** Optional at run time: without the Secret, no webhook. @default agent-cancellation-alert-webhook / url */
+    readonly alertWebhookSecret?: SecretRef;
+    /** @default false */
+    readonly compensateForeignCommits?: boolean;
+  };
   readonly sensor?: {
     /** Retries of the Job creation by the Sensor. @default 5 steps from 1 s, factor 2, jitter 0.2 */
     readonly retry?: {

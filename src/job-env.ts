@@ -35,6 +35,18 @@ export const STATIC_ENV = {
   skipExitCode: 'AC_SKIP_EXIT_CODE',
 } as const;
 
+/** The reconciler's own settings, on top of STATIC_ENV. */
+export const RECONCILE_ENV = {
+  pendingSeconds: 'AC_RECONCILE_PENDING_SECONDS',
+  maxFailures: 'AC_RECONCILE_MAX_FAILURES',
+  attentionSeconds: 'AC_RECONCILE_ATTENTION_SECONDS',
+  retentionSeconds: 'AC_RETENTION_SECONDS',
+  alertWebhookUrl: 'AC_ALERT_WEBHOOK_URL',
+  compensateForeignCommits: 'AC_COMPENSATE_FOREIGN_COMMITS',
+  bots: 'AC_BOTS',
+  botLoginCase: 'AC_BOT_LOGIN_CASE',
+} as const;
+
 /** Exit codes of the runtime. Kubernetes counts only 0 as success, so the Job sets AC_SKIP_EXIT_CODE=0. */
 export const EXIT = {
   done: 0,

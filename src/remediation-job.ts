@@ -78,7 +78,9 @@ export class RemediationJob extends Construct {
   /** Label put on every Job and pod, with the task id as value, for `kubectl get jobs -l`. */
   public readonly taskIdJobLabel = 'agent-cancellation.5dlabs.io/task-id';
   public readonly namespace: string;
-  private readonly prefix: string;
+  /** Prefix of object names. */
+  public readonly prefix: string;
+  private readonly runtime: { readonly image: string; readonly env: k8s.EnvVar[]; readonly volume?: k8s.Volume };
 
   constructor(scope: Construct, id: string, props: RemediationJobProps) {
     super(scope, id);
@@ -143,9 +145,18 @@ export class RemediationJob extends Construct {
       [STATIC_ENV.skipExitCode, '0'],
     ];
 
-    const podLabels = { ...this.labels(), 'app.kubernetes.io/component': 'remediation-job' };
+    this.runtime = {
+      image: mode === 'configmap' ? nodeImage : (props.image ?? DEFAULT_JOB_IMAGE),
+      env: [
+        ...staticEnv.map(([name, value]) => ({ name, value })),
+        { name: STATIC_ENV.runId, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: STATIC_ENV.githubToken, valueFrom: { secretKeyRef: { name: props.githubTokenSecret.name, key: props.githubTokenSecret.key } } },
+      ],
+      volume: bundleVolume,
+    };
+    const template = this.podTemplate('remediation-job', ['run'], eventEnv);
     const job: k8s.KubeJobProps = {
-      metadata: { generateName: `${this.prefix}-`, namespace: props.namespace, labels: podLabels },
+      metadata: { generateName: `${this.prefix}-`, namespace: props.namespace, labels: template.metadata!.labels },
       spec: {
         backoffLimit: props.backoffLimit ?? 4,
         activeDeadlineSeconds: props.activeDeadlineSeconds ?? 900,
@@ -160,51 +171,57 @@ export class RemediationJob extends Construct {
             },
           ],
         },
-        template: {
-          metadata: { labels: podLabels },
-          spec: {
-            serviceAccountName: this.serviceAccount.name,
-            automountServiceAccountToken: true,
-            restartPolicy: 'Never',
-            enableServiceLinks: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: NODE_UID,
-              runAsGroup: NODE_UID,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-            containers: [
-              {
-                name: CONTAINER,
-                image: mode === 'configmap' ? nodeImage : (props.image ?? DEFAULT_JOB_IMAGE),
-                command: ['node', `${BUNDLE_DIR}/${BUNDLE_FILE}`, 'run'],
-                env: [
-                  ...eventEnv,
-                  ...staticEnv.map(([name, value]) => ({ name, value })),
-                  { name: STATIC_ENV.runId, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                  {
-                    name: STATIC_ENV.githubToken,
-                    valueFrom: { secretKeyRef: { name: props.githubTokenSecret.name, key: props.githubTokenSecret.key } },
-                  },
-                ],
-                resources: {
-                  requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
-                  limits: { memory: k8s.Quantity.fromString('256Mi') },
-                },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
-                volumeMounts: bundleVolume ? [{ name: bundleVolume.name, mountPath: BUNDLE_DIR, readOnly: true }] : [],
-              },
-            ],
-            volumes: bundleVolume ? [bundleVolume] : [],
-          },
-        },
+        template,
       },
     };
     this.manifest = k8s.KubeJob.manifest(job);
+  }
+
+  /**
+   * A pod running the bundle with `args` as this Job's ServiceAccount: `env` first (the Job's per-event values
+   * must keep their indexes), then the installation's settings. The reconciler runs the same bundle this way.
+   */
+  public podTemplate(component: string, args: string[], env: k8s.EnvVar[]): k8s.PodTemplateSpec {
+    const { image, volume } = this.runtime;
+    return {
+      metadata: { labels: { ...this.labels(), 'app.kubernetes.io/component': component } },
+      spec: {
+        serviceAccountName: this.serviceAccount.name,
+        automountServiceAccountToken: true,
+        restartPolicy: 'Never',
+        enableServiceLinks: false,
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: NODE_UID,
+          runAsGroup: NODE_UID,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        containers: [
+          {
+            name: CONTAINER,
+            image,
+            command: ['node', `${BUNDLE_DIR}/${BUNDLE_FILE}`, ...args],
+            env: [...env, ...this.runtime.env],
+            resources: {
+              requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
+              limits: { memory: k8s.Quantity.fromString('256Mi') },
+            },
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ['ALL'] },
+            },
+            volumeMounts: volume ? [{ name: volume.name, mountPath: BUNDLE_DIR, readOnly: true }] : [],
+          },
+        ],
+        volumes: volume ? [volume] : [],
+      },
+    };
+  }
+
+  /** Labels shared by every object of this installation. */
+  public labels(): Record<string, string> {
+    return { 'app.kubernetes.io/name': this.prefix, 'app.kubernetes.io/part-of': 'agent-cancellation' };
   }
 
   /**
@@ -216,10 +233,6 @@ export class RemediationJob extends Construct {
     const role = new kplus.Role(this, 'LaunchRole', { metadata });
     role.allow(['create'], kplus.ApiResource.JOBS);
     new kplus.RoleBinding(this, 'LaunchRoleBinding', { metadata, role }).addSubjects(serviceAccount);
-  }
-
-  private labels(): Record<string, string> {
-    return { 'app.kubernetes.io/name': this.prefix, 'app.kubernetes.io/part-of': 'agent-cancellation' };
   }
 
   private readBundle(): string {

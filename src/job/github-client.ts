@@ -1,6 +1,6 @@
 import { graphql, GraphqlResponseError } from '@octokit/graphql';
-import { CREATE_LABEL_MUTATION, RESOLVE_QUERY, transitionMutation } from './graphql-documents';
-import { GitHubApi, GitHubError, parseMarker, ResolvedPush } from './github';
+import { CREATE_LABEL_MUTATION, RESOLVE_QUERY, transitionMutation, VIEW_BATCH, viewQuery } from './graphql-documents';
+import { CommitAuthor, GitHubApi, GitHubError, parseMarker, PullRequestView, ResolvedPush, RepositoryView } from './github';
 import { RetryableError, withRetry } from './retry';
 
 export interface GraphqlGitHubOptions {
@@ -47,6 +47,14 @@ export function classify(e: any): Error {
   return new GitHubError(`HTTP ${status}: ${e.message}`);
 }
 
+function markersOf(pr: any) {
+  return pr.comments.nodes.filter((c: any) => c.viewerDidAuthor).flatMap((c: any) => parseMarker(c.body) ?? []);
+}
+
+function prView(pr: any): PullRequestView {
+  return { id: pr.id, number: pr.number, state: pr.state, headRefOid: pr.headRefOid, labels: pr.labels.nodes, markers: markersOf(pr) };
+}
+
 /** GitHubApi over @octokit/graphql, with its own retries: one request in flight, waits as GitHub asks. */
 export class GraphqlGitHub implements GitHubApi {
   private readonly client: typeof graphql;
@@ -65,12 +73,38 @@ export class GraphqlGitHub implements GitHubApi {
       branchHead: repo.ref?.target?.oid ?? null,
       readyLabelId: repo.readyLabel?.id,
       remediationLabelId: repo.remediationLabel?.id,
-      pr: pr && {
-        id: pr.id,
-        number: pr.number,
-        labels: pr.labels.nodes,
-        markers: pr.comments.nodes.filter((c: any) => c.viewerDidAuthor).flatMap((c: any) => parseMarker(c.body) ?? []),
-      },
+      pr: pr && { id: pr.id, number: pr.number, labels: pr.labels.nodes, markers: markersOf(pr) },
+    };
+  }
+
+  async view(owner: string, name: string, ask: { prs: number[]; commits: string[]; labels: { ready: string; remediation: string } }): Promise<RepositoryView> {
+    const prs = new Map<number, PullRequestView | null>();
+    const commits = new Map<string, CommitAuthor | null>();
+    let first: any;
+    // At least one request, for the labelled PRs and label ids, then one per batch of aliases.
+    for (let at = 0; at === 0 || at < Math.max(ask.prs.length, ask.commits.length); at += VIEW_BATCH) {
+      const n = ask.prs.slice(at, at + VIEW_BATCH);
+      const o = ask.commits.slice(at, at + VIEW_BATCH);
+      const vars: Record<string, unknown> = { owner, name, ...ask.labels };
+      n.forEach((v, i) => (vars[`n${i}`] = v));
+      o.forEach((v, i) => (vars[`o${i}`] = v));
+      const data: any = await this.send(viewQuery(n.length, o.length), vars);
+      const repo = data.repository;
+      if (!repo) throw new GitHubError(`repository ${owner}/${name} not found or not accessible`);
+      first ??= repo;
+      n.forEach((v, i) => prs.set(v, repo[`p${i}`] ? prView(repo[`p${i}`]) : null));
+      o.forEach((v, i) => {
+        const a = repo[`c${i}`]?.author;
+        commits.set(v, a ? { name: a.name ?? null, login: a.user?.login ?? null } : null);
+      });
+    }
+    return {
+      repositoryId: first.id,
+      readyLabelId: first.readyLabel?.id,
+      remediationLabelId: first.remediationLabel?.id,
+      prs,
+      labelled: first.labelled.nodes.map(prView),
+      commits,
     };
   }
 

@@ -23,11 +23,37 @@ export interface ResolvedPush {
   readonly remediationLabelId?: string;
 }
 
+/** A PR as the reconciler sees it. */
+export interface PullRequestView extends PullRequestState {
+  readonly state: 'OPEN' | 'CLOSED' | 'MERGED';
+  readonly headRefOid: string;
+}
+
+/** The author of a commit: the git name, and the GitHub login when GitHub links one. */
+export interface CommitAuthor {
+  readonly name: string | null;
+  readonly login: string | null;
+}
+
+/** One repository's state for a reconcile pass, from one request per 50 PRs. */
+export interface RepositoryView {
+  readonly repositoryId: string;
+  readonly readyLabelId?: string;
+  readonly remediationLabelId?: string;
+  /** Each asked-for PR by number; null when GitHub has no such PR. */
+  readonly prs: ReadonlyMap<number, PullRequestView | null>;
+  /** Open PRs carrying either label (up to 100). */
+  readonly labelled: readonly PullRequestView[];
+  /** Each asked-for commit by oid; null when unknown. */
+  readonly commits: ReadonlyMap<string, CommitAuthor | null>;
+}
+
 export interface GitHubApi {
   resolve(owner: string, name: string, branch: string, labels: { ready: string; remediation: string }): Promise<ResolvedPush>;
   createLabel(repositoryId: string, name: string, color: string, description: string): Promise<string>;
   /** One request: remove `remove`, add `add`, post `comment`, each only when given. */
   transition(prId: string, change: { remove?: string; add?: string; comment?: string }): Promise<void>;
+  view(owner: string, name: string, ask: { prs: number[]; commits: string[]; labels: { ready: string; remediation: string } }): Promise<RepositoryView>;
 }
 
 /** GitHub said no in a way retrying will not fix (401, schema errors, missing repository). */

@@ -24,6 +24,44 @@ export const RESOLVE_QUERY = `query Resolve($owner: String!, $name: String!, $re
   }
 }`;
 
+/** Most aliased PRs and commits in one view query, well inside GitHub's node limits. */
+export const VIEW_BATCH = 50;
+
+/**
+ * The reconciler's view of one repository: both label ids, the open PRs carrying either label, and the
+ * PRs (and, optionally, the commits) its state records, as aliases `p<i>` and `c<i>` in one request.
+ */
+export function viewQuery(prs: number, commits: number): string {
+  const vars = ['$owner: String!', '$name: String!', '$ready: String!', '$remediation: String!'];
+  const fields = [
+    'id',
+    'readyLabel: label(name: $ready) { id }',
+    'remediationLabel: label(name: $remediation) { id }',
+    'labelled: pullRequests(states: [OPEN], labels: [$ready, $remediation], first: 100) { nodes { ...Pr } }',
+  ];
+  for (let i = 0; i < prs; i++) {
+    vars.push(`$n${i}: Int!`);
+    fields.push(`p${i}: pullRequest(number: $n${i}) { ...Pr }`);
+  }
+  for (let i = 0; i < commits; i++) {
+    vars.push(`$o${i}: GitObjectID!`);
+    fields.push(`c${i}: object(oid: $o${i}) { ... on Commit { author { name user { login } } } }`);
+  }
+  return `query View(${vars.join(', ')}) {
+  repository(owner: $owner, name: $name) {
+    ${fields.join('\n    ')}
+  }
+}
+fragment Pr on PullRequest {
+  id
+  number
+  state
+  headRefOid
+  labels(first: 100) { nodes { id name } }
+  comments(last: 30) { nodes { body viewerDidAuthor } }
+}`;
+}
+
 export const CREATE_LABEL_MUTATION = `mutation CreateLabel($repositoryId: ID!, $name: String!, $color: String!, $description: String) {
   createLabel(input: { repositoryId: $repositoryId, name: $name, color: $color, description: $description }) {
     label { id }
@@ -50,7 +88,7 @@ export function transitionMutation(p: TransitionParts): string {
 
 /** Every variant of every document, for schema tests. */
 export function allDocuments(): Record<string, string> {
-  const docs: Record<string, string> = { RESOLVE_QUERY, CREATE_LABEL_MUTATION };
+  const docs: Record<string, string> = { RESOLVE_QUERY, CREATE_LABEL_MUTATION, 'viewQuery(0, 0)': viewQuery(0, 0), [`viewQuery(${VIEW_BATCH}, ${VIEW_BATCH})`]: viewQuery(VIEW_BATCH, VIEW_BATCH) };
   for (let bits = 1; bits < 8; bits++) {
     const p = { remove: !!(bits & 1), add: !!(bits & 2), comment: !!(bits & 4) };
     docs[`transition(${JSON.stringify(p)})`] = transitionMutation(p);

@@ -1,19 +1,15 @@
-import { EVENT_ENV, STATIC_ENV } from '../job-env';
+import { EVENT_ENV, RECONCILE_ENV, STATIC_ENV } from '../job-env';
 
-/** Everything one run needs, read from the environment and checked before anything is touched. */
-export interface JobInput {
-  readonly repository: string;
-  readonly owner: string;
-  readonly name: string;
-  readonly branch: string;
-  readonly headSha: string;
-  readonly deliveryId: string;
-  readonly taskId: string;
+/** What the Job and the reconciler share: the installation's settings, fixed per synthesized manifest. */
+export interface StaticInput {
   readonly namespace: string;
   readonly runId: string;
   readonly codeRun: { readonly group: string; readonly version: string; readonly plural: string };
-  /** The QA selector AND the task-id term: what one delete-collection call removes. */
-  readonly selector: string;
+  /** Selects QA CodeRuns of every task; `taskSelector` narrows it to one. */
+  readonly qaSelector: string;
+  readonly taskIdLabel: string;
+  /** Lower-case `owner/name`s. */
+  readonly repositories: string[];
   readonly labels: {
     readonly ready: string;
     readonly remediation: string;
@@ -27,6 +23,38 @@ export interface JobInput {
   readonly leaseDurationSeconds: number;
   readonly lockWaitSeconds: number;
   readonly skipExitCode: number;
+}
+
+/** Everything one push's run needs, read from the environment and checked before anything is touched. */
+export interface JobInput extends StaticInput {
+  readonly repository: string;
+  readonly owner: string;
+  readonly name: string;
+  readonly branch: string;
+  readonly headSha: string;
+  readonly deliveryId: string;
+  readonly taskId: string;
+  /** The QA selector AND the task-id term: what one delete-collection call removes. */
+  readonly selector: string;
+}
+
+/** The reconciler's settings on top of the shared ones. */
+export interface ReconcileInput extends StaticInput {
+  /** A pending state untouched this long is resumed. */
+  readonly pendingSeconds: number;
+  /** Failed repairs of one PR before it is flagged for a person. */
+  readonly maxFailures: number;
+  /** A push still pending this long after it started is flagged for a person. */
+  readonly attentionSeconds: number;
+  /** Finished states older than this are deleted. */
+  readonly retentionSeconds: number;
+  readonly alertWebhookUrl?: string;
+  /** When set, a remediated head commit whose author is none of these bots is compensated. */
+  readonly foreignCommitBots?: { readonly logins: string[]; readonly caseInsensitive: boolean };
+}
+
+export function taskSelector(s: StaticInput, taskId: string): string {
+  return `${s.qaSelector},${s.taskIdLabel}=${taskId}`;
 }
 
 /** Bad input: never retried, nothing changed. */
@@ -59,35 +87,17 @@ function integer(env: Env, name: string, fallback: number, min: number): number 
   return n;
 }
 
-const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** Reads the env contract of src/job-env.ts; throws BadInputError naming the variable and its value. */
-export function readInput(env: Env): JobInput {
-  const repository = matching(env, EVENT_ENV.repository, /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, 'owner/name');
-  const allowed = required(env, STATIC_ENV.allowedRepositories)
+function readStatic(env: Env): StaticInput {
+  const repositories = required(env, STATIC_ENV.allowedRepositories)
     .split(',')
     .map((r) => r.trim().toLowerCase())
     .filter(Boolean);
-  if (!allowed.includes(repository.toLowerCase())) {
-    throw new BadInputError(`${EVENT_ENV.repository}=${JSON.stringify(repository)} is not one of ${STATIC_ENV.allowedRepositories} (${allowed.join(',')})`);
-  }
-  const [owner, name] = repository.split('/');
-  const taskId = matching(env, EVENT_ENV.taskId, /^[0-9]{1,18}$/, 'a number');
-  if (!LABEL_VALUE.test(taskId)) throw new BadInputError(`${EVENT_ENV.taskId}=${JSON.stringify(taskId)} is not a label value`);
-  const taskIdLabel = matching(env, STATIC_ENV.taskIdLabel, LABEL_KEY, 'a label key');
-  const qaSelector = required(env, STATIC_ENV.qaSelector);
   const url = required(env, STATIC_ENV.githubGraphqlUrl);
   if (!/^https?:\/\/\S+$/.test(url)) throw new BadInputError(`${STATIC_ENV.githubGraphqlUrl}=${JSON.stringify(url)} is not an http(s) URL`);
   return {
-    repository,
-    owner,
-    name,
-    branch: matching(env, EVENT_ENV.branch, /^[^\s~^:?*[\\]+$/, 'a branch name'),
-    headSha: matching(env, EVENT_ENV.headSha, /^[0-9a-f]{40}([0-9a-f]{24})?$/, 'a commit SHA').toLowerCase(),
-    deliveryId: matching(env, EVENT_ENV.deliveryId, /^[A-Za-z0-9._-]{1,100}$/, 'a delivery id'),
-    taskId,
     namespace: matching(env, STATIC_ENV.namespace, DNS_LABEL, 'a namespace name'),
     runId: env[STATIC_ENV.runId]?.trim() || `run-${process.pid}-${Date.now()}`,
     codeRun: {
@@ -95,7 +105,9 @@ export function readInput(env: Env): JobInput {
       version: required(env, STATIC_ENV.codeRunVersion),
       plural: matching(env, STATIC_ENV.codeRunPlural, DNS_LABEL, 'a resource plural'),
     },
-    selector: `${qaSelector},${taskIdLabel}=${taskId}`,
+    qaSelector: required(env, STATIC_ENV.qaSelector),
+    taskIdLabel: matching(env, STATIC_ENV.taskIdLabel, LABEL_KEY, 'a label key'),
+    repositories,
     labels: {
       ready: required(env, STATIC_ENV.labelReady),
       remediation: required(env, STATIC_ENV.labelRemediation),
@@ -109,5 +121,54 @@ export function readInput(env: Env): JobInput {
     leaseDurationSeconds: integer(env, STATIC_ENV.leaseDurationSeconds, 60, 1),
     lockWaitSeconds: integer(env, STATIC_ENV.lockWaitSeconds, 120, 0),
     skipExitCode: integer(env, STATIC_ENV.skipExitCode, 3, 0),
+  };
+}
+
+/** Reads the env contract of src/job-env.ts; throws BadInputError naming the variable and its value. */
+export function readInput(env: Env): JobInput {
+  const s = readStatic(env);
+  const repository = matching(env, EVENT_ENV.repository, /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, 'owner/name');
+  if (!s.repositories.includes(repository.toLowerCase())) {
+    throw new BadInputError(`${EVENT_ENV.repository}=${JSON.stringify(repository)} is not one of ${STATIC_ENV.allowedRepositories} (${s.repositories.join(',')})`);
+  }
+  const [owner, name] = repository.split('/');
+  const taskId = matching(env, EVENT_ENV.taskId, /^[0-9]{1,18}$/, 'a number');
+  return {
+    ...s,
+    repository,
+    owner,
+    name,
+    branch: matching(env, EVENT_ENV.branch, /^[^\s~^:?*[\\]+$/, 'a branch name'),
+    headSha: matching(env, EVENT_ENV.headSha, /^[0-9a-f]{40}([0-9a-f]{24})?$/, 'a commit SHA').toLowerCase(),
+    deliveryId: matching(env, EVENT_ENV.deliveryId, /^[A-Za-z0-9._-]{1,100}$/, 'a delivery id'),
+    taskId,
+    selector: taskSelector(s, taskId),
+  };
+}
+
+/** Reads the reconciler's env: the shared contract plus RECONCILE_ENV. */
+export function readReconcileInput(env: Env): ReconcileInput {
+  const s = readStatic(env);
+  const webhook = env[RECONCILE_ENV.alertWebhookUrl]?.trim();
+  if (webhook && !/^https?:\/\/\S+$/.test(webhook)) {
+    // The URL is a secret: name the variable, not the value.
+    throw new BadInputError(`${RECONCILE_ENV.alertWebhookUrl} is not an http(s) URL`);
+  }
+  const compensate = env[RECONCILE_ENV.compensateForeignCommits] ?? 'false';
+  if (compensate !== 'true' && compensate !== 'false') {
+    throw new BadInputError(`${RECONCILE_ENV.compensateForeignCommits}=${JSON.stringify(compensate)} is not "true" or "false"`);
+  }
+  const bots = (env[RECONCILE_ENV.bots] ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  if (compensate === 'true' && bots.length === 0) {
+    throw new BadInputError(`${RECONCILE_ENV.bots} is empty, but ${RECONCILE_ENV.compensateForeignCommits}=true needs the bot logins`);
+  }
+  return {
+    ...s,
+    pendingSeconds: integer(env, RECONCILE_ENV.pendingSeconds, 300, 0),
+    maxFailures: integer(env, RECONCILE_ENV.maxFailures, 3, 1),
+    attentionSeconds: integer(env, RECONCILE_ENV.attentionSeconds, 3600, 1),
+    retentionSeconds: integer(env, RECONCILE_ENV.retentionSeconds, 604800, 0),
+    alertWebhookUrl: webhook || undefined,
+    foreignCommitBots: compensate === 'true' ? { logins: bots, caseInsensitive: env[RECONCILE_ENV.botLoginCase] !== 'exact' } : undefined,
   };
 }

@@ -59,6 +59,8 @@ export interface KubeApi {
   deleteLease(namespace: string, name: string, resourceVersion: string): Promise<void>;
   /** One delete-collection call, background propagation; returns the names it deleted. */
   deleteCollection(namespace: string, resource: Resource, labelSelector: string): Promise<string[]>;
+  /** Deletes one object if it is still the one seen (uid precondition); false when already gone or replaced. */
+  deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<boolean>;
   list(namespace: string, resource: Resource, labelSelector: string): Promise<ObjectMeta[]>;
   createEvent(namespace: string, event: KubeEvent): Promise<void>;
 }
@@ -153,6 +155,11 @@ export class HttpKubeApi implements KubeApi {
       propagationPolicy: 'Background',
     });
     return (r.body.items ?? []).map((i: any) => i.metadata.name);
+  }
+
+  async deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<boolean> {
+    const r = await this.call('DELETE', `${collection(namespace, resource)}/${name}`, { preconditions: { uid }, propagationPolicy: 'Background' }, [404, 409]);
+    return r.status < 300;
   }
 
   async list(namespace: string, resource: Resource, labelSelector: string): Promise<ObjectMeta[]> {

@@ -6,10 +6,13 @@ export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'agent-cancellation'
 export const PR_LABEL = 'agent-cancellation.5dlabs.io/pr';
 export const REPOSITORY_ANNOTATION = 'agent-cancellation.5dlabs.io/repository';
 export const STATE_ANNOTATION = 'agent-cancellation.5dlabs.io/state';
+/** On a state Lease whose PR needs a person: `kubectl get leases -l agent-cancellation.5dlabs.io/needs-attention`. */
+export const ATTENTION_LABEL = 'agent-cancellation.5dlabs.io/needs-attention';
 
 /** What a run did for one PR, kept on its Lease so a rerun resumes instead of repeating. */
 export interface PrState {
-  phase: 'running' | 'done' | 'failed';
+  /** running/failed: steps pending; done: QA cancelled and labels flipped; compensated: labels restored. */
+  phase: 'running' | 'done' | 'failed' | 'compensated';
   repository: string;
   pr: number;
   taskId: string;
@@ -22,11 +25,22 @@ export interface PrState {
   attempts: number;
   steps: {
     cancel?: { at: string; deleted: string[] };
-    relabel?: { at: string; result: 'transitioned' | 'already' | 'marker-present' };
+    relabel?: {
+      at: string;
+      result: 'transitioned' | 'already' | 'marker-present';
+      /** What the transition changed, so compensation can undo exactly that. */
+      removed?: string;
+      added?: string;
+    };
   };
   /** Delivery ids already handled for this PR, newest last (bounded). */
   deliveries: string[];
   lastError?: string;
+  /** The reconciler's failed repairs since its last success. */
+  repair?: { failures: number; lastAt: string; lastError: string };
+  /** Set when automatic recovery gave up; cleared when a later repair succeeds. */
+  attention?: { since: string; reason: string; webhook: 'sent' | 'failed' | 'none' };
+  compensation?: { at: string; reason: string; restored: string[] };
 }
 
 export const MAX_DELIVERIES = 20;
@@ -52,7 +66,7 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-function expired(lease: Lease, now: number): boolean {
+export function expired(lease: Lease, now: number): boolean {
   const renewed = Date.parse(lease.spec.renewTime ?? lease.spec.acquireTime ?? '');
   return !Number.isFinite(renewed) || renewed + (lease.spec.leaseDurationSeconds ?? 0) * 1000 <= now;
 }
@@ -120,10 +134,15 @@ export async function acquire(kube: KubeApi, o: LockOptions): Promise<Lease> {
 /** Writes the state and renews the Lease; a 409 here means the Lease was taken over, so stop. */
 export async function save(kube: KubeApi, lease: Lease, state: PrState, release = false): Promise<Lease> {
   const stamp = microTime(Date.now());
+  const { [ATTENTION_LABEL]: _, ...labels } = lease.metadata.labels ?? {};
   try {
     return await kube.updateLease({
       ...lease,
-      metadata: { ...lease.metadata, annotations: { ...lease.metadata.annotations, [STATE_ANNOTATION]: JSON.stringify({ ...state, updatedAt: stamp }) } },
+      metadata: {
+        ...lease.metadata,
+        labels: state.attention ? { ...labels, [ATTENTION_LABEL]: 'true' } : labels,
+        annotations: { ...lease.metadata.annotations, [STATE_ANNOTATION]: JSON.stringify({ ...state, updatedAt: stamp }) },
+      },
       spec: release ? { ...lease.spec, holderIdentity: null, acquireTime: null, renewTime: null } : { ...lease.spec, renewTime: stamp },
     });
   } catch (e) {

@@ -2,23 +2,26 @@ import * as fs from 'fs';
 import { EXIT } from '../job-env';
 import { GitHubError } from './github';
 import { GraphqlGitHub } from './github-client';
-import { BadInputError, JobInput, readInput } from './input';
+import { webhookSender } from './alert';
+import { BadInputError, JobInput, readInput, readReconcileInput, StaticInput } from './input';
 import { HttpKubeApi, KubeError, loadConnection } from './kube';
 import { jsonLogger, Logger } from './log';
+import { reconcile } from './reconcile';
 import { remediate } from './remediate';
 import { RetryableError } from './retry';
 
-const USAGE = `usage: remediation-job [run|--dry-run|--help]
+const USAGE = `usage: remediation-job [run|--dry-run|reconcile|--help]
 
 Cancels one task's QA CodeRuns and flips its PR from ready-for-qa to remediation-in-progress,
 for one push described by the environment (see the README's env reference).
 
   run        do it (default)
   --dry-run  resolve the PR and list the CodeRuns it would cancel; change nothing
+  reconcile  one reconcile pass over every PR's state: resume, repair, compensate, alert, collect
   --help     this text
 
 exit codes: 0 done, 3 nothing to do (AC_SKIP_EXIT_CODE overrides), 64 bad input,
-            75 retryable failure, 78 needs attention`;
+            75 retryable failure (reconcile: some repair failed), 78 needs attention`;
 
 /** Kubernetes shows this file in the pod status: the outcome without reading logs. */
 function terminationMessage(text: string): void {
@@ -37,9 +40,15 @@ function exitCodeOf(e: unknown): number {
   return EXIT.retryable;
 }
 
+function failed(e: unknown, log: Logger): number {
+  const code = exitCodeOf(e);
+  log('error', { error: (e as Error).message, exitCode: code });
+  terminationMessage(`exit ${code}: ${(e as Error).message}`);
+  return code;
+}
+
 async function dryRun(input: JobInput, log: Logger): Promise<void> {
-  const kube = new HttpKubeApi(loadConnection(process.env));
-  const github = new GraphqlGitHub({ url: input.graphqlUrl, token: input.token, deadline: Date.now() + input.deadlineSeconds * 1000 });
+  const { kube, github } = clients(input, log);
   const resolved = await github.resolve(input.owner, input.name, input.branch, input.labels);
   const wouldDelete = await kube.list(input.namespace, input.codeRun, input.selector);
   log('dry-run', {
@@ -58,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.done;
   }
+  if (command === 'reconcile') return reconcileOnce();
   if (command !== 'run' && command !== '--dry-run') {
     process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
     return EXIT.badInput;
@@ -70,25 +80,38 @@ async function main(argv: string[]): Promise<number> {
       await dryRun(input, log);
       return EXIT.done;
     }
-    const deadline = Date.now() + input.deadlineSeconds * 1000;
-    const outcome = await remediate(input, {
-      kube: new HttpKubeApi(loadConnection(process.env)),
-      github: new GraphqlGitHub({
-        url: input.graphqlUrl,
-        token: input.token,
-        deadline,
-        requestTimeoutMs: input.requestTimeoutMs,
-        onRetry: (reason, waitMs) => log('github-retry', { reason, waitMs }),
-      }),
-      log,
-    });
+    const outcome = await remediate(input, clients(input, log));
     terminationMessage(JSON.stringify(outcome));
     return outcome.kind === 'done' ? EXIT.done : input.skipExitCode;
   } catch (e) {
-    const code = exitCodeOf(e);
-    log('error', { error: (e as Error).message, exitCode: code });
-    terminationMessage(`exit ${code}: ${(e as Error).message}`);
-    return code;
+    return failed(e, log);
+  }
+}
+
+function clients(input: StaticInput, log: Logger) {
+  return {
+    kube: new HttpKubeApi(loadConnection(process.env)),
+    github: new GraphqlGitHub({
+      url: input.graphqlUrl,
+      token: input.token,
+      deadline: Date.now() + input.deadlineSeconds * 1000,
+      requestTimeoutMs: input.requestTimeoutMs,
+      onRetry: (reason, waitMs) => log('github-retry', { reason, waitMs }),
+    }),
+    log,
+  };
+}
+
+async function reconcileOnce(): Promise<number> {
+  let log: Logger = jsonLogger({ mode: 'reconcile' });
+  try {
+    const input = readReconcileInput(process.env);
+    log = jsonLogger({ mode: 'reconcile', run: input.runId });
+    const report = await reconcile(input, { ...clients(input, log), alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined });
+    terminationMessage(JSON.stringify(report));
+    return report.failed > 0 ? EXIT.retryable : EXIT.done;
+  } catch (e) {
+    return failed(e, log);
   }
 }
 

@@ -9,6 +9,8 @@
  *   gh.addRepository('o/r'); gh.addLabel('o/r', 'ready-for-qa'); gh.setBranch('o/r', 'b', sha)
  *   const n = gh.openPullRequest('o/r', 'b', ['ready-for-qa']); gh.prLabels('o/r', n); gh.prComments('o/r', n)
  *   gh.inject({ kind: '502' | 'secondary' | 'primary' | 'slow' | 'drop', times?, retryAfter?, delayMs? })
+ *   gh.outage(true) answers every request 502 until gh.outage(false)
+ *   gh.setCommitAuthor('o/r', sha, { name, login }) for `object(oid:)` lookups
  *   gh.requests (every request: operation, status, fault); gh.count(op?); await gh.stop()
  */
 import * as fs from 'fs';
@@ -48,7 +50,8 @@ export interface RequestRecord {
 interface Label { id: string; name: string; color: string; description: string }
 interface Comment { body: string; byViewer: boolean }
 interface PullRequest { id: string; number: number; headRefName: string; state: 'OPEN' | 'CLOSED'; labelIds: string[]; comments: Comment[] }
-interface Repo { id: string; fullName: string; labels: Label[]; refs: Map<string, string>; prs: PullRequest[] }
+interface Repo { id: string; fullName: string; labels: Label[]; refs: Map<string, string>; prs: PullRequest[]; authors: Map<string, CommitAuthor> }
+export interface CommitAuthor { name: string; login: string | null }
 
 class ApiError extends Error {
   constructor(readonly type: string, message: string) {
@@ -66,6 +69,7 @@ export class GitHubTestServer {
   readonly requests: RequestRecord[] = [];
   private readonly repos = new Map<string, Repo>();
   private readonly faults: Array<Required<Fault>> = [];
+  private down = false;
   private readonly server: http.Server;
   private nextId = 1;
 
@@ -84,7 +88,7 @@ export class GitHubTestServer {
 
   addRepository(fullName: string): void {
     if (!this.repos.has(fullName.toLowerCase())) {
-      this.repos.set(fullName.toLowerCase(), { id: this.id('R'), fullName, labels: [], refs: new Map(), prs: [] });
+      this.repos.set(fullName.toLowerCase(), { id: this.id('R'), fullName, labels: [], refs: new Map(), prs: [], authors: new Map() });
     }
   }
 
@@ -129,6 +133,15 @@ export class GitHubTestServer {
 
   repoLabels(fullName: string): Label[] {
     return this.repo(fullName).labels;
+  }
+
+  setCommitAuthor(fullName: string, oid: string, author: CommitAuthor): void {
+    this.repo(fullName).authors.set(oid, author);
+  }
+
+  /** While on, every request is answered 502, as in a GitHub outage. */
+  outage(on: boolean): void {
+    this.down = on;
   }
 
   inject(fault: Fault): void {
@@ -184,7 +197,7 @@ export class GitHubTestServer {
       return send(401, { message: 'Bad credentials' });
     }
 
-    const fault = this.takeFault();
+    const fault: Required<Fault> | undefined = this.down ? { kind: '502', times: 1, retryAfter: 1, delayMs: 0 } : this.takeFault();
     if (fault?.kind === 'drop') {
       this.requests.push({ operation, status: 0, fault: 'drop', at: Date.now() });
       req.socket.destroy();
@@ -225,7 +238,9 @@ export class GitHubTestServer {
       __typename: 'PullRequest',
       id: pr.id,
       number: pr.number,
+      state: pr.state,
       headRefName: pr.headRefName,
+      headRefOid: repo.refs.get(pr.headRefName) ?? '0'.repeat(40),
       labels: (a: { first?: number }) => ({ nodes: pr.labelIds.slice(0, a.first ?? 100).map((id) => repo.labels.find((l) => l.id === id)) }),
       comments: (a: { last?: number }) => ({
         nodes: pr.comments.slice(-(a.last ?? 100)).map((c) => ({ body: c.body, viewerDidAuthor: c.byViewer })),
@@ -250,6 +265,21 @@ export class GitHubTestServer {
         return {
           id: repo.id,
           label: (b: { name: string }) => findLabel(repo, b.name) ?? null,
+          pullRequest: (b: { number: number }) => {
+            const pr = repo.prs.find((p) => p.number === b.number);
+            return pr ? prNode(repo, pr) : null;
+          },
+          pullRequests: (b: { states?: string[]; labels?: string[]; first?: number }) => ({
+            nodes: repo.prs
+              .filter((p) => !b.states || b.states.includes(p.state))
+              .filter((p) => !b.labels || p.labelIds.some((id) => b.labels!.some((n) => findLabel(repo, n)?.id === id)))
+              .slice(0, b.first ?? 100)
+              .map((p) => prNode(repo, p)),
+          }),
+          object: (b: { oid: string }) => {
+            const a = repo.authors.get(b.oid);
+            return a ? { __typename: 'Commit', author: { name: a.name, user: a.login ? { login: a.login } : null } } : null;
+          },
           ref: (b: { qualifiedName: string }) => {
             const branch = b.qualifiedName.replace(/^refs\/heads\//, '');
             const oid = repo.refs.get(branch);

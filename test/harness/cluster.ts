@@ -85,7 +85,7 @@ export class Client {
 
 const PLURALS: Record<string, string> = {
   Namespace: 'namespaces', ServiceAccount: 'serviceaccounts', ConfigMap: 'configmaps', Secret: 'secrets', Event: 'events',
-  Role: 'roles', RoleBinding: 'rolebindings', Job: 'jobs', Lease: 'leases', CustomResourceDefinition: 'customresourcedefinitions',
+  Role: 'roles', RoleBinding: 'rolebindings', Job: 'jobs', CronJob: 'cronjobs', Lease: 'leases', CustomResourceDefinition: 'customresourcedefinitions',
   EventSource: 'eventsources', Sensor: 'sensors', CodeRun: 'coderuns', Pod: 'pods',
 };
 
@@ -179,7 +179,7 @@ export const PRESETS: Record<'card' | 'cto', CodeRunPreset> = {
 };
 
 /** Creates one CodeRun per (task, agent), with generateName as the platform does; returns how many. */
-export async function seedCodeRuns(namespace: string, preset: CodeRunPreset, taskIds: number[], agents = ['rex', 'cleo', 'tess'] as const): Promise<number> {
+export async function seedCodeRuns(namespace: string, preset: CodeRunPreset, taskIds: number[], agents: ReadonlyArray<'rex' | 'cleo' | 'tess'> = ['rex', 'cleo', 'tess']): Promise<number> {
   const all = taskIds.flatMap((taskId) => agents.map((agent) => ({ taskId, agent })));
   for (let i = 0; i < all.length; i += 20) {
     await Promise.all(

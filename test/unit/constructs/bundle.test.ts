@@ -17,6 +17,7 @@ describe('synthesized bundle (card)', () => {
   test('emits exactly these objects, all namespaced in agent-platform', () => {
     expect(card.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ConfigMap/agent-cancellation-job-bundle',
+      'CronJob/agent-cancellation-reconciler',
       'EventSource/agent-cancellation-github',
       'Role/agent-cancellation-job',
       'Role/agent-cancellation-launch-job',

@@ -1,5 +1,5 @@
 /** In-memory stand-ins for the Job's two interfaces, for unit tests of its logic only. */
-import { GitHubApi, PullRequestState, ResolvedPush } from '../../../src/job/github';
+import { GitHubApi, PullRequestState, RepositoryView, ResolvedPush } from '../../../src/job/github';
 import { ConflictError, KubeApi, KubeEvent, Lease, ObjectMeta } from '../../../src/job/kube';
 
 export class FakeKube implements KubeApi {
@@ -36,6 +36,12 @@ export class FakeKube implements KubeApi {
     const hit = this.codeRuns.filter((c) => matches(c.labels, selector));
     this.codeRuns = this.codeRuns.filter((c) => !hit.includes(c));
     return hit.map((c) => c.name);
+  }
+  async deleteNamed(_ns: string, _r: unknown, name: string) {
+    this.calls.push('deleteNamed');
+    const before = this.codeRuns.length;
+    this.codeRuns = this.codeRuns.filter((c) => c.name !== name);
+    return this.codeRuns.length < before;
   }
   async list(_ns: string, _r: unknown, selector: string): Promise<ObjectMeta[]> {
     this.calls.push('list');
@@ -82,6 +88,11 @@ export class FakeGitHub implements GitHubApi {
   async resolve(): Promise<ResolvedPush> {
     this.calls.push('resolve');
     return { repositoryId: 'R_1', branchHead: this.branchHead, pr: this.pr && structuredClone(this.pr), remediationLabelId: this.remediationLabelId };
+  }
+  async view(): Promise<RepositoryView> {
+    this.calls.push('view');
+    const pr = this.pr && { ...structuredClone(this.pr), state: 'OPEN' as const, headRefOid: this.branchHead ?? '' };
+    return { repositoryId: 'R_1', remediationLabelId: this.remediationLabelId, prs: new Map(pr ? [[pr.number, pr]] : []), labelled: pr ? [pr] : [], commits: new Map() };
   }
   async createLabel() {
     this.calls.push('createLabel');

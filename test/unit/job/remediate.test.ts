@@ -10,7 +10,8 @@ const input: JobInput = {
   repository: '5dlabs/cto', owner: '5dlabs', name: 'cto', branch: 'feature/task-7-implementation', headSha: SHA,
   deliveryId: 'd1', taskId: '7', namespace: 'ns', runId: 'run-1',
   codeRun: { group: 'platform.5dlabs.com', version: 'v1', plural: 'coderuns' },
-  selector: 'agent-type in (cleo,tess),agent-type!=rex,task-id=7',
+  selector: 'agent-type in (cleo,tess),agent-type!=rex,task-id=7', qaSelector: 'agent-type in (cleo,tess),agent-type!=rex', taskIdLabel: 'task-id',
+  repositories: ['5dlabs/cto'],
   labels: { ready: 'ready-for-qa', remediation: 'remediation-in-progress', color: 'd93f0b', description: '' },
   graphqlUrl: 'http://x', token: 't', deadlineSeconds: 5, requestTimeoutMs: 1000, leaseDurationSeconds: 60, lockWaitSeconds: 0, skipExitCode: 3,
 };

@@ -1,0 +1,320 @@
+import { Alert, AlertSender } from './alert';
+import { CommitAuthor, PullRequestView, RepositoryView } from './github';
+import { ReconcileInput } from './input';
+import { Lease, ObjectMeta } from './kube';
+import { acquire, expired, LockTimeoutError, MANAGED_BY, MAX_DELIVERIES, PrState, readState, save } from './lease';
+import { RetryableError } from './retry';
+import { completeSteps, event, HeldLease, StepDeps } from './steps';
+
+export interface ReconcileDeps extends StepDeps {
+  /** Sends the needs-attention webhook; absent when no URL is configured. */
+  readonly alert?: AlertSender;
+}
+
+/** What one pass decided for one state Lease. */
+export type Action =
+  | { readonly kind: 'none'; readonly why: string }
+  | { readonly kind: 'busy'; readonly holder: string }
+  | { readonly kind: 'resume' }
+  | { readonly kind: 'repair'; readonly removeReady: boolean; readonly stale: readonly ObjectMeta[] }
+  | { readonly kind: 'compensate'; readonly reason: string }
+  | { readonly kind: 'release' }
+  | { readonly kind: 'gc' }
+  | { readonly kind: 'fail'; readonly error: string };
+
+/** Everything a decision reads: the Lease and its state, GitHub's view of the PR, the task's QA CodeRuns. */
+export interface Observed {
+  readonly lease: Lease;
+  readonly state: PrState;
+  /** undefined: GitHub could not be read this pass; null: no such PR. */
+  readonly pr: PullRequestView | null | undefined;
+  readonly viewError?: string;
+  /** QA CodeRuns of the task created before GitHub was read, so created while the PR showed these labels. */
+  readonly staleRuns: readonly ObjectMeta[];
+  readonly commit?: CommitAuthor | null;
+}
+
+export interface ReconcileReport {
+  readonly scanned: number;
+  readonly actions: Record<Action['kind'], number>;
+  readonly failed: number;
+  readonly alerted: number;
+  /** Open PRs carrying the remediation label that no state Lease explains: reported, never changed. */
+  readonly unmanaged: string[];
+}
+
+const pending = (s: PrState) => s.phase === 'running' || s.phase === 'failed';
+
+function isBot(commit: CommitAuthor, bots: NonNullable<ReconcileInput['foreignCommitBots']>): boolean {
+  const norm = (v: string) => (bots.caseInsensitive ? v.toLowerCase() : v);
+  const known = new Set(bots.logins.map(norm));
+  return [commit.login, commit.name].some((v) => v !== null && known.has(norm(v)));
+}
+
+/**
+ * The repair one state needs, from what was observed; pure, so every transition of the state machine
+ * (README) is a table test. Forward-only, except that labels are restored when the push's PR is no longer
+ * open or its head commit is not the bot's: the CodeRuns it deleted cannot come back.
+ */
+export function decide(o: Observed, cfg: ReconcileInput, now: number): Action {
+  const { lease, state, pr } = o;
+  const holder = lease.spec.holderIdentity;
+  if (holder && !expired(lease, now)) return { kind: 'busy', holder };
+  const age = now - Date.parse(state.updatedAt);
+  const idle = (why: string): Action => (holder ? { kind: 'release' } : { kind: 'none', why });
+
+  if (!pending(state) && age >= cfg.retentionSeconds * 1000) return { kind: 'gc' };
+  if (state.phase === 'compensated') return idle('compensated');
+  if (pending(state) && age < cfg.pendingSeconds * 1000) return idle('pending; its Job may still be retrying');
+  if (pr === undefined) {
+    return pending(state) ? { kind: 'fail', error: `GitHub unavailable: ${o.viewError}` } : idle('GitHub unavailable; invariant not checked');
+  }
+  if (pr === null || pr.state !== 'OPEN') {
+    const reason = pr ? `pr-${pr.state.toLowerCase()}` : 'pr-missing';
+    const changed = state.steps.relabel?.removed || state.steps.relabel?.added;
+    return pending(state) || changed ? { kind: 'compensate', reason } : idle(reason);
+  }
+  if (pending(state)) return { kind: 'resume' };
+
+  const has = (name: string) => pr.labels.some((l) => l.name === name);
+  if (!has(cfg.labels.remediation)) return idle('remediation over: the remediation label is gone');
+  if (cfg.foreignCommitBots && o.commit && !isBot(o.commit, cfg.foreignCommitBots)) return { kind: 'compensate', reason: 'not-from-bot' };
+  const removeReady = has(cfg.labels.ready);
+  if (removeReady || o.staleRuns.length > 0) return { kind: 'repair', removeReady, stale: o.staleRuns };
+  return idle('converged');
+}
+
+/**
+ * One reconcile pass: reads every state Lease, one GitHub view per repository and the QA CodeRuns once,
+ * then repairs each PR under the same Lease the Job takes, so the two never act on a PR at once.
+ */
+export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promise<ReconcileReport> {
+  const { kube, github, log } = deps;
+  const now = deps.now ?? Date.now;
+  const leases = await kube.listLeases(cfg.namespace, Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(','));
+  const states: Array<{ lease: Lease; state: PrState }> = [];
+  for (const lease of leases) {
+    const state = readState(lease);
+    // A Lease without state: its run died before its first write, having changed nothing.
+    if (state) states.push({ lease, state });
+    else if (lease.spec.holderIdentity && expired(lease, now())) await kube.deleteLease(cfg.namespace, lease.metadata.name, lease.metadata.resourceVersion!);
+  }
+
+  const repositories = [...new Set([...cfg.repositories, ...states.map((s) => s.state.repository.toLowerCase())])];
+  const views = new Map<string, { view?: RepositoryView; error?: string; at: number }>();
+  for (const repository of repositories) {
+    const at = now();
+    if (!cfg.repositories.includes(repository)) {
+      views.set(repository, { error: `${repository} is not a configured repository`, at });
+      continue;
+    }
+    const mine = states.filter((s) => s.state.repository.toLowerCase() === repository).map((s) => s.state);
+    const [owner, name] = repository.split('/');
+    try {
+      const view = await github.view(owner, name, {
+        prs: mine.map((s) => s.pr),
+        commits: cfg.foreignCommitBots ? [...new Set(mine.filter((s) => s.phase === 'done').map((s) => s.sha))] : [],
+        labels: { ready: cfg.labels.ready, remediation: cfg.labels.remediation },
+      });
+      views.set(repository, { view, at });
+    } catch (e) {
+      views.set(repository, { error: (e as Error).message, at });
+      log('github-view-failed', { repository, error: (e as Error).message });
+    }
+  }
+
+  // Listed after GitHub was read: a run created before that read was created while the PR showed those labels.
+  const qaRuns = await kube.list(cfg.namespace, cfg.codeRun, cfg.qaSelector);
+  const report: { -readonly [K in keyof ReconcileReport]: ReconcileReport[K] } = {
+    scanned: states.length,
+    actions: { none: 0, busy: 0, resume: 0, repair: 0, compensate: 0, release: 0, gc: 0, fail: 0 },
+    failed: 0,
+    alerted: 0,
+    unmanaged: [],
+  };
+  const managed = new Set(states.map((s) => `${s.state.repository.toLowerCase()}#${s.state.pr}`));
+  for (const [repository, { view }] of views) {
+    for (const pr of view?.labelled ?? []) {
+      if (!managed.has(`${repository}#${pr.number}`) && pr.labels.some((l) => l.name === cfg.labels.remediation)) report.unmanaged.push(`${repository}#${pr.number}`);
+    }
+  }
+  if (report.unmanaged.length) log('unmanaged', { prs: report.unmanaged, note: 'remediation label without a state Lease; left alone' });
+
+  for (const { lease, state } of states) {
+    const v = views.get(state.repository.toLowerCase())!;
+    const observed: Observed = {
+      lease,
+      state,
+      pr: v.view ? (v.view.prs.get(state.pr) ?? null) : undefined,
+      viewError: v.error,
+      staleRuns: qaRuns.filter(
+        (r) => r.labels?.[cfg.taskIdLabel] === state.taskId && !r.deletionTimestamp && Date.parse(r.creationTimestamp ?? '') < v.at - 1000,
+      ),
+      commit: v.view?.commits.get(state.sha),
+    };
+    const action = decide(observed, cfg, now());
+    report.actions[action.kind]++;
+    const result = await apply(cfg, deps, observed, action, v.view);
+    if (result === 'failed') report.failed++;
+    if (result === 'alerted') {
+      report.failed++;
+      report.alerted++;
+    }
+  }
+  log('reconcile-done', { ...report });
+  return report;
+}
+
+type Result = 'ok' | 'skipped' | 'failed' | 'alerted';
+
+/** Carries out one decision under the PR's Lease; a failure is counted on the state and may raise the alert. */
+async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, action: Action, view: RepositoryView | undefined): Promise<Result> {
+  const { kube, log } = deps;
+  const now = deps.now ?? Date.now;
+  const saw = {
+    pr: o.state.pr,
+    repository: o.state.repository,
+    task: o.state.taskId,
+    phase: o.state.phase,
+    holder: o.lease.spec.holderIdentity ?? null,
+    labels: o.pr ? o.pr.labels.map((l) => l.name) : o.pr,
+    staleRuns: o.staleRuns.map((r) => r.name),
+  };
+  if (action.kind === 'none' || action.kind === 'busy') {
+    log('reconcile', { saw, did: action.kind, why: action.kind === 'none' ? action.why : `held by ${action.holder}` });
+    return 'ok';
+  }
+  if (action.kind === 'gc') {
+    await kube.deleteLease(cfg.namespace, o.lease.metadata.name, o.lease.metadata.resourceVersion!);
+    log('reconcile', { saw, did: 'gc', why: `finished more than ${cfg.retentionSeconds} s ago` });
+    return 'ok';
+  }
+
+  const held = {} as HeldLease;
+  try {
+    held.lease = await acquire(kube, {
+      namespace: cfg.namespace,
+      name: o.lease.metadata.name,
+      holder: cfg.runId,
+      durationSeconds: cfg.leaseDurationSeconds,
+      waitMs: 0,
+      repository: o.state.repository,
+      pr: o.state.pr,
+      now,
+    });
+  } catch (e) {
+    if (!(e instanceof LockTimeoutError)) throw e;
+    log('reconcile', { saw, did: 'busy', why: 'taken by another run meanwhile' });
+    return 'skipped';
+  }
+  const state = readState(held.lease)!;
+  if (state.updatedAt !== o.state.updatedAt) {
+    // Someone wrote this state after we read it: our observation is stale, so decide again next pass.
+    await save(kube, held.lease, state, true);
+    log('reconcile', { saw, did: 'none', why: 'state changed since it was read' });
+    return 'skipped';
+  }
+  const wasAttention = !!state.attention;
+  const did: Record<string, unknown> = {};
+  try {
+    switch (action.kind) {
+      case 'release':
+        break;
+      case 'fail':
+        throw new RetryableError(action.error);
+      case 'resume': {
+        const missing = (['cancel', 'relabel'] as const).filter((step) => !state.steps[step]);
+        await completeSteps(cfg, state, held, { repositoryId: view!.repositoryId, pr: o.pr!, remediationLabelId: view!.remediationLabelId }, deps);
+        Object.assign(did, { completed: missing, relabel: state.steps.relabel!.result });
+        await event(kube, cfg.namespace, held.lease, 'Normal', 'RemediationResumed', `PR #${state.pr}: ${missing.join(' and ')} completed by the reconciler`, log);
+        break;
+      }
+      case 'repair': {
+        const ready = o.pr!.labels.find((l) => l.name === cfg.labels.ready);
+        if (action.removeReady && ready) await deps.github.transition(o.pr!.id, { remove: ready.id });
+        const deleted: string[] = [];
+        for (const r of action.stale) if (await kube.deleteNamed(cfg.namespace, cfg.codeRun, r.name, r.uid!)) deleted.push(r.name);
+        Object.assign(did, { removed: action.removeReady ? cfg.labels.ready : undefined, deleted });
+        await event(kube, cfg.namespace, held.lease, 'Normal', 'InvariantRestored', `PR #${state.pr}: ${action.removeReady ? `removed ${cfg.labels.ready}, ` : ''}${deleted.length} QA CodeRun(s) deleted`, log);
+        break;
+      }
+      case 'compensate': {
+        const restored = await compensate(cfg, deps, state, o.pr, view);
+        state.phase = 'compensated';
+        state.compensation = { at: new Date(now()).toISOString(), reason: action.reason, restored };
+        state.deliveries = [...state.deliveries.filter((d) => d !== state.delivery), state.delivery].slice(-MAX_DELIVERIES);
+        Object.assign(did, { reason: action.reason, restored });
+        await event(kube, cfg.namespace, held.lease, 'Normal', 'RemediationCompensated', `PR #${state.pr} (${action.reason}): ${restored.length ? restored.join(', ') : 'no label to restore'}; cancelled CodeRuns are not restored`, log);
+        break;
+      }
+    }
+    state.repair = undefined;
+    state.attention = undefined;
+    if (action.kind !== 'resume') held.lease = await save(kube, held.lease, state, true);
+    if (wasAttention) await event(kube, cfg.namespace, held.lease, 'Normal', 'RemediationRecovered', `PR #${state.pr}: automatic recovery succeeded`, log);
+    log('reconcile', { saw, did: action.kind, ...did });
+    return 'ok';
+  } catch (e) {
+    const error = (e as Error).message;
+    state.repair = { failures: (state.repair?.failures ?? 0) + 1, lastAt: new Date(now()).toISOString(), lastError: error };
+    const tooLong = pending(state) && now() - Date.parse(state.startedAt) >= cfg.attentionSeconds * 1000;
+    let alerted = false;
+    if (!state.attention && (state.repair.failures >= cfg.maxFailures || tooLong)) {
+      await raise(cfg, deps, state, held.lease, tooLong && state.repair.failures < cfg.maxFailures ? 'pending-too-long' : 'repairs-failing');
+      alerted = true;
+    } else if (state.attention?.webhook === 'failed') {
+      state.attention.webhook = await notify(cfg, deps, state, held.lease);
+    }
+    await save(kube, held.lease, state, true).catch((err) => log('release-failed', { error: (err as Error).message }));
+    log('reconcile', { saw, did: action.kind, failed: error, failures: state.repair.failures, alerted });
+    return alerted ? 'alerted' : 'failed';
+  }
+}
+
+/** Restores the labels this push changed, where they are still as it left them; returns what it restored. */
+async function compensate(cfg: ReconcileInput, deps: ReconcileDeps, state: PrState, pr: PullRequestView | null | undefined, view: RepositoryView | undefined): Promise<string[]> {
+  const relabel = state.steps.relabel;
+  if (!pr || !relabel) return [];
+  const remediation = relabel.added ? pr.labels.find((l) => l.name === relabel.added) : undefined;
+  const addReady = relabel.removed && !pr.labels.some((l) => l.name === relabel.removed) ? view?.readyLabelId : undefined;
+  if (!remediation && !addReady) return [];
+  await deps.github.transition(pr.id, { remove: remediation?.id, add: addReady });
+  return [...(remediation ? [`removed ${remediation.name}`] : []), ...(addReady ? [`re-added ${cfg.labels.ready}`] : [])];
+}
+
+/** The alert, once per episode: a Warning Event with a stable reason, the mark on the Lease, the webhook. */
+async function raise(cfg: ReconcileInput, deps: ReconcileDeps, state: PrState, lease: Lease, reason: string): Promise<void> {
+  state.attention = { since: new Date((deps.now ?? Date.now)()).toISOString(), reason, webhook: 'none' };
+  state.attention.webhook = await notify(cfg, deps, state, lease);
+  await event(
+    deps.kube,
+    cfg.namespace,
+    lease,
+    'Warning',
+    'RemediationNeedsAttention',
+    `PR #${state.pr} (task ${state.taskId}) needs attention: ${reason}, ${state.repair?.failures ?? 0} failed repair(s): ${state.repair?.lastError ?? ''}`,
+    deps.log,
+  );
+  deps.log('alert', { pr: state.pr, reason, webhook: state.attention.webhook });
+}
+
+async function notify(cfg: ReconcileInput, deps: ReconcileDeps, state: PrState, lease: Lease): Promise<'sent' | 'failed' | 'none'> {
+  if (!deps.alert) return 'none';
+  const alert: Alert = {
+    reason: state.attention!.reason,
+    namespace: cfg.namespace,
+    lease: lease.metadata.name,
+    repository: state.repository,
+    pr: state.pr,
+    taskId: state.taskId,
+    failures: state.repair?.failures ?? 0,
+    lastError: state.repair?.lastError,
+  };
+  try {
+    await deps.alert(alert);
+    return 'sent';
+  } catch (e) {
+    deps.log('alert-webhook-failed', { pr: state.pr, error: (e as Error).message });
+    return 'failed';
+  }
+}

@@ -1,0 +1,95 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { SecretRef } from './config';
+import { RECONCILE_ENV } from './job-env';
+import { RemediationJob } from './remediation-job';
+
+export interface ReconcilerCronJobProps {
+  /** The remediation Job whose bundle, ServiceAccount, RBAC and settings the reconciler shares. */
+  readonly job: RemediationJob;
+  /** When passes run, as a 5-field cron expression. @default "*\/5 * * * *" */
+  readonly schedule?: string;
+  /** A pending push untouched this long is resumed by the reconciler. @default 300 */
+  readonly pendingSeconds?: number;
+  /** Failed repairs of one PR before it is flagged for a person. @default 3 */
+  readonly maxFailures?: number;
+  /** A push still pending this long after it started is flagged for a person. @default 3600 */
+  readonly attentionSeconds?: number;
+  /** Finished state Leases are deleted this long after their last update. @default 604800 (7 days) */
+  readonly retentionSeconds?: number;
+  /**
+   * Secret key holding the URL that needs-attention alerts are POSTed to (Slack-compatible JSON). The reference
+   * is optional at run time: without the Secret, alerts are the Event and the Lease label only.
+   * @default - no webhook
+   */
+  readonly alertWebhookSecret?: SecretRef;
+  /** Restore the labels of a remediated PR whose head commit's author is none of `bots`. @default false */
+  readonly compensateForeignCommits?: boolean;
+  /** Logins of the implementation bot, for `compensateForeignCommits`. @default [] */
+  readonly bots?: string[];
+  /** @default "insensitive" */
+  readonly botLoginCase?: 'insensitive' | 'exact';
+  /** @default false */
+  readonly suspend?: boolean;
+}
+
+const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
+
+function integer(field: string, value: number, min: number): string {
+  if (!Number.isInteger(value) || value < min) throw new Error(`${field}: ${JSON.stringify(value)} must be an integer of at least ${min}`);
+  return String(value);
+}
+
+/**
+ * The reconciler: a CronJob running the Job's bundle with `reconcile`, as the Job's ServiceAccount, so it has
+ * exactly the Job's permissions and takes the same per-PR Leases. Run a pass now with
+ * `kubectl create job --from=cronjob/<prefix>-reconciler <name>`.
+ */
+export class ReconcilerCronJob extends Construct {
+  public readonly name: string;
+  public readonly schedule: string;
+
+  constructor(scope: Construct, id: string, props: ReconcilerCronJobProps) {
+    super(scope, id);
+    const { job } = props;
+    this.schedule = props.schedule ?? '*/5 * * * *';
+    if (!CRON.test(this.schedule.trim())) throw new Error(`schedule: ${JSON.stringify(this.schedule)} must be a cron expression of 5 fields`);
+    const compensate = props.compensateForeignCommits ?? false;
+    const bots = props.bots ?? [];
+    if (compensate && bots.length === 0) throw new Error('bots: [] must name the implementation bot when compensateForeignCommits is true');
+
+    const env: k8s.EnvVar[] = [
+      { name: RECONCILE_ENV.pendingSeconds, value: integer('pendingSeconds', props.pendingSeconds ?? 300, 0) },
+      { name: RECONCILE_ENV.maxFailures, value: integer('maxFailures', props.maxFailures ?? 3, 1) },
+      { name: RECONCILE_ENV.attentionSeconds, value: integer('attentionSeconds', props.attentionSeconds ?? 3600, 1) },
+      { name: RECONCILE_ENV.retentionSeconds, value: integer('retentionSeconds', props.retentionSeconds ?? 604800, 0) },
+      { name: RECONCILE_ENV.compensateForeignCommits, value: String(compensate) },
+      { name: RECONCILE_ENV.bots, value: bots.join(',') },
+      { name: RECONCILE_ENV.botLoginCase, value: props.botLoginCase ?? 'insensitive' },
+    ];
+    if (props.alertWebhookSecret) {
+      const { name, key } = props.alertWebhookSecret;
+      env.push({ name: RECONCILE_ENV.alertWebhookUrl, valueFrom: { secretKeyRef: { name, key, optional: true } } });
+    }
+
+    this.name = `${job.prefix}-reconciler`;
+    const template = job.podTemplate('reconciler', ['reconcile'], env);
+    new k8s.KubeCronJob(this, 'Resource', {
+      metadata: { name: this.name, namespace: job.namespace, labels: template.metadata!.labels },
+      spec: {
+        schedule: this.schedule,
+        suspend: props.suspend ?? false,
+        // Passes never overlap; the per-PR Leases would keep them apart anyway.
+        concurrencyPolicy: 'Forbid',
+        startingDeadlineSeconds: 300,
+        successfulJobsHistoryLimit: 1,
+        failedJobsHistoryLimit: 3,
+        jobTemplate: {
+          metadata: { labels: template.metadata!.labels },
+          // A failed pass is not retried: the next one starts from a fresh read.
+          spec: { backoffLimit: 0, activeDeadlineSeconds: 900, template },
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,54 @@
+/** The reconciler CronJob: the Job's bundle, identity and settings, run with `reconcile` on a schedule. */
+import { Testing } from 'cdk8s';
+import { AgentCancellation, RECONCILE_ENV, STATIC_ENV } from '../../../src';
+import { find, synth } from './synth-helpers';
+
+const objects = synth();
+const cron = find(objects, 'CronJob');
+const pod = cron.spec.jobTemplate.spec.template.spec;
+const job = find(objects, 'Sensor').spec.triggers[0].template.k8s.source.resource.spec.template.spec;
+const envOf = (p: any) => Object.fromEntries(p.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+
+test('runs the same bundle, image and ServiceAccount as the Job, with the reconcile command', () => {
+  expect(pod.serviceAccountName).toBe(job.serviceAccountName);
+  expect(pod.containers[0].image).toBe(job.containers[0].image);
+  expect(pod.containers[0].command).toEqual([...job.containers[0].command.slice(0, -1), 'reconcile']);
+  expect(pod.volumes).toEqual(job.volumes);
+  expect(pod.containers[0].securityContext).toEqual(job.containers[0].securityContext);
+});
+
+test('carries every installation setting of the Job, and its own defaults', () => {
+  const env = envOf(pod);
+  const jobEnv = envOf(job);
+  for (const name of Object.values(STATIC_ENV)) expect([name, env[name]]).toEqual([name, jobEnv[name]]);
+  expect(env).toMatchObject({
+    [RECONCILE_ENV.pendingSeconds]: '300',
+    [RECONCILE_ENV.maxFailures]: '3',
+    [RECONCILE_ENV.attentionSeconds]: '3600',
+    [RECONCILE_ENV.retentionSeconds]: '604800',
+    [RECONCILE_ENV.compensateForeignCommits]: 'false',
+    // Optional: without the Secret the pod still starts, and alerts are the Event and the Lease label.
+    [RECONCILE_ENV.alertWebhookUrl]: { secretKeyRef: { name: 'agent-cancellation-alert-webhook', key: 'url', optional: true } },
+  });
+});
+
+test('passes never overlap, a failed pass is not retried, history stays short', () => {
+  expect(cron.spec).toMatchObject({ schedule: '*/5 * * * *', concurrencyPolicy: 'Forbid', suspend: false, successfulJobsHistoryLimit: 1 });
+  expect(cron.spec.jobTemplate.spec.backoffLimit).toBe(0);
+  expect(pod.restartPolicy).toBe('Never');
+});
+
+test('configuration reaches the CronJob; disabled means no CronJob', () => {
+  const custom = find(synth({ reconciler: { schedule: '@hourly', maxFailures: 5, retentionSeconds: 60 } }), 'CronJob');
+  expect(custom.spec.schedule).toBe('@hourly');
+  expect(envOf(custom.spec.jobTemplate.spec.template.spec)).toMatchObject({ [RECONCILE_ENV.maxFailures]: '5', [RECONCILE_ENV.retentionSeconds]: '60' });
+  expect(synth({ reconciler: { enabled: false } }).some((o) => o.kind === 'CronJob')).toBe(false);
+});
+
+test.each([
+  [{ schedule: 'every five minutes' }, 'reconciler.schedule: "every five minutes"'],
+  [{ maxFailures: 0 }, 'reconciler.maxFailures: 0'],
+  [{ compensateForeignCommits: 'yes' }, 'reconciler.compensateForeignCommits: "yes"'],
+])('bad configuration %j is rejected naming the field and value', (reconciler, message) => {
+  expect(() => new AgentCancellation(Testing.app(), 'bad', { config: { reconciler } as any })).toThrow(message);
+});
