@@ -1,4 +1,4 @@
-import { readInput } from '../../../src/job/input';
+import { readInput, readReconcileInput } from '../../../src/job/input';
 
 const good: Record<string, string> = {
   AC_REPOSITORY: '5dlabs/cto',
@@ -46,4 +46,26 @@ test('the token never appears in an error', () => {
   } catch (e) {
     expect((e as Error).message).not.toContain('secret-token');
   }
+});
+
+describe('reconciler input', () => {
+  test('defaults: resume after 5 min, alert after 3 failures or 1 h, keep state 7 days, no webhook', () => {
+    expect(readReconcileInput(good)).toMatchObject({ pendingSeconds: 300, maxFailures: 3, attentionSeconds: 3600, retentionSeconds: 604800, alertWebhookUrl: undefined, foreignCommitBots: undefined });
+  });
+
+  test('foreign-commit compensation carries the bot logins', () => {
+    const i = readReconcileInput({ ...good, AC_COMPENSATE_FOREIGN_COMMITS: 'true', AC_BOTS: '5DLabs-Rex[bot], 5DLabs-Rex' });
+    expect(i.foreignCommitBots).toEqual({ logins: ['5DLabs-Rex[bot]', '5DLabs-Rex'], caseInsensitive: true });
+  });
+
+  test.each([
+    [{ AC_RECONCILE_MAX_FAILURES: '0' }, 'AC_RECONCILE_MAX_FAILURES="0" is not an integer >= 1'],
+    [{ AC_COMPENSATE_FOREIGN_COMMITS: 'yes' }, 'AC_COMPENSATE_FOREIGN_COMMITS="yes" is not "true" or "false"'],
+    [{ AC_COMPENSATE_FOREIGN_COMMITS: 'true' }, 'AC_BOTS is empty'],
+    // The webhook URL is a secret: the message names the variable only.
+    [{ AC_ALERT_WEBHOOK_URL: 'hooks.example/T0/secret' }, 'AC_ALERT_WEBHOOK_URL is not an http(s) URL'],
+  ])('%j is rejected: %s', (env, message) => {
+    expect(() => readReconcileInput({ ...good, ...env })).toThrow(message);
+    if ('AC_ALERT_WEBHOOK_URL' in env) expect(() => readReconcileInput({ ...good, ...env })).not.toThrow(/secret/);
+  });
 });

@@ -1,0 +1,85 @@
+/** Every transition of the reconciler's state machine (README), as a table over `decide`. */
+import { PullRequestView } from '../../../src/job/github';
+import { ReconcileInput } from '../../../src/job/input';
+import { Lease } from '../../../src/job/kube';
+import { microTime, PrState } from '../../../src/job/lease';
+import { Action, decide, Observed } from '../../../src/job/reconcile';
+
+const NOW = Date.parse('2026-11-24T12:00:00Z');
+const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
+const cfg = {
+  labels: { ready: 'ready-for-qa', remediation: 'remediation-in-progress', color: 'd93f0b', description: '' },
+  pendingSeconds: 300,
+  retentionSeconds: 86400,
+} as ReconcileInput;
+
+function observe(o: {
+  phase?: PrState['phase'];
+  updated?: number;
+  holder?: string;
+  renewed?: number;
+  pr?: Partial<PullRequestView> | null | 'down';
+  labels?: string[];
+  relabel?: PrState['steps']['relabel'];
+  stale?: number;
+  commit?: { name: string; login: string | null };
+  bots?: string[];
+}): [Observed, ReconcileInput] {
+  const lease: Lease = {
+    metadata: { name: 'ac-pr-x-1', resourceVersion: '1' },
+    spec: { holderIdentity: o.holder, leaseDurationSeconds: 60, renewTime: o.holder ? microTime(NOW - (o.renewed ?? 0) * 1000) : undefined },
+  };
+  const state = {
+    phase: o.phase ?? 'done',
+    updatedAt: ago(o.updated ?? 600),
+    startedAt: ago(o.updated ?? 600),
+    steps: o.relabel ? { relabel: o.relabel } : {},
+  } as PrState;
+  const pr =
+    o.pr === 'down' || o.pr === null
+      ? o.pr
+      : ({ id: 'PR', number: 1, state: 'OPEN', labels: (o.labels ?? ['remediation-in-progress']).map((name) => ({ id: name, name })), markers: [], ...o.pr } as PullRequestView);
+  const observed: Observed = {
+    lease,
+    state,
+    pr: pr === 'down' ? undefined : pr,
+    viewError: 'HTTP 502',
+    staleRuns: Array.from({ length: o.stale ?? 0 }, (_, i) => ({ name: `tess-${i}`, uid: `u${i}` })),
+    commit: o.commit,
+  };
+  return [observed, o.bots ? { ...cfg, foreignCommitBots: { logins: o.bots, caseInsensitive: true } } : cfg];
+}
+
+const changed = { at: ago(900), result: 'transitioned' as const, removed: 'ready-for-qa', added: 'remediation-in-progress' };
+
+test.each<[string, Parameters<typeof observe>[0], Action['kind'] | Partial<Action>]>([
+  ['a live holder is never overridden', { phase: 'running', holder: 'job-1', renewed: 10 }, { kind: 'busy', holder: 'job-1' }],
+  ['pending, recently written: its Job may still retry', { phase: 'failed', updated: 60 }, 'none'],
+  ['pending past the deadline, free: resume', { phase: 'failed', updated: 600 }, 'resume'],
+  ['pending, the holder died long ago: resume (taking the Lease over)', { phase: 'running', holder: 'dead', renewed: 600 }, 'resume'],
+  ['pending, the holder died recently: release only', { phase: 'running', updated: 100, holder: 'dead', renewed: 100 }, 'release'],
+  ['pending, GitHub down: a counted failure', { phase: 'running', pr: 'down' }, { kind: 'fail', error: 'GitHub unavailable: HTTP 502' }],
+  ['pending, PR closed: compensate, never resume', { phase: 'running', pr: { state: 'CLOSED' } }, { kind: 'compensate', reason: 'pr-closed' }],
+  ['pending, PR gone: compensate', { phase: 'failed', pr: null }, { kind: 'compensate', reason: 'pr-missing' }],
+  ['done, ready-for-qa back: repair', { labels: ['ready-for-qa', 'remediation-in-progress'] }, { kind: 'repair', removeReady: true }],
+  ['done, a QA run came back: repair', { stale: 1 }, { kind: 'repair', removeReady: false }],
+  ['done and converged', {}, 'none'],
+  ['done, converged, dead holder: release', { holder: 'dead', renewed: 120 }, 'release'],
+  ['done, remediation label removed by the platform: remediation is over, runs left alone', { labels: ['ready-for-qa'], stale: 2 }, 'none'],
+  ['done, GitHub down: nothing known to be wrong', { pr: 'down' }, 'none'],
+  ['done, PR closed, labels changed by us: compensate', { pr: { state: 'CLOSED' }, relabel: changed }, { kind: 'compensate', reason: 'pr-closed' }],
+  ['done, PR merged, labels changed by us: compensate', { pr: { state: 'MERGED' }, relabel: changed }, { kind: 'compensate', reason: 'pr-merged' }],
+  ['done, PR closed, labels were already so: nothing to restore', { pr: { state: 'CLOSED' }, relabel: { at: ago(900), result: 'already' } }, 'none'],
+  ['done, foreign head commit, compensation on: compensate', { commit: { name: 'Octo Cat', login: 'octocat' }, bots: ['5DLabs-Rex[bot]'] }, { kind: 'compensate', reason: 'not-from-bot' }],
+  ['done, the bot\'s commit (any case): no compensation', { commit: { name: '5dlabs-rex[bot]', login: null }, bots: ['5DLabs-Rex[bot]'] }, 'none'],
+  ['done, commit unknown to GitHub: never compensated on a guess', { commit: undefined, bots: ['5DLabs-Rex[bot]'] }, 'none'],
+  ['done, past retention: collect', { updated: 90000, labels: ['ready-for-qa', 'remediation-in-progress'] }, 'gc'],
+  ['compensated, past retention: collect', { phase: 'compensated', updated: 90000 }, 'gc'],
+  ['compensated: final', { phase: 'compensated', labels: ['ready-for-qa', 'remediation-in-progress'] }, 'none'],
+  ['pending is never collected, however old', { phase: 'failed', updated: 90000, pr: 'down' }, 'fail'],
+])('%s', (_name, o, expected) => {
+  const [observed, c] = observe(o);
+  const action = decide(observed, c, NOW);
+  if (typeof expected === 'string') expect(action.kind).toBe(expected);
+  else expect(action).toMatchObject(expected);
+});
