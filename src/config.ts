@@ -32,6 +32,28 @@ export interface JobOptions {
   readonly lockWaitSeconds?: number;
 }
 
+/** How the reconciler runs; shared by the configuration and the ReconcilerCronJob props. */
+export interface ReconcilerOptions {
+  /** When passes run, as a 5-field cron expression. @default "*\/5 * * * *" */
+  readonly schedule?: string;
+  /** A pending push untouched this long is resumed by the reconciler. @default 300 */
+  readonly pendingSeconds?: number;
+  /** Failed repairs of one PR before it is flagged for a person. @default 3 */
+  readonly maxFailures?: number;
+  /** A push still pending this long after it started is flagged for a person. @default 3600 */
+  readonly attentionSeconds?: number;
+  /** Finished state Leases are deleted this long after their last update. @default 604800 (7 days) */
+  readonly retentionSeconds?: number;
+  /**
+   * Secret key holding the URL that needs-attention alerts are POSTed to (Slack-compatible JSON). The reference
+   * is optional at run time: without the Secret, alerts are the Event and the Lease label only.
+   * @default - no webhook (the app's configuration defaults to agent-cancellation-alert-webhook / url)
+   */
+  readonly alertWebhookSecret?: SecretRef;
+  /** Restore the labels of a remediated PR whose head commit's author is none of the bots. @default false */
+  readonly compensateForeignCommits?: boolean;
+}
+
 /**
  * The configuration of one agent-cancellation installation, as read from YAML.
  * Every field is optional; `resolveConfig` fills the defaults (the user's card) from `schema/config.schema.json`.
@@ -87,24 +109,10 @@ export interface AgentCancellationConfig {
     readonly secret?: SecretRef;
   };
   readonly job?: JobOptions;
-  /** The reconciler CronJob (see ReconcilerCronJobProps). @default enabled, every 5 minutes */
-  readonly reconciler?: {
+  /** The reconciler CronJob. @default enabled, every 5 minutes */
+  readonly reconciler?: ReconcilerOptions & {
     /** @default true */
     readonly enabled?: boolean;
-    /** @default "*\/5 * * * *" */
-    readonly schedule?: string;
-    /** @default 300 */
-    readonly pendingSeconds?: number;
-    /** @default 3 */
-    readonly maxFailures?: number;
-    /** @default 3600 */
-    readonly attentionSeconds?: number;
-    /** @default 604800 */
-    readonly retentionSeconds?: number;
-    /** Optional at run time: without the Secret, no webhook. @default agent-cancellation-alert-webhook / url */
-    readonly alertWebhookSecret?: SecretRef;
-    /** @default false */
-    readonly compensateForeignCommits?: boolean;
   };
   readonly sensor?: {
     /** Retries of the Job creation by the Sensor. @default 5 steps from 1 s, factor 2, jitter 0.2 */

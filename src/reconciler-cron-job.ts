@@ -1,30 +1,12 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { SecretRef } from './config';
+import { ReconcilerOptions } from './config';
 import { RECONCILE_ENV } from './job-env';
 import { RemediationJob } from './remediation-job';
 
-export interface ReconcilerCronJobProps {
+export interface ReconcilerCronJobProps extends ReconcilerOptions {
   /** The remediation Job whose bundle, ServiceAccount, RBAC and settings the reconciler shares. */
   readonly job: RemediationJob;
-  /** When passes run, as a 5-field cron expression. @default "*\/5 * * * *" */
-  readonly schedule?: string;
-  /** A pending push untouched this long is resumed by the reconciler. @default 300 */
-  readonly pendingSeconds?: number;
-  /** Failed repairs of one PR before it is flagged for a person. @default 3 */
-  readonly maxFailures?: number;
-  /** A push still pending this long after it started is flagged for a person. @default 3600 */
-  readonly attentionSeconds?: number;
-  /** Finished state Leases are deleted this long after their last update. @default 604800 (7 days) */
-  readonly retentionSeconds?: number;
-  /**
-   * Secret key holding the URL that needs-attention alerts are POSTed to (Slack-compatible JSON). The reference
-   * is optional at run time: without the Secret, alerts are the Event and the Lease label only.
-   * @default - no webhook
-   */
-  readonly alertWebhookSecret?: SecretRef;
-  /** Restore the labels of a remediated PR whose head commit's author is none of `bots`. @default false */
-  readonly compensateForeignCommits?: boolean;
   /** Logins of the implementation bot, for `compensateForeignCommits`. @default [] */
   readonly bots?: string[];
   /** @default "insensitive" */

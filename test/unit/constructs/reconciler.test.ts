@@ -1,6 +1,6 @@
 /** The reconciler CronJob: the Job's bundle, identity and settings, run with `reconcile` on a schedule. */
 import { Testing } from 'cdk8s';
-import { AgentCancellation, RECONCILE_ENV, STATIC_ENV } from '../../../src';
+import { AgentCancellation, RECONCILE_ENV, ReconcilerCronJob, STATIC_ENV } from '../../../src';
 import { find, synth } from './synth-helpers';
 
 const objects = synth();
@@ -51,4 +51,13 @@ test.each([
   [{ compensateForeignCommits: 'yes' }, 'reconciler.compensateForeignCommits: "yes"'],
 ])('bad configuration %j is rejected naming the field and value', (reconciler, message) => {
   expect(() => new AgentCancellation(Testing.app(), 'bad', { config: { reconciler } as any })).toThrow(message);
+});
+
+test.each([
+  [{ schedule: '*/5 * * *' }, 'schedule: "*/5 * * *" must be a cron expression of 5 fields'],
+  [{ retentionSeconds: -1 }, 'retentionSeconds: -1 must be an integer of at least 0'],
+  [{ compensateForeignCommits: true }, 'bots: [] must name the implementation bot'],
+])('the construct checks its own props eagerly: %j', (props, message) => {
+  const chart = new AgentCancellation(Testing.app(), 'lib', { config: { reconciler: { enabled: false } } });
+  expect(() => new ReconcilerCronJob(chart, 'Reconciler', { job: chart.job, ...props })).toThrow(message);
 });
