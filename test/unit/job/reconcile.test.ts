@@ -3,7 +3,8 @@ import { PullRequestView } from '../../../src/job/github';
 import { ReconcileInput } from '../../../src/job/input';
 import { Lease } from '../../../src/job/kube';
 import { microTime, PrState } from '../../../src/job/lease';
-import { Action, decide, Observed } from '../../../src/job/reconcile';
+import { Action, decide, Observed, reconcile } from '../../../src/job/reconcile';
+import { FakeGitHub, FakeKube } from './fakes';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
@@ -82,4 +83,19 @@ test.each<[string, Parameters<typeof observe>[0], Action['kind'] | Partial<Actio
   const action = decide(observed, c, NOW);
   if (typeof expected === 'string') expect(action.kind).toBe(expected);
   else expect(action).toMatchObject(expected);
+});
+
+test('a Lease without state whose holder expired is deleted: its run died before changing anything', async () => {
+  const kube = new FakeKube();
+  const stale = microTime(Date.now() - 120_000);
+  await kube.createLease({ metadata: { name: 'ac-pr-dead-1', namespace: 'ns' }, spec: { holderIdentity: 'dead', leaseDurationSeconds: 60, renewTime: stale } });
+  await kube.createLease({ metadata: { name: 'ac-pr-live-2', namespace: 'ns' }, spec: { holderIdentity: 'live', leaseDurationSeconds: 60, renewTime: microTime(Date.now()) } });
+  const logs: any[] = [];
+  const report = await reconcile(
+    { ...cfg, namespace: 'ns', repositories: ['5dlabs/cto'], qaSelector: 'agent-type in (cleo,tess)', taskIdLabel: 'task-id' },
+    { kube, github: new FakeGitHub('a'.repeat(40)), log: (step, f) => logs.push({ step, ...f }) },
+  );
+  expect([...kube.leases.keys()]).toEqual(['ac-pr-live-2']);
+  expect(report).toMatchObject({ scanned: 0, failed: 0 });
+  expect(logs.at(-1)).toMatchObject({ step: 'reconcile-done' });
 });
