@@ -1,7 +1,7 @@
 import { Alert, AlertSender } from './alert';
 import { CommitAuthor, PullRequestView, RepositoryView } from './github';
 import { ReconcileInput } from './input';
-import { Lease, ObjectMeta } from './kube';
+import { ConflictError, KubeApi, Lease, ObjectMeta } from './kube';
 import { acquire, expired, LockTimeoutError, MANAGED_BY, MAX_DELIVERIES, PrState, readState, save } from './lease';
 import { RetryableError } from './retry';
 import { completeSteps, event, HeldLease, StepDeps } from './steps';
@@ -97,7 +97,7 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
     const state = readState(lease);
     // A Lease without state: its run died before its first write, having changed nothing.
     if (state) states.push({ lease, state });
-    else if (lease.spec.holderIdentity && expired(lease, now())) await kube.deleteLease(cfg.namespace, lease.metadata.name, lease.metadata.resourceVersion!);
+    else if (lease.spec.holderIdentity && expired(lease, now())) await collect(kube, cfg.namespace, lease);
   }
 
   const repositories = [...new Set([...cfg.repositories, ...states.map((s) => s.state.repository.toLowerCase())])];
@@ -185,9 +185,9 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
     return 'ok';
   }
   if (action.kind === 'gc') {
-    await kube.deleteLease(cfg.namespace, o.lease.metadata.name, o.lease.metadata.resourceVersion!);
-    log('reconcile', { saw, did: 'gc', why: `finished more than ${cfg.retentionSeconds} s ago` });
-    return 'ok';
+    const gone = await collect(kube, cfg.namespace, o.lease);
+    log('reconcile', { saw, did: gone ? 'gc' : 'none', why: gone ? `finished more than ${cfg.retentionSeconds} s ago` : 'state changed since it was read' });
+    return gone ? 'ok' : 'skipped';
   }
 
   const held = {} as HeldLease;
@@ -268,6 +268,17 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
     await save(kube, held.lease, state, true).catch((err) => log('release-failed', { error: (err as Error).message }));
     log('reconcile', { saw, did: action.kind, failed: error, failures: state.repair.failures, alerted });
     return alerted ? 'alerted' : 'failed';
+  }
+}
+
+/** Deletes a Lease only if it is still the version read; false when it changed meanwhile. */
+async function collect(kube: KubeApi, namespace: string, lease: Lease): Promise<boolean> {
+  try {
+    await kube.deleteLease(namespace, lease.metadata.name, lease.metadata.resourceVersion!);
+    return true;
+  } catch (e) {
+    if (e instanceof ConflictError) return false;
+    throw e;
   }
 }
 
