@@ -3,84 +3,27 @@
  * crosses a JetStream bus to the real Sensor, whose k8s trigger creates the Job in the real kube-apiserver;
  * the Job runs (the harness stands in for the kubelet) and the PR's labels flip on the GitHub test server.
  */
-import { Testing } from 'cdk8s';
-import * as net from 'net';
-import * as path from 'path';
-import { AgentCancellation, loadConfigFile } from '../../src';
-import { ArgoStack, startArgoStack } from '../argo/argo-stack';
-import { pullRequestDelivery, pushDelivery, tagPushDelivery } from '../fixtures/github-deliveries';
+import { pullRequestDelivery, tagPushDelivery } from '../fixtures/github-deliveries';
+import { argoWorld, ArgoWorld, BOT, ref, SECRET, sha } from '../fixtures/argo-world';
 import { qaRunsOf, REPO } from '../fixtures/remediation-env';
-import { GitHubTestServer } from '../github-server/server';
-import { admin, codeRunNames, createNamespace, PRESETS, repoRoot, seedCodeRuns } from '../harness/cluster';
+import { admin } from '../harness/cluster';
 
 jest.setTimeout(240_000);
 
 const NS = 'argo-e2e';
-const SECRET = 'webhook-secret-for-tests';
-const BOT = '5DLabs-Rex[bot]';
-const sha = (t: number) => t.toString(16).padStart(40, 'e');
-const ref = (t: number) => `refs/heads/feature/task-${t}-implementation`;
-let gh: GitHubTestServer;
-let stack: ArgoStack;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const giveUp = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > giveUp) throw new Error(`timed out waiting for ${what}\n${stack?.logs()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const names = () => codeRunNames(NS, PRESETS.card.group);
-const push = (t: number, id: string, extra: Partial<Parameters<typeof pushDelivery>[0]> = {}) =>
-  pushDelivery({ login: BOT, repository: REPO, ref: ref(t), after: sha(t), id, ...extra });
+let w: ArgoWorld;
+let gh: ArgoWorld['gh'];
+let stack: ArgoWorld['stack'];
+const names = () => w.names();
+const push = (t: number, id: string, extra: Parameters<ArgoWorld['push']>[2] = {}) => w.push(t, id, extra);
+const until = <T>(what: string, f: () => Promise<T | undefined | false>) => w.until(what, f);
 
 beforeAll(async () => {
-  gh = await GitHubTestServer.start();
-  gh.addRepository(REPO);
-  gh.addLabel(REPO, 'remediation-in-progress');
-  await createNamespace(NS);
-  const config = {
-    ...loadConfigFile(path.join(repoRoot, 'presets', 'card.yaml')),
-    namespace: NS,
-    eventsNamespace: NS,
-    github: { ...loadConfigFile(path.join(repoRoot, 'presets', 'card.yaml')).github, graphqlUrl: gh.url },
-    webhook: { port: await freePort(), endpoint: '/agent-cancellation/github', url: '', secret: { name: 'agent-cancellation-webhook', key: 'secret' } },
-  };
-  const objects = Testing.synth(new AgentCancellation(Testing.app(), 'e2e', { config, disableResourceNameHashes: true }));
-  for (const o of objects) await admin().apply(o);
-  for (const [name, key, value] of [['agent-cancellation-github', 'token', gh.token], ['agent-cancellation-webhook', 'secret', SECRET]]) {
-    await admin().apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: NS }, stringData: { [key]: value } });
-  }
-  const tasks = [1, 2, 3, 4, 5, 6];
-  for (const t of tasks) {
-    gh.setBranch(REPO, `feature/task-${t}-implementation`, sha(t));
-    gh.openPullRequest(REPO, `feature/task-${t}-implementation`, ['ready-for-qa']);
-  }
-  await seedCodeRuns(NS, PRESETS.card, tasks);
-  stack = await startArgoStack({
-    namespace: NS,
-    eventSource: objects.find((o) => o.kind === 'EventSource')!,
-    sensor: objects.find((o) => o.kind === 'Sensor')!,
-    webhookSecret: { name: 'agent-cancellation-webhook', key: 'secret', value: SECRET },
-  });
+  w = await argoWorld(NS, [1, 2, 3, 4, 5, 6]);
+  ({ gh, stack } = w);
 });
 
-afterAll(async () => {
-  await stack?.stop();
-  await gh?.stop();
-});
+afterAll(() => w?.stop());
 
 test('Rex pushes to task 1: the real Sensor creates a Job, task 1 QA runs go, labels flip', async () => {
   const before = await names();
