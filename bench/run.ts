@@ -1,0 +1,50 @@
+/**
+ * `npm run bench`: every figure of the benchmark issue, printed as tables with their floors, and written to
+ * bench/results/<date>.json. Bundled to lib/bench/, two levels down like test/<dir>/, so the harness's
+ * __dirname-relative paths hold. BENCH_QUICK=1 takes fewer samples and sizes, for a smoke run.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { packageRoot } from '../src/package-root';
+import globalSetup from '../test/harness/global-setup';
+import globalTeardown from '../test/harness/global-teardown';
+import { roundTrips, scale, throughput, wallTime } from './cancellation';
+import { endToEnd } from './e2e';
+import { jobBundle } from './job-bundle';
+import { since } from './stats';
+import { synth } from './synth';
+
+const quick = process.env.BENCH_QUICK === '1';
+
+async function main() {
+  const t0 = process.hrtime.bigint();
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+  };
+  results.jobBundle = jobBundle(quick ? 3 : 10);
+  results.synth = synth(quick ? 2 : 5);
+  await globalSetup();
+  try {
+    results.roundTrips = await roundTrips(quick ? 2 : 10);
+    const wall = await wallTime(quick ? 2 : 10);
+    results.wallTime = wall;
+    results.scale = await scale(quick ? [100] : [100, 1000, 5000], quick ? 5 : 20);
+    results.throughput = await throughput(quick ? 10 : 100);
+    results.endToEnd = await endToEnd(quick ? 2 : 5, wall.job.wallMs);
+  } finally {
+    await globalTeardown();
+  }
+  results.totalSeconds = since(t0) / 1000;
+  const dir = path.join(packageRoot(), 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${String(results.date).slice(0, 10)}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nall figures in ${(results.totalSeconds as number).toFixed(0)} s; wrote ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
