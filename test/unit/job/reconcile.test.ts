@@ -99,3 +99,48 @@ test('a Lease without state whose holder expired is deleted: its run died before
   expect(report).toMatchObject({ scanned: 0, failed: 0 });
   expect(logs.at(-1)).toMatchObject({ step: 'reconcile-done' });
 });
+
+/** One failed push two hours old, and GitHub down: every pass is a failed repair. */
+async function failingWorld() {
+  const kube = new FakeKube();
+  const started = new Date(Date.now() - 2 * 3600_000).toISOString();
+  const state = { phase: 'failed', repository: '5dlabs/cto', pr: 1, taskId: '7', sha: 'a'.repeat(40), delivery: 'd1', resolvedAt: started, startedAt: started, updatedAt: started, attempts: 3, steps: {}, deliveries: [] };
+  await kube.createLease({
+    metadata: { name: 'ac-pr-x-1', namespace: 'ns', labels: { 'app.kubernetes.io/managed-by': 'agent-cancellation' }, annotations: { 'agent-cancellation.5dlabs.io/state': JSON.stringify(state) } },
+    spec: { leaseDurationSeconds: 60 },
+  });
+  const github = new FakeGitHub('a'.repeat(40));
+  github.view = async () => {
+    throw new Error('HTTP 502');
+  };
+  const input = { ...cfg, namespace: 'ns', runId: 'reconciler', leaseDurationSeconds: 60, maxFailures: 3, attentionSeconds: 3600, repositories: ['5dlabs/cto'], qaSelector: 'agent-type in (cleo,tess)', taskIdLabel: 'task-id', pendingSeconds: 0 };
+  const stateOf = () => JSON.parse(kube.leases.get('ac-pr-x-1')!.metadata.annotations!['agent-cancellation.5dlabs.io/state']);
+  const pass = (alert: (a: any) => Promise<void>) => reconcile(input, { kube, github, log: () => undefined, alert });
+  return { kube, stateOf, pass };
+}
+
+test('a push pending past attentionSeconds alerts on its first failed repair, once; later passes stay quiet', async () => {
+  const w = await failingWorld();
+  const alerts: any[] = [];
+  for (let i = 0; i < 3; i++) await w.pass(async (a) => void alerts.push(a));
+  expect(alerts).toEqual([expect.objectContaining({ reason: 'pending-too-long', pr: 1, failures: 1, lastError: 'GitHub unavailable: HTTP 502' })]);
+  expect(w.kube.events.filter((e) => e.reason === 'RemediationNeedsAttention')).toHaveLength(1);
+  expect(w.kube.leases.get('ac-pr-x-1')!.metadata.labels).toMatchObject({ 'agent-cancellation.5dlabs.io/needs-attention': 'true' });
+  expect(w.stateOf()).toMatchObject({ attention: { reason: 'pending-too-long', webhook: 'sent' }, repair: { failures: 3 } });
+});
+
+test('a webhook that failed is retried on the next pass until delivered, without a second Event', async () => {
+  const w = await failingWorld();
+  const tries: string[] = [];
+  const sender = (ok: boolean) => async () => {
+    tries.push(ok ? 'sent' : 'refused');
+    if (!ok) throw new Error('HTTP 500');
+  };
+  await w.pass(sender(false));
+  expect(w.stateOf().attention.webhook).toBe('failed');
+  await w.pass(sender(true));
+  await w.pass(sender(true));
+  expect(tries).toEqual(['refused', 'sent']);
+  expect(w.stateOf().attention.webhook).toBe('sent');
+  expect(w.kube.events.filter((e) => e.reason === 'RemediationNeedsAttention')).toHaveLength(1);
+});
