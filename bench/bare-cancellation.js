@@ -1,42 +1,67 @@
-// The floor of one cancellation: the protocol's minimal requests issued back to back, with no retries,
-// checks, logging or client library. Query, Lease create, delete-collection, mutation, Lease release.
+// The floor of one cancellation: the protocol's minimal requests back to back (query, Lease create,
+// delete-collection, mutation, Lease release) over plain http/https, with no retries, checks, logging or
+// client library. Plain JavaScript so that, run as a script, it loads nothing but Node itself.
 const fs = require('fs');
+const http = require('http');
 const https = require('https');
 
-const e = process.env;
-const agent = new https.Agent({ keepAlive: true, ca: fs.readFileSync(e.KUBE_CA) });
-
-function kube(method, path, body) {
+function call(url, agent, method, headers, body) {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  const headers = { authorization: `Bearer ${e.KUBE_TOKEN}`, 'content-type': 'application/json', ...(payload ? { 'content-length': payload.length } : {}) };
+  const h = { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) };
   return new Promise((resolve, reject) => {
-    const req = https.request(new URL(path, e.KUBE_SERVER), { method, agent, headers }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => (res.statusCode < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`))));
+    const req = (url.protocol === 'https:' ? https : http).request(url, { method, agent, headers: h }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        res.statusCode < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${method} ${url.pathname}: ${res.statusCode} ${text}`));
+      });
     });
     req.on('error', reject);
     req.end(payload);
   });
 }
 
-async function github(query, variables) {
-  const res = await fetch(e.GQL_URL, { method: 'POST', headers: { authorization: `bearer ${e.GQL_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-  const json = await res.json();
-  if (json.errors) throw new Error(JSON.stringify(json.errors));
-  return json.data;
+/**
+ * One client, as one Job process would hold: keep-alive connections to the apiserver and GitHub. `c` is
+ * { kubeServer, kubeToken, kubeCaFile, namespace, group, version, plural, graphqlUrl, githubToken,
+ * resolveQuery, transitionMutation, ready, remediation }; the returned function cancels one push
+ * { owner, name, branch, selector, leaseName }.
+ */
+function bareClient(c) {
+  const kubeAgent = new https.Agent({ keepAlive: true, ca: fs.readFileSync(c.kubeCaFile) });
+  const githubUrl = new URL(c.graphqlUrl);
+  const githubAgent = new (githubUrl.protocol === 'https:' ? https : http).Agent({ keepAlive: true });
+  const kube = (method, path, body) => call(new URL(path, c.kubeServer), kubeAgent, method, { authorization: `Bearer ${c.kubeToken}` }, body);
+  const github = async (query, variables) => {
+    const json = await call(githubUrl, githubAgent, 'POST', { authorization: `bearer ${c.githubToken}` }, { query, variables });
+    if (json.errors) throw new Error(JSON.stringify(json.errors));
+    return json.data;
+  };
+  const leases = `/apis/coordination.k8s.io/v1/namespaces/${c.namespace}/leases`;
+  return async (p) => {
+    const { repository: repo } = await github(c.resolveQuery, { owner: p.owner, name: p.name, ref: `refs/heads/${p.branch}`, ready: c.ready, remediation: c.remediation });
+    const pr = repo.ref.associatedPullRequests.nodes[0];
+    const now = new Date().toISOString().replace('Z', '000Z');
+    const spec = { holderIdentity: 'bare', leaseDurationSeconds: 60, acquireTime: now, renewTime: now };
+    const lease = await kube('POST', leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: p.leaseName }, spec });
+    const selector = encodeURIComponent(p.selector);
+    await kube('DELETE', `/apis/${c.group}/${c.version}/namespaces/${c.namespace}/${c.plural}?labelSelector=${selector}`, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' });
+    await github(c.transitionMutation, { pr: pr.id, remove: [repo.readyLabel.id], add: [repo.remediationLabel.id], body: 'remediation started' });
+    await kube('PUT', `${leases}/${p.leaseName}`, { ...lease, metadata: { ...lease.metadata, annotations: { state: '{}' } }, spec: { ...lease.spec, holderIdentity: null } });
+  };
 }
 
-(async () => {
-  const leases = `/apis/coordination.k8s.io/v1/namespaces/${e.NS}/leases`;
-  const { repository: repo } = await github(e.Q_RESOLVE, { owner: e.OWNER, name: e.NAME, ref: `refs/heads/${e.BRANCH}`, ready: e.READY, remediation: e.REMEDIATION });
-  const pr = repo.ref.associatedPullRequests.nodes[0];
-  const now = new Date().toISOString().replace('Z', '000Z');
-  const lease = await kube('POST', leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: e.LEASE_NAME }, spec: { holderIdentity: 'bare', leaseDurationSeconds: 60, acquireTime: now, renewTime: now } });
-  await kube('DELETE', `/apis/${e.GROUP}/v1/namespaces/${e.NS}/${e.PLURAL}?labelSelector=${encodeURIComponent(e.SELECTOR)}`, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' });
-  await github(e.Q_TRANSITION, { pr: pr.id, remove: [repo.readyLabel.id], add: [repo.remediationLabel.id], body: 'remediation started' });
-  await kube('PUT', `${leases}/${e.LEASE_NAME}`, { ...lease, metadata: { ...lease.metadata, annotations: { state: '{}' } }, spec: { ...lease.spec, holderIdentity: null } });
-})().catch((err) => {
-  console.error(err.message);
-  process.exit(1);
-});
+module.exports = { bareClient };
+
+// As a script (figure 2): $BENCH_BARE is {"client": c, "push": p}.
+if (require.main === module) {
+  const { client, push } = JSON.parse(process.env.BENCH_BARE);
+  bareClient(client)(push).then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err.message);
+      process.exit(1);
+    },
+  );
+}

@@ -22,3 +22,4 @@ export function row(name: string, value: string | number, versus = ''): void {
 
 export const ratio = (value: number, floor: number) => (floor > 0 ? `${(value / floor).toFixed(2)}x` : 'n/a');
 export const ms = (v: number) => `${v.toFixed(0)} ms`;
+export const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;

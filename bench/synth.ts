@@ -27,7 +27,7 @@ export function synth(runs: number) {
     ['app, 50 repositories', app(many), runs],
     ['npx cdk8s synth, default config', () => time('npx', ['cdk8s', 'synth', '--output', path.join(dir, 'full')]), Math.min(runs, 2)],
   ];
-  heading(`synth (medians of ${runs}; npx of ${Math.min(runs, 2)})`);
+  heading(`6. synth (medians of ${runs}; npx of ${Math.min(runs, 2)})`);
   const results: Record<string, { medianMs: number; runs: number }> = {};
   let floor = 0;
   for (const [name, fn, n] of cases) {
