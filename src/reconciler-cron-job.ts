@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ReconcilerOptions } from './config';
 import { RECONCILE_ENV } from './job-env';
-import { RemediationJob } from './remediation-job';
+import { checkInteger, RemediationJob } from './remediation-job';
 
 export interface ReconcilerCronJobProps extends ReconcilerOptions {
   /** The remediation Job whose bundle, ServiceAccount, RBAC and settings the reconciler shares. */
@@ -18,7 +18,7 @@ export interface ReconcilerCronJobProps extends ReconcilerOptions {
 const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
 
 function integer(field: string, value: number, min: number): string {
-  if (!Number.isInteger(value) || value < min) throw new Error(`${field}: ${JSON.stringify(value)} must be an integer of at least ${min}`);
+  checkInteger(field, value, min);
   return String(value);
 }
 

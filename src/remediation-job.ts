@@ -58,7 +58,8 @@ export function bundlePath(): string {
   return path.join(packageRoot(), 'lib', 'bundle', BUNDLE_FILE);
 }
 
-function positive(field: string, value: number | undefined, min: number): void {
+/** Throws for a prop that is set but not an integer of at least `min`, naming the field and the value. */
+export function checkInteger(field: string, value: number | undefined, min: number): void {
   if (value !== undefined && (!Number.isInteger(value) || value < min)) {
     throw new Error(`${field}: ${JSON.stringify(value)} must be an integer of at least ${min}`);
   }
@@ -95,9 +96,9 @@ export class RemediationJob extends Construct {
       throw new Error(`nodeImage: ${JSON.stringify(nodeImage)} must be pinned by digest (…@sha256:<64 hex>)`);
     }
     if (props.repositories.length === 0) throw new Error('repositories: [] must name at least one owner/name');
-    positive('backoffLimit', props.backoffLimit, 0);
-    positive('activeDeadlineSeconds', props.activeDeadlineSeconds, 30);
-    positive('leaseDurationSeconds', props.leaseDurationSeconds, 5);
+    checkInteger('backoffLimit', props.backoffLimit, 0);
+    checkInteger('activeDeadlineSeconds', props.activeDeadlineSeconds, 30);
+    checkInteger('leaseDurationSeconds', props.leaseDurationSeconds, 5);
 
     const metadata = { name: `${this.prefix}-job`, namespace: props.namespace, labels: this.labels() };
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: false });

@@ -88,6 +88,7 @@ function integer(env: Env, name: string, fallback: number, min: number): number 
 }
 
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const HTTP_URL = /^https?:\/\/\S+$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function readStatic(env: Env): StaticInput {
@@ -96,7 +97,7 @@ function readStatic(env: Env): StaticInput {
     .map((r) => r.trim().toLowerCase())
     .filter(Boolean);
   const url = required(env, STATIC_ENV.githubGraphqlUrl);
-  if (!/^https?:\/\/\S+$/.test(url)) throw new BadInputError(`${STATIC_ENV.githubGraphqlUrl}=${JSON.stringify(url)} is not an http(s) URL`);
+  if (!HTTP_URL.test(url)) throw new BadInputError(`${STATIC_ENV.githubGraphqlUrl}=${JSON.stringify(url)} is not an http(s) URL`);
   return {
     namespace: matching(env, STATIC_ENV.namespace, DNS_LABEL, 'a namespace name'),
     runId: env[STATIC_ENV.runId]?.trim() || `run-${process.pid}-${Date.now()}`,
@@ -150,7 +151,7 @@ export function readInput(env: Env): JobInput {
 export function readReconcileInput(env: Env): ReconcileInput {
   const s = readStatic(env);
   const webhook = env[RECONCILE_ENV.alertWebhookUrl]?.trim();
-  if (webhook && !/^https?:\/\/\S+$/.test(webhook)) {
+  if (webhook && !HTTP_URL.test(webhook)) {
     // The URL is a secret: name the variable, not the value.
     throw new BadInputError(`${RECONCILE_ENV.alertWebhookUrl} is not an http(s) URL`);
   }

@@ -43,7 +43,12 @@ export interface PrState {
   compensation?: { at: string; reason: string; restored: string[] };
 }
 
-export const MAX_DELIVERIES = 20;
+const MAX_DELIVERIES = 20;
+
+/** Records the state's delivery as handled, newest last, so a redelivery of it is a no-op. */
+export function recordDelivery(state: PrState): void {
+  state.deliveries = [...state.deliveries.filter((d) => d !== state.delivery), state.delivery].slice(-MAX_DELIVERIES);
+}
 
 /** One Lease per (repository, PR); the hash keeps any repository name within a DNS label. */
 export function leaseName(repository: string, pr: number): string {

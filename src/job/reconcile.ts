@@ -2,7 +2,7 @@ import { Alert, AlertSender } from './alert';
 import { CommitAuthor, PullRequestView, RepositoryView } from './github';
 import { ReconcileInput } from './input';
 import { ConflictError, KubeApi, Lease, ObjectMeta } from './kube';
-import { acquire, expired, LockTimeoutError, MANAGED_BY, MAX_DELIVERIES, PrState, readState, save } from './lease';
+import { acquire, expired, LockTimeoutError, MANAGED_BY, PrState, readState, recordDelivery, save } from './lease';
 import { RetryableError } from './retry';
 import { completeSteps, event, HeldLease, StepDeps } from './steps';
 
@@ -242,7 +242,7 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
         const restored = await compensate(cfg, deps, state, o.pr, view);
         state.phase = 'compensated';
         state.compensation = { at: new Date(now()).toISOString(), reason: action.reason, restored };
-        state.deliveries = [...state.deliveries.filter((d) => d !== state.delivery), state.delivery].slice(-MAX_DELIVERIES);
+        recordDelivery(state);
         Object.assign(did, { reason: action.reason, restored });
         await event(kube, cfg.namespace, held.lease, 'Normal', 'RemediationCompensated', `PR #${state.pr} (${action.reason}): ${restored.length ? restored.join(', ') : 'no label to restore'}; cancelled CodeRuns are not restored`, log);
         break;

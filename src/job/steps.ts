@@ -1,7 +1,7 @@
 import { GitHubApi, markerComment, PullRequestState } from './github';
 import { StaticInput, taskSelector } from './input';
 import { KubeApi, Lease } from './kube';
-import { MAX_DELIVERIES, PrState, save } from './lease';
+import { PrState, recordDelivery, save } from './lease';
 import { Logger } from './log';
 import { RetryableError, sleep } from './retry';
 
@@ -55,7 +55,7 @@ export async function completeSteps(s: StaticInput, state: PrState, held: HeldLe
   state.lastError = undefined;
   state.repair = undefined;
   state.attention = undefined;
-  state.deliveries = [...state.deliveries.filter((d) => d !== state.delivery), state.delivery].slice(-MAX_DELIVERIES);
+  recordDelivery(state);
   held.lease = await save(kube, held.lease, state, true);
 }
 

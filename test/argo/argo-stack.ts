@@ -16,7 +16,7 @@ import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { admin, serviceAccountKubeconfig } from '../harness/cluster';
+import { admin, kubeletEnv, serviceAccountKubeconfig } from '../harness/cluster';
 import { BUNDLE } from '../fixtures/run-job';
 
 export const ARGO_EVENTS_VERSION = 'v1.9.11';
@@ -214,15 +214,14 @@ function post(url: string, event: string, id: string, body: string, secret: stri
 async function runJobLikeKubelet(namespace: string, name: string, kubeconfig: string): Promise<JobExecution> {
   const job = (await admin().request('GET', `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`)).body;
   const container = job.spec.template.spec.containers[0];
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig };
-  for (const e of container.env) {
-    if (e.value !== undefined) env[e.name] = e.value;
-    else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = `${name}-pod`;
-    else if (e.valueFrom?.secretKeyRef) {
-      const s = (await admin().request('GET', `/api/v1/namespaces/${namespace}/secrets/${e.valueFrom.secretKeyRef.name}`)).body;
-      env[e.name] = Buffer.from(s.data[e.valueFrom.secretKeyRef.key], 'base64').toString('utf8');
-    }
-  }
+  const env = {
+    PATH: process.env.PATH ?? '',
+    KUBECONFIG: kubeconfig,
+    ...(await kubeletEnv(container, `${name}-pod`, async (secret, key) => {
+      const data = (await admin().request('GET', `/api/v1/namespaces/${namespace}/secrets/${secret}`)).body?.data?.[key];
+      return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
+    })),
+  };
   const [cmd, script, ...args] = container.command;
   if (cmd !== 'node' || path.basename(script) !== path.basename(BUNDLE)) throw new Error(`unexpected Job command ${container.command}`);
   const started = new Date().toISOString();

@@ -139,6 +139,21 @@ export async function serviceAccountKubeconfig(namespace: string, name: string):
   return { path: file, token };
 }
 
+/**
+ * A container's env as a kubelet resolves it: literal values, `fieldRef` to the pod's name, and Secret keys
+ * from `secret` (undefined when the Secret or key is missing, which only an `optional` reference may be).
+ */
+export async function kubeletEnv(container: any, podName: string, secret: (name: string, key: string) => Promise<string | undefined>): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
+  for (const e of container.env) {
+    const ref = e.valueFrom?.secretKeyRef;
+    const value = e.valueFrom?.fieldRef ? podName : ref ? await secret(ref.name, ref.key) : e.value;
+    if (value === undefined && !ref?.optional) throw new Error(`env ${e.name}: no value`);
+    if (value !== undefined) env[e.name] = value;
+  }
+  return env;
+}
+
 /** The committed dist/ manifests; with `namespace`, every object (and RoleBinding subject) moved there. */
 export function distObjects(namespace?: string, file = path.join(repoRoot, 'dist', 'agent-cancellation.k8s.yaml')): Record<string, any>[] {
   const docs = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
