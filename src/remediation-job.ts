@@ -221,7 +221,7 @@ export class RemediationJob extends Construct {
   }
 
   /** Labels shared by every object of this installation. */
-  public labels(): Record<string, string> {
+  private labels(): Record<string, string> {
     return { 'app.kubernetes.io/name': this.prefix, 'app.kubernetes.io/part-of': 'agent-cancellation' };
   }
 
