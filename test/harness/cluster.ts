@@ -18,7 +18,17 @@ import { ClusterInfo } from './control-plane';
 
 export const CLUSTER_ENV = 'AC_TEST_CLUSTER';
 export const repoRoot = path.resolve(__dirname, '..', '..');
-export const sharedData = path.resolve(repoRoot, '..', 'shared', 'data');
+/** The upstream data files the tests read and the project must not copy (see their PROVENANCE.md). */
+export const sharedData = process.env.AC_SHARED_DATA ?? path.resolve(repoRoot, '..', 'shared', 'data');
+
+/** A file under `sharedData`, or an error saying how to point the tests at it. */
+export function sharedDataFile(...parts: string[]): string {
+  const file = path.join(sharedData, ...parts);
+  if (!fs.existsSync(file)) {
+    throw new Error(`test data ${file} not found: set AC_SHARED_DATA to the directory holding crds/ and argo-events-v1.9.11/`);
+  }
+  return file;
+}
 
 export function clusterInfo(): ClusterInfo {
   const file = process.env[CLUSTER_ENV];

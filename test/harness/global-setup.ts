@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { admin, CLUSTER_ENV, sharedData } from './cluster';
+import { admin, CLUSTER_ENV, sharedDataFile } from './cluster';
 import { RunningControlPlane, startControlPlane } from './control-plane';
 
 declare global {
@@ -12,12 +12,12 @@ declare global {
 
 function crds(): Record<string, any>[] {
   const read = (f: string) => YAML.parseAllDocuments(fs.readFileSync(f, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
-  const real = read(path.join(sharedData, 'crds', 'coderun.agents.platform.yaml'))[0];
+  const real = read(sharedDataFile('crds', 'coderun.agents.platform.yaml'))[0];
   // The user's card names another group for the same kind: same schema, other group.
   const card = { ...structuredClone(real), metadata: { name: 'coderuns.platform.5dlabs.com' } };
   card.spec.group = 'platform.5dlabs.com';
   const argo = ['argoproj.io_eventbus.yaml', 'argoproj.io_eventsources.yaml', 'argoproj.io_sensors.yaml'].flatMap((f) =>
-    read(path.join(sharedData, 'argo-events-v1.9.11', f)),
+    read(sharedDataFile('argo-events-v1.9.11', f)),
   );
   return [real, card, ...argo];
 }

@@ -3,7 +3,6 @@ import * as path from 'path';
 import { AgentCancellation, AgentCancellationConfig, loadConfigFile, ResolvedConfig } from '../../../src';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
-export const sharedData = path.resolve(repoRoot, '..', 'shared', 'data');
 
 /** Every object the bundle synthesizes for `config`. */
 export function synth(config: AgentCancellationConfig = {}): Record<string, any>[] {
