@@ -1,7 +1,8 @@
-import { Chart, ChartProps } from 'cdk8s';
+import { Chart, ChartProps, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { AgentCancellationConfig, qaSelectorString, resolveConfig } from './config';
 import { GitHubPushEventSource } from './github-push-event-source';
+import { RevisionLocation } from './ordering-options';
 import { ReconcilerCronJob } from './reconciler-cron-job';
 import { RemediationJob } from './remediation-job';
 import { RemediationSensor } from './remediation-sensor';
@@ -41,6 +42,7 @@ export class AgentCancellation extends Chart {
       },
       githubTokenSecret: c.github.tokenSecret,
       githubGraphqlUrl: c.github.graphqlUrl,
+      ordering: { clockSkew: Duration.seconds(c.ordering.clockSkewSeconds), revision: RevisionLocation.parse(c.ordering.revision) },
       ...c.job,
     });
 
@@ -51,6 +53,8 @@ export class AgentCancellation extends Chart {
         ...reconciler,
         bots: c.github.bots,
         botLoginCase: c.github.botLoginCase,
+        botCommitAuthors: c.github.botCommitAuthors,
+        branchPattern: c.github.branchPattern,
       });
     }
 

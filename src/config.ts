@@ -87,6 +87,8 @@ export interface AgentCancellationConfig {
     readonly bots?: string[];
     /** How logins and repositories compare: GitHub treats them case-insensitively. @default "insensitive" */
     readonly botLoginCase?: 'insensitive' | 'exact';
+    /** Git author names or emails the bots commit with, for the reconciler's resync. @default [] */
+    readonly botCommitAuthors?: string[];
     /** The implementation branch, `{id}` standing for the numeric task id. @default "feature/task-{id}-implementation" */
     readonly branchPattern?: string;
     /** @default "ready-for-qa" */
@@ -107,6 +109,13 @@ export interface AgentCancellationConfig {
     readonly url?: string;
     /** Secret with the webhook's HMAC secret. @default agent-cancellation-webhook / secret */
     readonly secret?: SecretRef;
+  };
+  /** Which QA runs a push made stale (README: "Ordering"). */
+  readonly ordering?: {
+    /** How far GitHub's clock may run ahead of the cluster's, in seconds. @default 5 */
+    readonly clockSkewSeconds?: number;
+    /** `label:<key>`, `annotation:<key>` or `field:<path>`: where CodeRuns record their revision. @default "" (off) */
+    readonly revision?: string;
   };
   readonly job?: JobOptions;
   /** The reconciler CronJob. @default enabled, every 5 minutes */

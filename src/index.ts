@@ -3,6 +3,7 @@ export * from './config';
 export * from './filters';
 export * from './github-push-event-source';
 export * from './job-env';
+export * from './ordering-options';
 export * from './reconciler-cron-job';
 export * from './remediation-job';
 export * from './remediation-sensor';

@@ -10,6 +10,10 @@ export const EVENT_ENV = {
   headSha: 'AC_HEAD_SHA',
   deliveryId: 'AC_DELIVERY_ID',
   taskId: 'AC_TASK_ID',
+  /** `repository.pushed_at`: when GitHub took the push, in epoch seconds. */
+  pushedAt: 'AC_PUSHED_AT',
+  /** The branch head before the push (all zeros for a new branch). */
+  beforeSha: 'AC_BEFORE_SHA',
 } as const;
 
 /** Fixed per installation, from the synthesized configuration. */
@@ -33,6 +37,8 @@ export const STATIC_ENV = {
   leaseDurationSeconds: 'AC_LEASE_DURATION_SECONDS',
   lockWaitSeconds: 'AC_LOCK_WAIT_SECONDS',
   skipExitCode: 'AC_SKIP_EXIT_CODE',
+  clockSkewSeconds: 'AC_CLOCK_SKEW_SECONDS',
+  revisionFrom: 'AC_REVISION_FROM',
 } as const;
 
 /** The reconciler's own settings, on top of STATIC_ENV. */
@@ -45,6 +51,8 @@ export const RECONCILE_ENV = {
   compensateForeignCommits: 'AC_COMPENSATE_FOREIGN_COMMITS',
   bots: 'AC_BOTS',
   botLoginCase: 'AC_BOT_LOGIN_CASE',
+  botCommitAuthors: 'AC_BOT_COMMIT_AUTHORS',
+  branchPattern: 'AC_BRANCH_PATTERN',
 } as const;
 
 /** Exit codes of the runtime. Kubernetes counts only 0 as success, so the Job sets AC_SKIP_EXIT_CODE=0. */

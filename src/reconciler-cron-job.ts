@@ -1,14 +1,19 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ReconcilerOptions } from './config';
+import { branchRefRegex } from './filters';
 import { RECONCILE_ENV } from './job-env';
 import { checkInteger, RemediationJob } from './remediation-job';
 
 export interface ReconcilerCronJobProps extends ReconcilerOptions {
   /** The remediation Job whose bundle, ServiceAccount, RBAC and settings the reconciler shares. */
   readonly job: RemediationJob;
-  /** Logins of the implementation bot, for `compensateForeignCommits`. @default [] */
-  readonly bots?: string[];
+  /** Logins of the implementation bots: the resync acts on their pushes, compensation on everyone else's. */
+  readonly bots: string[];
+  /** Git author names or emails the bots commit with, for commits GitHub links to no login. @default [] */
+  readonly botCommitAuthors?: string[];
+  /** The implementation branch, `{id}` standing for the task id: the resync's PRs. @default "feature/task-{id}-implementation" */
+  readonly branchPattern?: string;
   /** @default "insensitive" */
   readonly botLoginCase?: 'insensitive' | 'exact';
   /** @default false */
@@ -37,8 +42,11 @@ export class ReconcilerCronJob extends Construct {
     this.schedule = props.schedule ?? '*/5 * * * *';
     if (!CRON.test(this.schedule.trim())) throw new Error(`schedule: ${JSON.stringify(this.schedule)} must be a cron expression of 5 fields`);
     const compensate = props.compensateForeignCommits ?? false;
-    const bots = props.bots ?? [];
-    if (compensate && bots.length === 0) throw new Error('bots: [] must name the implementation bot when compensateForeignCommits is true');
+    const bots = props.bots;
+    const commitAuthors = props.botCommitAuthors ?? [];
+    if (bots.length + commitAuthors.length === 0) throw new Error('bots: [] must name the implementation bot (or set botCommitAuthors)');
+    const branchPattern = props.branchPattern ?? 'feature/task-{id}-implementation';
+    branchRefRegex(branchPattern);
 
     const env: k8s.EnvVar[] = [
       { name: RECONCILE_ENV.pendingSeconds, value: integer('pendingSeconds', props.pendingSeconds ?? 300, 0) },
@@ -47,6 +55,8 @@ export class ReconcilerCronJob extends Construct {
       { name: RECONCILE_ENV.retentionSeconds, value: integer('retentionSeconds', props.retentionSeconds ?? 604800, 0) },
       { name: RECONCILE_ENV.compensateForeignCommits, value: String(compensate) },
       { name: RECONCILE_ENV.bots, value: bots.join(',') },
+      { name: RECONCILE_ENV.botCommitAuthors, value: commitAuthors.join(',') },
+      { name: RECONCILE_ENV.branchPattern, value: branchPattern },
       { name: RECONCILE_ENV.botLoginCase, value: props.botLoginCase ?? 'insensitive' },
     ];
     if (props.alertWebhookSecret) {

@@ -5,6 +5,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { JobOptions, SecretRef } from './config';
 import { EVENT_ENV, EXIT, STATIC_ENV } from './job-env';
+import { DEFAULT_CLOCK_SKEW, OrderingOptions } from './ordering-options';
 import { packageRoot } from './package-root';
 
 /** The custom resource the Job cancels. */
@@ -40,6 +41,8 @@ export interface RemediationJobProps extends JobOptions {
   readonly githubTokenSecret: SecretRef;
   /** @default "https://api.github.com/graphql" */
   readonly githubGraphqlUrl?: string;
+  /** Which QA runs a push made stale. @default 5 s clock skew, no revision tracking */
+  readonly ordering?: OrderingOptions;
 }
 
 export const DEFAULT_NODE_IMAGE =
@@ -103,8 +106,9 @@ export class RemediationJob extends Construct {
     const metadata = { name: `${this.prefix}-job`, namespace: props.namespace, labels: this.labels() };
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: false });
     const role = new kplus.Role(this, 'Role', { metadata });
+    // Deletes by name only: each stale run is named, with a uid precondition (README: "Ordering").
     role.allow(
-      ['get', 'list', 'delete', 'deletecollection'],
+      ['get', 'list', 'delete'],
       kplus.ApiResource.custom({ apiGroup: props.codeRun.group, resourceType: props.codeRun.plural }),
     );
     role.allow(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], kplus.ApiResource.LEASES);
@@ -142,6 +146,8 @@ export class RemediationJob extends Construct {
       [STATIC_ENV.deadlineSeconds, String(props.githubDeadlineSeconds ?? 300)],
       [STATIC_ENV.leaseDurationSeconds, String(props.leaseDurationSeconds ?? 60)],
       [STATIC_ENV.lockWaitSeconds, String(props.lockWaitSeconds ?? 120)],
+      [STATIC_ENV.clockSkewSeconds, String((props.ordering?.clockSkew ?? DEFAULT_CLOCK_SKEW).toSeconds())],
+      [STATIC_ENV.revisionFrom, props.ordering?.revision?.toString() ?? ''],
       // A skipped run (no PR, superseded, duplicate) is a success for the Job controller.
       [STATIC_ENV.skipExitCode, '0'],
     ];

@@ -84,6 +84,9 @@ export class RemediationSensor extends Construct {
       fromData('headSha', { dataKey: 'body.after' }),
       fromData('deliveryId', { dataKey: 'body.X-GitHub-Delivery' }),
       fromData('taskId', { dataTemplate: taskIdTemplate }),
+      // Epoch seconds in push payloads: the Job orders QA runs against it.
+      fromData('pushedAt', { dataKey: 'body.repository.pushed_at' }),
+      fromData('beforeSha', { dataKey: 'body.before' }),
       {
         src: { dependencyName: DEPENDENCY, dataTemplate: taskIdTemplate },
         // sjson path: the dots inside the label key are escaped.

@@ -1,6 +1,6 @@
 import { graphql, GraphqlResponseError } from '@octokit/graphql';
 import { CREATE_LABEL_MUTATION, RESOLVE_QUERY, transitionMutation, VIEW_BATCH, viewQuery } from './graphql-documents';
-import { CommitAuthor, GitHubApi, GitHubError, parseMarker, PullRequestView, ResolvedPush, RepositoryView } from './github';
+import { CommitAuthor, GitHubApi, GitHubError, parseMarker, PullRequestState, PullRequestView, ResolvedPush, RepositoryView } from './github';
 import { RetryableError, withRetry } from './retry';
 
 export interface GraphqlGitHubOptions {
@@ -47,12 +47,30 @@ export function classify(e: any): Error {
   return new GitHubError(`HTTP ${status}: ${e.message}`);
 }
 
-function markersOf(pr: any) {
-  return pr.comments.nodes.filter((c: any) => c.viewerDidAuthor).flatMap((c: any) => parseMarker(c.body) ?? []);
+function author(a: any): CommitAuthor {
+  return { name: a?.name ?? null, email: a?.email ?? null, login: a?.user?.login ?? null };
 }
 
-function prView(pr: any): PullRequestView {
-  return { id: pr.id, number: pr.number, state: pr.state, headRefOid: pr.headRefOid, labels: pr.labels.nodes, markers: markersOf(pr) };
+/** The PR fields both queries read; label names compare case-insensitively, as on GitHub. */
+function prState(pr: any, ready: string): PullRequestState {
+  const added = pr.timelineItems.nodes.filter((e: any) => e?.label?.name.toLowerCase() === ready.toLowerCase()).map((e: any) => e.createdAt as string);
+  return {
+    id: pr.id,
+    number: pr.number,
+    labels: pr.labels.nodes,
+    markers: pr.comments.nodes.filter((c: any) => c.viewerDidAuthor).flatMap((c: any) => parseMarker(c.body) ?? []),
+    readyLabeledAt: added.length ? added.reduce((a: string, b: string) => (Date.parse(b) > Date.parse(a) ? b : a)) : null,
+  };
+}
+
+function prView(pr: any, ready: string): PullRequestView {
+  const head = pr.commits.nodes[0]?.commit;
+  return {
+    ...prState(pr, ready),
+    state: pr.state,
+    headRefName: pr.headRefName,
+    head: head ? { oid: head.oid, committedAt: head.committedDate, author: author(head.author) } : null,
+  };
 }
 
 /** GitHubApi over @octokit/graphql, with its own retries: one request in flight, waits as GitHub asks. */
@@ -73,7 +91,7 @@ export class GraphqlGitHub implements GitHubApi {
       branchHead: repo.ref?.target?.oid ?? null,
       readyLabelId: repo.readyLabel?.id,
       remediationLabelId: repo.remediationLabel?.id,
-      pr: pr && { id: pr.id, number: pr.number, labels: pr.labels.nodes, markers: markersOf(pr) },
+      pr: pr && prState(pr, labels.ready),
     };
   }
 
@@ -81,6 +99,7 @@ export class GraphqlGitHub implements GitHubApi {
     const prs = new Map<number, PullRequestView | null>();
     const commits = new Map<string, CommitAuthor | null>();
     let first: any;
+    const cost = { requests: 0, points: 0, remaining: null as number | null };
     // At least one request, for the labelled PRs and label ids, then one per batch of aliases.
     for (let at = 0; at === 0 || at < Math.max(ask.prs.length, ask.commits.length); at += VIEW_BATCH) {
       const n = ask.prs.slice(at, at + VIEW_BATCH);
@@ -89,22 +108,23 @@ export class GraphqlGitHub implements GitHubApi {
       n.forEach((v, i) => (vars[`n${i}`] = v));
       o.forEach((v, i) => (vars[`o${i}`] = v));
       const data: any = await this.send(viewQuery(n.length, o.length), vars);
+      cost.requests++;
+      cost.points += data.rateLimit?.cost ?? 0;
+      cost.remaining = data.rateLimit?.remaining ?? null;
       const repo = data.repository;
       if (!repo) throw new GitHubError(`repository ${owner}/${name} not found or not accessible`);
       first ??= repo;
-      n.forEach((v, i) => prs.set(v, repo[`p${i}`] ? prView(repo[`p${i}`]) : null));
-      o.forEach((v, i) => {
-        const a = repo[`c${i}`]?.author;
-        commits.set(v, a ? { name: a.name ?? null, login: a.user?.login ?? null } : null);
-      });
+      n.forEach((v, i) => prs.set(v, repo[`p${i}`] ? prView(repo[`p${i}`], ask.labels.ready) : null));
+      o.forEach((v, i) => commits.set(v, repo[`c${i}`]?.author ? author(repo[`c${i}`].author) : null));
     }
     return {
       repositoryId: first.id,
       readyLabelId: first.readyLabel?.id,
       remediationLabelId: first.remediationLabel?.id,
       prs,
-      labelled: first.labelled.nodes.map(prView),
+      labelled: first.labelled.nodes.map((pr: any) => prView(pr, ask.labels.ready)),
       commits,
+      cost,
     };
   }
 

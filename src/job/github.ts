@@ -12,6 +12,8 @@ export interface PullRequestState {
   readonly labels: ReadonlyArray<{ readonly id: string; readonly name: string }>;
   /** Remediation markers this token wrote on the PR, oldest first. */
   readonly markers: readonly Marker[];
+  /** When the ready label was last added (LabeledEvent, GitHub's clock), or null if never in recent history. */
+  readonly readyLabeledAt: string | null;
 }
 
 export interface ResolvedPush {
@@ -23,16 +25,19 @@ export interface ResolvedPush {
   readonly remediationLabelId?: string;
 }
 
+/** The author of a commit: the git name and email, and the GitHub login when GitHub links one. */
+export interface CommitAuthor {
+  readonly name: string | null;
+  readonly email?: string | null;
+  readonly login: string | null;
+}
+
 /** A PR as the reconciler sees it. */
 export interface PullRequestView extends PullRequestState {
   readonly state: 'OPEN' | 'CLOSED' | 'MERGED';
-  readonly headRefOid: string;
-}
-
-/** The author of a commit: the git name, and the GitHub login when GitHub links one. */
-export interface CommitAuthor {
-  readonly name: string | null;
-  readonly login: string | null;
+  readonly headRefName: string;
+  /** The head commit; null when GitHub shows no commit. */
+  readonly head: { readonly oid: string; readonly committedAt: string; readonly author: CommitAuthor } | null;
 }
 
 /** One repository's state for a reconcile pass, from one request per 50 PRs. */
@@ -42,10 +47,12 @@ export interface RepositoryView {
   readonly remediationLabelId?: string;
   /** Each asked-for PR by number; null when GitHub has no such PR. */
   readonly prs: ReadonlyMap<number, PullRequestView | null>;
-  /** Open PRs carrying either label (up to 100). */
+  /** Open PRs carrying either label, most recently updated first (up to 100). */
   readonly labelled: readonly PullRequestView[];
   /** Each asked-for commit by oid; null when unknown. */
   readonly commits: ReadonlyMap<string, CommitAuthor | null>;
+  /** Requests made and GitHub points they cost (`rateLimit.cost`), and what was left after the last. */
+  readonly cost: { readonly requests: number; readonly points: number; readonly remaining: number | null };
 }
 
 export interface GitHubApi {

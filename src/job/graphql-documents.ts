@@ -3,7 +3,13 @@
  * GitHub's published schema without loading @octokit/graphql.
  */
 
-/** One query for everything: the branch head, its open PRs with labels and our markers, and both label ids. */
+/** The recent label additions of a PR: when ready-for-qa was last added orders it against a push. */
+const LABEL_EVENTS = 'timelineItems(itemTypes: [LABELED_EVENT], last: 20) { nodes { ... on LabeledEvent { createdAt label { name } } } }';
+
+/**
+ * One query for everything: the branch head, its open PRs with labels, our markers and recent label events,
+ * and both label ids.
+ */
 export const RESOLVE_QUERY = `query Resolve($owner: String!, $name: String!, $ref: String!, $ready: String!, $remediation: String!) {
   repository(owner: $owner, name: $name) {
     id
@@ -16,6 +22,7 @@ export const RESOLVE_QUERY = `query Resolve($owner: String!, $name: String!, $re
           headRefName
           labels(first: 100) { nodes { id name } }
           comments(last: 30) { nodes { body viewerDidAuthor } }
+          ${LABEL_EVENTS}
         }
       }
     }
@@ -24,12 +31,15 @@ export const RESOLVE_QUERY = `query Resolve($owner: String!, $name: String!, $re
   }
 }`;
 
+const AUTHOR = 'author { name email user { login } }';
+
 /** Most aliased PRs and commits in one view query, well inside GitHub's node limits. */
 export const VIEW_BATCH = 50;
 
 /**
- * The reconciler's view of one repository: both label ids, the open PRs carrying either label, and the
- * PRs (and, optionally, the commits) its state records, as aliases `p<i>` and `c<i>` in one request.
+ * The reconciler's view of one repository: both label ids, the open PRs carrying either label (with their head
+ * commit, for the resync), the PRs (and, optionally, the commits) its state records, as aliases `p<i>` and
+ * `c<i>`, and what the request cost, in one request.
  */
 export function viewQuery(prs: number, commits: number): string {
   const vars = ['$owner: String!', '$name: String!', '$ready: String!', '$remediation: String!'];
@@ -37,7 +47,7 @@ export function viewQuery(prs: number, commits: number): string {
     'id',
     'readyLabel: label(name: $ready) { id }',
     'remediationLabel: label(name: $remediation) { id }',
-    'labelled: pullRequests(states: [OPEN], labels: [$ready, $remediation], first: 100) { nodes { ...Pr } }',
+    'labelled: pullRequests(states: [OPEN], labels: [$ready, $remediation], first: 100, orderBy: { field: UPDATED_AT, direction: DESC }) { nodes { ...Pr } }',
   ];
   for (let i = 0; i < prs; i++) {
     vars.push(`$n${i}: Int!`);
@@ -45,9 +55,10 @@ export function viewQuery(prs: number, commits: number): string {
   }
   for (let i = 0; i < commits; i++) {
     vars.push(`$o${i}: GitObjectID!`);
-    fields.push(`c${i}: object(oid: $o${i}) { ... on Commit { author { name user { login } } } }`);
+    fields.push(`c${i}: object(oid: $o${i}) { ... on Commit { ${AUTHOR} } }`);
   }
   return `query View(${vars.join(', ')}) {
+  rateLimit { cost remaining }
   repository(owner: $owner, name: $name) {
     ${fields.join('\n    ')}
   }
@@ -56,9 +67,11 @@ fragment Pr on PullRequest {
   id
   number
   state
-  headRefOid
+  headRefName
   labels(first: 100) { nodes { id name } }
   comments(last: 30) { nodes { body viewerDidAuthor } }
+  ${LABEL_EVENTS}
+  commits(last: 1) { nodes { commit { oid committedDate ${AUTHOR} } } }
 }`;
 }
 

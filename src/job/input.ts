@@ -1,4 +1,6 @@
+import { branchRefRegex } from '../filters';
 import { EVENT_ENV, RECONCILE_ENV, STATIC_ENV } from '../job-env';
+import { OrderingRules, parseRevisionSource } from './ordering';
 
 /** What the Job and the reconciler share: the installation's settings, fixed per synthesized manifest. */
 export interface StaticInput {
@@ -23,6 +25,8 @@ export interface StaticInput {
   readonly leaseDurationSeconds: number;
   readonly lockWaitSeconds: number;
   readonly skipExitCode: number;
+  /** Which QA runs a push made stale. */
+  readonly ordering: OrderingRules;
 }
 
 /** Everything one push's run needs, read from the environment and checked before anything is touched. */
@@ -34,8 +38,13 @@ export interface JobInput extends StaticInput {
   readonly headSha: string;
   readonly deliveryId: string;
   readonly taskId: string;
-  /** The QA selector AND the task-id term: what one delete-collection call removes. */
+  /** The QA selector AND the task-id term: the task's QA runs, stale or not. */
   readonly selector: string;
+  /** When GitHub took the push (ms since epoch, whole seconds). */
+  readonly pushedAtMs: number;
+  readonly beforeSha: string;
+  /** What reported the push: its webhook, or the reconciler's resync when the webhook was lost. */
+  readonly source: 'webhook' | 'resync';
 }
 
 /** The reconciler's settings on top of the shared ones. */
@@ -49,8 +58,12 @@ export interface ReconcileInput extends StaticInput {
   /** Finished states older than this are deleted. */
   readonly retentionSeconds: number;
   readonly alertWebhookUrl?: string;
-  /** When set, a remediated head commit whose author is none of these bots is compensated. */
-  readonly foreignCommitBots?: { readonly logins: string[]; readonly caseInsensitive: boolean };
+  /** Who the implementation bots are: GitHub logins, and the git names or emails they commit with. */
+  readonly bots: { readonly logins: string[]; readonly commitAuthors: string[]; readonly caseInsensitive: boolean };
+  /** Restore the labels of a remediated PR whose head commit is none of the bots'. */
+  readonly compensateForeignCommits: boolean;
+  /** Matches `refs/heads/<task branch>`, group 1 the task id: the resync's PRs. */
+  readonly branchRef: RegExp;
 }
 
 export function taskSelector(s: StaticInput, taskId: string): string {
@@ -122,8 +135,23 @@ function readStatic(env: Env): StaticInput {
     leaseDurationSeconds: integer(env, STATIC_ENV.leaseDurationSeconds, 60, 1),
     lockWaitSeconds: integer(env, STATIC_ENV.lockWaitSeconds, 120, 0),
     skipExitCode: integer(env, STATIC_ENV.skipExitCode, 3, 0),
+    ordering: {
+      clockSkewMs: integer(env, STATIC_ENV.clockSkewSeconds, 5, 0) * 1000,
+      revision: revisionSource(env),
+    },
   };
 }
+
+function revisionSource(env: Env): OrderingRules['revision'] {
+  const text = env[STATIC_ENV.revisionFrom]?.trim() ?? '';
+  try {
+    return parseRevisionSource(text);
+  } catch (e) {
+    throw new BadInputError(`${STATIC_ENV.revisionFrom}=${(e as Error).message}`);
+  }
+}
+
+const SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /** Reads the env contract of src/job-env.ts; throws BadInputError naming the variable and its value. */
 export function readInput(env: Env): JobInput {
@@ -140,10 +168,14 @@ export function readInput(env: Env): JobInput {
     owner,
     name,
     branch: matching(env, EVENT_ENV.branch, /^[^\s~^:?*[\\]+$/, 'a branch name'),
-    headSha: matching(env, EVENT_ENV.headSha, /^[0-9a-f]{40}([0-9a-f]{24})?$/, 'a commit SHA').toLowerCase(),
+    headSha: matching(env, EVENT_ENV.headSha, SHA, 'a commit SHA'),
     deliveryId: matching(env, EVENT_ENV.deliveryId, /^[A-Za-z0-9._-]{1,100}$/, 'a delivery id'),
     taskId,
     selector: taskSelector(s, taskId),
+    // Epoch seconds of a push since 2001 and before 5138: ten digits. A date string (other events) is refused.
+    pushedAtMs: Number(matching(env, EVENT_ENV.pushedAt, /^[1-9][0-9]{9}$/, 'epoch seconds')) * 1000,
+    beforeSha: matching(env, EVENT_ENV.beforeSha, SHA, 'a commit SHA'),
+    source: 'webhook',
   };
 }
 
@@ -159,9 +191,17 @@ export function readReconcileInput(env: Env): ReconcileInput {
   if (compensate !== 'true' && compensate !== 'false') {
     throw new BadInputError(`${RECONCILE_ENV.compensateForeignCommits}=${JSON.stringify(compensate)} is not "true" or "false"`);
   }
-  const bots = (env[RECONCILE_ENV.bots] ?? '').split(',').map((b) => b.trim()).filter(Boolean);
-  if (compensate === 'true' && bots.length === 0) {
-    throw new BadInputError(`${RECONCILE_ENV.bots} is empty, but ${RECONCILE_ENV.compensateForeignCommits}=true needs the bot logins`);
+  const list = (name: string) => (env[name] ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+  const bots = { logins: list(RECONCILE_ENV.bots), commitAuthors: list(RECONCILE_ENV.botCommitAuthors), caseInsensitive: env[RECONCILE_ENV.botLoginCase] !== 'exact' };
+  if (bots.logins.length + bots.commitAuthors.length === 0) {
+    throw new BadInputError(`${RECONCILE_ENV.bots} and ${RECONCILE_ENV.botCommitAuthors} are both empty: the resync needs the bots' identities`);
+  }
+  const pattern = required(env, RECONCILE_ENV.branchPattern);
+  let branchRef: RegExp;
+  try {
+    branchRef = new RegExp(branchRefRegex(pattern));
+  } catch (e) {
+    throw new BadInputError(`${RECONCILE_ENV.branchPattern}=${JSON.stringify(pattern)}: ${(e as Error).message}`);
   }
   return {
     ...s,
@@ -170,6 +210,8 @@ export function readReconcileInput(env: Env): ReconcileInput {
     attentionSeconds: integer(env, RECONCILE_ENV.attentionSeconds, 3600, 1),
     retentionSeconds: integer(env, RECONCILE_ENV.retentionSeconds, 604800, 0),
     alertWebhookUrl: webhook || undefined,
-    foreignCommitBots: compensate === 'true' ? { logins: bots, caseInsensitive: env[RECONCILE_ENV.botLoginCase] !== 'exact' } : undefined,
+    bots,
+    compensateForeignCommits: compensate === 'true',
+    branchRef,
   };
 }

@@ -14,6 +14,12 @@ export interface ObjectMeta {
   readonly annotations?: Record<string, string>;
 }
 
+/** An object as listed: its metadata, and its spec for rules that read a field of it. */
+export interface KubeObject {
+  readonly metadata: ObjectMeta;
+  readonly spec?: Record<string, unknown>;
+}
+
 export interface Lease {
   readonly apiVersion?: string;
   readonly kind?: string;
@@ -57,11 +63,9 @@ export interface KubeApi {
   updateLease(lease: Lease): Promise<Lease>;
   listLeases(namespace: string, labelSelector: string): Promise<Lease[]>;
   deleteLease(namespace: string, name: string, resourceVersion: string): Promise<void>;
-  /** One delete-collection call, background propagation; returns the names it deleted. */
-  deleteCollection(namespace: string, resource: Resource, labelSelector: string): Promise<string[]>;
   /** Deletes one object if it is still the one seen (uid precondition); false when already gone or replaced. */
   deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<boolean>;
-  list(namespace: string, resource: Resource, labelSelector: string): Promise<ObjectMeta[]>;
+  list(namespace: string, resource: Resource, labelSelector: string): Promise<KubeObject[]>;
   createEvent(namespace: string, event: KubeEvent): Promise<void>;
 }
 
@@ -147,24 +151,15 @@ export class HttpKubeApi implements KubeApi {
     if (r.status === 409) throw new ConflictError(`lease ${name} changed`);
   }
 
-  async deleteCollection(namespace: string, resource: Resource, labelSelector: string): Promise<string[]> {
-    // Background: the CodeRun goes at once and the garbage collector removes its Jobs and pods after it.
-    const r = await this.call('DELETE', `${collection(namespace, resource)}?labelSelector=${encodeURIComponent(labelSelector)}`, {
-      kind: 'DeleteOptions',
-      apiVersion: 'v1',
-      propagationPolicy: 'Background',
-    });
-    return (r.body.items ?? []).map((i: any) => i.metadata.name);
-  }
-
   async deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<boolean> {
+    // Background: the CodeRun goes at once and the garbage collector removes its Jobs and pods after it.
     const r = await this.call('DELETE', `${collection(namespace, resource)}/${name}`, { preconditions: { uid }, propagationPolicy: 'Background' }, [404, 409]);
     return r.status < 300;
   }
 
-  async list(namespace: string, resource: Resource, labelSelector: string): Promise<ObjectMeta[]> {
+  async list(namespace: string, resource: Resource, labelSelector: string): Promise<KubeObject[]> {
     const r = await this.call('GET', `${collection(namespace, resource)}?labelSelector=${encodeURIComponent(labelSelector)}`);
-    return r.body.items.map((i: any) => i.metadata);
+    return r.body.items.map((i: any) => ({ metadata: i.metadata, spec: i.spec }));
   }
 
   async createEvent(namespace: string, e: KubeEvent): Promise<void> {

@@ -17,6 +17,12 @@ export interface PrState {
   pr: number;
   taskId: string;
   sha: string;
+  /** The branch head before the push. */
+  before: string;
+  /** When GitHub took the push (ISO): only QA that started before it is stale. */
+  pushedAt: string;
+  /** What reported the push: its webhook, or the reconciler's resync of a lost one. */
+  source: 'webhook' | 'resync';
   delivery: string;
   /** When this run read the branch head: a later reader of a different head means ours is older. */
   resolvedAt: string;
@@ -24,10 +30,12 @@ export interface PrState {
   updatedAt: string;
   attempts: number;
   steps: {
-    cancel?: { at: string; deleted: string[] };
+    /** `kept`: the task's QA runs left alone, each with the ordering rule that kept it. */
+    cancel?: { at: string; deleted: string[]; kept: Array<{ name: string; why: string }> };
     relabel?: {
       at: string;
-      result: 'transitioned' | 'already' | 'marker-present';
+      /** qa-restarted-after-push: ready-for-qa was added after the push, so no label was changed. */
+      result: 'transitioned' | 'already' | 'marker-present' | 'qa-restarted-after-push';
       /** What the transition changed, so compensation can undo exactly that. */
       removed?: string;
       added?: string;

@@ -6,6 +6,7 @@ import { webhookSender } from './alert';
 import { BadInputError, JobInput, readInput, readReconcileInput, StaticInput } from './input';
 import { HttpKubeApi, KubeError, loadConnection } from './kube';
 import { jsonLogger, Logger } from './log';
+import { qaRestartedAfterPush, splitRuns } from './ordering';
 import { reconcile } from './reconcile';
 import { remediate } from './remediate';
 import { RetryableError } from './retry';
@@ -50,14 +51,17 @@ function failed(e: unknown, log: Logger): number {
 async function dryRun(input: JobInput, log: Logger): Promise<void> {
   const { kube, github } = clients(input, log);
   const resolved = await github.resolve(input.owner, input.name, input.branch, input.labels);
-  const wouldDelete = await kube.list(input.namespace, input.codeRun, input.selector);
+  const runs = await kube.list(input.namespace, input.codeRun, input.selector);
+  const { stale, kept } = splitRuns(runs, input, input.ordering);
   log('dry-run', {
     pr: resolved.pr?.number ?? null,
     branchHead: resolved.branchHead,
     superseded: resolved.branchHead !== input.headSha,
     labels: resolved.pr?.labels.map((l) => l.name) ?? [],
+    qaRestartedAfterPush: resolved.pr ? qaRestartedAfterPush(resolved.pr.readyLabeledAt, input.pushedAtMs) : false,
     selector: input.selector,
-    wouldDelete: wouldDelete.map((m) => m.name),
+    wouldDelete: stale.map((r) => r.metadata.name),
+    kept,
   });
 }
 

@@ -1,8 +1,10 @@
 import { Alert, AlertSender } from './alert';
 import { CommitAuthor, PullRequestView, RepositoryView } from './github';
-import { ReconcileInput } from './input';
-import { ConflictError, KubeApi, Lease, ObjectMeta } from './kube';
+import { JobInput, ReconcileInput, taskSelector } from './input';
+import { ConflictError, KubeApi, KubeObject, Lease } from './kube';
 import { acquire, expired, LockTimeoutError, MANAGED_BY, PrState, readState, recordDelivery, save } from './lease';
+import { qaRestartedAfterPush, splitRuns } from './ordering';
+import { handlePush } from './remediate';
 import { RetryableError } from './retry';
 import { completeSteps, event, HeldLease, StepDeps } from './steps';
 
@@ -16,7 +18,7 @@ export type Action =
   | { readonly kind: 'none'; readonly why: string }
   | { readonly kind: 'busy'; readonly holder: string }
   | { readonly kind: 'resume' }
-  | { readonly kind: 'repair'; readonly removeReady: boolean; readonly stale: readonly ObjectMeta[] }
+  | { readonly kind: 'repair'; readonly removeReady: boolean; readonly stale: readonly KubeObject[] }
   | { readonly kind: 'compensate'; readonly reason: string }
   | { readonly kind: 'release' }
   | { readonly kind: 'gc' }
@@ -29,8 +31,8 @@ export interface Observed {
   /** undefined: GitHub could not be read this pass; null: no such PR. */
   readonly pr: PullRequestView | null | undefined;
   readonly viewError?: string;
-  /** QA CodeRuns of the task created before GitHub was read, so created while the PR showed these labels. */
-  readonly staleRuns: readonly ObjectMeta[];
+  /** QA CodeRuns of the task that the state's push made stale, by the ordering rules. */
+  readonly staleRuns: readonly KubeObject[];
   readonly commit?: CommitAuthor | null;
 }
 
@@ -41,14 +43,19 @@ export interface ReconcileReport {
   readonly alerted: number;
   /** Open PRs carrying the remediation label that no state Lease explains: reported, never changed. */
   readonly unmanaged: string[];
+  /** Pushes found by the resync (their webhook was lost) and handled as the Job would, as `repo#pr@sha`. */
+  readonly resynced: string[];
+  /** What reading GitHub cost this pass: requests, and points by `rateLimit.cost`. */
+  readonly github: { readonly requests: number; readonly points: number; readonly remaining: number | null };
 }
 
 const pending = (s: PrState) => s.phase === 'running' || s.phase === 'failed';
 
-function isBot(commit: CommitAuthor, bots: NonNullable<ReconcileInput['foreignCommitBots']>): boolean {
+/** A commit is a bot's when its GitHub login is a bot login, or its git name or email is a bot's commit identity. */
+export function isBot(commit: CommitAuthor, bots: ReconcileInput['bots']): boolean {
   const norm = (v: string) => (bots.caseInsensitive ? v.toLowerCase() : v);
-  const known = new Set(bots.logins.map(norm));
-  return [commit.login, commit.name].some((v) => v !== null && known.has(norm(v)));
+  const known = new Set([...bots.logins, ...bots.commitAuthors].map(norm));
+  return [commit.login, commit.name, commit.email].some((v) => typeof v === 'string' && known.has(norm(v)));
 }
 
 /**
@@ -76,9 +83,12 @@ export function decide(o: Observed, cfg: ReconcileInput, now: number): Action {
   }
   if (pending(state)) return { kind: 'resume' };
 
-  const has = (name: string) => pr.labels.some((l) => l.name === name);
+  const has = (name: string) => pr.labels.some((l) => l.name.toLowerCase() === name.toLowerCase());
+  // The platform started the next QA cycle after this push: its labels and runs are the platform's now.
+  if (qaRestartedAfterPush(pr.readyLabeledAt, Date.parse(state.pushedAt))) return idle('qa restarted after the push');
   if (!has(cfg.labels.remediation)) return idle('remediation over: the remediation label is gone');
-  if (cfg.foreignCommitBots && o.commit && !isBot(o.commit, cfg.foreignCommitBots)) return { kind: 'compensate', reason: 'not-from-bot' };
+  if (cfg.compensateForeignCommits && o.commit && !isBot(o.commit, cfg.bots)) return { kind: 'compensate', reason: 'not-from-bot' };
+  // Present, yet last added before the push: the flip did not hold.
   const removeReady = has(cfg.labels.ready);
   if (removeReady || o.staleRuns.length > 0) return { kind: 'repair', removeReady, stale: o.staleRuns };
   return idle('converged');
@@ -86,7 +96,8 @@ export function decide(o: Observed, cfg: ReconcileInput, now: number): Action {
 
 /**
  * One reconcile pass: reads every state Lease, one GitHub view per repository and the QA CodeRuns once,
- * then repairs each PR under the same Lease the Job takes, so the two never act on a PR at once.
+ * repairs each PR under the same Lease the Job takes, so the two never act on a PR at once, then resyncs:
+ * a bot push whose webhook was lost is found from GitHub alone and handled exactly as its Job would.
  */
 export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promise<ReconcileReport> {
   const { kube, github, log } = deps;
@@ -100,6 +111,7 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
     else if (lease.spec.holderIdentity && expired(lease, now())) await collect(kube, cfg.namespace, lease);
   }
 
+  const cost = { requests: 0, points: 0, remaining: null as number | null };
   const repositories = [...new Set([...cfg.repositories, ...states.map((s) => s.state.repository.toLowerCase())])];
   const views = new Map<string, { view?: RepositoryView; error?: string; at: number }>();
   for (const repository of repositories) {
@@ -113,29 +125,36 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
     try {
       const view = await github.view(owner, name, {
         prs: mine.map((s) => s.pr),
-        commits: cfg.foreignCommitBots ? [...new Set(mine.filter((s) => s.phase === 'done').map((s) => s.sha))] : [],
+        commits: cfg.compensateForeignCommits ? [...new Set(mine.filter((s) => s.phase === 'done').map((s) => s.sha))] : [],
         labels: { ready: cfg.labels.ready, remediation: cfg.labels.remediation },
       });
       views.set(repository, { view, at });
+      cost.requests += view.cost.requests;
+      cost.points += view.cost.points;
+      cost.remaining = view.cost.remaining ?? cost.remaining;
     } catch (e) {
       views.set(repository, { error: (e as Error).message, at });
       log('github-view-failed', { repository, error: (e as Error).message });
     }
   }
 
-  // Listed after GitHub was read: a run created before that read was created while the PR showed those labels.
   const qaRuns = await kube.list(cfg.namespace, cfg.codeRun, cfg.qaSelector);
+  const runsOf = (taskId: string) => qaRuns.filter((r) => r.metadata.labels?.[cfg.taskIdLabel] === taskId);
   const report: { -readonly [K in keyof ReconcileReport]: ReconcileReport[K] } = {
     scanned: states.length,
     actions: { none: 0, busy: 0, resume: 0, repair: 0, compensate: 0, release: 0, gc: 0, fail: 0 },
     failed: 0,
     alerted: 0,
     unmanaged: [],
+    resynced: [],
+    github: cost,
   };
   const managed = new Set(states.map((s) => `${s.state.repository.toLowerCase()}#${s.state.pr}`));
   for (const [repository, { view }] of views) {
     for (const pr of view?.labelled ?? []) {
-      if (!managed.has(`${repository}#${pr.number}`) && pr.labels.some((l) => l.name === cfg.labels.remediation)) report.unmanaged.push(`${repository}#${pr.number}`);
+      if (!managed.has(`${repository}#${pr.number}`) && pr.labels.some((l) => l.name.toLowerCase() === cfg.labels.remediation.toLowerCase())) {
+        report.unmanaged.push(`${repository}#${pr.number}`);
+      }
     }
   }
   if (report.unmanaged.length) log('unmanaged', { prs: report.unmanaged, note: 'remediation label without a state Lease; left alone' });
@@ -147,9 +166,7 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
       state,
       pr: v.view ? (v.view.prs.get(state.pr) ?? null) : undefined,
       viewError: v.error,
-      staleRuns: qaRuns.filter(
-        (r) => r.labels?.[cfg.taskIdLabel] === state.taskId && !r.deletionTimestamp && Date.parse(r.creationTimestamp ?? '') < v.at - 1000,
-      ),
+      staleRuns: splitRuns(runsOf(state.taskId), { headSha: state.sha, pushedAtMs: Date.parse(state.pushedAt) }, cfg.ordering).stale,
       commit: v.view?.commits.get(state.sha),
     };
     const action = decide(observed, cfg, now());
@@ -161,8 +178,75 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
       report.alerted++;
     }
   }
+
+  const byPr = new Map(states.map((s) => [`${s.state.repository.toLowerCase()}#${s.state.pr}`, s.state]));
+  for (const [repository, { view, at }] of views) {
+    if (!view) continue;
+    for (const pr of view.labelled) {
+      const push = lostPush(cfg, repository, pr, byPr.get(`${repository}#${pr.number}`), runsOf);
+      if (!push) continue;
+      const outcome = await resync(deps, push, view, pr, new Date(at).toISOString());
+      if (outcome === 'failed') report.failed++;
+      else if (outcome) report.resynced.push(`${repository}#${pr.number}@${push.headSha.slice(0, 12)}`);
+    }
+  }
   log('reconcile-done', { ...report });
   return report;
+}
+
+/**
+ * The push a PR's head shows when its webhook was lost: an open PR on a task branch whose head commit is a
+ * bot's, is newer than the last ready-for-qa, is not yet handled, and still has QA runs that started before
+ * it. The commit time stands in for the push time; it is never later, so the rule errs toward keeping runs.
+ */
+export function lostPush(
+  cfg: ReconcileInput,
+  repository: string,
+  pr: PullRequestView,
+  state: PrState | undefined,
+  runsOf: (taskId: string) => readonly KubeObject[],
+): JobInput | undefined {
+  const task = cfg.branchRef.exec(`refs/heads/${pr.headRefName}`);
+  if (!task || !pr.head || !isBot(pr.head.author, cfg.bots)) return undefined;
+  if (state?.sha === pr.head.oid) return undefined;
+  const pushedAtMs = Date.parse(pr.head.committedAt);
+  if (qaRestartedAfterPush(pr.readyLabeledAt, pushedAtMs)) return undefined;
+  const taskId = task[1];
+  if (splitRuns(runsOf(taskId), { headSha: pr.head.oid, pushedAtMs }, cfg.ordering).stale.length === 0) return undefined;
+  const [owner, name] = repository.split('/');
+  return {
+    ...cfg,
+    repository,
+    owner,
+    name,
+    branch: pr.headRefName,
+    headSha: pr.head.oid,
+    // One id per head: a second pass, or the webhook arriving late, finds the head handled.
+    deliveryId: `resync-${pr.head.oid.slice(0, 12)}`,
+    taskId,
+    selector: taskSelector(cfg, taskId),
+    pushedAtMs,
+    beforeSha: state?.sha ?? '0'.repeat(40),
+    source: 'resync',
+  };
+}
+
+/** Handles a lost push through the Job's own path; a busy Lease leaves it to the next pass. */
+async function resync(deps: ReconcileDeps, push: JobInput, view: RepositoryView, pr: PullRequestView, resolvedAt: string): Promise<boolean | 'failed'> {
+  try {
+    const outcome = await handlePush(
+      { ...push, lockWaitSeconds: 0 },
+      { repositoryId: view.repositoryId, branchHead: push.headSha, pr, remediationLabelId: view.remediationLabelId },
+      resolvedAt,
+      deps,
+    );
+    deps.log('resync', { repository: push.repository, pr: pr.number, sha: push.headSha, pushedAt: new Date(push.pushedAtMs).toISOString(), outcome });
+    return outcome.kind === 'done';
+  } catch (e) {
+    const busy = e instanceof LockTimeoutError;
+    deps.log('resync', { repository: push.repository, pr: pr.number, sha: push.headSha, outcome: busy ? 'busy' : 'failed', error: (e as Error).message });
+    return busy ? false : 'failed';
+  }
 }
 
 type Result = 'ok' | 'skipped' | 'failed' | 'alerted';
@@ -178,7 +262,7 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
     phase: o.state.phase,
     holder: o.lease.spec.holderIdentity ?? null,
     labels: o.pr ? o.pr.labels.map((l) => l.name) : o.pr,
-    staleRuns: o.staleRuns.map((r) => r.name),
+    staleRuns: o.staleRuns.map((r) => r.metadata.name),
   };
   if (action.kind === 'none' || action.kind === 'busy') {
     log('reconcile', { saw, did: action.kind, why: action.kind === 'none' ? action.why : `held by ${action.holder}` });
@@ -230,10 +314,10 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
         break;
       }
       case 'repair': {
-        const ready = o.pr!.labels.find((l) => l.name === cfg.labels.ready);
+        const ready = o.pr!.labels.find((l) => l.name.toLowerCase() === cfg.labels.ready.toLowerCase());
         if (action.removeReady && ready) await deps.github.transition(o.pr!.id, { remove: ready.id });
         const deleted: string[] = [];
-        for (const r of action.stale) if (await kube.deleteNamed(cfg.namespace, cfg.codeRun, r.name, r.uid!)) deleted.push(r.name);
+        for (const r of action.stale) if (await kube.deleteNamed(cfg.namespace, cfg.codeRun, r.metadata.name, r.metadata.uid!)) deleted.push(r.metadata.name);
         Object.assign(did, { removed: action.removeReady ? cfg.labels.ready : undefined, deleted });
         await event(kube, cfg.namespace, held.lease, 'Normal', 'InvariantRestored', `PR #${state.pr}: ${action.removeReady ? `removed ${cfg.labels.ready}, ` : ''}${deleted.length} QA CodeRun(s) deleted`, log);
         break;

@@ -1,3 +1,4 @@
+import { ResolvedPush } from './github';
 import { JobInput } from './input';
 import { acquire, leaseName, PrState, readState, save } from './lease';
 import { completeSteps, event, HeldLease, StepDeps } from './steps';
@@ -13,10 +14,17 @@ export type RemediateDeps = StepDeps;
  * Every step is skipped when the PR's state already records it, so a rerun after a crash resumes.
  */
 export async function remediate(input: JobInput, deps: RemediateDeps): Promise<Outcome> {
-  const { kube, github, log } = deps;
+  const resolvedAt = new Date((deps.now ?? Date.now)()).toISOString();
+  return handlePush(input, await deps.github.resolve(input.owner, input.name, input.branch, input.labels), resolvedAt, deps);
+}
+
+/**
+ * A push once GitHub has been read: the Job's path, and the reconciler's resync of a push whose webhook was
+ * lost, which reads GitHub in its own batched query.
+ */
+export async function handlePush(input: JobInput, resolved: ResolvedPush, resolvedAt: string, deps: RemediateDeps): Promise<Outcome> {
+  const { kube, log } = deps;
   const now = deps.now ?? Date.now;
-  const resolvedAt = new Date(now()).toISOString();
-  const resolved = await github.resolve(input.owner, input.name, input.branch, input.labels);
   const pr = resolved.pr;
   if (!pr) {
     log('resolve', { outcome: 'nothing-to-do', reason: 'no open pull request for the branch' });
@@ -52,6 +60,12 @@ export async function remediate(input: JobInput, deps: RemediateDeps): Promise<O
     log('finish', { pr: pr.number, outcome: 'nothing-to-do', reason: 'duplicate delivery' });
     return { kind: 'nothing-to-do', reason: 'duplicate', pr: pr.number };
   }
+  // A webhook arriving after the resync handled its push (or the reverse): the head is done either way.
+  if (previous && previous.sha === input.headSha && previous.phase === 'done' && previous.delivery !== input.deliveryId) {
+    await release(previous);
+    log('finish', { pr: pr.number, outcome: 'nothing-to-do', reason: 'head already handled', by: previous.delivery, source: previous.source });
+    return { kind: 'nothing-to-do', reason: 'duplicate', pr: pr.number };
+  }
   if (previous && previous.sha !== input.headSha && previous.resolvedAt > resolvedAt) {
     await release(previous);
     log('finish', { pr: pr.number, outcome: 'nothing-to-do', reason: 'superseded by a newer run', newerSha: previous.sha });
@@ -68,6 +82,9 @@ export async function remediate(input: JobInput, deps: RemediateDeps): Promise<O
         pr: pr.number,
         taskId: input.taskId,
         sha: input.headSha,
+        before: input.beforeSha,
+        pushedAt: new Date(input.pushedAtMs).toISOString(),
+        source: input.source,
         delivery: input.deliveryId,
         resolvedAt,
         startedAt: stamp,
@@ -79,8 +96,18 @@ export async function remediate(input: JobInput, deps: RemediateDeps): Promise<O
 
   try {
     await completeSteps(input, state, held, { repositoryId: resolved.repositoryId, pr, remediationLabelId: resolved.remediationLabelId }, deps);
-    await event(kube, input.namespace, held.lease, 'Normal', 'RemediationDone', `PR #${pr.number} at ${input.headSha.slice(0, 12)}: ${state.steps.cancel!.deleted.length} QA CodeRun(s) cancelled, labels ${state.steps.relabel!.result}`, log);
-    log('finish', { pr: pr.number, outcome: 'done', deleted: state.steps.cancel!.deleted.length });
+    const { cancel, relabel } = state.steps;
+    await event(
+      kube,
+      input.namespace,
+      held.lease,
+      'Normal',
+      'RemediationDone',
+      `PR #${pr.number}: push ${input.headSha.slice(0, 12)} at ${state.pushedAt} (${input.source} ${input.deliveryId}): ` +
+        `${cancel!.deleted.length} QA CodeRun(s) cancelled, ${cancel!.kept.length} kept, labels ${relabel!.result}`,
+      log,
+    );
+    log('finish', { pr: pr.number, outcome: 'done', source: input.source, deleted: cancel!.deleted.length, kept: cancel!.kept.length, relabel: relabel!.result });
     return { kind: 'done', pr: pr.number, deleted: state.steps.cancel!.deleted, relabel: state.steps.relabel!.result };
   } catch (e) {
     state.phase = 'failed';

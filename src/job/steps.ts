@@ -3,6 +3,7 @@ import { StaticInput, taskSelector } from './input';
 import { KubeApi, Lease } from './kube';
 import { PrState, recordDelivery, save } from './lease';
 import { Logger } from './log';
+import { qaRestartedAfterPush, splitRuns } from './ordering';
 import { RetryableError, sleep } from './retry';
 
 export interface StepDeps {
@@ -36,13 +37,19 @@ export async function completeSteps(s: StaticInput, state: PrState, held: HeldLe
   const now = deps.now ?? Date.now;
   const pr = target.pr.number;
   if (!state.steps.cancel) {
-    // Write-ahead: a crash between the delete and the next write still leaves a record to resume from.
+    // Write-ahead: a crash between the deletes and the next write still leaves a record to resume from.
     held.lease = await save(kube, held.lease, state);
     const selector = taskSelector(s, state.taskId);
-    const deleted = await kube.deleteCollection(s.namespace, s.codeRun, selector);
-    log('cancel', { pr, selector, deleted: deleted.length, names: deleted });
-    await verifyGone(kube, s, selector, deps.verifyTimeoutMs ?? 30_000);
-    state.steps.cancel = { at: new Date(now()).toISOString(), deleted };
+    const runs = await kube.list(s.namespace, s.codeRun, selector);
+    const { stale, kept } = splitRuns(runs, { headSha: state.sha, pushedAtMs: Date.parse(state.pushedAt) }, s.ordering);
+    // By name with a uid precondition: a run replaced since the list is a new run, and is never hit.
+    const deleted: string[] = [];
+    for (const run of stale) {
+      if (await kube.deleteNamed(s.namespace, s.codeRun, run.metadata.name, run.metadata.uid!)) deleted.push(run.metadata.name);
+    }
+    log('cancel', { pr, selector, pushedAt: state.pushedAt, deleted, kept });
+    await verifyGone(kube, s, selector, stale.map((r) => r.metadata.uid!), deps.verifyTimeoutMs ?? 30_000);
+    state.steps.cancel = { at: new Date(now()).toISOString(), deleted, kept };
     held.lease = await save(kube, held.lease, state);
     log('verify', { pr, remaining: 0 });
   }
@@ -63,6 +70,7 @@ type Relabel = Pick<NonNullable<PrState['steps']['relabel']>, 'result' | 'remove
 
 async function relabel(s: StaticInput, github: GitHubApi, target: StepTarget, state: PrState): Promise<Relabel> {
   const { pr } = target;
+  if (qaRestartedAfterPush(pr.readyLabeledAt, Date.parse(state.pushedAt))) return { result: 'qa-restarted-after-push' };
   if (pr.markers.some((m) => m.delivery === state.delivery)) return { result: 'marker-present' };
   const ready = pr.labels.find((l) => l.name === s.labels.ready);
   const hasRemediation = pr.labels.some((l) => l.name === s.labels.remediation);
@@ -80,13 +88,15 @@ async function relabel(s: StaticInput, github: GitHubApi, target: StepTarget, st
   return { result: 'transitioned', removed: ready ? s.labels.ready : undefined, added: add ? s.labels.remediation : undefined };
 }
 
-async function verifyGone(kube: KubeApi, s: StaticInput, selector: string, timeoutMs: number): Promise<void> {
+/** Waits until none of the deleted runs (by uid) is listed: finalizers may hold them a while. */
+async function verifyGone(kube: KubeApi, s: StaticInput, selector: string, uids: string[], timeoutMs: number): Promise<void> {
+  if (uids.length === 0) return;
   const giveUp = Date.now() + timeoutMs;
   for (;;) {
-    const left = await kube.list(s.namespace, s.codeRun, selector);
+    const left = (await kube.list(s.namespace, s.codeRun, selector)).filter((r) => uids.includes(r.metadata.uid!));
     if (left.length === 0) return;
     if (Date.now() >= giveUp) {
-      throw new RetryableError(`${left.length} CodeRun(s) still present after delete: ${left.map((m) => m.name).join(', ')}`);
+      throw new RetryableError(`${left.length} CodeRun(s) still present after delete: ${left.map((r) => r.metadata.name).join(', ')}`);
     }
     await sleep(500);
   }

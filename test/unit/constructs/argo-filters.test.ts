@@ -87,17 +87,21 @@ describe('trigger parameters, applied by Argo Events', () => {
   test('the Job gets the event fields as env and the task id as a label', () => {
     const sensor = sensorOf(preset('card'));
     const sha = 'a'.repeat(40);
+    const before = 'b'.repeat(40);
     const [r] = argoEvaluate(sensor, [
-      pushDelivery({ login: '5DLabs-Rex[bot]', repository: REPO, ref: 'refs/heads/feature/task-1234-implementation', after: sha, id: 'delivery-1' }),
+      pushDelivery({ login: '5DLabs-Rex[bot]', repository: REPO, ref: 'refs/heads/feature/task-1234-implementation', after: sha, id: 'delivery-1', pushedAt: 1764158400, before }),
     ]);
     expect(r.error).toBeUndefined();
-    const env = Object.fromEntries(r.resource!.spec.template.spec.containers[0].env.slice(0, 5).map((e: any) => [e.name, e.value]));
+    const env = Object.fromEntries(r.resource!.spec.template.spec.containers[0].env.slice(0, 7).map((e: any) => [e.name, e.value]));
+    // pushed_at is a JSON number: Argo writes its digits, which the Job reads as epoch seconds.
     expect(env).toEqual({
       AC_REPOSITORY: REPO,
       AC_BRANCH: 'feature/task-1234-implementation',
       AC_HEAD_SHA: sha,
       AC_DELIVERY_ID: 'delivery-1',
       AC_TASK_ID: '1234',
+      AC_PUSHED_AT: '1764158400',
+      AC_BEFORE_SHA: before,
     });
     expect(r.resource!.metadata.labels['agent-cancellation.5dlabs.io/task-id']).toBe('1234');
     expect(r.resource!.metadata.generateName).toBe('agent-cancellation-');

@@ -56,7 +56,7 @@ describe('synthesized bundle (card)', () => {
     expect(trigger.template.k8s.source.resource.metadata.name).toBeUndefined();
   });
 
-  test('parameters carry repository, branch, SHA, delivery id and task id into the Job env', () => {
+  test('parameters carry repository, branch, SHA, delivery id, task id, push time and previous head into the Job env', () => {
     const { parameters, source } = find(card, 'Sensor').spec.triggers[0].template.k8s;
     const env = source.resource.spec.template.spec.containers[0].env;
     const byEnv = Object.fromEntries(
@@ -69,11 +69,13 @@ describe('synthesized bundle (card)', () => {
       [EVENT_ENV.repository]: { dependencyName: 'rex-push', dataKey: 'body.repository.full_name' },
       [EVENT_ENV.branch]: { dependencyName: 'rex-push', dataTemplate: '{{ trimPrefix "refs/heads/" .Input.body.ref }}' },
       [EVENT_ENV.headSha]: { dependencyName: 'rex-push', dataKey: 'body.after' },
+      [EVENT_ENV.pushedAt]: { dependencyName: 'rex-push', dataKey: 'body.repository.pushed_at' },
+      [EVENT_ENV.beforeSha]: { dependencyName: 'rex-push', dataKey: 'body.before' },
       [EVENT_ENV.deliveryId]: { dependencyName: 'rex-push', dataKey: 'body.X-GitHub-Delivery' },
       [EVENT_ENV.taskId]: { dependencyName: 'rex-push', dataTemplate: `{{ regexReplaceAll \`${ref}\` .Input.body.ref "\${1}" }}` },
     });
-    expect(parameters).toHaveLength(6);
-    expect(parameters[5].dest).toBe('metadata.labels.agent-cancellation\\.5dlabs\\.io/task-id');
+    expect(parameters).toHaveLength(8);
+    expect(parameters[7].dest).toBe('metadata.labels.agent-cancellation\\.5dlabs\\.io/task-id');
   });
 
   test('the Job spec: non-root, read-only, bounded, failing fast on non-retryable exits', () => {
@@ -117,7 +119,7 @@ describe('synthesized bundle (card)', () => {
 
   test('RBAC: the Job may only touch CodeRuns, Leases and Events', () => {
     expect(rules(card, 'agent-cancellation-job')).toEqual([
-      { apiGroups: ['platform.5dlabs.com'], resources: ['coderuns'], verbs: ['get', 'list', 'delete', 'deletecollection'] },
+      { apiGroups: ['platform.5dlabs.com'], resources: ['coderuns'], verbs: ['get', 'list', 'delete'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ]);
@@ -148,7 +150,7 @@ describe('synthesized bundle (real platform preset)', () => {
     expect(rules(cto, 'agent-cancellation-job')[0]).toEqual({
       apiGroups: ['agents.platform'],
       resources: ['coderuns'],
-      verbs: ['get', 'list', 'delete', 'deletecollection'],
+      verbs: ['get', 'list', 'delete'],
     });
     const env = find(cto, 'Sensor').spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0].env;
     expect(env.find((e: any) => e.name === 'AC_QA_SELECTOR').value).toBe('github-app in (5DLabs-Cleo,5DLabs-Tess),github-app!=5DLabs-Rex');

@@ -56,8 +56,17 @@ test.each([
 test.each([
   [{ schedule: '*/5 * * *' }, 'schedule: "*/5 * * *" must be a cron expression of 5 fields'],
   [{ retentionSeconds: -1 }, 'retentionSeconds: -1 must be an integer of at least 0'],
-  [{ compensateForeignCommits: true }, 'bots: [] must name the implementation bot'],
+  [{ bots: [] }, 'bots: [] must name the implementation bot'],
+  [{ branchPattern: 'feature/task' }, 'branchPattern: "feature/task" must contain {id} exactly once'],
 ])('the construct checks its own props eagerly: %j', (props, message) => {
   const chart = new AgentCancellation(Testing.app(), 'lib', { config: { reconciler: { enabled: false } } });
-  expect(() => new ReconcilerCronJob(chart, 'Reconciler', { job: chart.job, ...props })).toThrow(message);
+  expect(() => new ReconcilerCronJob(chart, 'Reconciler', { job: chart.job, bots: ['rex[bot]'], ...props })).toThrow(message);
+});
+
+test('the resync knows the bots and the task branch', () => {
+  expect(envOf(pod)).toMatchObject({
+    [RECONCILE_ENV.bots]: '5DLabs-Rex[bot],5DLabs-Rex',
+    [RECONCILE_ENV.botCommitAuthors]: '',
+    [RECONCILE_ENV.branchPattern]: 'feature/task-{id}-implementation',
+  });
 });

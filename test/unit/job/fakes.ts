@@ -1,10 +1,19 @@
 /** In-memory stand-ins for the Job's two interfaces, for unit tests of its logic only. */
 import { GitHubApi, PullRequestState, RepositoryView, ResolvedPush } from '../../../src/job/github';
-import { ConflictError, KubeApi, KubeEvent, Lease, ObjectMeta } from '../../../src/job/kube';
+import { ConflictError, KubeApi, KubeEvent, KubeObject, Lease } from '../../../src/job/kube';
+
+/** A CodeRun as the fake keeps it; `created` defaults to an hour before now, long before any push in a test. */
+export interface FakeRun {
+  name: string;
+  labels: Record<string, string>;
+  created?: string;
+  annotations?: Record<string, string>;
+  spec?: Record<string, unknown>;
+}
 
 export class FakeKube implements KubeApi {
   leases = new Map<string, Lease>();
-  codeRuns: Array<{ name: string; labels: Record<string, string> }> = [];
+  codeRuns: FakeRun[] = [];
   events: KubeEvent[] = [];
   calls: string[] = [];
   /** Objects that survive deletion for this many lists (finalizers). */
@@ -31,25 +40,29 @@ export class FakeKube implements KubeApi {
   async deleteLease(_ns: string, name: string) {
     this.leases.delete(name);
   }
-  async deleteCollection(_ns: string, _r: unknown, selector: string) {
-    this.calls.push('deleteCollection');
-    const hit = this.codeRuns.filter((c) => matches(c.labels, selector));
-    this.codeRuns = this.codeRuns.filter((c) => !hit.includes(c));
-    return hit.map((c) => c.name);
-  }
-  async deleteNamed(_ns: string, _r: unknown, name: string) {
+  /** Deleted runs that a finalizer still holds, listed with a deletionTimestamp while `lingering` lasts. */
+  private terminating: FakeRun[] = [];
+  async deleteNamed(_ns: string, _r: unknown, _name: string, uid: string) {
     this.calls.push('deleteNamed');
-    const before = this.codeRuns.length;
-    this.codeRuns = this.codeRuns.filter((c) => c.name !== name);
-    return this.codeRuns.length < before;
+    const hit = this.codeRuns.find((c) => `uid-${c.name}` === uid);
+    if (!hit) return false;
+    this.codeRuns = this.codeRuns.filter((c) => c !== hit);
+    this.terminating.push(hit);
+    return true;
   }
-  async list(_ns: string, _r: unknown, selector: string): Promise<ObjectMeta[]> {
+  async list(_ns: string, _r: unknown, selector: string): Promise<KubeObject[]> {
     this.calls.push('list');
-    if (this.lingering > 0) {
-      this.lingering--;
-      return [{ name: 'still-terminating' }];
-    }
-    return this.codeRuns.filter((c) => matches(c.labels, selector)).map((c) => ({ name: c.name }));
+    const runs = this.codeRuns.filter((c) => matches(c.labels, selector)).map((c) => this.object(c));
+    if (this.lingering <= 0) return runs;
+    this.lingering--;
+    const held = this.terminating.filter((c) => matches(c.labels, selector)).map((c) => this.object(c));
+    return [...runs, ...held.map((o) => ({ metadata: { ...o.metadata, deletionTimestamp: new Date().toISOString() } }))];
+  }
+  private object(c: FakeRun): KubeObject {
+    return {
+      metadata: { name: c.name, uid: `uid-${c.name}`, labels: c.labels, annotations: c.annotations, creationTimestamp: c.created ?? new Date(Date.now() - 3_600_000).toISOString() },
+      spec: c.spec,
+    };
   }
   async createEvent(_ns: string, e: KubeEvent) {
     this.events.push(e);
@@ -83,7 +96,7 @@ export class FakeGitHub implements GitHubApi {
 
   constructor(sha: string, labels = ['ready-for-qa']) {
     this.branchHead = sha;
-    this.pr = { id: 'PR_1', number: 1, labels: labels.map((name) => ({ id: `LA_${name}`, name })), markers: [] };
+    this.pr = { id: 'PR_1', number: 1, labels: labels.map((name) => ({ id: `LA_${name}`, name })), markers: [], readyLabeledAt: null };
   }
   async resolve(): Promise<ResolvedPush> {
     this.calls.push('resolve');
@@ -91,8 +104,15 @@ export class FakeGitHub implements GitHubApi {
   }
   async view(): Promise<RepositoryView> {
     this.calls.push('view');
-    const pr = this.pr && { ...structuredClone(this.pr), state: 'OPEN' as const, headRefOid: this.branchHead ?? '' };
-    return { repositoryId: 'R_1', remediationLabelId: this.remediationLabelId, prs: new Map(pr ? [[pr.number, pr]] : []), labelled: pr ? [pr] : [], commits: new Map() };
+    const pr = this.pr && { ...structuredClone(this.pr), state: 'OPEN' as const, headRefName: 'feature/task-7-implementation', head: null };
+    return {
+      repositoryId: 'R_1',
+      remediationLabelId: this.remediationLabelId,
+      prs: new Map(pr ? [[pr.number, pr]] : []),
+      labelled: pr ? [pr] : [],
+      commits: new Map(),
+      cost: { requests: 1, points: 1, remaining: 4999 },
+    };
   }
   async createLabel() {
     this.calls.push('createLabel');

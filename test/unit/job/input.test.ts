@@ -18,12 +18,25 @@ const good: Record<string, string> = {
   AC_LABEL_REMEDIATION_COLOR: 'd93f0b',
   AC_GITHUB_GRAPHQL_URL: 'https://api.github.com/graphql',
   GITHUB_TOKEN: 'secret-token',
+  AC_PUSHED_AT: '1764158400',
+  AC_BEFORE_SHA: '0'.repeat(40),
 };
+const reconciler = { ...good, AC_BOTS: '5DLabs-Rex[bot], 5DLabs-Rex', AC_BRANCH_PATTERN: 'feature/task-{id}-implementation' };
 
 test('a valid environment: the selector always carries the task id', () => {
   const i = readInput(good);
   expect(i.selector).toBe('agent-type in (cleo,tess),agent-type!=rex,task-id=7');
   expect([i.owner, i.name, i.skipExitCode, i.deadlineSeconds]).toEqual(['5dlabs', 'cto', 3, 300]);
+  expect([i.pushedAtMs, i.beforeSha, i.source]).toEqual([1764158400000, '0'.repeat(40), 'webhook']);
+  expect(i.ordering).toEqual({ clockSkewMs: 5000, revision: undefined });
+});
+
+test.each([
+  ['label:agents.platform/revision', { kind: 'label', key: 'agents.platform/revision' }],
+  ['annotation:agents.platform/commit', { kind: 'annotation', key: 'agents.platform/commit' }],
+  ['field:spec.commitSha', { kind: 'field', key: 'spec.commitSha' }],
+])('AC_REVISION_FROM=%s', (value, revision) => {
+  expect(readInput({ ...good, AC_REVISION_FROM: value, AC_CLOCK_SKEW_SECONDS: '0' }).ordering).toEqual({ clockSkewMs: 0, revision });
 });
 
 test.each([
@@ -36,6 +49,13 @@ test.each([
   ['AC_LEASE_DURATION_SECONDS', 'ten', 'AC_LEASE_DURATION_SECONDS="ten" is not an integer >= 1'],
   ['GITHUB_TOKEN', '', 'GITHUB_TOKEN is missing or empty'],
   ['AC_GITHUB_GRAPHQL_URL', 'ftp://x', 'AC_GITHUB_GRAPHQL_URL="ftp://x" is not an http(s) URL'],
+  // Other events carry pushed_at as a date string; a push always has epoch seconds.
+  ['AC_PUSHED_AT', '2026-11-26T12:00:00Z', 'AC_PUSHED_AT="2026-11-26T12:00:00Z" is not epoch seconds'],
+  ['AC_PUSHED_AT', '1764158400.5', 'AC_PUSHED_AT="1764158400.5" is not epoch seconds'],
+  ['AC_PUSHED_AT', '', 'AC_PUSHED_AT is missing or empty'],
+  ['AC_BEFORE_SHA', 'HEAD~1', 'AC_BEFORE_SHA="HEAD~1" is not a commit SHA'],
+  ['AC_CLOCK_SKEW_SECONDS', '-1', 'AC_CLOCK_SKEW_SECONDS="-1" is not an integer >= 0'],
+  ['AC_REVISION_FROM', 'spec.sha', 'AC_REVISION_FROM="spec.sha" is not label:<key>, annotation:<key> or field:<path>'],
 ])('%s=%j is rejected: %s', (name, value, message) => {
   expect(() => readInput({ ...good, [name]: value })).toThrow(message);
 });
@@ -50,22 +70,25 @@ test('the token never appears in an error', () => {
 
 describe('reconciler input', () => {
   test('defaults: resume after 5 min, alert after 3 failures or 1 h, keep state 7 days, no webhook', () => {
-    expect(readReconcileInput(good)).toMatchObject({ pendingSeconds: 300, maxFailures: 3, attentionSeconds: 3600, retentionSeconds: 604800, alertWebhookUrl: undefined, foreignCommitBots: undefined });
+    expect(readReconcileInput(reconciler)).toMatchObject({ pendingSeconds: 300, maxFailures: 3, attentionSeconds: 3600, retentionSeconds: 604800, alertWebhookUrl: undefined, compensateForeignCommits: false });
   });
 
-  test('foreign-commit compensation carries the bot logins', () => {
-    const i = readReconcileInput({ ...good, AC_COMPENSATE_FOREIGN_COMMITS: 'true', AC_BOTS: '5DLabs-Rex[bot], 5DLabs-Rex' });
-    expect(i.foreignCommitBots).toEqual({ logins: ['5DLabs-Rex[bot]', '5DLabs-Rex'], caseInsensitive: true });
+  test('the bots, for the resync and compensation, and the task branch', () => {
+    const i = readReconcileInput({ ...reconciler, AC_COMPENSATE_FOREIGN_COMMITS: 'true', AC_BOT_COMMIT_AUTHORS: 'rex@5dlabs.ai' });
+    expect(i.bots).toEqual({ logins: ['5DLabs-Rex[bot]', '5DLabs-Rex'], commitAuthors: ['rex@5dlabs.ai'], caseInsensitive: true });
+    expect(i.branchRef.exec('refs/heads/feature/task-42-implementation')?.[1]).toBe('42');
+    expect(i.branchRef.test('refs/heads/feature/task-42-implementation-x')).toBe(false);
   });
 
   test.each([
     [{ AC_RECONCILE_MAX_FAILURES: '0' }, 'AC_RECONCILE_MAX_FAILURES="0" is not an integer >= 1'],
     [{ AC_COMPENSATE_FOREIGN_COMMITS: 'yes' }, 'AC_COMPENSATE_FOREIGN_COMMITS="yes" is not "true" or "false"'],
-    [{ AC_COMPENSATE_FOREIGN_COMMITS: 'true' }, 'AC_BOTS is empty'],
+    [{ AC_BOTS: '' }, 'AC_BOTS and AC_BOT_COMMIT_AUTHORS are both empty'],
+    [{ AC_BRANCH_PATTERN: 'feature/task-implementation' }, 'AC_BRANCH_PATTERN="feature/task-implementation": branchPattern: "feature/task-implementation" must contain {id} exactly once'],
     // The webhook URL is a secret: the message names the variable only.
     [{ AC_ALERT_WEBHOOK_URL: 'hooks.example/T0/secret' }, 'AC_ALERT_WEBHOOK_URL is not an http(s) URL'],
   ])('%j is rejected: %s', (env, message) => {
-    expect(() => readReconcileInput({ ...good, ...env })).toThrow(message);
-    if ('AC_ALERT_WEBHOOK_URL' in env) expect(() => readReconcileInput({ ...good, ...env })).not.toThrow(/secret/);
+    expect(() => readReconcileInput({ ...reconciler, ...env })).toThrow(message);
+    if ('AC_ALERT_WEBHOOK_URL' in env) expect(() => readReconcileInput({ ...reconciler, ...env })).not.toThrow(/secret/);
   });
 });

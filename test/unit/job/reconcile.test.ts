@@ -3,16 +3,21 @@ import { PullRequestView } from '../../../src/job/github';
 import { ReconcileInput } from '../../../src/job/input';
 import { Lease } from '../../../src/job/kube';
 import { microTime, PrState } from '../../../src/job/lease';
-import { Action, decide, Observed, reconcile } from '../../../src/job/reconcile';
+import { Action, decide, lostPush, Observed, reconcile } from '../../../src/job/reconcile';
 import { FakeGitHub, FakeKube } from './fakes';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
+const PUSHED = ago(900);
 const cfg = {
   labels: { ready: 'ready-for-qa', remediation: 'remediation-in-progress', color: 'd93f0b', description: '' },
   pendingSeconds: 300,
   retentionSeconds: 86400,
-} as ReconcileInput;
+  bots: { logins: ['5DLabs-Rex[bot]'], commitAuthors: [], caseInsensitive: true },
+  compensateForeignCommits: false,
+  ordering: { clockSkewMs: 5000 },
+  branchRef: /^refs\/heads\/feature\/task-([0-9]+)-implementation$/,
+} as unknown as ReconcileInput;
 
 function observe(o: {
   phase?: PrState['phase'];
@@ -24,7 +29,9 @@ function observe(o: {
   relabel?: PrState['steps']['relabel'];
   stale?: number;
   commit?: { name: string; login: string | null };
-  bots?: string[];
+  compensate?: boolean;
+  /** When ready-for-qa was last added, in seconds before now; the push was 900 s ago. */
+  readyAdded?: number;
 }): [Observed, ReconcileInput] {
   const lease: Lease = {
     metadata: { name: 'ac-pr-x-1', resourceVersion: '1' },
@@ -34,21 +41,30 @@ function observe(o: {
     phase: o.phase ?? 'done',
     updatedAt: ago(o.updated ?? 600),
     startedAt: ago(o.updated ?? 600),
+    pushedAt: PUSHED,
     steps: o.relabel ? { relabel: o.relabel } : {},
   } as PrState;
   const pr =
     o.pr === 'down' || o.pr === null
       ? o.pr
-      : ({ id: 'PR', number: 1, state: 'OPEN', labels: (o.labels ?? ['remediation-in-progress']).map((name) => ({ id: name, name })), markers: [], ...o.pr } as PullRequestView);
+      : ({
+          id: 'PR',
+          number: 1,
+          state: 'OPEN',
+          labels: (o.labels ?? ['remediation-in-progress']).map((name) => ({ id: name, name })),
+          markers: [],
+          readyLabeledAt: ago(o.readyAdded ?? 3600),
+          ...o.pr,
+        } as PullRequestView);
   const observed: Observed = {
     lease,
     state,
     pr: pr === 'down' ? undefined : pr,
     viewError: 'HTTP 502',
-    staleRuns: Array.from({ length: o.stale ?? 0 }, (_, i) => ({ name: `tess-${i}`, uid: `u${i}` })),
+    staleRuns: Array.from({ length: o.stale ?? 0 }, (_, i) => ({ metadata: { name: `tess-${i}`, uid: `u${i}` } })),
     commit: o.commit,
   };
-  return [observed, o.bots ? { ...cfg, foreignCommitBots: { logins: o.bots, caseInsensitive: true } } : cfg];
+  return [observed, { ...cfg, compensateForeignCommits: o.compensate ?? false }];
 }
 
 const changed = { at: ago(900), result: 'transitioned' as const, removed: 'ready-for-qa', added: 'remediation-in-progress' };
@@ -62,7 +78,10 @@ test.each<[string, Parameters<typeof observe>[0], Action['kind'] | Partial<Actio
   ['pending, GitHub down: a counted failure', { phase: 'running', pr: 'down' }, { kind: 'fail', error: 'GitHub unavailable: HTTP 502' }],
   ['pending, PR closed: compensate, never resume', { phase: 'running', pr: { state: 'CLOSED' } }, { kind: 'compensate', reason: 'pr-closed' }],
   ['pending, PR gone: compensate', { phase: 'failed', pr: null }, { kind: 'compensate', reason: 'pr-missing' }],
-  ['done, ready-for-qa back: repair', { labels: ['ready-for-qa', 'remediation-in-progress'] }, { kind: 'repair', removeReady: true }],
+  ['done, ready-for-qa still on from before the push: repair', { labels: ['ready-for-qa', 'remediation-in-progress'] }, { kind: 'repair', removeReady: true }],
+  ['done, ready-for-qa added after the push: the platform restarted QA, left alone', { labels: ['ready-for-qa', 'remediation-in-progress'], readyAdded: 60, stale: 1 }, 'none'],
+  ['done, ready-for-qa added in the push\'s own second: counts as after it', { labels: ['ready-for-qa', 'remediation-in-progress'], readyAdded: 900 }, 'none'],
+  ['done, ready-for-qa (any case) from before the push: repair', { labels: ['Ready-For-QA', 'remediation-in-progress'] }, { kind: 'repair', removeReady: true }],
   ['done, a QA run came back: repair', { stale: 1 }, { kind: 'repair', removeReady: false }],
   ['done and converged', {}, 'none'],
   ['done, converged, dead holder: release', { holder: 'dead', renewed: 120 }, 'release'],
@@ -71,9 +90,9 @@ test.each<[string, Parameters<typeof observe>[0], Action['kind'] | Partial<Actio
   ['done, PR closed, labels changed by us: compensate', { pr: { state: 'CLOSED' }, relabel: changed }, { kind: 'compensate', reason: 'pr-closed' }],
   ['done, PR merged, labels changed by us: compensate', { pr: { state: 'MERGED' }, relabel: changed }, { kind: 'compensate', reason: 'pr-merged' }],
   ['done, PR closed, labels were already so: nothing to restore', { pr: { state: 'CLOSED' }, relabel: { at: ago(900), result: 'already' } }, 'none'],
-  ['done, foreign head commit, compensation on: compensate', { commit: { name: 'Octo Cat', login: 'octocat' }, bots: ['5DLabs-Rex[bot]'] }, { kind: 'compensate', reason: 'not-from-bot' }],
-  ['done, the bot\'s commit (any case): no compensation', { commit: { name: '5dlabs-rex[bot]', login: null }, bots: ['5DLabs-Rex[bot]'] }, 'none'],
-  ['done, commit unknown to GitHub: never compensated on a guess', { commit: undefined, bots: ['5DLabs-Rex[bot]'] }, 'none'],
+  ['done, foreign head commit, compensation on: compensate', { commit: { name: 'Octo Cat', login: 'octocat' }, compensate: true }, { kind: 'compensate', reason: 'not-from-bot' }],
+  ['done, the bot\'s commit (any case): no compensation', { commit: { name: '5dlabs-rex[bot]', login: null }, compensate: true }, 'none'],
+  ['done, commit unknown to GitHub: never compensated on a guess', { commit: undefined, compensate: true }, 'none'],
   ['done, past retention: collect', { updated: 90000, labels: ['ready-for-qa', 'remediation-in-progress'] }, 'gc'],
   ['compensated, past retention: collect', { phase: 'compensated', updated: 90000 }, 'gc'],
   ['compensated: final', { phase: 'compensated', labels: ['ready-for-qa', 'remediation-in-progress'] }, 'none'],
@@ -104,7 +123,7 @@ test('a Lease without state whose holder expired is deleted: its run died before
 async function failingWorld() {
   const kube = new FakeKube();
   const started = new Date(Date.now() - 2 * 3600_000).toISOString();
-  const state = { phase: 'failed', repository: '5dlabs/cto', pr: 1, taskId: '7', sha: 'a'.repeat(40), delivery: 'd1', resolvedAt: started, startedAt: started, updatedAt: started, attempts: 3, steps: {}, deliveries: [] };
+  const state = { phase: 'failed', repository: '5dlabs/cto', pr: 1, taskId: '7', sha: 'a'.repeat(40), pushedAt: started, delivery: 'd1', resolvedAt: started, startedAt: started, updatedAt: started, attempts: 3, steps: {}, deliveries: [] };
   await kube.createLease({
     metadata: { name: 'ac-pr-x-1', namespace: 'ns', labels: { 'app.kubernetes.io/managed-by': 'agent-cancellation' }, annotations: { 'agent-cancellation.5dlabs.io/state': JSON.stringify(state) } },
     spec: { leaseDurationSeconds: 60 },
@@ -143,4 +162,47 @@ test('a webhook that failed is retried on the next pass until delivered, without
   expect(tries).toEqual(['refused', 'sent']);
   expect(w.stateOf().attention.webhook).toBe('sent');
   expect(w.kube.events.filter((e) => e.reason === 'RemediationNeedsAttention')).toHaveLength(1);
+});
+
+describe('resync: the push a PR shows when its webhook was lost', () => {
+  const HEAD = 'f'.repeat(40);
+  const committed = ago(120);
+  const view = (o: Partial<PullRequestView> & { author?: Partial<PullRequestView['head'] & object>['author'] } = {}): PullRequestView => ({
+    id: 'PR',
+    number: 3,
+    state: 'OPEN',
+    headRefName: 'feature/task-42-implementation',
+    labels: [{ id: 'r', name: 'ready-for-qa' }],
+    markers: [],
+    readyLabeledAt: ago(3600),
+    head: { oid: HEAD, committedAt: committed, author: o.author ?? { name: 'rex', login: '5dlabs-rex[bot]' } },
+    ...o,
+  });
+  const runs = (ageSeconds: number[]) => () => ageSeconds.map((s, i) => ({ metadata: { name: `tess-${i}`, uid: `u${i}`, creationTimestamp: ago(s) } }));
+  const c = { ...cfg, repositories: ['5dlabs/cto'], qaSelector: 'agent-type in (cleo,tess)', taskIdLabel: 'task-id' } as ReconcileInput;
+
+  test.each<[string, PullRequestView, ReturnType<typeof runs>, PrState | undefined, boolean]>([
+    ['a bot commit after the last ready-for-qa, with QA runs older than it', view(), runs([600]), undefined, true],
+    ['the bot known by its git email only', view({ author: { name: 'Rex', email: 'rex@5dlabs.ai', login: null } }), runs([600]), undefined, false],
+    ['not a task branch', view({ headRefName: 'main' }), runs([600]), undefined, false],
+    ['a person\'s commit', view({ author: { name: 'Octo Cat', login: 'octocat' } }), runs([600]), undefined, false],
+    ['ready-for-qa added after the commit: QA already restarted', view({ readyLabeledAt: ago(60) }), runs([600]), undefined, false],
+    ['only QA runs newer than the commit', view(), runs([60]), undefined, false],
+    ['no QA runs at all', view(), runs([]), undefined, false],
+    ['the head is the one the state already handled', view(), runs([600]), { sha: HEAD } as PrState, false],
+    ['a state for an older head', view(), runs([600]), { sha: 'e'.repeat(40) } as PrState, true],
+    ['no head commit visible', view({ head: null }), runs([600]), undefined, false],
+  ])('%s -> %s', (_name, pr, runsOf, state, expected) => {
+    const push = lostPush(c, '5dlabs/cto', pr, state, runsOf);
+    expect(!!push).toBe(expected);
+    if (push) {
+      expect(push).toMatchObject({ taskId: '42', headSha: HEAD, source: 'resync', deliveryId: 'resync-ffffffffffff', pushedAtMs: Date.parse(committed), branch: 'feature/task-42-implementation' });
+      expect(push.selector).toBe('agent-type in (cleo,tess),task-id=42');
+    }
+  });
+
+  test('git identities configured as commitAuthors make a commit the bot\'s', () => {
+    const withEmail = { ...c, bots: { ...c.bots, commitAuthors: ['REX@5dlabs.ai'] } };
+    expect(lostPush(withEmail, '5dlabs/cto', view({ author: { name: 'Rex', email: 'rex@5dlabs.ai', login: null } }), undefined, runs([600]))).toBeDefined();
+  });
 });

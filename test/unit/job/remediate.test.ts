@@ -14,6 +14,9 @@ const input: JobInput = {
   repositories: ['5dlabs/cto'],
   labels: { ready: 'ready-for-qa', remediation: 'remediation-in-progress', color: 'd93f0b', description: '' },
   graphqlUrl: 'http://x', token: 't', deadlineSeconds: 5, requestTimeoutMs: 1000, leaseDurationSeconds: 60, lockWaitSeconds: 0, skipExitCode: 3,
+  // The push came a minute ago; the fake's runs were created an hour ago.
+  pushedAtMs: Math.floor(Date.now() / 1000 - 60) * 1000, beforeSha: 'b'.repeat(40), source: 'webhook',
+  ordering: { clockSkewMs: 5000 },
 };
 const LEASE = leaseName('5dlabs/cto', 1);
 
@@ -57,7 +60,7 @@ test('duplicate delivery: no delete, no mutation', async () => {
   w.kube.calls = [];
   w.gh.calls = [];
   expect(await run(w, { runId: 'run-2' })).toMatchObject({ kind: 'nothing-to-do', reason: 'duplicate' });
-  expect(w.kube.calls).not.toContain('deleteCollection');
+  expect(w.kube.calls).not.toContain('deleteNamed');
   expect(w.gh.calls).toEqual(['resolve']);
 });
 
@@ -111,7 +114,7 @@ test('crash after cancel: the rerun resumes at relabel and deletes nothing twice
   w.gh.failTransition = undefined;
   w.kube.calls = [];
   expect(await run(w, { runId: 'run-2' })).toMatchObject({ kind: 'done', deleted: ['cleo-7', 'tess-7'] });
-  expect(w.kube.calls).not.toContain('deleteCollection');
+  expect(w.kube.calls).not.toContain('deleteNamed');
   expect(readState(w.kube.leases.get(LEASE)!)!.attempts).toBe(2);
 });
 
@@ -129,7 +132,8 @@ test('a dead holder (expired lease) is taken over', async () => {
   await run(w);
   const lease = w.kube.leases.get(LEASE)!;
   w.kube.leases.set(LEASE, { ...lease, spec: { ...lease.spec, holderIdentity: 'dead', renewTime: new Date(Date.now() - 120_000).toISOString(), leaseDurationSeconds: 60 } });
-  expect(await run(w, { deliveryId: 'd2', runId: 'run-2' })).toMatchObject({ kind: 'done' });
+  w.gh.branchHead = 'd'.repeat(40);
+  expect(await run(w, { deliveryId: 'd2', runId: 'run-2', headSha: 'd'.repeat(40) })).toMatchObject({ kind: 'done' });
   expect(w.kube.leases.get(LEASE)!.spec.leaseTransitions).toBe(1);
 });
 
@@ -144,4 +148,62 @@ test('a GitHub error that retrying will not fix propagates as is', async () => {
   const w = world();
   w.gh.failTransition = new GitHubError('HTTP 401: Bad credentials');
   await expect(run(w)).rejects.toBeInstanceOf(GitHubError);
+});
+
+describe('ordering', () => {
+  test('a QA run created after the push survives it; the ones before it are cancelled, and the kept run is recorded', async () => {
+    const w = world();
+    w.kube.codeRuns.push({ name: 'cleo-7-fresh', labels: { 'agent-type': 'cleo', 'task-id': '7' }, created: new Date(input.pushedAtMs + 2000).toISOString() });
+    expect(await run(w)).toMatchObject({ kind: 'done', deleted: ['cleo-7', 'tess-7'] });
+    expect(w.kube.codeRuns.map((c) => c.name)).toContain('cleo-7-fresh');
+    expect(readState(w.kube.leases.get(LEASE)!)!.steps.cancel!.kept).toEqual([{ name: 'cleo-7-fresh', why: 'created-at-or-after-push' }]);
+    expect(w.logs.find((l) => l.step === 'cancel').kept).toEqual([{ name: 'cleo-7-fresh', why: 'created-at-or-after-push' }]);
+  });
+
+  test('ready-for-qa added after the push: the stale runs go, no label changes, the state says why', async () => {
+    const w = world();
+    w.gh.pr = { ...w.gh.pr!, readyLabeledAt: new Date(input.pushedAtMs + 1000).toISOString() };
+    expect(await run(w)).toMatchObject({ kind: 'done', deleted: ['cleo-7', 'tess-7'], relabel: 'qa-restarted-after-push' });
+    expect(w.gh.calls).toEqual(['resolve']);
+    expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({ phase: 'done', steps: { relabel: { result: 'qa-restarted-after-push' } } });
+  });
+
+  test('ready-for-qa added before the push: the flip goes ahead', async () => {
+    const w = world();
+    w.gh.pr = { ...w.gh.pr!, readyLabeledAt: new Date(input.pushedAtMs - 1000).toISOString() };
+    expect(await run(w)).toMatchObject({ relabel: 'transitioned' });
+  });
+
+  test('the push time, previous head and source are recorded for provenance', async () => {
+    const w = world();
+    await run(w);
+    expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({ pushedAt: new Date(input.pushedAtMs).toISOString(), before: 'b'.repeat(40), source: 'webhook' });
+    expect(w.kube.events[0].message).toContain(`at ${new Date(input.pushedAtMs).toISOString()} (webhook d1)`);
+  });
+
+  test('a second delivery for a head already handled (the resync got there first) changes nothing', async () => {
+    const w = world();
+    await run(w, { deliveryId: 'resync-aaaaaaaaaaaa', source: 'resync' });
+    w.gh.calls = [];
+    w.kube.calls = [];
+    expect(await run(w, { deliveryId: 'late-webhook', runId: 'run-2' })).toMatchObject({ kind: 'nothing-to-do', reason: 'duplicate' });
+    expect(w.logs.at(-1)).toMatchObject({ reason: 'head already handled', by: 'resync-aaaaaaaaaaaa', source: 'resync' });
+    expect(w.kube.calls).not.toContain('deleteNamed');
+    expect(w.gh.calls).toEqual(['resolve']);
+  });
+
+  test('a run replaced between the list and the delete (same name, new uid) is never hit', async () => {
+    const w = world();
+    const list = w.kube.list.bind(w.kube);
+    w.kube.list = async (...a) => {
+      const seen = await list(...a);
+      // The platform recreates tess-7 under the same name right after the Job listed it.
+      const i = w.kube.codeRuns.findIndex((c) => c.name === 'tess-7');
+      if (i >= 0) w.kube.codeRuns[i] = { ...w.kube.codeRuns[i], name: 'tess-7', created: new Date().toISOString() };
+      w.kube.list = list;
+      return seen.map((r) => (r.metadata.name === 'tess-7' ? { ...r, metadata: { ...r.metadata, uid: 'uid-of-the-old-tess-7' } } : r));
+    };
+    expect(await run(w)).toMatchObject({ deleted: ['cleo-7'] });
+    expect(w.kube.codeRuns.map((c) => c.name)).toContain('tess-7');
+  });
 });

@@ -1,0 +1,99 @@
+/**
+ * Happens-before rules: which QA runs a push made stale, and whether its label flip still applies.
+ * Pure functions of what was observed, so each rule is a table test.
+ *
+ * A QA run reviews what the branch held when it started. A push makes stale the runs that started before it,
+ * never the ones that started after it: those are the platform's next QA cycle. Where a missed cancellation is
+ * repaired later (the reconciler's resync) but a killed fresh run is lost, every doubt keeps the run.
+ */
+import { KubeObject } from './kube';
+
+/** Where a CodeRun records the commit it reviews. */
+export interface RevisionSource {
+  readonly kind: 'label' | 'annotation' | 'field';
+  /** A label or annotation key, or a dotted path into the object (`spec.commitSha`). */
+  readonly key: string;
+}
+
+export interface OrderingRules {
+  /**
+   * How far GitHub's clock may run ahead of the cluster's. A run created less than this before the push time is
+   * kept: it may have started after the push.
+   */
+  readonly clockSkewMs: number;
+  /** When set, a run that records its revision is judged by it, whatever its age. */
+  readonly revision?: RevisionSource;
+}
+
+/** The push a decision is about, as GitHub reported it. */
+export interface PushMark {
+  readonly headSha: string;
+  /** `repository.pushed_at` in ms (GitHub's clock, whole seconds). */
+  readonly pushedAtMs: number;
+}
+
+export type RunVerdict =
+  | { readonly stale: true; readonly why: 'older-revision' | 'created-before-push' }
+  | { readonly stale: false; readonly why: 'head-revision' | 'created-at-or-after-push' | 'within-clock-skew' | 'terminating' };
+
+/** `label:<key>`, `annotation:<key>` or `field:<path>`; empty means off. Throws for anything else. */
+export function parseRevisionSource(text: string): RevisionSource | undefined {
+  if (text === '') return undefined;
+  const m = /^(label|annotation|field):(\S+)$/.exec(text);
+  if (!m) throw new Error(`${JSON.stringify(text)} is not label:<key>, annotation:<key> or field:<path>`);
+  return { kind: m[1] as RevisionSource['kind'], key: m[2] };
+}
+
+export function formatRevisionSource(r: RevisionSource | undefined): string {
+  return r ? `${r.kind}:${r.key}` : '';
+}
+
+/** The revision a run records, lower-cased; undefined when it records none. */
+export function revisionOf(run: KubeObject, source: RevisionSource): string | undefined {
+  let v: unknown;
+  if (source.kind === 'label') v = run.metadata.labels?.[source.key];
+  else if (source.kind === 'annotation') v = run.metadata.annotations?.[source.key];
+  else v = source.key.split('.').reduce<any>((o, k) => (o === null || typeof o !== 'object' ? undefined : o[k]), run);
+  return typeof v === 'string' && v !== '' ? v.toLowerCase() : undefined;
+}
+
+/** A recorded revision names the head when it is the head SHA or an unambiguous prefix of it (7+ digits). */
+function isHead(revision: string, headSha: string): boolean {
+  return revision.length >= 7 && headSha.toLowerCase().startsWith(revision);
+}
+
+export function judgeRun(run: KubeObject, push: PushMark, rules: OrderingRules): RunVerdict {
+  if (run.metadata.deletionTimestamp) return { stale: false, why: 'terminating' };
+  const revision = rules.revision && revisionOf(run, rules.revision);
+  if (revision !== undefined) return isHead(revision, push.headSha) ? { stale: false, why: 'head-revision' } : { stale: true, why: 'older-revision' };
+  // Both times have whole seconds; a run created in the push's own second may have started after it.
+  const created = Date.parse(run.metadata.creationTimestamp ?? '');
+  if (!(created < push.pushedAtMs)) return { stale: false, why: 'created-at-or-after-push' };
+  if (created >= push.pushedAtMs - rules.clockSkewMs) return { stale: false, why: 'within-clock-skew' };
+  return { stale: true, why: 'created-before-push' };
+}
+
+export interface RunSplit {
+  readonly stale: KubeObject[];
+  /** Every run left alone, with the reason, for the log and the state. */
+  readonly kept: Array<{ readonly name: string; readonly why: string }>;
+}
+
+export function splitRuns(runs: readonly KubeObject[], push: PushMark, rules: OrderingRules): RunSplit {
+  const split: RunSplit = { stale: [], kept: [] };
+  for (const run of runs) {
+    const v = judgeRun(run, push, rules);
+    if (v.stale) split.stale.push(run);
+    else split.kept.push({ name: run.metadata.name, why: v.why });
+  }
+  return split;
+}
+
+/**
+ * True when the ready label was last added at or after the push: the platform already started the next QA
+ * cycle for this head, so the push's label flip would undo it. Both times are GitHub's, in whole seconds, so a
+ * label added in the push's own second counts as after it.
+ */
+export function qaRestartedAfterPush(readyLabeledAt: string | null, pushedAtMs: number): boolean {
+  return readyLabeledAt !== null && Date.parse(readyLabeledAt) >= pushedAtMs;
+}
