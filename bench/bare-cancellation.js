@@ -1,6 +1,7 @@
-// The floor of one cancellation: the protocol's minimal requests back to back (query, Lease create,
-// delete-collection, mutation, Lease release) over plain http/https, with no retries, checks, logging or
-// client library. Plain JavaScript so that, run as a script, it loads nothing but Node itself.
+// The floor of one cancellation: the protocol's minimal requests back to back (query, Lease create, list of
+// the task's QA runs, one delete per run that started before the push with a uid precondition, mutation,
+// Lease release) over plain http/https, with no retries, checks, logging or client library. Plain JavaScript
+// so that, run as a script, it loads nothing but Node itself.
 const fs = require('fs');
 const http = require('http');
 const https = require('https');
@@ -26,7 +27,7 @@ function call(url, agent, method, headers, body) {
  * One client, as one Job process would hold: keep-alive connections to the apiserver and GitHub. `c` is
  * { kubeServer, kubeToken, kubeCaFile, namespace, group, version, plural, graphqlUrl, githubToken,
  * resolveQuery, transitionMutation, ready, remediation }; the returned function cancels one push
- * { owner, name, branch, selector, leaseName }.
+ * { owner, name, branch, selector, leaseName, pushedAtMs }.
  */
 function bareClient(c) {
   const kubeAgent = new https.Agent({ keepAlive: true, ca: fs.readFileSync(c.kubeCaFile) });
@@ -45,8 +46,11 @@ function bareClient(c) {
     const now = new Date().toISOString().replace('Z', '000Z');
     const spec = { holderIdentity: 'bare', leaseDurationSeconds: 60, acquireTime: now, renewTime: now };
     const lease = await kube('POST', leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: p.leaseName }, spec });
-    const selector = encodeURIComponent(p.selector);
-    await kube('DELETE', `/apis/${c.group}/${c.version}/namespaces/${c.namespace}/${c.plural}?labelSelector=${selector}`, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' });
+    const runs = `/apis/${c.group}/${c.version}/namespaces/${c.namespace}/${c.plural}`;
+    const { items } = await kube('GET', `${runs}?labelSelector=${encodeURIComponent(p.selector)}`);
+    for (const run of items.filter((r) => Date.parse(r.metadata.creationTimestamp) < p.pushedAtMs)) {
+      await kube('DELETE', `${runs}/${run.metadata.name}`, { preconditions: { uid: run.metadata.uid }, propagationPolicy: 'Background' });
+    }
     await github(c.transitionMutation, { pr: pr.id, remove: [repo.readyLabel.id], add: [repo.remediationLabel.id], body: 'remediation started' });
     await kube('PUT', `${leases}/${p.leaseName}`, { ...lease, metadata: { ...lease.metadata, annotations: { state: '{}' } }, spec: { ...lease.spec, holderIdentity: null } });
   };

@@ -21,23 +21,27 @@ import { admin, clusterInfo, PRESETS, seedCodeRuns } from '../test/harness/clust
 import { bareClient } from './bare-cancellation';
 import { heading, median, mib, ms, quantile, ratio, row, since } from './stats';
 
+/** QA runs each benchmarked push makes stale: its task's Cleo and Tess. */
+const STALE_PER_PUSH = 2;
+
 /**
  * The fewest requests the protocol allows, with why ours differ. A create that fails when the Lease exists
- * is the lock, one write releases it with the state, one delete-collection cancels (its answer lists what it
- * deleted), and GitHub needs one read (PR, labels, head, label ids) and one write (labels and marker).
+ * is the lock, one write releases it with the state, one list finds the task's QA runs and one delete per
+ * run that started before the push cancels it (a delete-collection cannot spare a run created after the
+ * push), and GitHub needs one read (PR, labels and their timeline, head, label ids) and one write.
  */
 const PROTOCOL: ReadonlyArray<{ purpose: string; minimum: number; why: string }> = [
-  { purpose: 'GitHub query', minimum: 1, why: 'PR, labels, head, label ids' },
+  { purpose: 'GitHub query', minimum: 1, why: 'PR, labels and when ready-for-qa was added, head, label ids' },
   { purpose: 'GitHub mutation', minimum: 1, why: 'labels + marker comment' },
   { purpose: 'Lease read', minimum: 0, why: 'extra: tells free from held without a failed write' },
   { purpose: 'Lease create', minimum: 1, why: 'the lock' },
   { purpose: 'Lease state write', minimum: 0, why: 'extra: write-ahead and after the cancel, so a crash resumes' },
   { purpose: 'Lease release', minimum: 1, why: 'unlock, with the final state' },
-  { purpose: 'delete-collection', minimum: 1, why: 'the cancel' },
-  { purpose: 'verify (list)', minimum: 0, why: 'extra: waits out finalizers' },
+  { purpose: 'list', minimum: 1, why: 'the task\'s QA runs, ordered against the push; the 2nd is extra: verify waits out finalizers' },
+  { purpose: 'delete by name', minimum: STALE_PER_PUSH, why: 'one per stale run, uid precondition' },
   { purpose: 'Event', minimum: 0, why: 'extra: for people' },
 ];
-const MIN_KUBE = 3;
+const MIN_KUBE = 3 + STALE_PER_PUSH;
 const MIN_GITHUB = 2;
 
 /** What each KubeApi call is for; a release is the write that clears the holder. */
@@ -47,9 +51,8 @@ const KUBE_PURPOSE: Record<keyof KubeApi, (args: any[]) => string> = {
   updateLease: ([lease]) => (lease.spec.holderIdentity ? 'Lease state write' : 'Lease release'),
   listLeases: () => 'Lease list',
   deleteLease: () => 'Lease delete',
-  deleteCollection: () => 'delete-collection',
   deleteNamed: () => 'delete by name',
-  list: () => 'verify (list)',
+  list: () => 'list',
   createEvent: () => 'Event',
 };
 
@@ -112,7 +115,7 @@ function bare(w: RemediationWorld) {
   };
   const push = (t: number) => {
     const i = input(t);
-    return { owner: i.owner, name: i.name, branch: i.branch, selector: i.selector, leaseName: `${leaseName(REPO, t)}-bare` };
+    return { owner: i.owner, name: i.name, branch: i.branch, selector: i.selector, leaseName: `${leaseName(REPO, t)}-bare`, pushedAtMs: i.pushedAtMs };
   };
   return { client, push };
 }
@@ -257,8 +260,8 @@ export async function scale(sizes: number[], samples: number) {
     }
   }
   console.log(
-    'note: after any write, a delete-collection (a consistent list from the watch cache) waits for etcd\'s next\n' +
-      'progress notification, requested every 100 ms; the Job and the floor both pay it, at every size.',
+    'note: after any write, a consistent list from the watch cache waits for etcd\'s next progress\n' +
+      'notification, requested every 100 ms; the Job and the floor both pay it, at every size.',
   );
   return result;
 }

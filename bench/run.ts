@@ -11,6 +11,7 @@ import globalSetup from '../test/harness/global-setup';
 import globalTeardown from '../test/harness/global-teardown';
 import { roundTrips, scale, throughput, wallTime } from './cancellation';
 import { endToEnd } from './e2e';
+import { reconcilerCost } from './reconciler';
 import { jobBundle } from './job-bundle';
 import { since } from './stats';
 import { synth } from './synth';
@@ -41,6 +42,7 @@ async function main() {
     await figure('jobBundle', () => jobBundle(quick ? 3 : 10));
     await figure('scale', () => scale(quick ? [100] : [100, 1000, 5000], quick ? 5 : 100));
     await figure('throughput', () => throughput(quick ? 10 : 100));
+    await figure('reconciler', () => reconcilerCost(quick ? [2] : [10, 50]));
     await figure('endToEnd', () => endToEnd(quick ? 2 : 10, results.wallTime?.job?.wallMs));
   } finally {
     await globalTeardown();

@@ -1,7 +1,6 @@
 import { Duration } from 'cdk8s';
+import { LABEL_KEY } from './job/input';
 import { formatRevisionSource, parseRevisionSource, RevisionSource } from './job/ordering';
-
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_-]*)+$/;
 
 /** Where the platform records which commit a QA CodeRun reviews. */

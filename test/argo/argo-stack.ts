@@ -16,7 +16,7 @@ import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { admin, kubeletEnv, serviceAccountKubeconfig } from '../harness/cluster';
+import { admin, clusterSecrets, kubeletEnv, serviceAccountKubeconfig } from '../harness/cluster';
 import { BUNDLE } from '../fixtures/run-job';
 
 export const ARGO_EVENTS_VERSION = 'v1.9.11';
@@ -58,6 +58,8 @@ export interface ArgoStack {
   createdJobs(): Promise<string[]>;
   /** Posts a delivery as GitHub does; `secret` undefined sends no signature. */
   deliver(event: string, id: string, payload: unknown, secret: string | undefined): Promise<number>;
+  /** Stops the EventSource alone, as an outage would: deliveries are then refused and lost. */
+  stopEventSource(): Promise<void>;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -145,7 +147,7 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
     };
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
     const common = { EVENTBUS_CONFIG: b64(bus), EVENTBUS_SUBJECT: `eventbus-${o.namespace}` };
-    spawnLogged('eventsource', 'ip', ['netns', 'exec', netns, binary, 'eventsource-service'], {
+    const eventSource = spawnLogged('eventsource', 'ip', ['netns', 'exec', netns, binary, 'eventsource-service'], {
       ...common, EVENTSOURCE_OBJECT: b64(o.eventSource), POD_NAME: 'eventsource-0',
     });
     const sensorKube = await serviceAccountKubeconfig(o.namespace, o.sensor.spec.template.serviceAccountName);
@@ -161,6 +163,12 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
       jobs,
       createdJobs: async () => (await admin().request('GET', `/apis/batch/v1/namespaces/${o.namespace}/jobs`)).body.items.map((j: any) => j.metadata.name),
       deliver: (event, id, payload, secret) => post(webhookUrl, event, id, JSON.stringify(payload), secret),
+      stopEventSource: async () => {
+        if (eventSource.exitCode !== null) return;
+        const exited = new Promise((r) => eventSource.once('exit', r));
+        eventSource.kill('SIGKILL');
+        await exited;
+      },
       logs: () => ['nats', 'eventsource', 'sensor'].map((n) => `--- ${n}\n${logOf(n).slice(-4000)}`).join('\n'),
       stop,
     };
@@ -217,10 +225,7 @@ async function runJobLikeKubelet(namespace: string, name: string, kubeconfig: st
   const env = {
     PATH: process.env.PATH ?? '',
     KUBECONFIG: kubeconfig,
-    ...(await kubeletEnv(container, `${name}-pod`, async (secret, key) => {
-      const data = (await admin().request('GET', `/api/v1/namespaces/${namespace}/secrets/${secret}`)).body?.data?.[key];
-      return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
-    })),
+    ...(await kubeletEnv(container, `${name}-pod`, clusterSecrets(namespace))),
   };
   const [cmd, script, ...args] = container.command;
   if (cmd !== 'node' || path.basename(script) !== path.basename(BUNDLE)) throw new Error(`unexpected Job command ${container.command}`);

@@ -11,13 +11,19 @@
  *   gh.inject({ kind: '502' | 'secondary' | 'primary' | 'slow' | 'drop', times?, retryAfter?, delayMs? })
  *   gh.outage(true) answers every request 502 until gh.outage(false)
  *   gh.setCommitAuthor('o/r', sha, { name, login }) for `object(oid:)` lookups
- *   gh.requests (every request: operation, status, fault); gh.count(op?); await gh.stop()
+ *   gh.push('o/r', branch, sha, author) moves a branch as a push does: a new head commit, committed now
+ *   gh.labelPullRequest('o/r', n, name) adds a label and a LabeledEvent (the timeline keeps when)
+ *   gh.clockSkewMs: how far this "GitHub" clock runs ahead of the machine's (negative: behind)
+ *   gh.requests (every request: operation, status, fault, points); gh.count(op?); await gh.stop()
+ *
+ * `rateLimit { cost remaining }` follows GitHub's documented calculation: each connection asks for as many
+ * nodes as its `first`/`last` times its parents', the sum divided by 100, at least 1 point.
  */
 import * as fs from 'fs';
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import * as path from 'path';
-import { buildClientSchema, execute, GraphQLError, GraphQLSchema, parse, validate } from 'graphql';
+import { buildClientSchema, DocumentNode, execute, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, parse, SelectionSetNode, validate, ValueNode } from 'graphql';
 
 const SCHEMA_JSON = path.resolve(__dirname, '..', '..', 'node_modules', '@octokit', 'graphql-schema', 'schema.json');
 let cachedSchema: GraphQLSchema | undefined;
@@ -45,13 +51,39 @@ export interface RequestRecord {
   readonly fault?: FaultKind;
   readonly errors?: string[];
   readonly at: number;
+  /** GitHub points the request cost (successful requests only). */
+  readonly points?: number;
 }
 
 interface Label { id: string; name: string; color: string; description: string }
 interface Comment { body: string; byViewer: boolean }
-interface PullRequest { id: string; number: number; headRefName: string; state: 'OPEN' | 'CLOSED'; labelIds: string[]; comments: Comment[] }
-interface Repo { id: string; fullName: string; labels: Label[]; refs: Map<string, string>; prs: PullRequest[]; authors: Map<string, CommitAuthor> }
-export interface CommitAuthor { name: string; login: string | null }
+interface LabelEvent { labelId: string; at: string }
+interface PullRequest { id: string; number: number; headRefName: string; state: 'OPEN' | 'CLOSED'; labelIds: string[]; labelEvents: LabelEvent[]; comments: Comment[] }
+interface Commit { author: CommitAuthor; committedAt: string }
+interface Repo { id: string; fullName: string; labels: Label[]; refs: Map<string, string>; prs: PullRequest[]; commits: Map<string, Commit> }
+export interface CommitAuthor { name: string; login: string | null; email?: string }
+
+/** The points a request costs on GitHub: nodes asked for by every connection, over 100, at least 1. */
+export function queryCost(document: DocumentNode, variables: Record<string, unknown>): number {
+  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+  const value = (v: ValueNode): number => (v.kind === Kind.INT ? Number(v.value) : v.kind === Kind.VARIABLE ? Number(variables[v.name.value] ?? 0) : 0);
+  const walk = (set: SelectionSetNode | undefined, multiplier: number): number => {
+    let sum = 0;
+    for (const sel of set?.selections ?? []) {
+      if (sel.kind === Kind.FRAGMENT_SPREAD) sum += walk(fragments.get(sel.name.value)?.selectionSet, multiplier);
+      else if (sel.kind === Kind.INLINE_FRAGMENT) sum += walk(sel.selectionSet, multiplier);
+      else {
+        const size = sel.arguments?.find((a) => a.name.value === 'first' || a.name.value === 'last');
+        if (size) sum += multiplier;
+        sum += walk(sel.selectionSet, size ? multiplier * value(size.value) : multiplier);
+      }
+    }
+    return sum;
+  };
+  const op = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+  if (!op || op.kind !== Kind.OPERATION_DEFINITION) return 1;
+  return Math.max(1, Math.round(walk(op.selectionSet, 1) / 100));
+}
 
 class ApiError extends Error {
   constructor(readonly type: string, message: string) {
@@ -72,6 +104,10 @@ export class GitHubTestServer {
   private down = false;
   private readonly server: http.Server;
   private nextId = 1;
+  /** How far this server's clock runs ahead of the machine's, for its timestamps (negative: behind). */
+  clockSkewMs = 0;
+  /** Points left in the hour's budget, as `rateLimit.remaining` reports it. */
+  private remaining = 5000;
 
   private constructor(readonly token: string) {
     this.server = http.createServer((req, res) => void this.handle(req, res));
@@ -88,7 +124,7 @@ export class GitHubTestServer {
 
   addRepository(fullName: string): void {
     if (!this.repos.has(fullName.toLowerCase())) {
-      this.repos.set(fullName.toLowerCase(), { id: this.id('R'), fullName, labels: [], refs: new Map(), prs: [], authors: new Map() });
+      this.repos.set(fullName.toLowerCase(), { id: this.id('R'), fullName, labels: [], refs: new Map(), prs: [], commits: new Map() });
     }
   }
 
@@ -101,25 +137,52 @@ export class GitHubTestServer {
     this.repo(fullName).refs.set(branch, oid);
   }
 
+  /** A push: `branch` now points at a new commit `oid` by `author`, committed now; returns the push time (ms). */
+  push(fullName: string, branch: string, oid: string, author: CommitAuthor): number {
+    const at = this.now();
+    this.repo(fullName).commits.set(oid, { author, committedAt: iso(at) });
+    this.setBranch(fullName, branch, oid);
+    return at;
+  }
+
   /** Opens a PR for `branch` carrying `labels` (created in the repository when missing); returns its number. */
   openPullRequest(fullName: string, branch: string, labels: string[] = []): number {
     const repo = this.repo(fullName);
     labels.forEach((l) => this.addLabel(fullName, l));
     const number = repo.prs.length + 1;
-    repo.prs.push({ id: this.id('PR'), number, headRefName: branch, state: 'OPEN', labelIds: labels.map((l) => findLabel(repo, l)!.id), comments: [] });
+    const labelIds = labels.map((l) => findLabel(repo, l)!.id);
+    repo.prs.push({ id: this.id('PR'), number, headRefName: branch, state: 'OPEN', labelIds, labelEvents: labelIds.map((labelId) => ({ labelId, at: iso(this.now()) })), comments: [] });
     return number;
+  }
+
+  /** Now, on this server's clock. */
+  now(): number {
+    return Date.now() + this.clockSkewMs;
   }
 
   closePullRequest(fullName: string, number: number): void {
     this.pr(fullName, number).state = 'CLOSED';
   }
 
-  /** Adds a label to a PR, as an agent would. */
+  /** Adds a label to a PR, as an agent would; the timeline records when. */
   labelPullRequest(fullName: string, number: number, name: string): void {
     this.addLabel(fullName, name);
+    this.addLabels(this.pr(fullName, number), [findLabel(this.repo(fullName), name)!.id]);
+  }
+
+  /** Removes a label from a PR, as an agent or a person would. */
+  unlabelPullRequest(fullName: string, number: number, name: string): void {
     const pr = this.pr(fullName, number);
-    const id = findLabel(this.repo(fullName), name)!.id;
-    if (!pr.labelIds.includes(id)) pr.labelIds.push(id);
+    const id = findLabel(this.repo(fullName), name)?.id;
+    pr.labelIds = pr.labelIds.filter((l) => l !== id);
+  }
+
+  private addLabels(pr: PullRequest, ids: string[]): void {
+    for (const id of ids) {
+      if (pr.labelIds.includes(id)) continue;
+      pr.labelIds.push(id);
+      pr.labelEvents.push({ labelId: id, at: iso(this.now()) });
+    }
   }
 
   prLabels(fullName: string, number: number): string[] {
@@ -136,7 +199,8 @@ export class GitHubTestServer {
   }
 
   setCommitAuthor(fullName: string, oid: string, author: CommitAuthor): void {
-    this.repo(fullName).authors.set(oid, author);
+    const commits = this.repo(fullName).commits;
+    commits.set(oid, { committedAt: iso(this.now()), ...commits.get(oid), author });
   }
 
   /** While on, every request is answered 502, as in a GitHub outage. */
@@ -228,24 +292,48 @@ export class GitHubTestServer {
       const errors = invalid.map((e) => e.message);
       return send(200, { errors: errors.map((message) => ({ message })) }, {}, undefined, errors);
     }
-    const result = await execute({ schema: githubSchema(), document, variableValues: payload.variables ?? {}, rootValue: this.root() });
+    const points = queryCost(document, payload.variables ?? {});
+    this.remaining = Math.max(0, this.remaining - points);
+    const rateLimit = { cost: points, remaining: this.remaining, limit: 5000, used: 5000 - this.remaining, nodeCount: 0, resetAt: iso(this.now() + 3_600_000) };
+    const result = await execute({ schema: githubSchema(), document, variableValues: payload.variables ?? {}, rootValue: { ...this.root(), rateLimit } });
     const errors = result.errors?.map((e: GraphQLError) => ({ message: e.message, type: (e.originalError as ApiError | undefined)?.type, path: e.path }));
-    send(200, errors ? { data: result.data, errors } : { data: result.data }, {}, fault?.kind, errors?.map((e) => e.message));
+    this.requests.push({ operation, status: 200, fault: fault?.kind, errors: errors?.map((e) => e.message), at: Date.now(), points });
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(errors ? { data: result.data, errors } : { data: result.data }));
   }
 
   private root(): Record<string, unknown> {
-    const prNode = (repo: Repo, pr: PullRequest) => ({
-      __typename: 'PullRequest',
-      id: pr.id,
-      number: pr.number,
-      state: pr.state,
-      headRefName: pr.headRefName,
-      headRefOid: repo.refs.get(pr.headRefName) ?? '0'.repeat(40),
-      labels: (a: { first?: number }) => ({ nodes: pr.labelIds.slice(0, a.first ?? 100).map((id) => repo.labels.find((l) => l.id === id)) }),
-      comments: (a: { last?: number }) => ({
-        nodes: pr.comments.slice(-(a.last ?? 100)).map((c) => ({ body: c.body, viewerDidAuthor: c.byViewer })),
-      }),
-    });
+    const commitNode = (repo: Repo, oid: string) => {
+      const c = repo.commits.get(oid);
+      return c && { __typename: 'Commit', oid, committedDate: c.committedAt, author: { name: c.author.name, email: c.author.email ?? null, user: c.author.login ? { login: c.author.login } : null } };
+    };
+    const prNode = (repo: Repo, pr: PullRequest) => {
+      const head = repo.refs.get(pr.headRefName) ?? '0'.repeat(40);
+      return {
+        __typename: 'PullRequest',
+        id: pr.id,
+        number: pr.number,
+        state: pr.state,
+        headRefName: pr.headRefName,
+        headRefOid: head,
+        labels: (a: { first?: number }) => ({ nodes: pr.labelIds.slice(0, a.first ?? 100).map((id) => repo.labels.find((l) => l.id === id)) }),
+        comments: (a: { last?: number }) => ({
+          nodes: pr.comments.slice(-(a.last ?? 100)).map((c) => ({ body: c.body, viewerDidAuthor: c.byViewer })),
+        }),
+        timelineItems: (a: { itemTypes?: string[]; last?: number }) => {
+          if (a.itemTypes?.join() !== 'LABELED_EVENT') throw new Error('test server: only timelineItems(itemTypes: [LABELED_EVENT]) is modelled');
+          return {
+            nodes: pr.labelEvents.slice(-(a.last ?? 100)).map((e) => ({ __typename: 'LabeledEvent', createdAt: e.at, label: repo.labels.find((l) => l.id === e.labelId) })),
+          };
+        },
+        // Only the head commit is modelled: what `commits(last: 1)` asks for.
+        commits: (a: { last?: number }) => {
+          if (a.last !== 1) throw new Error('test server: only commits(last: 1) is modelled');
+          const commit = commitNode(repo, head);
+          return { nodes: commit ? [{ commit }] : [] };
+        },
+      };
+    };
     const findPr = (id: string): [Repo, PullRequest] => {
       for (const repo of this.repos.values()) {
         const pr = repo.prs.find((p) => p.id === id);
@@ -269,6 +357,7 @@ export class GitHubTestServer {
             const pr = repo.prs.find((p) => p.number === b.number);
             return pr ? prNode(repo, pr) : null;
           },
+          // orderBy UPDATED_AT is not modelled: PRs come in creation order.
           pullRequests: (b: { states?: string[]; labels?: string[]; first?: number }) => ({
             nodes: repo.prs
               .filter((p) => !b.states || b.states.includes(p.state))
@@ -276,10 +365,7 @@ export class GitHubTestServer {
               .slice(0, b.first ?? 100)
               .map((p) => prNode(repo, p)),
           }),
-          object: (b: { oid: string }) => {
-            const a = repo.authors.get(b.oid);
-            return a ? { __typename: 'Commit', author: { name: a.name, user: a.login ? { login: a.login } : null } } : null;
-          },
+          object: (b: { oid: string }) => commitNode(repo, b.oid) ?? null,
           ref: (b: { qualifiedName: string }) => {
             const branch = b.qualifiedName.replace(/^refs\/heads\//, '');
             const oid = repo.refs.get(branch);
@@ -304,7 +390,7 @@ export class GitHubTestServer {
       },
       addLabelsToLabelable: ({ input }: { input: { labelableId: string; labelIds: string[] } }) => {
         const [repo, pr] = findPr(input.labelableId);
-        for (const id of labelIds(repo, input.labelIds)) if (!pr.labelIds.includes(id)) pr.labelIds.push(id);
+        this.addLabels(pr, labelIds(repo, input.labelIds));
         return { clientMutationId: null };
       },
       addComment: ({ input }: { input: { subjectId: string; body: string } }) => {
@@ -322,6 +408,11 @@ export class GitHubTestServer {
       },
     };
   }
+}
+
+/** GitHub's DateTime: ISO 8601 in whole seconds. */
+function iso(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 function findLabel(repo: Repo, name: string): Label | undefined {

@@ -157,11 +157,20 @@ export async function kubeletEnv(container: any, podName: string, secret: (name:
   const env: Record<string, string> = {};
   for (const e of container.env) {
     const ref = e.valueFrom?.secretKeyRef;
-    const value = e.valueFrom?.fieldRef ? podName : ref ? await secret(ref.name, ref.key) : e.value;
+    // A variable with neither value nor valueFrom is set to "" (manifests drop empty strings).
+    const value = e.valueFrom?.fieldRef ? podName : ref ? await secret(ref.name, ref.key) : (e.value ?? '');
     if (value === undefined && !ref?.optional) throw new Error(`env ${e.name}: no value`);
     if (value !== undefined) env[e.name] = value;
   }
   return env;
+}
+
+/** Reads Secret keys from the cluster, as a kubelet resolving `secretKeyRef`s in `namespace` does. */
+export function clusterSecrets(namespace: string): (name: string, key: string) => Promise<string | undefined> {
+  return async (name, key) => {
+    const data = (await admin().request('GET', `/api/v1/namespaces/${namespace}/secrets/${name}`)).body?.data?.[key];
+    return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
+  };
 }
 
 /** The committed dist/ manifests; with `namespace`, every object (and RoleBinding subject) moved there. */
@@ -203,27 +212,28 @@ export const PRESETS: Record<'card' | 'cto', CodeRunPreset> = {
   },
 };
 
-/** Creates one CodeRun per (task, agent), with generateName as the platform does; returns how many. */
+/** A CodeRun of `agent` for a task, named by generateName as the platform does, with `labels` added. */
+export function codeRun(namespace: string, preset: CodeRunPreset, taskId: number, agent: 'rex' | 'cleo' | 'tess', labels: Record<string, string> = {}): Record<string, any> {
+  return {
+    apiVersion: `${preset.group}/v1`,
+    kind: 'CodeRun',
+    metadata: { generateName: `cto-t${taskId}-${STAGE[agent]}-`, namespace, labels: { ...preset.labels(agent, taskId), ...labels } },
+    spec: {
+      taskId,
+      service: 'cto',
+      repositoryUrl: 'https://github.com/5dlabs/cto',
+      docsRepositoryUrl: 'https://github.com/5dlabs/cto',
+      workingDirectory: '.',
+      model: 'test-model',
+    },
+  };
+}
+
+/** Creates one CodeRun per (task, agent); returns how many. */
 export async function seedCodeRuns(namespace: string, preset: CodeRunPreset, taskIds: number[], agents: ReadonlyArray<'rex' | 'cleo' | 'tess'> = ['rex', 'cleo', 'tess']): Promise<number> {
   const all = taskIds.flatMap((taskId) => agents.map((agent) => ({ taskId, agent })));
   for (let i = 0; i < all.length; i += 20) {
-    await Promise.all(
-      all.slice(i, i + 20).map(({ taskId, agent }) =>
-        admin().create({
-          apiVersion: `${preset.group}/v1`,
-          kind: 'CodeRun',
-          metadata: { generateName: `cto-t${taskId}-${STAGE[agent]}-`, namespace, labels: preset.labels(agent, taskId) },
-          spec: {
-            taskId,
-            service: 'cto',
-            repositoryUrl: 'https://github.com/5dlabs/cto',
-            docsRepositoryUrl: 'https://github.com/5dlabs/cto',
-            workingDirectory: '.',
-            model: 'test-model',
-          },
-        }),
-      ),
-    );
+    await Promise.all(all.slice(i, i + 20).map(({ taskId, agent }) => admin().create(codeRun(namespace, preset, taskId, agent))));
   }
   return all.length;
 }

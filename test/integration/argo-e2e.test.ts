@@ -5,7 +5,7 @@
  */
 import { pullRequestDelivery, tagPushDelivery } from '../fixtures/github-deliveries';
 import { argoWorld, ArgoWorld, BOT, ref, SECRET, sha } from '../fixtures/argo-world';
-import { qaRunsOf, REPO } from '../fixtures/remediation-env';
+import { qaRunsOf, REPO, untilPast } from '../fixtures/remediation-env';
 import { admin } from '../harness/cluster';
 
 jest.setTimeout(240_000);
@@ -86,4 +86,37 @@ test('the same delivery posted twice: one effective transition', async () => {
   expect(gh.count('Transition') - transitions).toBe(1);
   expect(gh.prComments(REPO, 3)).toHaveLength(1);
   expect(stack.jobs.filter((j) => j.logs.includes('"delivery":"dup-3"')).map((j) => j.code)).toEqual([0, 0]);
+});
+
+// Last: it stops the EventSource.
+test('a bot push lost while the EventSource is down: the next reconciler pass cancels exactly its stale runs and flips the labels; a second pass does nothing', async () => {
+  await untilPast(w.pushedAt);
+  await stack.stopEventSource();
+  const head = 'f5'.repeat(20);
+  const pushedAtMs = gh.push(REPO, 'feature/task-5-implementation', head, { name: 'rex', login: BOT });
+  // GitHub's delivery fails, and GitHub never redelivers on its own.
+  await expect(stack.deliver('push', 'lost-5', push(5, 'lost-5', { after: head, pushedAt: Math.floor(pushedAtMs / 1000) }).payload, SECRET)).rejects.toThrow();
+  const jobs = (await stack.createdJobs()).length;
+  const before = await names();
+  const labels = Object.fromEntries([1, 2, 3, 4, 6].map((t) => [t, gh.prLabels(REPO, t)]));
+
+  const pass = await w.reconcile();
+  expect([pass.code, pass.stderr]).toEqual([0, '']);
+  const summary = pass.logs.find((l) => l.step === 'reconcile-done')!;
+  expect(summary.resynced).toEqual([`${REPO}#5@${head.slice(0, 12)}`]);
+  const after = await names();
+  expect(before.filter((n) => !after.includes(n)).sort()).toEqual(qaRunsOf(before, 5).sort());
+  expect(gh.prLabels(REPO, 5)).toEqual(['remediation-in-progress']);
+  expect(gh.prComments(REPO, 5)).toHaveLength(1);
+  expect(Object.fromEntries([1, 2, 3, 4, 6].map((t) => [t, gh.prLabels(REPO, t)]))).toEqual(labels);
+  const lease = (await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`)).body.items.find((l: any) => l.metadata.labels['agent-cancellation.5dlabs.io/pr'] === '5');
+  expect(JSON.parse(lease.metadata.annotations['agent-cancellation.5dlabs.io/state'])).toMatchObject({ phase: 'done', source: 'resync', sha: head, delivery: `resync-${head.slice(0, 12)}` });
+  expect((await stack.createdJobs()).length).toBe(jobs);
+  console.log(`resync pass: ${summary.github.requests} GitHub read request(s), ${summary.github.points} point(s)`);
+
+  const again = await w.reconcile();
+  expect(again.code).toBe(0);
+  expect(again.logs.find((l) => l.step === 'reconcile-done')!.resynced).toEqual([]);
+  expect(await names()).toEqual(after);
+  expect(gh.prComments(REPO, 5)).toHaveLength(1);
 });

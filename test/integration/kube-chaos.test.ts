@@ -22,7 +22,7 @@ async function leases(): Promise<any[]> {
   return (await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${w.namespace}/leases`)).body.items;
 }
 
-const deletedIn = (logs: Array<Record<string, any>>): string[] => logs.filter((l) => l.step === 'cancel').flatMap((l) => l.names);
+const deletedIn = (logs: Array<Record<string, any>>): string[] => logs.filter((l) => l.step === 'cancel').flatMap((l) => l.deleted);
 
 test.each([
   [1, 'resolve'],

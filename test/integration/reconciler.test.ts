@@ -8,8 +8,8 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import { EXIT } from '../../src/job-env';
 import { leaseName, microTime, PrState } from '../../src/job/lease';
-import { admin, PRESETS, seedCodeRuns } from '../harness/cluster';
-import { qaRunsOf, REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
+import { admin, codeRun, PRESETS, seedCodeRuns } from '../harness/cluster';
+import { qaRunsOf, REPO, remediationWorld, RemediationWorld, untilPast } from '../fixtures/remediation-env';
 import { JobRun, runJob } from '../fixtures/run-job';
 
 jest.setTimeout(300_000);
@@ -82,7 +82,11 @@ describe('half-handled pushes converge in one pass', () => {
     [2, 'verify'],
   ])('task %i: Job SIGKILLed after %s, its Lease held by the dead: one pass resumes and releases', async (task, step) => {
     const before = await snapshot(w);
-    const killed = await runJob(w.env({ taskId: String(task) }, `dead-${task}`, { AC_LEASE_DURATION_SECONDS: '2' }), { killAtStep: step });
+    // The kill follows the step's log line; holding GitHub's next answer keeps the run from getting further first.
+    const killed = await runJob(w.env({ taskId: String(task) }, `dead-${task}`, { AC_LEASE_DURATION_SECONDS: '2' }), {
+      killAtStep: step,
+      onLog: (l) => l.step === 'lock' && w.gh.inject({ kind: 'slow', delayMs: 3000 }),
+    });
     expect(killed.signal).toBe('SIGKILL');
     expect((await lease(w, task)).spec.holderIdentity).toBe(`dead-${task}`);
     expect((await stateOf(w, task)).phase).toBe('running');
@@ -124,23 +128,33 @@ describe('half-handled pushes converge in one pass', () => {
     await quietPass(w);
   });
 
-  test('task 4: a terminating agent re-adds ready-for-qa and a QA run comes back: one pass restores the invariant', async () => {
+  test('task 4: the platform restarts QA after the push (ready-for-qa again, a new QA run): one pass leaves the new cycle alone', async () => {
     expect((await runJob(w.env({ taskId: '4' }))).code).toBe(EXIT.done);
+    // The platform acts after the push: a new QA cycle for the new head.
+    await untilPast(w.defaultPushedAt());
     w.gh.labelPullRequest(REPO, 4, 'ready-for-qa');
     await seedCodeRuns(w.namespace, PRESETS.cto, [4], ['tess']);
     const before = await snapshot(w);
-    const comeback = qaRunsOf(before.runs, 4);
-    expect(comeback).toHaveLength(1);
+    expect(qaRunsOf(before.runs, 4)).toHaveLength(1);
     expect(before.prs[4].labels).toEqual(['ready-for-qa', 'remediation-in-progress']);
-    // Only runs created before the pass read GitHub count as stale; timestamps have 1 s resolution.
-    await sleep(2100);
 
-    const pass = await w.reconcile(FAST);
+    const pass = await quietPass(w);
+    expect(did(pass, 4)).toMatchObject({ did: 'none', why: 'qa restarted after the push' });
+    expect(await snapshot(w)).toEqual(before);
+    expect(await events(w, 'InvariantRestored')).toHaveLength(0);
+  });
+
+  test('task 8: with revision tracking, a lagging controller recreates a QA run of the old revision after the Job: one pass cancels it', async () => {
+    const revision = { AC_REVISION_FROM: 'label:agents.platform/revision' };
+    expect((await runJob(w.env({ taskId: '8' }, undefined, revision))).code).toBe(EXIT.done);
+    const old = await admin().create(codeRun(w.namespace, PRESETS.cto, 8, 'tess', { 'agents.platform/revision': 'e'.repeat(40) }));
+    const before = await snapshot(w);
+    // By time this run is new; by revision it reviews a commit the push replaced.
+    const pass = await w.reconcile({ ...FAST, ...revision });
     expect(pass.code).toBe(EXIT.done);
-    expect(did(pass, 4)).toMatchObject({ did: 'repair', removed: 'ready-for-qa', deleted: comeback });
-    await convergedOnly(w, before, 4, comeback);
-    expect(await events(w, 'InvariantRestored')).toHaveLength(1);
-    await quietPass(w);
+    expect(did(pass, 8)).toMatchObject({ did: 'repair', deleted: [old.metadata.name] });
+    await convergedOnly(w, before, 8, [old.metadata.name]);
+    await quietPass(w, { ...FAST, ...revision });
   });
 
   test('task 5: a Lease held by a live run is never taken, whatever its state says', async () => {
@@ -191,7 +205,7 @@ describe('half-handled pushes converge in one pass', () => {
     expect(did(pass, 7)).toMatchObject({ did: 'compensate', reason: 'not-from-bot' });
     expect(w.gh.prLabels(REPO, 7)).toEqual(['ready-for-qa']);
     // Commits of the other remediated PRs are unknown to GitHub here: never compensated on a guess.
-    for (const t of [1, 2, 3, 4]) expect(w.gh.prLabels(REPO, t)).toEqual(['remediation-in-progress']);
+    for (const t of [1, 2, 3, 8]) expect(w.gh.prLabels(REPO, t)).toEqual(['remediation-in-progress']);
     await quietPass(w, { ...FAST, AC_COMPENSATE_FOREIGN_COMMITS: 'true' });
   });
 
@@ -200,7 +214,7 @@ describe('half-handled pushes converge in one pass', () => {
     expect(pass.code).toBe(EXIT.done);
     const left = (await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${w.namespace}/leases`)).body.items;
     expect(left.map((l: any) => l.metadata.name)).toEqual([leaseName(REPO, 5)]);
-    expect(pass.logs.filter((l) => l.did === 'gc')).toHaveLength(6);
+    expect(pass.logs.filter((l) => l.did === 'gc')).toHaveLength(7);
   });
 });
 

@@ -2,8 +2,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError, qaSelectorString, resolveConfig } from '../../../src';
-import { preset, repoRoot } from './synth-helpers';
+import { ConfigError, qaSelectorString, resolveConfig, RevisionLocation } from '../../../src';
+import { find, preset, repoRoot, synth } from './synth-helpers';
 
 function issuesOf(input: unknown): string[] {
   try {
@@ -54,6 +54,10 @@ describe('configuration', () => {
     [{ webhook: { port: 70000 } }, 'webhook.port: 70000 must be <= 65535'],
     [{ qaSelector: { labelSelector: 'agent-type in (cleo)' } }, 'qaSelector.labelSelector: unknown field'],
     [{ taskIdLabel: '' }, 'taskIdLabel: "" must match pattern'],
+    [{ ordering: { clockSkewSeconds: -1 } }, 'ordering.clockSkewSeconds: -1 must be >= 0'],
+    [{ ordering: { revision: 'spec.commitSha' } }, 'ordering.revision: "spec.commitSha" must match pattern'],
+    [{ ordering: { revision: 'label:Not A Key' } }, 'ordering.revision: "label:Not A Key" must match pattern'],
+    [{ github: { botCommitAuthors: ['a,b'] } }, 'github.botCommitAuthors[0]: "a,b" must match pattern'],
   ])('rejects %j', (input, message) => {
     expect(issuesOf(input).join('\n')).toContain(message);
   });
@@ -71,6 +75,32 @@ describe('configuration', () => {
   test('always excludes the implementation agent, even on another label key', () => {
     const c = resolveConfig({ qaSelector: { key: 'workflow-stage', values: ['quality', 'testing'] } });
     expect(qaSelectorString(c)).toBe('workflow-stage in (quality,testing),agent-type!=rex');
+  });
+
+  test('ordering reaches the Job and the reconciler: clock skew in seconds, the revision source as the Job reads it', () => {
+    const objects = synth({ ordering: { clockSkewSeconds: 2, revision: 'field:spec.commitSha' }, github: { botCommitAuthors: ['rex@5dlabs.ai'] } });
+    const job = find(objects, 'Sensor').spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0];
+    const cron = find(objects, 'CronJob').spec.jobTemplate.spec.template.spec.containers[0];
+    const env = (c: any) => Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+    for (const c of [job, cron]) expect(env(c)).toMatchObject({ AC_CLOCK_SKEW_SECONDS: '2', AC_REVISION_FROM: 'field:spec.commitSha' });
+    expect(env(cron).AC_BOT_COMMIT_AUTHORS).toBe('rex@5dlabs.ai');
+    // Defaults: a 5 s margin, no revision tracking.
+    const defaults = find(synth(), 'Sensor').spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0];
+    expect(env(defaults)).toMatchObject({ AC_CLOCK_SKEW_SECONDS: '5' });
+    expect(env(defaults).AC_REVISION_FROM ?? '').toBe('');
+  });
+
+  test.each([
+    [() => RevisionLocation.label('Not A Key'), 'ordering.revision.label: "Not A Key" is not a label key'],
+    [() => RevisionLocation.field('commitSha'), 'ordering.revision.field: "commitSha" is not a dotted field path such as spec.commitSha'],
+    [() => RevisionLocation.parse('spec.sha'), 'ordering.revision: "spec.sha" is not label:<key>, annotation:<key> or field:<path>'],
+  ])('RevisionLocation checks its input: %#', (make, message) => {
+    expect(make).toThrow(message);
+  });
+
+  test('RevisionLocation round-trips through its text form', () => {
+    expect(String(RevisionLocation.parse('annotation:agents.platform/revision'))).toBe('annotation:agents.platform/revision');
+    expect(RevisionLocation.parse('')).toBeUndefined();
   });
 
   test('rejects a Job deadline shorter than its own retries', () => {
