@@ -27,8 +27,9 @@ export interface PrState {
     cancel?: { at: string; deleted: string[] };
     relabel?: {
       at: string;
-      result: 'transitioned' | 'already' | 'marker-present';
-      /** What the transition changed, so compensation can undo exactly that. */
+      /** partial: a transition GitHub applied only in part (or may have); the step is still to finish. */
+      result: 'transitioned' | 'already' | 'partial';
+      /** What the transition changed (or may have, its answer lost), so compensation can undo exactly that. */
       removed?: string;
       added?: string;
     };
@@ -44,6 +45,9 @@ export interface PrState {
 }
 
 const MAX_DELIVERIES = 20;
+
+/** The relabel step is finished: labels as intended, not just partly changed. */
+export const relabelled = (state: PrState) => !!state.steps.relabel && state.steps.relabel.result !== 'partial';
 
 /** Records the state's delivery as handled, newest last, so a redelivery of it is a no-op. */
 export function recordDelivery(state: PrState): void {

@@ -8,8 +8,13 @@
  *   const gh = await GitHubTestServer.start({ token });   gh.url is the GraphQL endpoint
  *   gh.addRepository('o/r'); gh.addLabel('o/r', 'ready-for-qa'); gh.setBranch('o/r', 'b', sha)
  *   const n = gh.openPullRequest('o/r', 'b', ['ready-for-qa']); gh.prLabels('o/r', n); gh.prComments('o/r', n)
- *   gh.inject({ kind: '502' | 'secondary' | 'primary' | 'slow' | 'drop', times?, retryAfter?, delayMs? })
+ *   gh.openPullRequest('up/r', 'b', [], { head: 'o/r' }) a PR from o/r's branch into another repository of its network
+ *   gh.deletePullRequest('o/r', n): `pullRequest(number:)` then answers null and NOT_FOUND for its alias, as GitHub does
+ *   gh.inject({ kind, operation?, times?, ... }): the next `times` requests (of `operation`, when given) meet the fault;
+ *     see FaultKind for each of GitHub's failure shapes
  *   gh.outage(true) answers every request 502 until gh.outage(false)
+ *   GitHubTestServer.start({ mutationIntervalMs }) enforces GitHub's "1 s between mutations on one token" as a
+ *     secondary rate limit (HTTP 403, retry-after)
  *   gh.setCommitAuthor('o/r', sha, { name, login }) for `object(oid:)` lookups
  *   gh.requests (every request: operation, status, fault); gh.count(op?); await gh.stop()
  */
@@ -28,16 +33,44 @@ export function githubSchema(): GraphQLSchema {
   return cachedSchema;
 }
 
-export type FaultKind = '502' | 'secondary' | 'primary' | 'slow' | 'drop';
+/**
+ * Each way GitHub fails, whole requests first:
+ * - `502`: refused with a 502, nothing done; `drop`: the connection closed unanswered, nothing done;
+ * - `secondary`: a secondary rate limit with retry-after, as HTTP 403 (default) or HTTP 200 with `errors` (`status`);
+ * - `primary`: RATE_LIMITED on HTTP 200 (default), or HTTP 403, with x-ratelimit-remaining 0 and x-ratelimit-reset;
+ * - `slow`: answered after `delayMs`;
+ * then the ones where the work is done and the answer says otherwise:
+ * - `applied-502`: done, then answered 502 or 504 (`status`), as after GitHub's 10 s limit;
+ * - `applied-drop`: done, then the connection closed unanswered;
+ * - `timeout`: HTTP 200 with GitHub's timeout error, no `type`, data null; done when `applied`;
+ * and the ones where part of a document fails:
+ * - `forbidden`: the root field `field` answers FORBIDDEN; the fields before and after it still run;
+ * - `delete-label`: label `label` is deleted from the repository (and its PRs) just before the request runs.
+ */
+export type FaultKind = '502' | 'secondary' | 'primary' | 'slow' | 'drop' | 'applied-502' | 'applied-drop' | 'timeout' | 'forbidden' | 'delete-label';
 export interface Fault {
   readonly kind: FaultKind;
   /** How many coming requests it hits. @default 1 */
   readonly times?: number;
-  /** Seconds, for 'secondary'. @default 1 */
+  /** Only requests of this operation (`Transition`, `CreateLabel`, ...) meet it; others pass it by. */
+  readonly operation?: string;
+  /** Seconds, for 'secondary' and 'primary'. @default 1 */
   readonly retryAfter?: number;
   /** For 'slow'. @default 3000 */
   readonly delayMs?: number;
+  /** HTTP status for 'secondary' (403 or 200), 'primary' (200 or 403) and 'applied-502' (502 or 504). */
+  readonly status?: number;
+  /** For 'timeout': GitHub did the work before it gave up. @default false */
+  readonly applied?: boolean;
+  /** For 'forbidden': the root field that fails. */
+  readonly field?: string;
+  /** For 'delete-label': the label's name. */
+  readonly label?: string;
 }
+
+const TIMEOUT_MESSAGE =
+  'Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug. Please include `C0DE:1234:5678:9ABC:DEF0` when reporting this issue.';
+const SECONDARY_MESSAGE = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.';
 
 export interface RequestRecord {
   readonly operation: string;
@@ -49,8 +82,9 @@ export interface RequestRecord {
 
 interface Label { id: string; name: string; color: string; description: string }
 interface Comment { body: string; byViewer: boolean }
-interface PullRequest { id: string; number: number; headRefName: string; state: 'OPEN' | 'CLOSED'; labelIds: string[]; comments: Comment[] }
-interface Repo { id: string; fullName: string; labels: Label[]; refs: Map<string, string>; prs: PullRequest[]; authors: Map<string, CommitAuthor> }
+/** Stored in its base repository; `head` is the repository its branch is in. */
+interface PullRequest { id: string; number: number; head: string; headRefName: string; state: 'OPEN' | 'CLOSED'; labelIds: string[]; comments: Comment[] }
+interface Repo { id: string; fullName: string; labels: Label[]; refs: Map<string, string>; prs: PullRequest[]; authors: Map<string, CommitAuthor>; lastNumber: number }
 export interface CommitAuthor { name: string; login: string | null }
 
 class ApiError extends Error {
@@ -60,20 +94,21 @@ class ApiError extends Error {
 }
 
 export class GitHubTestServer {
-  static async start(options: { token?: string } = {}): Promise<GitHubTestServer> {
-    const s = new GitHubTestServer(options.token ?? 'test-token');
+  static async start(options: { token?: string; mutationIntervalMs?: number } = {}): Promise<GitHubTestServer> {
+    const s = new GitHubTestServer(options.token ?? 'test-token', options.mutationIntervalMs ?? 0);
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     return s;
   }
 
   readonly requests: RequestRecord[] = [];
   private readonly repos = new Map<string, Repo>();
-  private readonly faults: Array<Required<Fault>> = [];
+  private readonly faults: Array<Fault & { times: number }> = [];
   private down = false;
   private readonly server: http.Server;
   private nextId = 1;
+  private lastMutationAt = -Infinity;
 
-  private constructor(readonly token: string) {
+  private constructor(readonly token: string, private readonly mutationIntervalMs: number) {
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }
 
@@ -88,7 +123,7 @@ export class GitHubTestServer {
 
   addRepository(fullName: string): void {
     if (!this.repos.has(fullName.toLowerCase())) {
-      this.repos.set(fullName.toLowerCase(), { id: this.id('R'), fullName, labels: [], refs: new Map(), prs: [], authors: new Map() });
+      this.repos.set(fullName.toLowerCase(), { id: this.id('R'), fullName, labels: [], refs: new Map(), prs: [], authors: new Map(), lastNumber: 0 });
     }
   }
 
@@ -101,13 +136,24 @@ export class GitHubTestServer {
     this.repo(fullName).refs.set(branch, oid);
   }
 
-  /** Opens a PR for `branch` carrying `labels` (created in the repository when missing); returns its number. */
-  openPullRequest(fullName: string, branch: string, labels: string[] = []): number {
+  /**
+   * Opens a PR into `fullName` for `branch` of `head` (default: the same repository), carrying `labels`
+   * (created in the repository when missing); returns its number.
+   */
+  openPullRequest(fullName: string, branch: string, labels: string[] = [], options: { head?: string } = {}): number {
     const repo = this.repo(fullName);
     labels.forEach((l) => this.addLabel(fullName, l));
-    const number = repo.prs.length + 1;
-    repo.prs.push({ id: this.id('PR'), number, headRefName: branch, state: 'OPEN', labelIds: labels.map((l) => findLabel(repo, l)!.id), comments: [] });
+    const number = ++repo.lastNumber;
+    const head = this.repo(options.head ?? fullName).fullName;
+    repo.prs.push({ id: this.id('PR'), number, head, headRefName: branch, state: 'OPEN', labelIds: labels.map((l) => findLabel(repo, l)!.id), comments: [] });
     return number;
+  }
+
+  /** A PR GitHub no longer has. Its number is not reused. */
+  deletePullRequest(fullName: string, number: number): void {
+    const repo = this.repo(fullName);
+    this.pr(fullName, number);
+    repo.prs = repo.prs.filter((p) => p.number !== number);
   }
 
   closePullRequest(fullName: string, number: number): void {
@@ -145,7 +191,16 @@ export class GitHubTestServer {
   }
 
   inject(fault: Fault): void {
-    this.faults.push({ times: 1, retryAfter: 1, delayMs: 3000, ...fault });
+    this.faults.push({ ...fault, times: fault.times ?? 1 });
+  }
+
+  /** Deletes a repository label, which also takes it off every PR, as GitHub does. */
+  deleteLabel(fullName: string, name: string): void {
+    const repo = this.repo(fullName);
+    const label = findLabel(repo, name);
+    if (!label) return;
+    repo.labels = repo.labels.filter((l) => l !== label);
+    for (const pr of repo.prs) pr.labelIds = pr.labelIds.filter((id) => id !== label.id);
   }
 
   /** Requests that reached the resolvers (no fault), optionally of one operation. */
@@ -169,10 +224,11 @@ export class GitHubTestServer {
     return p;
   }
 
-  private takeFault(): Required<Fault> | undefined {
-    const f = this.faults[0];
-    if (!f) return undefined;
-    if (--(f as { times: number }).times <= 0) this.faults.shift();
+  private takeFault(operation: string): Fault | undefined {
+    const at = this.faults.findIndex((f) => !f.operation || f.operation === operation);
+    if (at < 0) return undefined;
+    const f = this.faults[at];
+    if (--f.times <= 0) this.faults.splice(at, 1);
     return f;
   }
 
@@ -197,7 +253,7 @@ export class GitHubTestServer {
       return send(401, { message: 'Bad credentials' });
     }
 
-    const fault: Required<Fault> | undefined = this.down ? { kind: '502', times: 1, retryAfter: 1, delayMs: 0 } : this.takeFault();
+    const fault: Fault | undefined = this.down ? { kind: '502' } : this.takeFault(operation);
     if (fault?.kind === 'drop') {
       this.requests.push({ operation, status: 0, fault: 'drop', at: Date.now() });
       req.socket.destroy();
@@ -205,13 +261,16 @@ export class GitHubTestServer {
     }
     if (fault?.kind === '502') return send(502, { message: 'Server Error' }, {}, '502');
     if (fault?.kind === 'secondary') {
-      return send(403, { message: 'You have exceeded a secondary rate limit.' }, { 'retry-after': String(fault.retryAfter) }, 'secondary');
+      const headers = { 'retry-after': String(fault.retryAfter ?? 1) };
+      if (fault.status === 200) return send(200, { errors: [{ message: SECONDARY_MESSAGE }] }, headers, 'secondary', [SECONDARY_MESSAGE]);
+      return send(403, { message: SECONDARY_MESSAGE }, headers, 'secondary');
     }
     if (fault?.kind === 'primary') {
-      const reset = String(Math.ceil(Date.now() / 1000) + fault.retryAfter);
-      return send(200, { errors: [{ type: 'RATE_LIMITED', message: 'API rate limit exceeded' }] }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset }, 'primary');
+      const headers = { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + (fault.retryAfter ?? 1)) };
+      if (fault.status === 403) return send(403, { message: 'API rate limit exceeded for installation.' }, headers, 'primary');
+      return send(200, { errors: [{ type: 'RATE_LIMITED', message: 'API rate limit exceeded' }] }, headers, 'primary');
     }
-    if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs ?? 3000));
     if (fault?.kind === 'slow' && (res.destroyed || req.socket.destroyed)) {
       this.requests.push({ operation, status: 0, fault: 'slow', at: Date.now() });
       return;
@@ -228,19 +287,38 @@ export class GitHubTestServer {
       const errors = invalid.map((e) => e.message);
       return send(200, { errors: errors.map((message) => ({ message })) }, {}, undefined, errors);
     }
-    const result = await execute({ schema: githubSchema(), document, variableValues: payload.variables ?? {}, rootValue: this.root() });
+    const mutation = document.definitions.some((d) => d.kind === 'OperationDefinition' && d.operation === 'mutation');
+    if (mutation && this.mutationIntervalMs > 0) {
+      const wait = this.lastMutationAt + this.mutationIntervalMs - Date.now();
+      if (wait > 0) return send(403, { message: SECONDARY_MESSAGE }, { 'retry-after': String(Math.ceil(wait / 1000)) }, 'secondary');
+      this.lastMutationAt = Date.now();
+    }
+    if (fault?.kind === 'timeout' && !fault.applied) return send(200, { data: null, errors: [{ message: TIMEOUT_MESSAGE }] }, {}, 'timeout', [TIMEOUT_MESSAGE]);
+    if (fault?.kind === 'delete-label') {
+      for (const repo of this.repos.values()) this.deleteLabel(repo.fullName, fault.label!);
+    }
+    const result = await execute({ schema: githubSchema(), document, variableValues: payload.variables ?? {}, rootValue: this.root(fault?.kind === 'forbidden' ? fault.field : undefined) });
+    if (fault?.kind === 'timeout') return send(200, { data: null, errors: [{ message: TIMEOUT_MESSAGE }] }, {}, 'timeout', [TIMEOUT_MESSAGE]);
+    if (fault?.kind === 'applied-502') return send(fault.status ?? 502, { message: 'Server Error' }, {}, 'applied-502');
+    if (fault?.kind === 'applied-drop') {
+      this.requests.push({ operation, status: 0, fault: 'applied-drop', at: Date.now() });
+      req.socket.destroy();
+      return;
+    }
     const errors = result.errors?.map((e: GraphQLError) => ({ message: e.message, type: (e.originalError as ApiError | undefined)?.type, path: e.path }));
     send(200, errors ? { data: result.data, errors } : { data: result.data }, {}, fault?.kind, errors?.map((e) => e.message));
   }
 
-  private root(): Record<string, unknown> {
+  /** The resolvers; `forbidden` names a root field that answers FORBIDDEN (the others run). */
+  private root(forbidden?: string): Record<string, unknown> {
     const prNode = (repo: Repo, pr: PullRequest) => ({
       __typename: 'PullRequest',
       id: pr.id,
       number: pr.number,
       state: pr.state,
       headRefName: pr.headRefName,
-      headRefOid: repo.refs.get(pr.headRefName) ?? '0'.repeat(40),
+      headRefOid: this.repo(pr.head).refs.get(pr.headRefName) ?? '0'.repeat(40),
+      baseRepository: { id: repo.id, nameWithOwner: repo.fullName },
       labels: (a: { first?: number }) => ({ nodes: pr.labelIds.slice(0, a.first ?? 100).map((id) => repo.labels.find((l) => l.id === id)) }),
       comments: (a: { last?: number }) => ({
         nodes: pr.comments.slice(-(a.last ?? 100)).map((c) => ({ body: c.body, viewerDidAuthor: c.byViewer })),
@@ -258,7 +336,7 @@ export class GitHubTestServer {
         if (!repo.labels.some((l) => l.id === id)) throw new ApiError('NOT_FOUND', `Could not resolve to a node with the global id of '${id}'.`);
         return id;
       });
-    return {
+    const resolvers: Record<string, (args: any) => unknown> = {
       repository: (a: { owner: string; name: string }) => {
         const repo = this.repos.get(`${a.owner}/${a.name}`.toLowerCase());
         if (!repo) throw new ApiError('NOT_FOUND', `Could not resolve to a Repository with the name '${a.owner}/${a.name}'.`);
@@ -267,7 +345,8 @@ export class GitHubTestServer {
           label: (b: { name: string }) => findLabel(repo, b.name) ?? null,
           pullRequest: (b: { number: number }) => {
             const pr = repo.prs.find((p) => p.number === b.number);
-            return pr ? prNode(repo, pr) : null;
+            if (!pr) throw new ApiError('NOT_FOUND', `Could not resolve to a PullRequest with the number of ${b.number}.`);
+            return prNode(repo, pr);
           },
           pullRequests: (b: { states?: string[]; labels?: string[]; first?: number }) => ({
             nodes: repo.prs
@@ -286,11 +365,13 @@ export class GitHubTestServer {
             if (oid === undefined) return null;
             return {
               target: { __typename: 'Commit', oid },
+              // Every PR with this branch as head, whichever repository of the network it goes into.
               associatedPullRequests: (c: { states?: string[]; first?: number }) => ({
-                nodes: repo.prs
-                  .filter((p) => p.headRefName === branch && (!c.states || c.states.includes(p.state)))
+                nodes: [...this.repos.values()]
+                  .flatMap((base) => base.prs.map((p) => [base, p] as const))
+                  .filter(([, p]) => sameName(p.head, repo.fullName) && p.headRefName === branch && (!c.states || c.states.includes(p.state)))
                   .slice(0, c.first ?? 100)
-                  .map((p) => prNode(repo, p)),
+                  .map(([base, p]) => prNode(base, p)),
               }),
             };
           },
@@ -321,8 +402,16 @@ export class GitHubTestServer {
         return { label };
       },
     };
+    if (forbidden) {
+      resolvers[forbidden] = () => {
+        throw new ApiError('FORBIDDEN', 'Resource not accessible by integration');
+      };
+    }
+    return resolvers;
   }
 }
+
+const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 function findLabel(repo: Repo, name: string): Label | undefined {
   return repo.labels.find((l) => l.name.toLowerCase() === name.toLowerCase());
