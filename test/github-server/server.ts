@@ -194,6 +194,11 @@ export class GitHubTestServer {
     this.faults.push({ ...fault, times: fault.times ?? 1 });
   }
 
+  /** Drops the faults not met yet. */
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   /** Deletes a repository label, which also takes it off every PR, as GitHub does. */
   deleteLabel(fullName: string, name: string): void {
     const repo = this.repo(fullName);
@@ -336,46 +341,55 @@ export class GitHubTestServer {
         if (!repo.labels.some((l) => l.id === id)) throw new ApiError('NOT_FOUND', `Could not resolve to a node with the global id of '${id}'.`);
         return id;
       });
+    const repoNode = (repo: Repo) => ({
+      __typename: 'Repository',
+      id: repo.id,
+      label: (b: { name: string }) => findLabel(repo, b.name) ?? null,
+      pullRequest: (b: { number: number }) => {
+        const pr = repo.prs.find((p) => p.number === b.number);
+        if (!pr) throw new ApiError('NOT_FOUND', `Could not resolve to a PullRequest with the number of ${b.number}.`);
+        return prNode(repo, pr);
+      },
+      pullRequests: (b: { states?: string[]; labels?: string[]; first?: number }) => ({
+        nodes: repo.prs
+          .filter((p) => !b.states || b.states.includes(p.state))
+          .filter((p) => !b.labels || p.labelIds.some((id) => b.labels!.some((n) => findLabel(repo, n)?.id === id)))
+          .slice(0, b.first ?? 100)
+          .map((p) => prNode(repo, p)),
+      }),
+      object: (b: { oid: string }) => {
+        const a = repo.authors.get(b.oid);
+        return a ? { __typename: 'Commit', author: { name: a.name, user: a.login ? { login: a.login } : null } } : null;
+      },
+      ref: (b: { qualifiedName: string }) => {
+        const branch = b.qualifiedName.replace(/^refs\/heads\//, '');
+        const oid = repo.refs.get(branch);
+        if (oid === undefined) return null;
+        return {
+          target: { __typename: 'Commit', oid },
+          // Every PR with this branch as head, whichever repository of the network it goes into.
+          associatedPullRequests: (c: { states?: string[]; first?: number }) => ({
+            nodes: [...this.repos.values()]
+              .flatMap((base) => base.prs.map((p) => [base, p] as const))
+              .filter(([, p]) => sameName(p.head, repo.fullName) && p.headRefName === branch && (!c.states || c.states.includes(p.state)))
+              // Oldest first: ids are allocated in order.
+              .sort(([, x], [, y]) => (x.id < y.id ? -1 : 1))
+              .slice(0, c.first ?? 100)
+              .map(([base, p]) => prNode(base, p)),
+          }),
+        };
+      },
+    });
     const resolvers: Record<string, (args: any) => unknown> = {
       repository: (a: { owner: string; name: string }) => {
         const repo = this.repos.get(`${a.owner}/${a.name}`.toLowerCase());
         if (!repo) throw new ApiError('NOT_FOUND', `Could not resolve to a Repository with the name '${a.owner}/${a.name}'.`);
-        return {
-          id: repo.id,
-          label: (b: { name: string }) => findLabel(repo, b.name) ?? null,
-          pullRequest: (b: { number: number }) => {
-            const pr = repo.prs.find((p) => p.number === b.number);
-            if (!pr) throw new ApiError('NOT_FOUND', `Could not resolve to a PullRequest with the number of ${b.number}.`);
-            return prNode(repo, pr);
-          },
-          pullRequests: (b: { states?: string[]; labels?: string[]; first?: number }) => ({
-            nodes: repo.prs
-              .filter((p) => !b.states || b.states.includes(p.state))
-              .filter((p) => !b.labels || p.labelIds.some((id) => b.labels!.some((n) => findLabel(repo, n)?.id === id)))
-              .slice(0, b.first ?? 100)
-              .map((p) => prNode(repo, p)),
-          }),
-          object: (b: { oid: string }) => {
-            const a = repo.authors.get(b.oid);
-            return a ? { __typename: 'Commit', author: { name: a.name, user: a.login ? { login: a.login } : null } } : null;
-          },
-          ref: (b: { qualifiedName: string }) => {
-            const branch = b.qualifiedName.replace(/^refs\/heads\//, '');
-            const oid = repo.refs.get(branch);
-            if (oid === undefined) return null;
-            return {
-              target: { __typename: 'Commit', oid },
-              // Every PR with this branch as head, whichever repository of the network it goes into.
-              associatedPullRequests: (c: { states?: string[]; first?: number }) => ({
-                nodes: [...this.repos.values()]
-                  .flatMap((base) => base.prs.map((p) => [base, p] as const))
-                  .filter(([, p]) => sameName(p.head, repo.fullName) && p.headRefName === branch && (!c.states || c.states.includes(p.state)))
-                  .slice(0, c.first ?? 100)
-                  .map(([base, p]) => prNode(base, p)),
-              }),
-            };
-          },
-        };
+        return repoNode(repo);
+      },
+      // Repositories only: what the Job looks up by id.
+      node: (a: { id: string }) => {
+        const repo = [...this.repos.values()].find((r) => r.id === a.id);
+        return repo ? repoNode(repo) : null;
       },
       removeLabelsFromLabelable: ({ input }: { input: { labelableId: string; labelIds: string[] } }) => {
         const [repo, pr] = findPr(input.labelableId);
