@@ -1,6 +1,6 @@
 /** How GitHub fails, as tables: retry or not and how long to wait; what a failed mutation did. */
 import { GitHubError } from '../../../src/job/github';
-import { appliedFields, classify, GitHubFailure, isNameTaken, onlyMissingAliases, rereadHelps, SECONDARY_DEFAULT_MS } from '../../../src/job/github-errors';
+import { appliedFields, classify, failureOf, GitHubFailure, isNameTaken, onlyMissingAliases, rereadHelps, SECONDARY_DEFAULT_MS } from '../../../src/job/github-errors';
 import { RetryableError } from '../../../src/job/retry';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
@@ -88,4 +88,21 @@ test.each<[GitHubFailure, boolean]>([
   [on200([{ type: 'NOT_FOUND', message: 'Name has already been taken' }]), false],
 ])('createLabel %j: the name is taken: %s', (failure, expected) => {
   expect(isNameTaken(failure)).toBe(expected);
+});
+
+test.each<[string, unknown, Partial<GitHubFailure>]>([
+  [
+    '@octokit/graphql\'s GraphqlResponseError: HTTP 200 with errors, data and headers',
+    Object.assign(new Error('Request failed due to following response errors'), { name: 'GraphqlResponseError', headers: { 'retry-after': '3' }, errors: [{ message: SECONDARY_MESSAGE }], data: { a: 1 } }),
+    { status: 200, headers: { 'retry-after': '3' }, errors: [{ message: SECONDARY_MESSAGE }], data: { a: 1 } },
+  ],
+  [
+    '@octokit/request\'s RequestError for an HTTP 403',
+    Object.assign(new Error(SECONDARY_MESSAGE), { name: 'HttpError', status: 403, response: { headers: { 'retry-after': '5' }, data: { message: SECONDARY_MESSAGE } } }),
+    { status: 403, headers: { 'retry-after': '5' }, errors: undefined },
+  ],
+  ['no answer: @octokit/request says 500', Object.assign(new Error('other side closed'), { name: 'HttpError', status: 500 }), { status: 500, headers: {} }],
+  ['anything else: as no answer', new TypeError('fetch failed'), { status: 500, headers: {}, message: 'fetch failed' }],
+])('failureOf %s', (_name, error, expected) => {
+  expect(failureOf(error)).toMatchObject(expected);
 });
