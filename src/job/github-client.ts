@@ -101,8 +101,8 @@ export class GraphqlGitHub implements GitHubApi {
     await this.send(doc, vars, (f, error) => {
       const byField = appliedFields(f, parts.map((p) => TRANSITION_FIELDS[p]));
       const applied = Object.fromEntries(parts.map((p) => [p, byField[TRANSITION_FIELDS[p]]]));
-      // Sent again only when GitHub surely did none of it: a second addComment would be a second marker.
-      if (Object.values(applied).every((v) => v === false)) return undefined;
+      // Sent again as is only when GitHub surely did none of it: a second addComment would be a second marker.
+      if (error instanceof RetryableError && Object.values(applied).every((v) => v === false)) return undefined;
       throw new TransitionError(applied, error, rereadHelps(f, byField, error));
     });
   }

@@ -168,6 +168,20 @@ describe('one fault at a time', () => {
     w.gh.addLabel(REPO, READY);
   });
 
+  test('the ready label deleted meanwhile when removing it was the only change: read again, nothing left; exit 0', async () => {
+    const pr = await fresh();
+    w.gh.labelPullRequest(REPO, pr, REMEDIATION);
+    const start = w.gh.requests.length;
+    w.gh.inject({ kind: 'delete-label', label: READY, operation: 'Transition' });
+    const run = await runJob(w.env({ taskId: String(pr) }));
+    expect(run.code).toBe(EXIT.done);
+    expect(sent(w, start)).toEqual(['Resolve', 'Transition:delete-label', 'View']);
+    expect(w.gh.prLabels(REPO, pr)).toEqual([REMEDIATION]);
+    expect(markers(w, pr)).toHaveLength(0);
+    expect(await invariant(w, pr)).toMatchObject({ phase: 'done', steps: { relabel: { result: 'already' } } });
+    w.gh.addLabel(REPO, READY);
+  });
+
   test('labels in another case are the same labels: Ready-For-QA removed, no second remediation label', async () => {
     const pr = await fresh();
     w.gh.deleteLabel(REPO, READY);
