@@ -79,11 +79,11 @@ function countingKube(w: RemediationWorld, c: KubeCounts): KubeApi {
 }
 
 /** remediate() in this process, one Kubernetes client for every push it is given. */
-function inProcess(w: RemediationWorld, c: KubeCounts) {
+function inProcess(w: RemediationWorld, c: KubeCounts, deadlineMs = 30_000) {
   const kube = countingKube(w, c);
   return (taskId: number) => {
     const input = readInput(w.env({ taskId: String(taskId) }));
-    const github = new GraphqlGitHub({ url: w.gh.url, token: w.gh.token, deadline: Date.now() + 30_000 });
+    const github = new GraphqlGitHub({ url: w.gh.url, token: w.gh.token, deadline: Date.now() + deadlineMs });
     return remediate(input, { kube, github, log: () => undefined });
   };
 }
@@ -312,6 +312,44 @@ export async function throughput(prs: number) {
       githubPerPush,
       kubePerPush: kube.http / prs,
     };
+  } finally {
+    await w.stop();
+  }
+}
+
+/**
+ * `prs` pushes at once against a GitHub that enforces its content-creation limit on the one token they share:
+ * a mutation less than `intervalMs` after the previous one is refused as a secondary rate limit (HTTP 403 with
+ * retry-after), as GitHub asks for 1 s between mutations. The floor is the limit itself: `prs` mutations,
+ * one per push, take at least (prs - 1) x interval. Each push has the Job's default 300 s GitHub deadline.
+ */
+export async function mutationLimit(prs: number, intervalMs: number) {
+  const w = await remediationWorld('bench-mutation-limit', 'card', { mutationIntervalMs: intervalMs });
+  try {
+    const tasks = range(1, prs);
+    await w.seed(tasks);
+    w.gh.addLabel(REPO, 'remediation-in-progress');
+    const run = inProcess(w, newCounts(), 300_000);
+    const from = w.gh.requests.length;
+    const t0 = process.hrtime.bigint();
+    const outcomes = await Promise.allSettled(tasks.map((t) => run(t)));
+    const totalMs = since(t0);
+    const sent = w.gh.requests.slice(from);
+    const accepted = sent.filter((r) => r.operation === 'Transition' && !r.fault).length;
+    const refused = sent.filter((r) => r.fault === 'secondary').length;
+    const done = outcomes.filter((o) => o.status === 'fulfilled' && o.value.kind === 'done').length;
+    const relabelled = tasks.filter((t) => w.gh.prLabels(REPO, t).join() === 'remediation-in-progress').length;
+    const floorMs = (prs - 1) * intervalMs;
+    heading(`4b. ${prs} pushes at once, one token, GitHub allowing one mutation per ${ms(intervalMs)}`);
+    row('floor: (pushes - 1) x interval', ms(floorMs), 'floor');
+    row('Job: time to global convergence', ms(totalMs), ratio(totalMs, floorMs));
+    row('pushes done / PRs relabelled', `${done} / ${relabelled}`, `expected ${prs} / ${prs}`);
+    row('mutations accepted per push', (accepted / prs).toFixed(2), `minimum 1, ${ratio(accepted / prs, 1)}`);
+    row('mutations refused by the limit, per push', (refused / prs).toFixed(2), 'floor 0 with perfect pacing');
+    row('GitHub requests per push, refused included', (sent.length / prs).toFixed(2), `minimum ${MIN_GITHUB}, ${ratio(sent.length / prs, MIN_GITHUB)}`);
+    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
+    if (failures.length) row('pushes failed (first error)', failures.length, failures[0]);
+    return { prs, intervalMs, floorMs, totalMs, done, relabelled, acceptedPerPush: accepted / prs, refusedPerPush: refused / prs, requestsPerPush: sent.length / prs, failed: failures.length };
   } finally {
     await w.stop();
   }

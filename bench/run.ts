@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every figure of the benchmark issue, printed as tables with their floors, and written to
  * bench/results/<date>.json. Bundled to lib/bench/, two levels down like test/<dir>/, so the harness's
- * __dirname-relative paths hold. BENCH_QUICK=1 takes fewer samples and sizes, for a smoke run.
+ * __dirname-relative paths hold. BENCH_QUICK=1 takes fewer samples and sizes, for a smoke run; BENCH_ONLY picks figures.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -9,7 +9,7 @@ import * as path from 'path';
 import { packageRoot } from '../src/package-root';
 import globalSetup from '../test/harness/global-setup';
 import globalTeardown from '../test/harness/global-teardown';
-import { roundTrips, scale, throughput, wallTime } from './cancellation';
+import { mutationLimit, roundTrips, scale, throughput, wallTime } from './cancellation';
 import { endToEnd } from './e2e';
 import { reconcilerCost } from './reconciler';
 import { jobBundle } from './job-bundle';
@@ -17,6 +17,8 @@ import { since } from './stats';
 import { synth } from './synth';
 
 const quick = process.env.BENCH_QUICK === '1';
+/** BENCH_ONLY=throughput,mutationLimit measures only those figures. */
+const only = process.env.BENCH_ONLY?.split(',');
 
 async function main() {
   const t0 = process.hrtime.bigint();
@@ -27,6 +29,7 @@ async function main() {
   const failed: string[] = [];
   // A figure that breaks is recorded and the others still run: the JSON keeps what could be measured.
   const figure = async (key: string, f: () => unknown) => {
+    if (only && !only.includes(key)) return;
     try {
       results[key] = await f();
     } catch (e) {
@@ -43,6 +46,7 @@ async function main() {
     await figure('scale', () => scale(quick ? [100] : [100, 1000, 5000], quick ? 5 : 100));
     await figure('throughput', () => throughput(quick ? 10 : 100));
     await figure('reconciler', () => reconcilerCost(quick ? [2] : [10, 50]));
+    await figure('mutationLimit', () => mutationLimit(quick ? 10 : 100, 1000));
     await figure('endToEnd', () => endToEnd(quick ? 2 : 10, results.wallTime?.job?.wallMs));
   } finally {
     await globalTeardown();

@@ -150,12 +150,24 @@ export class ConfigError extends Error {
 const SCHEMA_PATH = path.join(packageRoot(), 'schema', 'config.schema.json');
 let validator: ReturnType<Ajv['compile']> | undefined;
 
+let schema: any;
+
+function schemaJson(): any {
+  schema ??= JSON.parse(fs.readFileSync(SCHEMA_PATH, 'utf8'));
+  return schema;
+}
+
 function compiledSchema() {
   if (!validator) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
-    validator = ajv.compile(JSON.parse(fs.readFileSync(SCHEMA_PATH, 'utf8')));
+    validator = ajv.compile(schemaJson());
   }
   return validator;
+}
+
+/** GitHub's limit on a label description, in characters, as the schema states it for the configuration. */
+export function labelDescriptionLimit(): number {
+  return schemaJson().properties.github.properties.remediationLabel.properties.description.maxLength;
 }
 
 /** `/github/bots/0` -> `github.bots[0]` */

@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { JobOptions, SecretRef } from './config';
+import { JobOptions, labelDescriptionLimit, SecretRef } from './config';
 import { EVENT_ENV, EXIT, STATIC_ENV } from './job-env';
 import { DEFAULT_CLOCK_SKEW, OrderingOptions } from './ordering-options';
 import { packageRoot } from './package-root';
@@ -102,6 +102,12 @@ export class RemediationJob extends Construct {
     checkInteger('backoffLimit', props.backoffLimit, 0);
     checkInteger('activeDeadlineSeconds', props.activeDeadlineSeconds, 30);
     checkInteger('leaseDurationSeconds', props.leaseDurationSeconds, 5);
+    // GitHub refuses a longer description when the Job creates the label: refuse it here, at synth.
+    const description = props.labels.remediationDescription;
+    const limit = labelDescriptionLimit();
+    if ([...description].length > limit) {
+      throw new Error(`labels.remediationDescription: ${JSON.stringify(description)} has ${[...description].length} characters; GitHub allows at most ${limit}`);
+    }
 
     const metadata = { name: `${this.prefix}-job`, namespace: props.namespace, labels: this.labels() };
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: false });

@@ -1,6 +1,7 @@
-import { graphql, GraphqlResponseError } from '@octokit/graphql';
-import { CREATE_LABEL_MUTATION, RESOLVE_QUERY, transitionMutation, VIEW_BATCH, viewQuery } from './graphql-documents';
-import { CommitAuthor, GitHubApi, GitHubError, parseMarker, PullRequestState, PullRequestView, ResolvedPush, RepositoryView } from './github';
+import { graphql } from '@octokit/graphql';
+import { CREATE_LABEL_MUTATION, LABEL_QUERY, RESOLVE_QUERY, TRANSITION_FIELDS, transitionMutation, VIEW_BATCH, viewQuery } from './graphql-documents';
+import { CommitAuthor, GitHubApi, GitHubError, parseMarker, PullRequestState, PullRequestView, ResolvedPush, RepositoryView, sameLabel, TransitionChange, TransitionError } from './github';
+import { appliedFields, classify, failureOf, GitHubFailure, isNameTaken, onlyMissingAliases, rereadHelps } from './github-errors';
 import { RetryableError, withRetry } from './retry';
 
 export interface GraphqlGitHubOptions {
@@ -13,47 +14,13 @@ export interface GraphqlGitHubOptions {
   readonly onRetry?: (reason: string, waitMs: number) => void;
 }
 
-/** Secondary rate limits without retry-after: GitHub asks for at least a minute. */
-const SECONDARY_DEFAULT_MS = 60_000;
-
-function header(headers: Record<string, unknown> | undefined, name: string): string | undefined {
-  const v = headers?.[name];
-  return v === undefined ? undefined : String(v);
-}
-
-/** Maps an @octokit/graphql failure to retryable (with the wait GitHub asks for) or final. */
-export function classify(e: any): Error {
-  if (e instanceof GraphqlResponseError) {
-    if (e.errors?.some((x: any) => x.type === 'RATE_LIMITED')) {
-      const reset = Number(header(e.headers as any, 'x-ratelimit-reset'));
-      return new RetryableError('primary rate limit', Number.isFinite(reset) ? Math.max(0, reset * 1000 - Date.now()) : SECONDARY_DEFAULT_MS);
-    }
-    return new GitHubError(`GraphQL errors: ${e.errors?.map((x: any) => x.message).join('; ')}`);
-  }
-  const status: number | undefined = e?.status;
-  // @octokit/request reports network failures and timeouts as status 500.
-  if (status === undefined) return new RetryableError(`request failed: ${e?.message ?? e}`);
-  const headers = e.response?.headers;
-  const retryAfter = Number(header(headers, 'retry-after'));
-  const after = Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined;
-  if (status === 429 || (status === 403 && (after !== undefined || /rate limit/i.test(e.message)))) {
-    if (header(headers, 'x-ratelimit-remaining') === '0' && after === undefined) {
-      const reset = Number(header(headers, 'x-ratelimit-reset'));
-      return new RetryableError(`HTTP ${status} rate limit`, Number.isFinite(reset) ? Math.max(0, reset * 1000 - Date.now()) : SECONDARY_DEFAULT_MS);
-    }
-    return new RetryableError(`HTTP ${status} secondary rate limit`, after ?? SECONDARY_DEFAULT_MS);
-  }
-  if (status >= 500) return new RetryableError(`HTTP ${status}: ${e.message}`, after);
-  return new GitHubError(`HTTP ${status}: ${e.message}`);
-}
-
 function author(a: any): CommitAuthor {
   return { name: a?.name ?? null, email: a?.email ?? null, login: a?.user?.login ?? null };
 }
 
 /** The PR fields both queries read; label names compare case-insensitively, as on GitHub. */
 function prState(pr: any, ready: string): PullRequestState {
-  const added = pr.timelineItems.nodes.filter((e: any) => e?.label?.name.toLowerCase() === ready.toLowerCase()).map((e: any) => e.createdAt as string);
+  const added = pr.timelineItems.nodes.filter((e: any) => sameLabel(e?.label?.name ?? '', ready)).map((e: any) => e.createdAt as string);
   return {
     id: pr.id,
     number: pr.number,
@@ -85,7 +52,8 @@ export class GraphqlGitHub implements GitHubApi {
     const data: any = await this.send(RESOLVE_QUERY, { owner, name, ref: `refs/heads/${branch}`, ...labels });
     const repo = data.repository;
     if (!repo) throw new GitHubError(`repository ${owner}/${name} not found or not accessible`);
-    const pr = repo.ref?.associatedPullRequests.nodes.find((p: any) => p.headRefName === branch);
+    // The ref's PRs include PRs into other repositories of the fork network: only one into this repository counts.
+    const pr = repo.ref?.associatedPullRequests.nodes.find((p: any) => p.headRefName === branch && p.baseRepository?.id === repo.id);
     return {
       repositoryId: repo.id,
       branchHead: repo.ref?.target?.oid ?? null,
@@ -107,7 +75,8 @@ export class GraphqlGitHub implements GitHubApi {
       const vars: Record<string, unknown> = { owner, name, ...ask.labels };
       n.forEach((v, i) => (vars[`n${i}`] = v));
       o.forEach((v, i) => (vars[`o${i}`] = v));
-      const data: any = await this.send(viewQuery(n.length, o.length), vars);
+      // A PR that no longer exists answers null plus NOT_FOUND for its alias: that PR is missing, not the view.
+      const data: any = await this.send(viewQuery(n.length, o.length), vars, (f) => (onlyMissingAliases(f, /^p\d+$/) ? f.data : undefined));
       cost.requests++;
       cost.points += data.rateLimit?.cost ?? 0;
       cost.remaining = data.rateLimit?.remaining ?? null;
@@ -128,28 +97,51 @@ export class GraphqlGitHub implements GitHubApi {
     };
   }
 
+  /**
+   * Creates the label, or finds it made already: by another Job racing this one, or by this one's own earlier
+   * attempt whose answer was lost. Either way GitHub answers "Name has already been taken".
+   */
   async createLabel(repositoryId: string, name: string, color: string, description: string): Promise<string> {
-    const data: any = await this.send(CREATE_LABEL_MUTATION, { repositoryId, name, color, description });
-    return data.createLabel.label.id;
+    const data: any = await this.send(CREATE_LABEL_MUTATION, { repositoryId, name, color, description }, (f) => (isNameTaken(f) ? { createLabel: null } : undefined));
+    if (data.createLabel) return data.createLabel.label.id;
+    const found: any = await this.send(LABEL_QUERY, { repositoryId, name });
+    if (!found.node?.label) throw new RetryableError(`label ${JSON.stringify(name)} is taken, yet not found`);
+    return found.node.label.id;
   }
 
-  async transition(prId: string, change: { remove?: string; add?: string; comment?: string }): Promise<void> {
+  async transition(prId: string, change: TransitionChange): Promise<void> {
+    const parts = (['remove', 'add', 'comment'] as const).filter((p) => change[p]);
     const doc = transitionMutation({ remove: !!change.remove, add: !!change.add, comment: !!change.comment });
-    await this.send(doc, {
+    const vars = {
       pr: prId,
       ...(change.remove ? { remove: [change.remove] } : {}),
       ...(change.add ? { add: [change.add] } : {}),
       ...(change.comment ? { body: change.comment } : {}),
+    };
+    await this.send(doc, vars, (f, error) => {
+      const byField = appliedFields(f, parts.map((p) => TRANSITION_FIELDS[p]));
+      const applied = Object.fromEntries(parts.map((p) => [p, byField[TRANSITION_FIELDS[p]]]));
+      // Sent again as is only when GitHub surely did none of it: a second addComment would be a second marker.
+      if (error instanceof RetryableError && Object.values(applied).every((v) => v === false)) return undefined;
+      throw new TransitionError(applied, error, rereadHelps(f, byField, error));
     });
   }
 
-  private send(query: string, variables: Record<string, unknown>): Promise<unknown> {
+  /**
+   * Sends one document, retrying what `classify` calls retryable until the deadline. `recover` sees each
+   * failure first: it may return data to use instead, or throw to stop; undefined leaves it to `classify`.
+   */
+  private send(query: string, variables: Record<string, unknown>, recover?: (f: GitHubFailure, error: RetryableError | GitHubError) => unknown): Promise<unknown> {
     return withRetry(
       async () => {
         try {
           return await this.client(query, { ...variables, request: { signal: AbortSignal.timeout(this.o.requestTimeoutMs ?? 20_000) } });
         } catch (e) {
-          throw classify(e);
+          const f = failureOf(e);
+          const error = classify(f, Date.now());
+          const recovered = recover?.(f, error);
+          if (recovered !== undefined) return recovered;
+          throw error;
         }
       },
       { deadline: this.o.deadline, baseMs: 1000, maxMs: 60_000, onRetry: (e, _n, ms) => this.o.onRetry?.(e.message, ms) },

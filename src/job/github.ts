@@ -1,4 +1,5 @@
 /** The GitHub side of a run, as an interface: GraphQL in production, fakes in unit tests. */
+import { RetryableError } from './retry';
 
 export interface Marker {
   readonly delivery: string;
@@ -55,11 +56,20 @@ export interface RepositoryView {
   readonly cost: { readonly requests: number; readonly points: number; readonly remaining: number | null };
 }
 
+export interface TransitionChange {
+  readonly remove?: string;
+  readonly add?: string;
+  readonly comment?: string;
+}
+
 export interface GitHubApi {
   resolve(owner: string, name: string, branch: string, labels: { ready: string; remediation: string }): Promise<ResolvedPush>;
   createLabel(repositoryId: string, name: string, color: string, description: string): Promise<string>;
-  /** One request: remove `remove`, add `add`, post `comment`, each only when given. */
-  transition(prId: string, change: { remove?: string; add?: string; comment?: string }): Promise<void>;
+  /**
+   * One request: remove `remove`, add `add`, post `comment`, each only when given. Throws `TransitionError`
+   * when GitHub may have done part of it; never sends the same document twice unless nothing was applied.
+   */
+  transition(prId: string, change: TransitionChange): Promise<void>;
   view(owner: string, name: string, ask: { prs: number[]; commits: string[]; labels: { ready: string; remediation: string } }): Promise<RepositoryView>;
 }
 
@@ -69,6 +79,27 @@ export class GitHubError extends Error {
     super(message);
     this.name = 'GitHubError';
   }
+}
+
+/**
+ * A transition that failed after GitHub may have applied part of it. `applied` says, per part sent, whether
+ * GitHub did it (undefined: unknown, its answer was lost); `reread` whether reading the PR again can show the
+ * way on (a lost answer, a label id gone stale, a transient error); `error` is what to end with otherwise.
+ */
+export class TransitionError extends Error {
+  constructor(
+    readonly applied: { readonly [K in keyof TransitionChange]?: boolean },
+    readonly error: RetryableError | GitHubError,
+    readonly reread: boolean,
+  ) {
+    super(`transition failed: ${error.message}`);
+    this.name = 'TransitionError';
+  }
+}
+
+/** GitHub label names are case-insensitive: `Ready-For-QA` is the label `ready-for-qa`. */
+export function sameLabel(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
 }
 
 const MARKER = /<!-- agent-cancellation (\{.*?\}) -->/;

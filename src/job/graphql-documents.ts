@@ -20,6 +20,7 @@ export const RESOLVE_QUERY = `query Resolve($owner: String!, $name: String!, $re
           id
           number
           headRefName
+          baseRepository { id }
           labels(first: 100) { nodes { id name } }
           comments(last: 30) { nodes { body viewerDidAuthor } }
           ${LABEL_EVENTS}
@@ -81,19 +82,29 @@ export const CREATE_LABEL_MUTATION = `mutation CreateLabel($repositoryId: ID!, $
   }
 }`;
 
+/** A label's id by name, for a `createLabel` that found the name taken: the repository by node id, as createLabel has it. */
+export const LABEL_QUERY = `query Label($repositoryId: ID!, $name: String!) {
+  node(id: $repositoryId) {
+    ... on Repository { label(name: $name) { id } }
+  }
+}`;
+
 export interface TransitionParts {
   readonly remove: boolean;
   readonly add: boolean;
   readonly comment: boolean;
 }
 
+/** The root field of each part of a transition, in the order GitHub runs them. */
+export const TRANSITION_FIELDS = { remove: 'removeLabelsFromLabelable', add: 'addLabelsToLabelable', comment: 'addComment' } as const;
+
 /** The label transition as one mutation document with only the fields this PR needs. */
 export function transitionMutation(p: TransitionParts): string {
   const vars = ['$pr: ID!', p.remove && '$remove: [ID!]!', p.add && '$add: [ID!]!', p.comment && '$body: String!'].filter(Boolean);
   const fields = [
-    p.remove && 'removeLabelsFromLabelable(input: { labelableId: $pr, labelIds: $remove }) { clientMutationId }',
-    p.add && 'addLabelsToLabelable(input: { labelableId: $pr, labelIds: $add }) { clientMutationId }',
-    p.comment && 'addComment(input: { subjectId: $pr, body: $body }) { clientMutationId }',
+    p.remove && `${TRANSITION_FIELDS.remove}(input: { labelableId: $pr, labelIds: $remove }) { clientMutationId }`,
+    p.add && `${TRANSITION_FIELDS.add}(input: { labelableId: $pr, labelIds: $add }) { clientMutationId }`,
+    p.comment && `${TRANSITION_FIELDS.comment}(input: { subjectId: $pr, body: $body }) { clientMutationId }`,
   ].filter(Boolean);
   if (fields.length === 0) throw new Error('transitionMutation: nothing to change');
   return `mutation Transition(${vars.join(', ')}) {\n  ${fields.join('\n  ')}\n}`;
@@ -101,7 +112,7 @@ export function transitionMutation(p: TransitionParts): string {
 
 /** Every variant of every document, for schema tests. */
 export function allDocuments(): Record<string, string> {
-  const docs: Record<string, string> = { RESOLVE_QUERY, CREATE_LABEL_MUTATION, 'viewQuery(0, 0)': viewQuery(0, 0), [`viewQuery(${VIEW_BATCH}, ${VIEW_BATCH})`]: viewQuery(VIEW_BATCH, VIEW_BATCH) };
+  const docs: Record<string, string> = { RESOLVE_QUERY, CREATE_LABEL_MUTATION, LABEL_QUERY, 'viewQuery(0, 0)': viewQuery(0, 0), [`viewQuery(${VIEW_BATCH}, ${VIEW_BATCH})`]: viewQuery(VIEW_BATCH, VIEW_BATCH) };
   for (let bits = 1; bits < 8; bits++) {
     const p = { remove: !!(bits & 1), add: !!(bits & 2), comment: !!(bits & 4) };
     docs[`transition(${JSON.stringify(p)})`] = transitionMutation(p);

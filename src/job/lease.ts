@@ -34,9 +34,12 @@ export interface PrState {
     cancel?: { at: string; deleted: string[]; kept: Array<{ name: string; why: string }> };
     relabel?: {
       at: string;
-      /** qa-restarted-after-push: ready-for-qa was added after the push, so no label was changed. */
-      result: 'transitioned' | 'already' | 'marker-present' | 'qa-restarted-after-push';
-      /** What the transition changed, so compensation can undo exactly that. */
+      /**
+       * partial: a transition GitHub applied only in part (or may have); the step is still to finish.
+       * qa-restarted-after-push: ready-for-qa was added after the push, so no label was changed.
+       */
+      result: 'transitioned' | 'already' | 'partial' | 'qa-restarted-after-push';
+      /** What the transition changed (or may have, its answer lost), so compensation can undo exactly that. */
       removed?: string;
       added?: string;
     };
@@ -52,6 +55,9 @@ export interface PrState {
 }
 
 const MAX_DELIVERIES = 20;
+
+/** The relabel step is finished: labels as intended, not just partly changed. */
+export const relabelled = (state: PrState) => !!state.steps.relabel && state.steps.relabel.result !== 'partial';
 
 /** Records the state's delivery as handled, newest last, so a redelivery of it is a no-op. */
 export function recordDelivery(state: PrState): void {

@@ -1,8 +1,8 @@
 import { Alert, AlertSender } from './alert';
-import { CommitAuthor, PullRequestView, RepositoryView } from './github';
+import { CommitAuthor, PullRequestView, RepositoryView, sameLabel } from './github';
 import { JobInput, ReconcileInput, taskSelector } from './input';
 import { ConflictError, KubeApi, KubeObject, Lease } from './kube';
-import { acquire, expired, LockTimeoutError, MANAGED_BY, PrState, readState, recordDelivery, save } from './lease';
+import { acquire, expired, LockTimeoutError, MANAGED_BY, PrState, readState, recordDelivery, relabelled, save } from './lease';
 import { qaRestartedAfterPush, splitRuns } from './ordering';
 import { handlePush } from './remediate';
 import { RetryableError } from './retry';
@@ -83,7 +83,7 @@ export function decide(o: Observed, cfg: ReconcileInput, now: number): Action {
   }
   if (pending(state)) return { kind: 'resume' };
 
-  const has = (name: string) => pr.labels.some((l) => l.name.toLowerCase() === name.toLowerCase());
+  const has = (name: string) => pr.labels.some((l) => sameLabel(l.name, name));
   // The platform started the next QA cycle after this push: its labels and runs are the platform's now.
   if (qaRestartedAfterPush(pr.readyLabeledAt, Date.parse(state.pushedAt))) return idle('qa restarted after the push');
   if (!has(cfg.labels.remediation)) return idle('remediation over: the remediation label is gone');
@@ -152,9 +152,7 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
   const managed = new Set(states.map((s) => `${s.state.repository.toLowerCase()}#${s.state.pr}`));
   for (const [repository, { view }] of views) {
     for (const pr of view?.labelled ?? []) {
-      if (!managed.has(`${repository}#${pr.number}`) && pr.labels.some((l) => l.name.toLowerCase() === cfg.labels.remediation.toLowerCase())) {
-        report.unmanaged.push(`${repository}#${pr.number}`);
-      }
+      if (!managed.has(`${repository}#${pr.number}`) && pr.labels.some((l) => sameLabel(l.name, cfg.labels.remediation))) report.unmanaged.push(`${repository}#${pr.number}`);
     }
   }
   if (report.unmanaged.length) log('unmanaged', { prs: report.unmanaged, note: 'remediation label without a state Lease; left alone' });
@@ -307,14 +305,14 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
       case 'fail':
         throw new RetryableError(action.error);
       case 'resume': {
-        const missing = (['cancel', 'relabel'] as const).filter((step) => !state.steps[step]);
+        const missing = [...(state.steps.cancel ? [] : ['cancel']), ...(relabelled(state) ? [] : ['relabel'])];
         await completeSteps(cfg, state, held, { repositoryId: view!.repositoryId, pr: o.pr!, remediationLabelId: view!.remediationLabelId }, deps);
         Object.assign(did, { completed: missing, relabel: state.steps.relabel!.result });
         await event(kube, cfg.namespace, held.lease, 'Normal', 'RemediationResumed', `PR #${state.pr}: ${missing.join(' and ')} completed by the reconciler`, log);
         break;
       }
       case 'repair': {
-        const ready = o.pr!.labels.find((l) => l.name.toLowerCase() === cfg.labels.ready.toLowerCase());
+        const ready = o.pr!.labels.find((l) => sameLabel(l.name, cfg.labels.ready));
         if (action.removeReady && ready) await deps.github.transition(o.pr!.id, { remove: ready.id });
         const deleted: string[] = [];
         for (const r of action.stale) if (await kube.deleteNamed(cfg.namespace, cfg.codeRun, r.metadata.name, r.metadata.uid!)) deleted.push(r.metadata.name);
@@ -370,8 +368,8 @@ async function collect(kube: KubeApi, namespace: string, lease: Lease): Promise<
 async function compensate(cfg: ReconcileInput, deps: ReconcileDeps, state: PrState, pr: PullRequestView | null | undefined, view: RepositoryView | undefined): Promise<string[]> {
   const relabel = state.steps.relabel;
   if (!pr || !relabel) return [];
-  const remediation = relabel.added ? pr.labels.find((l) => l.name === relabel.added) : undefined;
-  const addReady = relabel.removed && !pr.labels.some((l) => l.name === relabel.removed) ? view?.readyLabelId : undefined;
+  const remediation = relabel.added ? pr.labels.find((l) => sameLabel(l.name, relabel.added!)) : undefined;
+  const addReady = relabel.removed && !pr.labels.some((l) => sameLabel(l.name, relabel.removed!)) ? view?.readyLabelId : undefined;
   if (!remediation && !addReady) return [];
   await deps.github.transition(pr.id, { remove: remediation?.id, add: addReady });
   return [...(remediation ? [`removed ${remediation.name}`] : []), ...(addReady ? [`re-added ${cfg.labels.ready}`] : [])];

@@ -1,7 +1,7 @@
-import { GitHubApi, markerComment, PullRequestState } from './github';
+import { GitHubApi, markerComment, PullRequestState, sameLabel, TransitionError } from './github';
 import { StaticInput, taskSelector } from './input';
 import { KubeApi, Lease } from './kube';
-import { PrState, recordDelivery, save } from './lease';
+import { PrState, recordDelivery, relabelled, save } from './lease';
 import { Logger } from './log';
 import { qaRestartedAfterPush, splitRuns } from './ordering';
 import { RetryableError, sleep } from './retry';
@@ -53,8 +53,10 @@ export async function completeSteps(s: StaticInput, state: PrState, held: HeldLe
     held.lease = await save(kube, held.lease, state);
     log('verify', { pr, remaining: 0 });
   }
-  if (!state.steps.relabel) {
-    const change = await relabel(s, deps.github, target, state);
+  if (!relabelled(state)) {
+    const change = await relabel(s, deps, target, state, async () => {
+      held.lease = await save(kube, held.lease, state);
+    });
     state.steps.relabel = { at: new Date(now()).toISOString(), ...change };
     log('relabel', { pr, ...change });
   }
@@ -68,24 +70,66 @@ export async function completeSteps(s: StaticInput, state: PrState, held: HeldLe
 
 type Relabel = Pick<NonNullable<PrState['steps']['relabel']>, 'result' | 'removed' | 'added'>;
 
-async function relabel(s: StaticInput, github: GitHubApi, target: StepTarget, state: PrState): Promise<Relabel> {
-  const { pr } = target;
-  if (qaRestartedAfterPush(pr.readyLabeledAt, Date.parse(state.pushedAt))) return { result: 'qa-restarted-after-push' };
-  if (pr.markers.some((m) => m.delivery === state.delivery)) return { result: 'marker-present' };
-  const ready = pr.labels.find((l) => l.name === s.labels.ready);
-  const hasRemediation = pr.labels.some((l) => l.name === s.labels.remediation);
-  if (!ready && hasRemediation) return { result: 'already' };
-  let add: string | undefined;
-  if (!hasRemediation) {
-    add = target.remediationLabelId ?? (await github.createLabel(target.repositoryId, s.labels.remediation, s.labels.color, s.labels.description));
+export interface RelabelPlan {
+  /** Id of the ready label to remove. */
+  readonly remove?: string;
+  readonly add: boolean;
+  readonly comment: boolean;
+}
+
+/**
+ * What the PR still needs for this push, from the labels and markers seen on it and what this push changed
+ * before. Labels decide: a marker never stands in for a label. The marker explains a remediation label this
+ * push added, so it is posted with that label or after it, and once.
+ */
+export function planRelabel(pr: PullRequestState, labels: StaticInput['labels'], delivery: string, changed: { readonly added?: string }): RelabelPlan {
+  const ready = pr.labels.find((l) => sameLabel(l.name, labels.ready));
+  const add = !pr.labels.some((l) => sameLabel(l.name, labels.remediation));
+  const marked = pr.markers.some((m) => m.delivery === delivery);
+  return { remove: ready?.id, add, comment: !marked && (add || !!changed.added) };
+}
+
+/** Reads after a failed transition before giving up: enough for a lost answer and a label deleted meanwhile. */
+const RELABEL_ROUNDS = 3;
+
+/**
+ * Brings the PR's labels to the plan: one mutation when all goes well. After a transition GitHub applied in
+ * part, records what it did (`record` saves the state), reads the PR again and finishes the rest.
+ */
+async function relabel(s: StaticInput, deps: StepDeps, target: StepTarget, state: PrState, record: () => Promise<void>): Promise<Relabel> {
+  const { github } = deps;
+  const now = deps.now ?? Date.now;
+  let { pr, remediationLabelId } = target;
+  const previous = state.steps.relabel;
+  const changed: { removed?: string; added?: string } = { removed: previous?.removed, added: previous?.added };
+  const finished = (): Relabel => ({ result: changed.removed || changed.added ? 'transitioned' : 'already', ...changed });
+  for (let round = 1; ; round++) {
+    if (qaRestartedAfterPush(pr.readyLabeledAt, Date.parse(state.pushedAt))) return { result: 'qa-restarted-after-push', ...changed };
+    const plan = planRelabel(pr, s.labels, state.delivery, changed);
+    if (!plan.remove && !plan.add && !plan.comment) return finished();
+    const add = plan.add ? remediationLabelId ?? (await github.createLabel(target.repositoryId, s.labels.remediation, s.labels.color, s.labels.description)) : undefined;
+    const comment = plan.comment ? markerComment({ delivery: state.delivery, sha: state.sha, startedAt: state.startedAt }, state.steps.cancel?.deleted.length ?? 0) : undefined;
+    try {
+      await github.transition(pr.id, { remove: plan.remove, add, comment });
+      if (plan.remove) changed.removed = s.labels.ready;
+      if (add) changed.added = s.labels.remediation;
+      return finished();
+    } catch (e) {
+      if (!(e instanceof TransitionError)) throw e;
+      // What GitHub did or may have done: compensation checks the labels before undoing any of it.
+      if (plan.remove && e.applied.remove !== false) changed.removed = s.labels.ready;
+      if (add && e.applied.add !== false) changed.added = s.labels.remediation;
+      state.steps.relabel = { at: new Date(now()).toISOString(), result: 'partial', ...changed };
+      await record();
+      if (!e.reread || round === RELABEL_ROUNDS) throw e.error;
+      const [owner, name] = state.repository.split('/');
+      const view = await github.view(owner, name, { prs: [pr.number], commits: [], labels: { ready: s.labels.ready, remediation: s.labels.remediation } });
+      const seen = view.prs.get(pr.number);
+      if (seen?.state !== 'OPEN') throw new RetryableError(`pr #${pr.number} is ${seen ? seen.state.toLowerCase() : 'gone'} since the transition began`);
+      pr = seen;
+      remediationLabelId = view.remediationLabelId;
+    }
   }
-  await github.transition(pr.id, {
-    remove: ready?.id,
-    add,
-    // The marker goes with the label it explains, so GitHub shows when remediation started.
-    comment: add ? markerComment({ delivery: state.delivery, sha: state.sha, startedAt: state.startedAt }, state.steps.cancel?.deleted.length ?? 0) : undefined,
-  });
-  return { result: 'transitioned', removed: ready ? s.labels.ready : undefined, added: add ? s.labels.remediation : undefined };
 }
 
 /** Waits until none of the deleted runs (by uid) is listed: finalizers may hold them a while. */

@@ -8,8 +8,13 @@
  *   const gh = await GitHubTestServer.start({ token });   gh.url is the GraphQL endpoint
  *   gh.addRepository('o/r'); gh.addLabel('o/r', 'ready-for-qa'); gh.setBranch('o/r', 'b', sha)
  *   const n = gh.openPullRequest('o/r', 'b', ['ready-for-qa']); gh.prLabels('o/r', n); gh.prComments('o/r', n)
- *   gh.inject({ kind: '502' | 'secondary' | 'primary' | 'slow' | 'drop', times?, retryAfter?, delayMs? })
+ *   gh.openPullRequest('up/r', 'b', [], { head: 'o/r' }) a PR from o/r's branch into another repository of its network
+ *   gh.deletePullRequest('o/r', n): `pullRequest(number:)` then answers null and NOT_FOUND for its alias, as GitHub does
+ *   gh.inject({ kind, operation?, times?, ... }): the next `times` requests (of `operation`, when given) meet the fault;
+ *     see FaultKind for each of GitHub's failure shapes
  *   gh.outage(true) answers every request 502 until gh.outage(false)
+ *   GitHubTestServer.start({ mutationIntervalMs }) enforces GitHub's "1 s between mutations on one token" as a
+ *     secondary rate limit (HTTP 403, retry-after)
  *   gh.setCommitAuthor('o/r', sha, { name, login }) for `object(oid:)` lookups
  *   gh.push('o/r', branch, sha, author) moves a branch as a push does: a new head commit, committed now
  *   gh.labelPullRequest('o/r', n, name) adds a label and a LabeledEvent (the timeline keeps when)
@@ -34,16 +39,44 @@ export function githubSchema(): GraphQLSchema {
   return cachedSchema;
 }
 
-export type FaultKind = '502' | 'secondary' | 'primary' | 'slow' | 'drop';
+/**
+ * Each way GitHub fails, whole requests first:
+ * - `502`: refused with a 502, nothing done; `drop`: the connection closed unanswered, nothing done;
+ * - `secondary`: a secondary rate limit with retry-after, as HTTP 403 (default) or HTTP 200 with `errors` (`status`);
+ * - `primary`: RATE_LIMITED on HTTP 200 (default), or HTTP 403, with x-ratelimit-remaining 0 and x-ratelimit-reset;
+ * - `slow`: answered after `delayMs`;
+ * then the ones where the work is done and the answer says otherwise:
+ * - `applied-502`: done, then answered 502 or 504 (`status`), as after GitHub's 10 s limit;
+ * - `applied-drop`: done, then the connection closed unanswered;
+ * - `timeout`: HTTP 200 with GitHub's timeout error, no `type`, data null; done when `applied`;
+ * and the ones where part of a document fails:
+ * - `forbidden`: the root field `field` answers FORBIDDEN; the fields before and after it still run;
+ * - `delete-label`: label `label` is deleted from the repository (and its PRs) just before the request runs.
+ */
+export type FaultKind = '502' | 'secondary' | 'primary' | 'slow' | 'drop' | 'applied-502' | 'applied-drop' | 'timeout' | 'forbidden' | 'delete-label';
 export interface Fault {
   readonly kind: FaultKind;
   /** How many coming requests it hits. @default 1 */
   readonly times?: number;
-  /** Seconds, for 'secondary'. @default 1 */
+  /** Only requests of this operation (`Transition`, `CreateLabel`, ...) meet it; others pass it by. */
+  readonly operation?: string;
+  /** Seconds, for 'secondary' and 'primary'. @default 1 */
   readonly retryAfter?: number;
   /** For 'slow'. @default 3000 */
   readonly delayMs?: number;
+  /** HTTP status for 'secondary' (403 or 200), 'primary' (200 or 403) and 'applied-502' (502 or 504). */
+  readonly status?: number;
+  /** For 'timeout': GitHub did the work before it gave up. @default false */
+  readonly applied?: boolean;
+  /** For 'forbidden': the root field that fails. */
+  readonly field?: string;
+  /** For 'delete-label': the label's name. */
+  readonly label?: string;
 }
+
+const TIMEOUT_MESSAGE =
+  'Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug. Please include `C0DE:1234:5678:9ABC:DEF0` when reporting this issue.';
+const SECONDARY_MESSAGE = 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.';
 
 export interface RequestRecord {
   readonly operation: string;
@@ -51,16 +84,17 @@ export interface RequestRecord {
   readonly fault?: FaultKind;
   readonly errors?: string[];
   readonly at: number;
-  /** GitHub points the request cost (successful requests only). */
+  /** GitHub points the request cost (requests that ran only). */
   readonly points?: number;
 }
 
 interface Label { id: string; name: string; color: string; description: string }
 interface Comment { body: string; byViewer: boolean }
 interface LabelEvent { labelId: string; at: string }
-interface PullRequest { id: string; number: number; headRefName: string; state: 'OPEN' | 'CLOSED'; labelIds: string[]; labelEvents: LabelEvent[]; comments: Comment[] }
+/** Stored in its base repository; `head` is the repository its branch is in. */
+interface PullRequest { id: string; number: number; head: string; headRefName: string; state: 'OPEN' | 'CLOSED'; labelIds: string[]; labelEvents: LabelEvent[]; comments: Comment[] }
 interface Commit { author: CommitAuthor; committedAt: string }
-interface Repo { id: string; fullName: string; labels: Label[]; refs: Map<string, string>; prs: PullRequest[]; commits: Map<string, Commit> }
+interface Repo { id: string; fullName: string; labels: Label[]; refs: Map<string, string>; prs: PullRequest[]; commits: Map<string, Commit>; lastNumber: number }
 export interface CommitAuthor { name: string; login: string | null; email?: string }
 
 /** The points a request costs on GitHub: nodes asked for by every connection, over 100, at least 1. */
@@ -92,24 +126,25 @@ class ApiError extends Error {
 }
 
 export class GitHubTestServer {
-  static async start(options: { token?: string } = {}): Promise<GitHubTestServer> {
-    const s = new GitHubTestServer(options.token ?? 'test-token');
+  static async start(options: { token?: string; mutationIntervalMs?: number } = {}): Promise<GitHubTestServer> {
+    const s = new GitHubTestServer(options.token ?? 'test-token', options.mutationIntervalMs ?? 0);
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     return s;
   }
 
   readonly requests: RequestRecord[] = [];
   private readonly repos = new Map<string, Repo>();
-  private readonly faults: Array<Required<Fault>> = [];
+  private readonly faults: Array<Fault & { times: number }> = [];
   private down = false;
   private readonly server: http.Server;
   private nextId = 1;
+  private lastMutationAt = -Infinity;
   /** How far this server's clock runs ahead of the machine's, for its timestamps (negative: behind). */
   clockSkewMs = 0;
   /** Points left in the hour's budget, as `rateLimit.remaining` reports it. */
   private remaining = 5000;
 
-  private constructor(readonly token: string) {
+  private constructor(readonly token: string, private readonly mutationIntervalMs: number) {
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }
 
@@ -124,7 +159,7 @@ export class GitHubTestServer {
 
   addRepository(fullName: string): void {
     if (!this.repos.has(fullName.toLowerCase())) {
-      this.repos.set(fullName.toLowerCase(), { id: this.id('R'), fullName, labels: [], refs: new Map(), prs: [], commits: new Map() });
+      this.repos.set(fullName.toLowerCase(), { id: this.id('R'), fullName, labels: [], refs: new Map(), prs: [], commits: new Map(), lastNumber: 0 });
     }
   }
 
@@ -145,19 +180,31 @@ export class GitHubTestServer {
     return at;
   }
 
-  /** Opens a PR for `branch` carrying `labels` (created in the repository when missing); returns its number. */
-  openPullRequest(fullName: string, branch: string, labels: string[] = []): number {
-    const repo = this.repo(fullName);
-    labels.forEach((l) => this.addLabel(fullName, l));
-    const number = repo.prs.length + 1;
-    const labelIds = labels.map((l) => findLabel(repo, l)!.id);
-    repo.prs.push({ id: this.id('PR'), number, headRefName: branch, state: 'OPEN', labelIds, labelEvents: labelIds.map((labelId) => ({ labelId, at: iso(this.now()) })), comments: [] });
-    return number;
-  }
-
   /** Now, on this server's clock. */
   now(): number {
     return Date.now() + this.clockSkewMs;
+  }
+
+  /**
+   * Opens a PR into `fullName` for `branch` of `head` (default: the same repository), carrying `labels`
+   * (created in the repository when missing); returns its number.
+   */
+  openPullRequest(fullName: string, branch: string, labels: string[] = [], options: { head?: string } = {}): number {
+    const repo = this.repo(fullName);
+    labels.forEach((l) => this.addLabel(fullName, l));
+    const number = ++repo.lastNumber;
+    const head = this.repo(options.head ?? fullName).fullName;
+    const labelIds = labels.map((l) => findLabel(repo, l)!.id);
+    const labelEvents = labelIds.map((labelId) => ({ labelId, at: iso(this.now()) }));
+    repo.prs.push({ id: this.id('PR'), number, head, headRefName: branch, state: 'OPEN', labelIds, labelEvents, comments: [] });
+    return number;
+  }
+
+  /** A PR GitHub no longer has. Its number is not reused. */
+  deletePullRequest(fullName: string, number: number): void {
+    const repo = this.repo(fullName);
+    this.pr(fullName, number);
+    repo.prs = repo.prs.filter((p) => p.number !== number);
   }
 
   closePullRequest(fullName: string, number: number): void {
@@ -209,7 +256,21 @@ export class GitHubTestServer {
   }
 
   inject(fault: Fault): void {
-    this.faults.push({ times: 1, retryAfter: 1, delayMs: 3000, ...fault });
+    this.faults.push({ ...fault, times: fault.times ?? 1 });
+  }
+
+  /** Drops the faults not met yet. */
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  /** Deletes a repository label, which also takes it off every PR, as GitHub does. */
+  deleteLabel(fullName: string, name: string): void {
+    const repo = this.repo(fullName);
+    const label = findLabel(repo, name);
+    if (!label) return;
+    repo.labels = repo.labels.filter((l) => l !== label);
+    for (const pr of repo.prs) pr.labelIds = pr.labelIds.filter((id) => id !== label.id);
   }
 
   /** Requests that reached the resolvers (no fault), optionally of one operation. */
@@ -233,10 +294,11 @@ export class GitHubTestServer {
     return p;
   }
 
-  private takeFault(): Required<Fault> | undefined {
-    const f = this.faults[0];
-    if (!f) return undefined;
-    if (--(f as { times: number }).times <= 0) this.faults.shift();
+  private takeFault(operation: string): Fault | undefined {
+    const at = this.faults.findIndex((f) => !f.operation || f.operation === operation);
+    if (at < 0) return undefined;
+    const f = this.faults[at];
+    if (--f.times <= 0) this.faults.splice(at, 1);
     return f;
   }
 
@@ -244,8 +306,8 @@ export class GitHubTestServer {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     let operation = '(unparsed)';
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}, fault?: FaultKind, errors?: string[]) => {
-      this.requests.push({ operation, status, fault, errors, at: Date.now() });
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}, fault?: FaultKind, errors?: string[], points?: number) => {
+      this.requests.push({ operation, status, fault, errors, at: Date.now(), points });
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       res.end(JSON.stringify(body));
     };
@@ -261,7 +323,7 @@ export class GitHubTestServer {
       return send(401, { message: 'Bad credentials' });
     }
 
-    const fault: Required<Fault> | undefined = this.down ? { kind: '502', times: 1, retryAfter: 1, delayMs: 0 } : this.takeFault();
+    const fault: Fault | undefined = this.down ? { kind: '502' } : this.takeFault(operation);
     if (fault?.kind === 'drop') {
       this.requests.push({ operation, status: 0, fault: 'drop', at: Date.now() });
       req.socket.destroy();
@@ -269,13 +331,16 @@ export class GitHubTestServer {
     }
     if (fault?.kind === '502') return send(502, { message: 'Server Error' }, {}, '502');
     if (fault?.kind === 'secondary') {
-      return send(403, { message: 'You have exceeded a secondary rate limit.' }, { 'retry-after': String(fault.retryAfter) }, 'secondary');
+      const headers = { 'retry-after': String(fault.retryAfter ?? 1) };
+      if (fault.status === 200) return send(200, { errors: [{ message: SECONDARY_MESSAGE }] }, headers, 'secondary', [SECONDARY_MESSAGE]);
+      return send(403, { message: SECONDARY_MESSAGE }, headers, 'secondary');
     }
     if (fault?.kind === 'primary') {
-      const reset = String(Math.ceil(Date.now() / 1000) + fault.retryAfter);
-      return send(200, { errors: [{ type: 'RATE_LIMITED', message: 'API rate limit exceeded' }] }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': reset }, 'primary');
+      const headers = { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + (fault.retryAfter ?? 1)) };
+      if (fault.status === 403) return send(403, { message: 'API rate limit exceeded for installation.' }, headers, 'primary');
+      return send(200, { errors: [{ type: 'RATE_LIMITED', message: 'API rate limit exceeded' }] }, headers, 'primary');
     }
-    if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs ?? 3000));
     if (fault?.kind === 'slow' && (res.destroyed || req.socket.destroyed)) {
       this.requests.push({ operation, status: 0, fault: 'slow', at: Date.now() });
       return;
@@ -292,23 +357,41 @@ export class GitHubTestServer {
       const errors = invalid.map((e) => e.message);
       return send(200, { errors: errors.map((message) => ({ message })) }, {}, undefined, errors);
     }
+    const mutation = document.definitions.some((d) => d.kind === 'OperationDefinition' && d.operation === 'mutation');
+    if (mutation && this.mutationIntervalMs > 0) {
+      const wait = this.lastMutationAt + this.mutationIntervalMs - Date.now();
+      if (wait > 0) return send(403, { message: SECONDARY_MESSAGE }, { 'retry-after': String(Math.ceil(wait / 1000)) }, 'secondary');
+      this.lastMutationAt = Date.now();
+    }
+    if (fault?.kind === 'timeout' && !fault.applied) return send(200, { data: null, errors: [{ message: TIMEOUT_MESSAGE }] }, {}, 'timeout', [TIMEOUT_MESSAGE]);
+    if (fault?.kind === 'delete-label') {
+      for (const repo of this.repos.values()) this.deleteLabel(repo.fullName, fault.label!);
+    }
     const points = queryCost(document, payload.variables ?? {});
     this.remaining = Math.max(0, this.remaining - points);
     const rateLimit = { cost: points, remaining: this.remaining, limit: 5000, used: 5000 - this.remaining, nodeCount: 0, resetAt: iso(this.now() + 3_600_000) };
-    const result = await execute({ schema: githubSchema(), document, variableValues: payload.variables ?? {}, rootValue: { ...this.root(), rateLimit } });
+    const root = { ...this.root(fault?.kind === 'forbidden' ? fault.field : undefined), rateLimit };
+    const result = await execute({ schema: githubSchema(), document, variableValues: payload.variables ?? {}, rootValue: root });
+    if (fault?.kind === 'timeout') return send(200, { data: null, errors: [{ message: TIMEOUT_MESSAGE }] }, {}, 'timeout', [TIMEOUT_MESSAGE]);
+    if (fault?.kind === 'applied-502') return send(fault.status ?? 502, { message: 'Server Error' }, {}, 'applied-502');
+    if (fault?.kind === 'applied-drop') {
+      this.requests.push({ operation, status: 0, fault: 'applied-drop', at: Date.now() });
+      req.socket.destroy();
+      return;
+    }
     const errors = result.errors?.map((e: GraphQLError) => ({ message: e.message, type: (e.originalError as ApiError | undefined)?.type, path: e.path }));
-    this.requests.push({ operation, status: 200, fault: fault?.kind, errors: errors?.map((e) => e.message), at: Date.now(), points });
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(JSON.stringify(errors ? { data: result.data, errors } : { data: result.data }));
+    send(200, errors ? { data: result.data, errors } : { data: result.data }, {}, fault?.kind, errors?.map((e) => e.message), points);
   }
 
-  private root(): Record<string, unknown> {
+  /** The resolvers; `forbidden` names a root field that answers FORBIDDEN (the others run). */
+  private root(forbidden?: string): Record<string, unknown> {
     const commitNode = (repo: Repo, oid: string) => {
       const c = repo.commits.get(oid);
       return c && { __typename: 'Commit', oid, committedDate: c.committedAt, author: { name: c.author.name, email: c.author.email ?? null, user: c.author.login ? { login: c.author.login } : null } };
     };
     const prNode = (repo: Repo, pr: PullRequest) => {
-      const head = repo.refs.get(pr.headRefName) ?? '0'.repeat(40);
+      const headRepo = this.repo(pr.head);
+      const head = headRepo.refs.get(pr.headRefName) ?? '0'.repeat(40);
       return {
         __typename: 'PullRequest',
         id: pr.id,
@@ -316,6 +399,7 @@ export class GitHubTestServer {
         state: pr.state,
         headRefName: pr.headRefName,
         headRefOid: head,
+        baseRepository: { id: repo.id, nameWithOwner: repo.fullName },
         labels: (a: { first?: number }) => ({ nodes: pr.labelIds.slice(0, a.first ?? 100).map((id) => repo.labels.find((l) => l.id === id)) }),
         comments: (a: { last?: number }) => ({
           nodes: pr.comments.slice(-(a.last ?? 100)).map((c) => ({ body: c.body, viewerDidAuthor: c.byViewer })),
@@ -323,13 +407,17 @@ export class GitHubTestServer {
         timelineItems: (a: { itemTypes?: string[]; last?: number }) => {
           if (a.itemTypes?.join() !== 'LABELED_EVENT') throw new Error('test server: only timelineItems(itemTypes: [LABELED_EVENT]) is modelled');
           return {
-            nodes: pr.labelEvents.slice(-(a.last ?? 100)).map((e) => ({ __typename: 'LabeledEvent', createdAt: e.at, label: repo.labels.find((l) => l.id === e.labelId) })),
+            // A deleted label's events go with it.
+            nodes: pr.labelEvents
+              .filter((e) => repo.labels.some((l) => l.id === e.labelId))
+              .slice(-(a.last ?? 100))
+              .map((e) => ({ __typename: 'LabeledEvent', createdAt: e.at, label: repo.labels.find((l) => l.id === e.labelId) })),
           };
         },
         // Only the head commit is modelled: what `commits(last: 1)` asks for.
         commits: (a: { last?: number }) => {
           if (a.last !== 1) throw new Error('test server: only commits(last: 1) is modelled');
-          const commit = commitNode(repo, head);
+          const commit = commitNode(headRepo, head);
           return { nodes: commit ? [{ commit }] : [] };
         },
       };
@@ -346,41 +434,53 @@ export class GitHubTestServer {
         if (!repo.labels.some((l) => l.id === id)) throw new ApiError('NOT_FOUND', `Could not resolve to a node with the global id of '${id}'.`);
         return id;
       });
-    return {
+    const repoNode = (repo: Repo) => ({
+      __typename: 'Repository',
+      id: repo.id,
+      label: (b: { name: string }) => findLabel(repo, b.name) ?? null,
+      pullRequest: (b: { number: number }) => {
+        const pr = repo.prs.find((p) => p.number === b.number);
+        if (!pr) throw new ApiError('NOT_FOUND', `Could not resolve to a PullRequest with the number of ${b.number}.`);
+        return prNode(repo, pr);
+      },
+      // orderBy UPDATED_AT is not modelled: PRs come in creation order.
+      pullRequests: (b: { states?: string[]; labels?: string[]; first?: number }) => ({
+        nodes: repo.prs
+          .filter((p) => !b.states || b.states.includes(p.state))
+          .filter((p) => !b.labels || p.labelIds.some((id) => b.labels!.some((n) => findLabel(repo, n)?.id === id)))
+          .slice(0, b.first ?? 100)
+          .map((p) => prNode(repo, p)),
+      }),
+      object: (b: { oid: string }) => commitNode(repo, b.oid) ?? null,
+      ref: (b: { qualifiedName: string }) => {
+        const branch = b.qualifiedName.replace(/^refs\/heads\//, '');
+        const oid = repo.refs.get(branch);
+        if (oid === undefined) return null;
+        return {
+          target: { __typename: 'Commit', oid },
+          // Every PR with this branch as head, whichever repository of the network it goes into.
+          associatedPullRequests: (c: { states?: string[]; first?: number }) => ({
+            nodes: [...this.repos.values()]
+              .flatMap((base) => base.prs.map((p) => [base, p] as const))
+              .filter(([, p]) => sameName(p.head, repo.fullName) && p.headRefName === branch && (!c.states || c.states.includes(p.state)))
+              // Oldest first: ids are allocated in order.
+              .sort(([, x], [, y]) => (x.id < y.id ? -1 : 1))
+              .slice(0, c.first ?? 100)
+              .map(([base, p]) => prNode(base, p)),
+          }),
+        };
+      },
+    });
+    const resolvers: Record<string, (args: any) => unknown> = {
       repository: (a: { owner: string; name: string }) => {
         const repo = this.repos.get(`${a.owner}/${a.name}`.toLowerCase());
         if (!repo) throw new ApiError('NOT_FOUND', `Could not resolve to a Repository with the name '${a.owner}/${a.name}'.`);
-        return {
-          id: repo.id,
-          label: (b: { name: string }) => findLabel(repo, b.name) ?? null,
-          pullRequest: (b: { number: number }) => {
-            const pr = repo.prs.find((p) => p.number === b.number);
-            return pr ? prNode(repo, pr) : null;
-          },
-          // orderBy UPDATED_AT is not modelled: PRs come in creation order.
-          pullRequests: (b: { states?: string[]; labels?: string[]; first?: number }) => ({
-            nodes: repo.prs
-              .filter((p) => !b.states || b.states.includes(p.state))
-              .filter((p) => !b.labels || p.labelIds.some((id) => b.labels!.some((n) => findLabel(repo, n)?.id === id)))
-              .slice(0, b.first ?? 100)
-              .map((p) => prNode(repo, p)),
-          }),
-          object: (b: { oid: string }) => commitNode(repo, b.oid) ?? null,
-          ref: (b: { qualifiedName: string }) => {
-            const branch = b.qualifiedName.replace(/^refs\/heads\//, '');
-            const oid = repo.refs.get(branch);
-            if (oid === undefined) return null;
-            return {
-              target: { __typename: 'Commit', oid },
-              associatedPullRequests: (c: { states?: string[]; first?: number }) => ({
-                nodes: repo.prs
-                  .filter((p) => p.headRefName === branch && (!c.states || c.states.includes(p.state)))
-                  .slice(0, c.first ?? 100)
-                  .map((p) => prNode(repo, p)),
-              }),
-            };
-          },
-        };
+        return repoNode(repo);
+      },
+      // Repositories only: what the Job looks up by id.
+      node: (a: { id: string }) => {
+        const repo = [...this.repos.values()].find((r) => r.id === a.id);
+        return repo ? repoNode(repo) : null;
       },
       removeLabelsFromLabelable: ({ input }: { input: { labelableId: string; labelIds: string[] } }) => {
         const [repo, pr] = findPr(input.labelableId);
@@ -407,8 +507,16 @@ export class GitHubTestServer {
         return { label };
       },
     };
+    if (forbidden) {
+      resolvers[forbidden] = () => {
+        throw new ApiError('FORBIDDEN', 'Resource not accessible by integration');
+      };
+    }
+    return resolvers;
   }
 }
+
+const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 /** GitHub's DateTime: ISO 8601 in whole seconds. */
 function iso(ms: number): string {

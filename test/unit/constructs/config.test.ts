@@ -2,7 +2,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError, qaSelectorString, resolveConfig, RevisionLocation } from '../../../src';
+import { Testing } from 'cdk8s';
+import { ConfigError, qaSelectorString, RemediationJob, resolveConfig, RevisionLocation } from '../../../src';
 import { find, preset, repoRoot, synth } from './synth-helpers';
 
 function issuesOf(input: unknown): string[] {
@@ -58,8 +59,29 @@ describe('configuration', () => {
     [{ ordering: { revision: 'spec.commitSha' } }, 'ordering.revision: "spec.commitSha" must match pattern'],
     [{ ordering: { revision: 'label:Not A Key' } }, 'ordering.revision: "label:Not A Key" must match pattern'],
     [{ github: { botCommitAuthors: ['a,b'] } }, 'github.botCommitAuthors[0]: "a,b" must match pattern'],
+    [{ github: { remediationLabel: { description: 'x'.repeat(101) } } }, `github.remediationLabel.description: "${'x'.repeat(101)}" must NOT have more than 100 characters`],
   ])('rejects %j', (input, message) => {
     expect(issuesOf(input).join('\n')).toContain(message);
+  });
+
+  test('a label description of exactly 100 characters, as GitHub allows, is accepted', () => {
+    expect(resolveConfig({ github: { remediationLabel: { description: 'é'.repeat(100) } } }).github.remediationLabel.description).toHaveLength(100);
+  });
+
+  test('the RemediationJob construct refuses a label description GitHub would refuse, naming the prop and value', () => {
+    const labels = { readyForQa: 'ready-for-qa', remediation: 'remediation-in-progress', remediationColor: 'd93f0b' };
+    const props = (remediationDescription: string) => ({
+      namespace: 'ns',
+      codeRun: { group: 'platform.5dlabs.com', version: 'v1', plural: 'coderuns' },
+      qaSelector: 'agent-type in (cleo,tess)',
+      taskIdLabel: 'task-id',
+      repositories: ['5dlabs/cto'],
+      labels: { ...labels, remediationDescription },
+      githubTokenSecret: { name: 'gh', key: 'token' },
+    });
+    const chart = Testing.chart();
+    expect(() => new RemediationJob(chart, 'Long', props('y'.repeat(101)))).toThrow(`labels.remediationDescription: "${'y'.repeat(101)}" has 101 characters; GitHub allows at most 100`);
+    expect(() => new RemediationJob(chart, 'Fits', props('y'.repeat(100)))).not.toThrow();
   });
 
   test('rejects a selector that could match the implementation agent', () => {

@@ -1,5 +1,5 @@
 /** In-memory stand-ins for the Job's two interfaces, for unit tests of its logic only. */
-import { GitHubApi, PullRequestState, RepositoryView, ResolvedPush } from '../../../src/job/github';
+import { GitHubApi, PullRequestState, RepositoryView, ResolvedPush, TransitionChange } from '../../../src/job/github';
 import { ConflictError, KubeApi, KubeEvent, KubeObject, Lease } from '../../../src/job/kube';
 
 /** A CodeRun as the fake keeps it; `created` defaults to an hour before now, long before any push in a test. */
@@ -86,13 +86,23 @@ function matches(labels: Record<string, string>, selector: string): boolean {
   });
 }
 
+/** A transition that fails: `did` are the parts the fake GitHub carries out before failing. */
+export interface FakeFailure {
+  readonly error: Error;
+  readonly did?: ReadonlyArray<keyof TransitionChange>;
+  /** What else changed at GitHub meanwhile. */
+  readonly meanwhile?: () => void;
+}
+
 export class FakeGitHub implements GitHubApi {
   calls: string[] = [];
   branchHead: string | null;
   pr?: PullRequestState & { labels: Array<{ id: string; name: string }>; markers: any[] };
   remediationLabelId?: string = 'LA_rem';
-  transitions: Array<{ remove?: string; add?: string; comment?: string }> = [];
+  transitions: TransitionChange[] = [];
   failTransition?: Error;
+  /** Failures for the coming transitions, in order. */
+  failures: FakeFailure[] = [];
 
   constructor(sha: string, labels = ['ready-for-qa']) {
     this.branchHead = sha;
@@ -119,13 +129,17 @@ export class FakeGitHub implements GitHubApi {
     this.remediationLabelId = 'LA_created';
     return this.remediationLabelId;
   }
-  async transition(_id: string, change: { remove?: string; add?: string; comment?: string }) {
+  async transition(_id: string, change: TransitionChange) {
     this.calls.push('transition');
     if (this.failTransition) throw this.failTransition;
     this.transitions.push(change);
+    const failure = this.failures.shift();
+    failure?.meanwhile?.();
+    const does = (part: keyof TransitionChange) => !!change[part] && (!failure || !!failure.did?.includes(part));
     const pr = this.pr!;
-    pr.labels = pr.labels.filter((l) => l.id !== change.remove);
-    if (change.add) pr.labels.push({ id: change.add, name: 'remediation-in-progress' });
-    if (change.comment) pr.markers.push(JSON.parse(/<!-- agent-cancellation (\{.*?\}) -->/.exec(change.comment)![1]));
+    if (does('remove')) pr.labels = pr.labels.filter((l) => l.id !== change.remove);
+    if (does('add')) pr.labels.push({ id: change.add!, name: 'remediation-in-progress' });
+    if (does('comment')) pr.markers.push(JSON.parse(/<!-- agent-cancellation (\{.*?\}) -->/.exec(change.comment!)![1]));
+    if (failure) throw failure.error;
   }
 }

@@ -97,6 +97,8 @@ test.each<[string, Parameters<typeof observe>[0], Action['kind'] | Partial<Actio
   ['compensated, past retention: collect', { phase: 'compensated', updated: 90000 }, 'gc'],
   ['compensated: final', { phase: 'compensated', labels: ['ready-for-qa', 'remediation-in-progress'] }, 'none'],
   ['pending is never collected, however old', { phase: 'failed', updated: 90000, pr: 'down' }, 'fail'],
+  ['done, ready back in another case: repair (GitHub label names are case-insensitive)', { labels: ['Ready-For-QA', 'REMEDIATION-IN-PROGRESS'] }, { kind: 'repair', removeReady: true }],
+  ['done, the remediation label in another case: still remediating', { labels: ['Remediation-In-Progress'] }, { kind: 'none', why: 'converged' }],
 ])('%s', (_name, o, expected) => {
   const [observed, c] = observe(o);
   const action = decide(observed, c, NOW);

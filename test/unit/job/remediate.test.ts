@@ -1,8 +1,9 @@
-import { GitHubError } from '../../../src/job/github';
+import { GitHubError, TransitionError } from '../../../src/job/github';
 import { JobInput } from '../../../src/job/input';
 import { leaseName, readState } from '../../../src/job/lease';
 import { remediate } from '../../../src/job/remediate';
 import { RetryableError } from '../../../src/job/retry';
+import { planRelabel, RelabelPlan } from '../../../src/job/steps';
 import { FakeGitHub, FakeKube } from './fakes';
 
 const SHA = 'a'.repeat(40);
@@ -98,11 +99,94 @@ test('the remediation label missing from the repository is created once', async 
   expect(w.gh.transitions[0].add).toBe('LA_created');
 });
 
-test('a marker for this delivery on the PR means the mutation already happened', async () => {
+test('a marker for this delivery does not stand in for labels that did not change: the labels are flipped, no second marker', async () => {
   const w = world();
   w.gh.pr!.markers.push({ delivery: 'd1', sha: SHA, startedAt: 'x' });
-  expect(await run(w)).toMatchObject({ relabel: 'marker-present' });
-  expect(w.gh.calls).toEqual(['resolve']);
+  expect(await run(w)).toMatchObject({ relabel: 'transitioned' });
+  expect(w.gh.transitions).toEqual([{ remove: 'LA_ready-for-qa', add: 'LA_rem', comment: undefined }]);
+  expect(w.gh.pr!.labels.map((l) => l.name)).toEqual(['remediation-in-progress']);
+  expect(w.gh.pr!.markers).toHaveLength(1);
+});
+
+test('label names compare case-insensitively, as GitHub does', async () => {
+  const w = world(['Ready-For-QA', 'Remediation-In-Progress']);
+  expect(await run(w)).toMatchObject({ relabel: 'transitioned' });
+  expect(w.gh.transitions).toEqual([{ remove: 'LA_Ready-For-QA', add: undefined, comment: undefined }]);
+});
+
+const NOT_FOUND = new GitHubError('GraphQL errors: NOT_FOUND: Could not resolve to a node');
+const FORBIDDEN = new GitHubError('GraphQL errors: FORBIDDEN: Resource not accessible by integration');
+const LOST = new RetryableError('HTTP 502: Server Error');
+
+test('the remediation label deleted between the query and the mutation: the rest ran; read again, create, add; one marker', async () => {
+  const w = world();
+  const deleted = () => (w.gh.remediationLabelId = undefined);
+  w.gh.failures.push({ error: new TransitionError({ remove: true, add: false, comment: true }, NOT_FOUND, true), did: ['remove', 'comment'], meanwhile: deleted });
+  expect(await run(w)).toMatchObject({ kind: 'done', relabel: 'transitioned' });
+  expect(w.gh.calls).toEqual(['resolve', 'transition', 'view', 'createLabel', 'transition']);
+  expect(w.gh.transitions[1]).toEqual({ remove: undefined, add: 'LA_created', comment: undefined });
+  expect(w.gh.pr!.labels.map((l) => l.name)).toEqual(['remediation-in-progress']);
+  expect(w.gh.pr!.markers).toHaveLength(1);
+  expect(readState(w.kube.leases.get(LEASE)!)!.steps.relabel).toMatchObject({ result: 'transitioned', removed: 'ready-for-qa', added: 'remediation-in-progress' });
+});
+
+test.each([
+  ['applied', ['remove', 'add', 'comment'] as const, ['resolve', 'transition', 'view'], 1],
+  ['not applied', [] as const, ['resolve', 'transition', 'view', 'transition'], 2],
+])('a lost answer (%s): read again, finish from what is seen, one marker', async (_name, did, calls, transitions) => {
+  const w = world();
+  w.gh.failures.push({ error: new TransitionError({ remove: undefined, add: undefined, comment: undefined }, LOST, true), did });
+  expect(await run(w)).toMatchObject({ kind: 'done', relabel: 'transitioned' });
+  expect(w.gh.calls).toEqual(calls);
+  expect(w.gh.transitions).toHaveLength(transitions);
+  expect(w.gh.pr!.labels.map((l) => l.name)).toEqual(['remediation-in-progress']);
+  expect(w.gh.pr!.markers).toHaveLength(1);
+  expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({ phase: 'done', steps: { relabel: { removed: 'ready-for-qa', added: 'remediation-in-progress' } } });
+});
+
+test('FORBIDDEN on the remove, the add and marker applied: recorded exactly, final; a later run removes only, no second marker', async () => {
+  const w = world();
+  w.gh.failures.push({ error: new TransitionError({ remove: false, add: true, comment: true }, FORBIDDEN, false), did: ['add', 'comment'] });
+  await expect(run(w)).rejects.toBe(FORBIDDEN);
+  expect(w.gh.calls).toEqual(['resolve', 'transition']);
+  const failed = readState(w.kube.leases.get(LEASE)!)!;
+  expect(failed).toMatchObject({ phase: 'failed', steps: { relabel: { result: 'partial', added: 'remediation-in-progress' } } });
+  expect(failed.steps.relabel!.removed).toBeUndefined();
+
+  expect(await run(w, { runId: 'run-2' })).toMatchObject({ kind: 'done', relabel: 'transitioned' });
+  expect(w.gh.transitions[1]).toEqual({ remove: 'LA_ready-for-qa', add: undefined, comment: undefined });
+  expect(w.gh.pr!.markers).toHaveLength(1);
+  expect(readState(w.kube.leases.get(LEASE)!)!.steps.relabel).toMatchObject({ result: 'transitioned', removed: 'ready-for-qa', added: 'remediation-in-progress' });
+});
+
+test('the labels changed but the marker failed: the marker follows on the read-again round', async () => {
+  const w = world();
+  w.gh.failures.push({ error: new TransitionError({ remove: true, add: true, comment: undefined }, LOST, true), did: ['remove', 'add'] });
+  expect(await run(w)).toMatchObject({ kind: 'done' });
+  expect(w.gh.transitions[1]).toEqual({ remove: undefined, add: undefined, comment: expect.stringContaining('"delivery":"d1"') });
+  expect(w.gh.pr!.markers).toHaveLength(1);
+});
+
+test('a transition that keeps failing part-way gives up after 3 rounds with the last error, state not done', async () => {
+  const w = world();
+  for (let i = 0; i < 3; i++) w.gh.failures.push({ error: new TransitionError({ remove: undefined, add: undefined, comment: undefined }, LOST, true) });
+  await expect(run(w)).rejects.toBe(LOST);
+  expect(w.gh.calls.filter((c) => c === 'transition')).toHaveLength(3);
+  expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({ phase: 'failed', steps: { relabel: { result: 'partial' } } });
+});
+
+test.each<[string, string[], { delivery?: string; added?: string }, RelabelPlan]>([
+  ['ready only', ['ready-for-qa'], {}, { remove: 'ready-for-qa', add: true, comment: true }],
+  ['both', ['ready-for-qa', 'remediation-in-progress'], {}, { remove: 'ready-for-qa', add: false, comment: false }],
+  ['remediation only: nothing, no marker for a label we did not add', ['remediation-in-progress'], {}, { remove: undefined, add: false, comment: false }],
+  ['neither', [], {}, { remove: undefined, add: true, comment: true }],
+  ['our marker there, labels not flipped: labels only', ['ready-for-qa'], { delivery: 'd1' }, { remove: 'ready-for-qa', add: true, comment: false }],
+  ['another push\'s marker there: ours too', ['ready-for-qa'], { delivery: 'd0' }, { remove: 'ready-for-qa', add: true, comment: true }],
+  ['we added the label, the marker got lost: the marker', ['remediation-in-progress'], { added: 'remediation-in-progress' }, { remove: undefined, add: false, comment: true }],
+  ['any case', ['READY-FOR-QA', 'Remediation-In-Progress'], {}, { remove: 'READY-FOR-QA', add: false, comment: false }],
+])('plan: %s', (_name, labels, o, plan) => {
+  const pr = { id: 'PR', number: 1, labels: labels.map((name) => ({ id: name, name })), markers: o.delivery ? [{ delivery: o.delivery, sha: SHA, startedAt: 'x' }] : [], readyLabeledAt: null };
+  expect(planRelabel(pr, input.labels, 'd1', { added: o.added })).toEqual(plan);
 });
 
 test('crash after cancel: the rerun resumes at relabel and deletes nothing twice', async () => {
