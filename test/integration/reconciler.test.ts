@@ -88,6 +88,7 @@ describe('half-handled pushes converge in one pass', () => {
       onLog: (l) => l.step === 'lock' && w.gh.inject({ kind: 'slow', delayMs: 3000 }),
     });
     expect(killed.signal).toBe('SIGKILL');
+    w.gh.clearFaults();
     expect((await lease(w, task)).spec.holderIdentity).toBe(`dead-${task}`);
     expect((await stateOf(w, task)).phase).toBe('running');
     expect(w.gh.prLabels(REPO, task)).toEqual(['ready-for-qa']);
