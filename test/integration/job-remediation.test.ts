@@ -154,8 +154,11 @@ describe('edge cases', () => {
     ['AC_REPOSITORY', 'evil/repo', 'AC_REPOSITORY="evil/repo" is not one of AC_ALLOWED_REPOSITORIES'],
     ['AC_HEAD_SHA', 'xyz', 'AC_HEAD_SHA="xyz" is not a commit SHA'],
     ['AC_DELIVERY_ID', '', 'AC_DELIVERY_ID is missing or empty'],
-  ])('bad input %s=%j: exit 64, clear message, no request made', async (name, value, message) => {
+    ['AC_PUSHED_AT', '2026-11-26T12:00:00Z', 'AC_PUSHED_AT="2026-11-26T12:00:00Z" is not epoch seconds'],
+    ['AC_BEFORE_SHA', 'main', 'AC_BEFORE_SHA="main" is not a commit SHA'],
+  ])('bad input %s=%j: exit 64, clear message, no request made, nothing touched', async (name, value, message) => {
     const start = w.gh.requests.length;
+    const before = await w.names();
     const env = w.env({ taskId: '1' });
     env[name] = value;
     if (name === 'AC_REPOSITORY') env.AC_ALLOWED_REPOSITORIES = REPO;
@@ -163,6 +166,7 @@ describe('edge cases', () => {
     expect(run.code).toBe(EXIT.badInput);
     expect(run.logs.at(-1)!.error).toContain(message);
     expect(w.gh.requests.length).toBe(start);
+    expect(await w.names()).toEqual(before);
   });
 
   test('--dry-run reports what it would cancel and changes nothing', async () => {
