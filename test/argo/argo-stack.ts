@@ -17,7 +17,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { admin, kubeletEnv, serviceAccountKubeconfig } from '../harness/cluster';
-import { BUNDLE } from '../fixtures/run-job';
+import { BUNDLE, jobNode } from '../fixtures/run-job';
 
 export const ARGO_EVENTS_VERSION = 'v1.9.11';
 const repoRoot = path.resolve(__dirname, '..', '..');
@@ -226,7 +226,7 @@ async function runJobLikeKubelet(namespace: string, name: string, kubeconfig: st
   if (cmd !== 'node' || path.basename(script) !== path.basename(BUNDLE)) throw new Error(`unexpected Job command ${container.command}`);
   const started = new Date().toISOString();
   const { code, logs } = await new Promise<{ code: number | null; logs: string }>((resolve) => {
-    const child = spawn(process.execPath, [BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(jobNode(), [BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let logs = '';
     child.stdout.on('data', (c) => (logs += c));
     child.stderr.on('data', (c) => (logs += c));
