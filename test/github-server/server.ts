@@ -18,6 +18,7 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import * as path from 'path';
 import { buildClientSchema, execute, GraphQLError, GraphQLSchema, parse, validate } from 'graphql';
+import { own } from '../harness/owned';
 
 const SCHEMA_JSON = path.resolve(__dirname, '..', '..', 'node_modules', '@octokit', 'graphql-schema', 'schema.json');
 let cachedSchema: GraphQLSchema | undefined;
@@ -63,6 +64,10 @@ export class GitHubTestServer {
   static async start(options: { token?: string } = {}): Promise<GitHubTestServer> {
     const s = new GitHubTestServer(options.token ?? 'test-token');
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
+    s.release = own('GitHub test server', () => {
+      s.server.closeAllConnections();
+      return new Promise<void>((resolve) => s.server.close(() => resolve()));
+    });
     return s;
   }
 
@@ -72,6 +77,7 @@ export class GitHubTestServer {
   private down = false;
   private readonly server: http.Server;
   private nextId = 1;
+  private release: () => Promise<void> = async () => undefined;
 
   private constructor(readonly token: string) {
     this.server = http.createServer((req, res) => void this.handle(req, res));
@@ -81,9 +87,9 @@ export class GitHubTestServer {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/graphql`;
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  /** Closes the server and its connections; the harness does it in teardown if no test did. */
+  stop(): Promise<void> {
+    return this.release();
   }
 
   addRepository(fullName: string): void {
