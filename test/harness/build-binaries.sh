@@ -97,8 +97,12 @@ build() {
   flock "$lock"
   if [ ! -x "$out" ]; then
     log "building $target (first run only: about $(minutes_of "$target") min on 2 cores)"
-    local t0=$SECONDS
-    "build_${target//-/_}" "$out"
+    local t0=$SECONDS build_log="$WORK_ROOT/$target.log"
+    if ! "build_${target//-/_}" "$out" >"$build_log" 2>&1; then
+      log "building $target failed; the end of $build_log:"
+      tail -n 30 "$build_log" >&2
+      exit 1
+    fi
     mv "$out.tmp" "$out"
     log "built $target in $(( (SECONDS - t0) / 60 )) min $(( (SECONDS - t0) % 60 )) s"
   fi
