@@ -12,7 +12,6 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-
 import { binaries } from './binaries';
 import { ownChild } from './owned';
 
