@@ -35,13 +35,14 @@ out_of() {
   esac
 }
 
-# First-run build times on 2 cores with empty Go caches, measured 2026-11-26 (README, "First-run cost").
+# First-run build times on 2 cores with empty Go caches, module downloads included, rounded up: measured
+# 2026-11-26 (README, "First-run cost"). A busy machine takes longer.
 minutes_of() {
   case "$1" in
-    etcd) echo 3 ;;
-    kube-apiserver) echo 12 ;;
-    argo-events) echo 10 ;;
-    argo-eval) echo 2 ;;
+    etcd) echo 1 ;;
+    kube-apiserver) echo 5 ;;
+    argo-events) echo 5 ;;
+    argo-eval) echo 1 ;;
   esac
 }
 
