@@ -704,6 +704,11 @@ export interface SensorSpecTriggersTemplate {
   readonly name: string;
 
   /**
+   * @schema SensorSpecTriggersTemplate#conditions
+   */
+  readonly conditions?: string;
+
+  /**
    * @schema SensorSpecTriggersTemplate#k8s
    */
   readonly k8S?: SensorSpecTriggersTemplateK8S;
@@ -717,6 +722,7 @@ export function toJson_SensorSpecTriggersTemplate(obj: SensorSpecTriggersTemplat
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
+    'conditions': obj.conditions,
     'k8s': toJson_SensorSpecTriggersTemplateK8S(obj.k8S),
   };
   // filter undefined values
@@ -880,6 +886,11 @@ export interface SensorSpecTriggersTemplateK8SParametersSrc {
    * @schema SensorSpecTriggersTemplateK8SParametersSrc#dataTemplate
    */
   readonly dataTemplate?: string;
+
+  /**
+   * @schema SensorSpecTriggersTemplateK8SParametersSrc#value
+   */
+  readonly value?: string;
 }
 
 /**
@@ -892,6 +903,7 @@ export function toJson_SensorSpecTriggersTemplateK8SParametersSrc(obj: SensorSpe
     'dependencyName': obj.dependencyName,
     'dataKey': obj.dataKey,
     'dataTemplate': obj.dataTemplate,
+    'value': obj.value,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

@@ -2,6 +2,7 @@ import { Chart, ChartProps, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { AgentCancellationConfig, qaSelectorString, resolveConfig } from './config';
 import { GitHubPushEventSource } from './github-push-event-source';
+import { RemediationMode } from './job-env';
 import { RevisionLocation } from './ordering-options';
 import { ReconcilerCronJob } from './reconciler-cron-job';
 import { RemediationJob } from './remediation-job';
@@ -43,6 +44,8 @@ export class AgentCancellation extends Chart {
       githubTokenSecret: c.github.tokenSecret,
       githubGraphqlUrl: c.github.graphqlUrl,
       ordering: { clockSkew: Duration.seconds(c.ordering.clockSkewSeconds), revision: RevisionLocation.parse(c.ordering.revision) },
+      remediationMode: c.mode as RemediationMode,
+      optOutLabel: c.github.optOutLabel,
       ...c.job,
     });
 

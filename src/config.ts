@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Ajv, { ErrorObject } from 'ajv';
 import * as YAML from 'yaml';
+import { RemediationMode } from './job-env';
 import { packageRoot } from './package-root';
 
 /** A Kubernetes Secret key that already exists in the cluster; only its name and key reach the manifests. */
@@ -67,6 +68,8 @@ export interface AgentCancellationConfig {
   readonly eventsNamespace?: string;
   /** EventBus the EventSource and Sensor use. @default "default" */
   readonly eventBusName?: string;
+  /** `observe` decides and records without changing anything (shadow mode). @default "enforce" */
+  readonly mode?: RemediationMode | 'enforce' | 'observe';
   /** The CodeRun custom resource. @default platform.5dlabs.com/v1 CodeRun (coderuns) */
   readonly codeRun?: {
     readonly group?: string;
@@ -93,6 +96,8 @@ export interface AgentCancellationConfig {
     readonly branchPattern?: string;
     /** @default "ready-for-qa" */
     readonly readyForQaLabel?: string;
+    /** A PR carrying this label is left alone by the Job and the reconciler. @default "agent-cancellation/skip" */
+    readonly optOutLabel?: string;
     /** @default remediation-in-progress, colour d93f0b */
     readonly remediationLabel?: { readonly name?: string; readonly color?: string; readonly description?: string };
     /** @default "https://api.github.com/graphql" */

@@ -15,11 +15,19 @@ export function exactAlternation(values: readonly string[], caseInsensitive: boo
   return `${caseInsensitive ? '(?i)' : ''}^(?:${values.map(escapeRegExp).join('|')})$`;
 }
 
-/** `feature/task-{id}-implementation` -> a regex over `body.ref` whose group 1 is the numeric task id. */
-export function branchRefRegex(branchPattern: string): string {
+/**
+ * `feature/task-{id}-implementation` -> a regex over the branch name, after `prefix` (`refs/heads/` for a push's
+ * `body.ref`), whose group 1 is the numeric task id.
+ */
+export function branchRegex(branchPattern: string, prefix = ''): string {
   const parts = branchPattern.split('{id}');
   if (parts.length !== 2) {
     throw new Error(`branchPattern: ${JSON.stringify(branchPattern)} must contain {id} exactly once`);
   }
-  return `^refs/heads/${escapeRegExp(parts[0])}([0-9]+)${escapeRegExp(parts[1])}$`;
+  return `^${prefix}${escapeRegExp(parts[0])}([0-9]+)${escapeRegExp(parts[1])}$`;
+}
+
+/** `feature/task-{id}-implementation` -> a regex over `body.ref` whose group 1 is the numeric task id. */
+export function branchRefRegex(branchPattern: string): string {
+  return branchRegex(branchPattern, 'refs/heads/');
 }

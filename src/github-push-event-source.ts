@@ -67,7 +67,8 @@ export class GitHubPushEventSource extends Construct {
           [this.eventName]: {
             repositories: [...owners].map(([owner, names]) => ({ owner, names })),
             webhook: { url: props.url ?? '', endpoint: this.endpoint, port: String(this.port), method: 'POST' },
-            events: ['push'],
+            // For hooks Argo would manage; with no token it manages none, and the Sensor filters by event type.
+            events: ['push', 'pull_request'],
             webhookSecret: { name: props.webhookSecret.name, key: props.webhookSecret.key },
             active: true,
             contentType: 'json',

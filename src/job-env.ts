@@ -14,7 +14,26 @@ export const EVENT_ENV = {
   pushedAt: 'AC_PUSHED_AT',
   /** The branch head before the push (all zeros for a new branch). */
   beforeSha: 'AC_BEFORE_SHA',
+  /** What happened: `push`, or a pull_request action in PR_ACTIONS. */
+  event: 'AC_EVENT',
+  /** The PR of a pull_request event; empty for a push, whose PR the Job looks up by branch. */
+  prNumber: 'AC_PR_NUMBER',
 } as const;
+
+/**
+ * How the Job and the reconciler act. `observe` (shadow mode) runs every decision against the real cluster and
+ * GitHub and records it, changing no CodeRun and no label.
+ */
+export enum RemediationMode {
+  ENFORCE = 'enforce',
+  OBSERVE = 'observe',
+}
+
+/** pull_request actions that end QA for a task: its PR no longer awaits review. Labels are not changed for them. */
+export const PR_ACTIONS = ['closed', 'converted_to_draft'] as const;
+
+/** What reported the runs stale: a push, or one of PR_ACTIONS. */
+export type TriggerEvent = 'push' | (typeof PR_ACTIONS)[number];
 
 /** Fixed per installation, from the synthesized configuration. */
 export const STATIC_ENV = {
@@ -39,6 +58,10 @@ export const STATIC_ENV = {
   skipExitCode: 'AC_SKIP_EXIT_CODE',
   clockSkewSeconds: 'AC_CLOCK_SKEW_SECONDS',
   revisionFrom: 'AC_REVISION_FROM',
+  /** A RemediationMode; unset means enforce. */
+  mode: 'AC_MODE',
+  /** A PR carrying this label is left alone; empty means no opt-out label. */
+  optOutLabel: 'AC_OPT_OUT_LABEL',
 } as const;
 
 /** The reconciler's own settings, on top of STATIC_ENV. */

@@ -4,7 +4,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { JobOptions, labelDescriptionLimit, SecretRef } from './config';
-import { EVENT_ENV, EXIT, STATIC_ENV } from './job-env';
+import { EVENT_ENV, EXIT, RemediationMode, STATIC_ENV } from './job-env';
 import { DEFAULT_CLOCK_SKEW, OrderingOptions } from './ordering-options';
 import { packageRoot } from './package-root';
 
@@ -43,6 +43,10 @@ export interface RemediationJobProps extends JobOptions {
   readonly githubGraphqlUrl?: string;
   /** Which QA runs a push made stale. @default 5 s clock skew, no revision tracking */
   readonly ordering?: OrderingOptions;
+  /** `OBSERVE` decides and records, changing no CodeRun and no label (shadow mode). @default RemediationMode.ENFORCE */
+  readonly remediationMode?: RemediationMode;
+  /** A PR carrying this label is left alone by the Job and the reconciler. @default "agent-cancellation/skip" */
+  readonly optOutLabel?: string;
 }
 
 export const DEFAULT_NODE_IMAGE =
@@ -99,6 +103,12 @@ export class RemediationJob extends Construct {
       throw new Error(`nodeImage: ${JSON.stringify(nodeImage)} must be pinned by digest (…@sha256:<64 hex>)`);
     }
     if (props.repositories.length === 0) throw new Error('repositories: [] must name at least one owner/name');
+    const remediationMode = props.remediationMode ?? RemediationMode.ENFORCE;
+    if (!Object.values(RemediationMode).includes(remediationMode)) {
+      throw new Error(`remediationMode: ${JSON.stringify(remediationMode)} must be one of ${Object.values(RemediationMode).join(', ')}`);
+    }
+    const optOutLabel = props.optOutLabel ?? 'agent-cancellation/skip';
+    if (optOutLabel.trim() === '' || optOutLabel.includes(',')) throw new Error(`optOutLabel: ${JSON.stringify(optOutLabel)} must be a GitHub label name`);
     checkInteger('backoffLimit', props.backoffLimit, 0);
     checkInteger('activeDeadlineSeconds', props.activeDeadlineSeconds, 30);
     checkInteger('leaseDurationSeconds', props.leaseDurationSeconds, 5);
@@ -154,6 +164,8 @@ export class RemediationJob extends Construct {
       [STATIC_ENV.lockWaitSeconds, String(props.lockWaitSeconds ?? 120)],
       [STATIC_ENV.clockSkewSeconds, String((props.ordering?.clockSkew ?? DEFAULT_CLOCK_SKEW).toSeconds())],
       [STATIC_ENV.revisionFrom, props.ordering?.revision?.toString() ?? ''],
+      [STATIC_ENV.mode, remediationMode],
+      [STATIC_ENV.optOutLabel, optOutLabel],
       // A skipped run (no PR, superseded, duplicate) is a success for the Job controller.
       [STATIC_ENV.skipExitCode, '0'],
     ];

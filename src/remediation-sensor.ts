@@ -1,8 +1,8 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Sensor, SensorSpecDependenciesFiltersData, SensorSpecTriggersTemplateK8SParameters } from '../imports/argoproj.io';
-import { branchRefRegex, exactAlternation } from './filters';
-import { EVENT_ENV } from './job-env';
+import { branchRefRegex, branchRegex, exactAlternation } from './filters';
+import { EVENT_ENV, PR_ACTIONS } from './job-env';
 import { RemediationJob } from './remediation-job';
 
 /** The retry of the Job creation; Argo Events only honours it because the trigger is `atLeastOnce`. */
@@ -21,7 +21,7 @@ export interface RemediationSensorProps {
   readonly namespace: string;
   /** Name of the Sensor and its ServiceAccount. */
   readonly name: string;
-  /** The EventSource and event that deliver GitHub pushes. */
+  /** The EventSource and event that deliver GitHub pushes and pull_request events. */
   readonly eventSourceName: string;
   /** @default "push" */
   readonly eventName?: string;
@@ -41,16 +41,23 @@ export interface RemediationSensorProps {
   readonly retry?: TriggerRetry;
 }
 
-const DEPENDENCY = 'rex-push';
+const PUSH = 'rex-push';
+const PR_ENDED = 'task-pr-ended';
+const SHA = '^[0-9a-f]{40}([0-9a-f]{24})?$';
+/** `updated_at` of a pull_request payload: ISO 8601 in UTC, whole seconds. */
+const ISO_TIME = '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$';
 
 /**
- * The Sensor: it accepts only a push by the implementation bot to a task branch of an allowed repository,
- * and creates one remediation Job per such push, with the event's fields as the Job's env.
+ * The Sensor: it accepts a push by the implementation bot to a task branch of an allowed repository, and a task
+ * branch's PR closed, merged or converted to draft, and creates one remediation Job per such event, with the
+ * event's fields as the Job's env.
  */
 export class RemediationSensor extends Construct {
   public readonly serviceAccount: kplus.ServiceAccount;
-  /** The data filters, in order, as Argo Events evaluates them (all must pass). */
+  /** The push dependency's data filters, in order, as Argo Events evaluates them (all must pass). */
   public readonly filters: SensorSpecDependenciesFiltersData[];
+  /** The PR dependency's data filters: closed or converted to draft, on a task branch of an allowed repository. */
+  public readonly prFilters: SensorSpecDependenciesFiltersData[];
 
   constructor(scope: Construct, id: string, props: RemediationSensorProps) {
     super(scope, id);
@@ -60,72 +67,108 @@ export class RemediationSensor extends Construct {
     if (botCase !== 'insensitive' && botCase !== 'exact') {
       throw new Error(`botLoginCase: ${JSON.stringify(botCase)} must be "insensitive" or "exact"`);
     }
-    const refRegex = branchRefRegex(props.branchPattern ?? 'feature/task-{id}-implementation');
+    const branchPattern = props.branchPattern ?? 'feature/task-{id}-implementation';
+    const refRegex = branchRefRegex(branchPattern);
+    const headRegex = branchRegex(branchPattern);
+    const repositories = exactAlternation(props.repositories, true);
     const retry = props.retry ?? {};
 
     this.filters = [
       { path: 'body.X-GitHub-Event', type: 'string', value: ['^push$'] },
-      { path: 'body.repository.full_name', type: 'string', value: [exactAlternation(props.repositories, true)] },
+      { path: 'body.repository.full_name', type: 'string', value: [repositories] },
       { path: 'body.sender.login', type: 'string', value: [exactAlternation(props.bots, botCase === 'insensitive')] },
       { path: 'body.ref', type: 'string', value: [refRegex] },
       // A branch deletion is a push too; it has nothing to remediate.
       { path: 'body.deleted', type: 'bool', value: ['false'] },
-      { path: 'body.after', type: 'string', value: ['^[0-9a-f]{40}([0-9a-f]{24})?$'] },
+      { path: 'body.after', type: 'string', value: [SHA] },
+    ];
+    // No sender filter: people, merge bots and GitHub itself close PRs. Only those with write access to the base
+    // repository can close or convert a PR whose head is in it, and a fork's PR (head elsewhere) never matches.
+    this.prFilters = [
+      { path: 'body.X-GitHub-Event', type: 'string', value: ['^pull_request$'] },
+      { path: 'body.action', type: 'string', value: [exactAlternation(PR_ACTIONS, false)] },
+      { path: 'body.repository.full_name', type: 'string', value: [repositories] },
+      { path: 'body.pull_request.base.repo.full_name', type: 'string', value: [repositories] },
+      { path: 'body.pull_request.head.repo.full_name', type: 'string', value: [repositories] },
+      { path: 'body.pull_request.head.ref', type: 'string', value: [headRegex] },
+      { path: 'body.pull_request.head.sha', type: 'string', value: [SHA] },
+      { path: 'body.pull_request.updated_at', type: 'string', value: [ISO_TIME] },
+      { path: 'body.number', type: 'number', value: ['0'], comparator: '>' },
     ];
 
-    const fromData = (key: keyof typeof EVENT_ENV, src: { dataKey: string } | { dataTemplate: string }) => ({
-      src: { dependencyName: DEPENDENCY, ...src },
+    const param = (dependencyName: string) => (key: keyof typeof EVENT_ENV, src: { dataKey: string } | { dataTemplate: string } | { value: string }) => ({
+      src: { dependencyName, ...src },
       dest: props.job.eventEnvPaths[key],
     });
-    const taskIdTemplate = `{{ regexReplaceAll \`${refRegex}\` .Input.body.ref "\${1}" }}`;
-    const parameters: SensorSpecTriggersTemplateK8SParameters[] = [
-      fromData('repository', { dataKey: 'body.repository.full_name' }),
-      fromData('branch', { dataTemplate: '{{ trimPrefix "refs/heads/" .Input.body.ref }}' }),
-      fromData('headSha', { dataKey: 'body.after' }),
-      fromData('deliveryId', { dataKey: 'body.X-GitHub-Delivery' }),
-      fromData('taskId', { dataTemplate: taskIdTemplate }),
+    // sjson path: the dots inside the label key are escaped.
+    const taskLabel = `metadata.labels.${props.job.taskIdJobLabel.replace(/\./g, '\\.')}`;
+
+    const fromPush = param(PUSH);
+    const pushTaskId = `{{ regexReplaceAll \`${refRegex}\` .Input.body.ref "\${1}" }}`;
+    const pushParameters: SensorSpecTriggersTemplateK8SParameters[] = [
+      fromPush('repository', { dataKey: 'body.repository.full_name' }),
+      fromPush('branch', { dataTemplate: '{{ trimPrefix "refs/heads/" .Input.body.ref }}' }),
+      fromPush('headSha', { dataKey: 'body.after' }),
+      fromPush('deliveryId', { dataKey: 'body.X-GitHub-Delivery' }),
+      fromPush('taskId', { dataTemplate: pushTaskId }),
       // Epoch seconds in push payloads: the Job orders QA runs against it.
-      fromData('pushedAt', { dataKey: 'body.repository.pushed_at' }),
-      fromData('beforeSha', { dataKey: 'body.before' }),
-      {
-        src: { dependencyName: DEPENDENCY, dataTemplate: taskIdTemplate },
-        // sjson path: the dots inside the label key are escaped.
-        dest: `metadata.labels.${props.job.taskIdJobLabel.replace(/\./g, '\\.')}`,
-      },
+      fromPush('pushedAt', { dataKey: 'body.repository.pushed_at' }),
+      fromPush('beforeSha', { dataKey: 'body.before' }),
+      fromPush('event', { dataKey: 'body.X-GitHub-Event' }),
+      // A push names no PR: the Job finds the branch's open PR.
+      fromPush('prNumber', { value: '' }),
+      { src: { dependencyName: PUSH, dataTemplate: pushTaskId }, dest: taskLabel },
+    ];
+
+    const fromPr = param(PR_ENDED);
+    const prTaskId = `{{ regexReplaceAll \`${headRegex}\` .Input.body.pull_request.head.ref "\${1}" }}`;
+    const prParameters: SensorSpecTriggersTemplateK8SParameters[] = [
+      fromPr('repository', { dataKey: 'body.repository.full_name' }),
+      fromPr('branch', { dataKey: 'body.pull_request.head.ref' }),
+      fromPr('headSha', { dataKey: 'body.pull_request.head.sha' }),
+      fromPr('deliveryId', { dataKey: 'body.X-GitHub-Delivery' }),
+      fromPr('taskId', { dataTemplate: prTaskId }),
+      // The event's time as the push's is given: epoch seconds, from closed_at (set when closed) else updated_at.
+      fromPr('pushedAt', {
+        dataTemplate: '{{ (toDate "2006-01-02T15:04:05Z07:00" (default .Input.body.pull_request.updated_at .Input.body.pull_request.closed_at)).Unix }}',
+      }),
+      // Closing or converting moves no branch: the head before the event is its head.
+      fromPr('beforeSha', { dataKey: 'body.pull_request.head.sha' }),
+      fromPr('event', { dataKey: 'body.action' }),
+      fromPr('prNumber', { dataKey: 'body.number' }),
+      { src: { dependencyName: PR_ENDED, dataTemplate: prTaskId }, dest: taskLabel },
     ];
 
     const metadata = { name: props.name, namespace: props.namespace, labels: { 'app.kubernetes.io/part-of': 'agent-cancellation' } };
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: true });
     props.job.grantLaunch(this.serviceAccount);
 
+    const dependency = (name: string, data: SensorSpecDependenciesFiltersData[]) => ({
+      name,
+      eventSourceName: props.eventSourceName,
+      eventName: props.eventName ?? 'push',
+      filters: { dataLogicalOperator: 'and', data },
+    });
+    // Without `conditions` a trigger waits for every dependency (Argo Events joins them with &&): each trigger
+    // names its own, so either event alone creates a Job.
+    const trigger = (name: string, conditions: string, parameters: SensorSpecTriggersTemplateK8SParameters[]) => ({
+      template: { name, conditions, k8S: { operation: 'create', source: { resource: props.job.manifest }, parameters } },
+      atLeastOnce: true,
+      retryStrategy: {
+        steps: retry.steps ?? 5,
+        duration: `${retry.durationSeconds ?? 1}s`,
+        factor: retry.factor ?? 2,
+        jitter: retry.jitter ?? 0.2,
+      },
+    });
+
     new Sensor(this, 'Resource', {
       metadata,
       spec: {
         eventBusName: props.eventBusName ?? 'default',
         template: { serviceAccountName: this.serviceAccount.name },
-        dependencies: [
-          {
-            name: DEPENDENCY,
-            eventSourceName: props.eventSourceName,
-            eventName: props.eventName ?? 'push',
-            filters: { dataLogicalOperator: 'and', data: this.filters },
-          },
-        ],
-        triggers: [
-          {
-            template: {
-              name: 'launch-remediation-job',
-              k8S: { operation: 'create', source: { resource: props.job.manifest }, parameters },
-            },
-            atLeastOnce: true,
-            retryStrategy: {
-              steps: retry.steps ?? 5,
-              duration: `${retry.durationSeconds ?? 1}s`,
-              factor: retry.factor ?? 2,
-              jitter: retry.jitter ?? 0.2,
-            },
-          },
-        ],
+        dependencies: [dependency(PUSH, this.filters), dependency(PR_ENDED, this.prFilters)],
+        triggers: [trigger('launch-remediation-job', PUSH, pushParameters), trigger('launch-pr-ended-job', PR_ENDED, prParameters)],
       },
     });
   }

@@ -104,11 +104,12 @@ export function sameLabel(a: string, b: string): boolean {
 
 const MARKER = /<!-- agent-cancellation (\{.*?\}) -->/;
 
-export function markerComment(m: Marker, deleted: number): string {
+/** The comment posted with the remediation label: the hidden marker, and the QA runs the push cancelled. */
+export function markerComment(m: Marker, deleted: readonly string[]): string {
   return (
     `<!-- agent-cancellation ${JSON.stringify(m)} -->\n` +
-    `Remediation started at ${m.startedAt} for ${m.sha.slice(0, 12)}: ${deleted} QA run(s) cancelled, ` +
-    'QA will run again once the fix is ready.'
+    `Remediation started at ${m.startedAt} for ${m.sha.slice(0, 12)}: ${deleted.length} QA run(s) cancelled` +
+    `${deleted.length ? ` (${deleted.join(', ')})` : ''}, QA will run again once the fix is ready.`
   );
 }
 

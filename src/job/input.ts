@@ -1,5 +1,5 @@
 import { branchRefRegex } from '../filters';
-import { EVENT_ENV, RECONCILE_ENV, STATIC_ENV } from '../job-env';
+import { EVENT_ENV, PR_ACTIONS, RECONCILE_ENV, RemediationMode, STATIC_ENV, TriggerEvent } from '../job-env';
 import { OrderingRules, parseRevisionSource } from './ordering';
 
 /** What the Job and the reconciler share: the installation's settings, fixed per synthesized manifest. */
@@ -27,6 +27,10 @@ export interface StaticInput {
   readonly skipExitCode: number;
   /** Which QA runs a push made stale. */
   readonly ordering: OrderingRules;
+  /** `observe`: decide and record, change nothing. */
+  readonly mode: RemediationMode;
+  /** A PR carrying this label is left alone; empty: none. */
+  readonly optOutLabel: string;
 }
 
 /** Everything one push's run needs, read from the environment and checked before anything is touched. */
@@ -45,6 +49,10 @@ export interface JobInput extends StaticInput {
   readonly beforeSha: string;
   /** What reported the push: its webhook, or the reconciler's resync when the webhook was lost. */
   readonly source: 'webhook' | 'resync';
+  /** A push, or a PR closed or converted to draft: then `pushedAtMs` is that event's time. */
+  readonly event: TriggerEvent;
+  /** The PR of a pull_request event; a push's PR is found by its branch. */
+  readonly prNumber?: number;
 }
 
 /** The reconciler's settings on top of the shared ones. */
@@ -140,7 +148,16 @@ function readStatic(env: Env): StaticInput {
       clockSkewMs: integer(env, STATIC_ENV.clockSkewSeconds, 5, 0) * 1000,
       revision: revisionSource(env),
     },
+    mode: oneOf(env, STATIC_ENV.mode, Object.values(RemediationMode), RemediationMode.ENFORCE),
+    optOutLabel: env[STATIC_ENV.optOutLabel]?.trim() ?? '',
   };
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback?: T): T {
+  const v = env[name]?.trim() || fallback;
+  if (v === undefined) throw new BadInputError(`${name} is missing or empty`);
+  if (!values.includes(v as T)) throw new BadInputError(`${name}=${JSON.stringify(v)} is not one of ${values.join(', ')}`);
+  return v as T;
 }
 
 function revisionSource(env: Env): OrderingRules['revision'] {
@@ -163,6 +180,7 @@ export function readInput(env: Env): JobInput {
   }
   const [owner, name] = repository.split('/');
   const taskId = matching(env, EVENT_ENV.taskId, /^[0-9]{1,18}$/, 'a number');
+  const event = oneOf<TriggerEvent>(env, EVENT_ENV.event, ['push', ...PR_ACTIONS]);
   return {
     ...s,
     repository,
@@ -173,10 +191,12 @@ export function readInput(env: Env): JobInput {
     deliveryId: matching(env, EVENT_ENV.deliveryId, /^[A-Za-z0-9._-]{1,100}$/, 'a delivery id'),
     taskId,
     selector: taskSelector(s, taskId),
-    // Epoch seconds of a push since 2001 and before 5138: ten digits. A date string (other events) is refused.
+    // Epoch seconds since 2001 and before 5138: ten digits. The Sensor converts a PR event's ISO time to these.
     pushedAtMs: Number(matching(env, EVENT_ENV.pushedAt, /^[1-9][0-9]{9}$/, 'epoch seconds')) * 1000,
     beforeSha: matching(env, EVENT_ENV.beforeSha, SHA, 'a commit SHA'),
     source: 'webhook',
+    event,
+    prNumber: event === 'push' ? undefined : Number(matching(env, EVENT_ENV.prNumber, /^[1-9][0-9]{0,9}$/, 'a PR number')),
   };
 }
 

@@ -6,7 +6,7 @@ import { webhookSender } from './alert';
 import { BadInputError, JobInput, readInput, readReconcileInput, StaticInput } from './input';
 import { HttpKubeApi, KubeError, loadConnection } from './kube';
 import { jsonLogger, Logger } from './log';
-import { qaRestartedAfterPush, splitRuns } from './ordering';
+import { qaRestartedAfterPush, rulesFor, splitRuns } from './ordering';
 import { reconcile } from './reconcile';
 import { remediate } from './remediate';
 import { RetryableError } from './retry';
@@ -52,7 +52,7 @@ async function dryRun(input: JobInput, log: Logger): Promise<void> {
   const { kube, github } = clients(input, log);
   const resolved = await github.resolve(input.owner, input.name, input.branch, input.labels);
   const runs = await kube.list(input.namespace, input.codeRun, input.selector);
-  const { stale, kept } = splitRuns(runs, input, input.ordering);
+  const { stale, kept } = splitRuns(runs, input, rulesFor(input.event, input.ordering));
   log('dry-run', {
     pr: resolved.pr?.number ?? null,
     branchHead: resolved.branchHead,
@@ -79,14 +79,14 @@ async function main(argv: string[]): Promise<number> {
   let log: Logger = jsonLogger({});
   try {
     const input = readInput(process.env);
-    log = jsonLogger({ repository: input.repository, task: input.taskId, sha: input.headSha, delivery: input.deliveryId, run: input.runId });
+    log = jsonLogger({ repository: input.repository, task: input.taskId, event: input.event, sha: input.headSha, delivery: input.deliveryId, run: input.runId, mode: input.mode });
     if (command === '--dry-run') {
       await dryRun(input, log);
       return EXIT.done;
     }
     const outcome = await remediate(input, clients(input, log));
     terminationMessage(JSON.stringify(outcome));
-    return outcome.kind === 'done' ? EXIT.done : input.skipExitCode;
+    return outcome.kind === 'nothing-to-do' ? input.skipExitCode : EXIT.done;
   } catch (e) {
     return failed(e, log);
   }
@@ -110,7 +110,7 @@ async function reconcileOnce(): Promise<number> {
   let log: Logger = jsonLogger({ mode: 'reconcile' });
   try {
     const input = readReconcileInput(process.env);
-    log = jsonLogger({ mode: 'reconcile', run: input.runId });
+    log = jsonLogger({ mode: 'reconcile', run: input.runId, remediationMode: input.mode });
     const report = await reconcile(input, { ...clients(input, log), alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined });
     terminationMessage(JSON.stringify(report));
     return report.failed > 0 ? EXIT.retryable : EXIT.done;

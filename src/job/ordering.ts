@@ -6,6 +6,7 @@
  * never the ones that started after it: those are the platform's next QA cycle. Where a missed cancellation is
  * repaired later (the reconciler's resync) but a killed fresh run is lost, every doubt keeps the run.
  */
+import { TriggerEvent } from '../job-env';
 import { KubeObject } from './kube';
 
 /** Where a CodeRun records the commit it reviews. */
@@ -71,6 +72,14 @@ export function judgeRun(run: KubeObject, push: PushMark, rules: OrderingRules):
   if (!(created < push.pushedAtMs)) return { stale: false, why: 'created-at-or-after-push' };
   if (created >= push.pushedAtMs - rules.clockSkewMs) return { stale: false, why: 'within-clock-skew' };
   return { stale: true, why: 'created-before-push' };
+}
+
+/**
+ * The rules for an event. A closed or draft PR makes stale every run that started before it, the head's too,
+ * so only the time rule applies; a push also has the revision rule.
+ */
+export function rulesFor(event: TriggerEvent | undefined, rules: OrderingRules): OrderingRules {
+  return (event ?? 'push') === 'push' ? rules : { clockSkewMs: rules.clockSkewMs };
 }
 
 export interface RunSplit {

@@ -1,10 +1,11 @@
+import { RemediationMode } from '../job-env';
 import { Alert, AlertSender } from './alert';
 import { CommitAuthor, PullRequestView, RepositoryView, sameLabel } from './github';
 import { JobInput, ReconcileInput, taskSelector } from './input';
 import { ConflictError, KubeApi, KubeObject, Lease } from './kube';
-import { acquire, expired, LockTimeoutError, MANAGED_BY, PrState, readState, recordDelivery, relabelled, save } from './lease';
-import { qaRestartedAfterPush, splitRuns } from './ordering';
-import { handlePush } from './remediate';
+import { acquire, expired, LockTimeoutError, MANAGED_BY, PrState, readState, recordDelivery, relabelled, relabels, save } from './lease';
+import { qaRestartedAfterPush, rulesFor, splitRuns } from './ordering';
+import { handlePush, optedOut, provenance } from './remediate';
 import { RetryableError } from './retry';
 import { completeSteps, event, HeldLease, StepDeps } from './steps';
 
@@ -22,7 +23,8 @@ export type Action =
   | { readonly kind: 'compensate'; readonly reason: string }
   | { readonly kind: 'release' }
   | { readonly kind: 'gc' }
-  | { readonly kind: 'fail'; readonly error: string };
+  | { readonly kind: 'fail'; readonly error: string }
+  | { readonly kind: 'skip'; readonly skipped: 'opted-out' };
 
 /** Everything a decision reads: the Lease and its state, GitHub's view of the PR, the task's QA CodeRuns. */
 export interface Observed {
@@ -45,6 +47,8 @@ export interface ReconcileReport {
   readonly unmanaged: string[];
   /** Pushes found by the resync (their webhook was lost) and handled as the Job would, as `repo#pr@sha`. */
   readonly resynced: string[];
+  /** `observe`: every decision above was logged, none carried out (resyncs recorded as observations). */
+  readonly mode: RemediationMode;
   /** What reading GitHub cost this pass: requests, and points by `rateLimit.cost`. */
   readonly github: { readonly requests: number; readonly points: number; readonly remaining: number | null };
 }
@@ -71,17 +75,22 @@ export function decide(o: Observed, cfg: ReconcileInput, now: number): Action {
   const idle = (why: string): Action => (holder ? { kind: 'release' } : { kind: 'none', why });
 
   if (!pending(state) && age >= cfg.retentionSeconds * 1000) return { kind: 'gc' };
-  if (state.phase === 'compensated') return idle('compensated');
+  if (state.phase === 'compensated' || state.phase === 'observed' || state.phase === 'skipped') return idle(state.phase);
   if (pending(state) && age < cfg.pendingSeconds * 1000) return idle('pending; its Job may still be retrying');
   if (pr === undefined) {
     return pending(state) ? { kind: 'fail', error: `GitHub unavailable: ${o.viewError}` } : idle('GitHub unavailable; invariant not checked');
   }
+  if (pr && optedOut(pr.labels, cfg)) return { kind: 'skip', skipped: 'opted-out' };
   if (pr === null || pr.state !== 'OPEN') {
+    // A PR event's cancellation is what a closed PR needs: finish it.
+    if (pr && pending(state) && !relabels(state)) return { kind: 'resume' };
     const reason = pr ? `pr-${pr.state.toLowerCase()}` : 'pr-missing';
     const changed = state.steps.relabel?.removed || state.steps.relabel?.added;
     return pending(state) || changed ? { kind: 'compensate', reason } : idle(reason);
   }
   if (pending(state)) return { kind: 'resume' };
+  // A draft PR's record: keep its stale runs gone; its labels are not ours to keep.
+  if (!relabels(state)) return o.staleRuns.length > 0 ? { kind: 'repair', removeReady: false, stale: o.staleRuns } : idle('converged');
 
   const has = (name: string) => pr.labels.some((l) => sameLabel(l.name, name));
   // The platform started the next QA cycle after this push: its labels and runs are the platform's now.
@@ -142,11 +151,12 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
   const runsOf = (taskId: string) => qaRuns.filter((r) => r.metadata.labels?.[cfg.taskIdLabel] === taskId);
   const report: { -readonly [K in keyof ReconcileReport]: ReconcileReport[K] } = {
     scanned: states.length,
-    actions: { none: 0, busy: 0, resume: 0, repair: 0, compensate: 0, release: 0, gc: 0, fail: 0 },
+    actions: { none: 0, busy: 0, resume: 0, repair: 0, compensate: 0, release: 0, gc: 0, fail: 0, skip: 0 },
     failed: 0,
     alerted: 0,
     unmanaged: [],
     resynced: [],
+    mode: cfg.mode,
     github: cost,
   };
   const managed = new Set(states.map((s) => `${s.state.repository.toLowerCase()}#${s.state.pr}`));
@@ -164,7 +174,7 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
       state,
       pr: v.view ? (v.view.prs.get(state.pr) ?? null) : undefined,
       viewError: v.error,
-      staleRuns: splitRuns(runsOf(state.taskId), { headSha: state.sha, pushedAtMs: Date.parse(state.pushedAt) }, cfg.ordering).stale,
+      staleRuns: splitRuns(runsOf(state.taskId), { headSha: state.sha, pushedAtMs: Date.parse(state.pushedAt) }, rulesFor(state.event, cfg.ordering)).stale,
       commit: v.view?.commits.get(state.sha),
     };
     const action = decide(observed, cfg, now());
@@ -205,8 +215,9 @@ export function lostPush(
   runsOf: (taskId: string) => readonly KubeObject[],
 ): JobInput | undefined {
   const task = cfg.branchRef.exec(`refs/heads/${pr.headRefName}`);
-  if (!task || !pr.head || !isBot(pr.head.author, cfg.bots)) return undefined;
-  if (state?.sha === pr.head.oid) return undefined;
+  if (!task || !pr.head || !isBot(pr.head.author, cfg.bots) || optedOut(pr.labels, cfg)) return undefined;
+  // Handled, or already observed in observe mode; a skip, or an observation once enforcing, is not handled.
+  if (state?.sha === pr.head.oid && state.phase !== 'skipped' && (state.phase !== 'observed' || cfg.mode === RemediationMode.OBSERVE)) return undefined;
   const pushedAtMs = Date.parse(pr.head.committedAt);
   if (qaRestartedAfterPush(pr.readyLabeledAt, pushedAtMs)) return undefined;
   const taskId = task[1];
@@ -226,6 +237,7 @@ export function lostPush(
     pushedAtMs,
     beforeSha: state?.sha ?? '0'.repeat(40),
     source: 'resync',
+    event: 'push',
   };
 }
 
@@ -239,7 +251,7 @@ async function resync(deps: ReconcileDeps, push: JobInput, view: RepositoryView,
       deps,
     );
     deps.log('resync', { repository: push.repository, pr: pr.number, sha: push.headSha, pushedAt: new Date(push.pushedAtMs).toISOString(), outcome });
-    return outcome.kind === 'done';
+    return outcome.kind !== 'nothing-to-do';
   } catch (e) {
     const busy = e instanceof LockTimeoutError;
     deps.log('resync', { repository: push.repository, pr: pr.number, sha: push.headSha, outcome: busy ? 'busy' : 'failed', error: (e as Error).message });
@@ -264,6 +276,16 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
   };
   if (action.kind === 'none' || action.kind === 'busy') {
     log('reconcile', { saw, did: action.kind, why: action.kind === 'none' ? action.why : `held by ${action.holder}` });
+    return 'ok';
+  }
+  if (action.kind === 'skip') {
+    log('reconcile', { saw, did: 'skip', skipped: action.skipped, label: cfg.optOutLabel });
+    return 'ok';
+  }
+  if (cfg.mode === RemediationMode.OBSERVE && action.kind !== 'gc' && action.kind !== 'release') {
+    // Reported, never carried out: only the collection of this program's own finished records goes on.
+    const would = action.kind === 'repair' ? { removeReady: action.removeReady, stale: action.stale.map((r) => r.metadata.name) } : action.kind === 'compensate' ? { reason: action.reason } : action.kind === 'fail' ? { error: action.error } : {};
+    log('reconcile', { saw, did: 'observe', would: action.kind, ...would });
     return 'ok';
   }
   if (action.kind === 'gc') {
@@ -317,7 +339,7 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
         const deleted: string[] = [];
         for (const r of action.stale) if (await kube.deleteNamed(cfg.namespace, cfg.codeRun, r.metadata.name, r.metadata.uid!)) deleted.push(r.metadata.name);
         Object.assign(did, { removed: action.removeReady ? cfg.labels.ready : undefined, deleted });
-        await event(kube, cfg.namespace, held.lease, 'Normal', 'InvariantRestored', `PR #${state.pr}: ${action.removeReady ? `removed ${cfg.labels.ready}, ` : ''}${deleted.length} QA CodeRun(s) deleted`, log);
+        await event(kube, cfg.namespace, held.lease, 'Normal', 'InvariantRestored', `PR #${state.pr}: ${provenance(state)}: ${action.removeReady ? `removed ${cfg.labels.ready}, ` : ''}${deleted.length} QA CodeRun(s) deleted${deleted.length ? ` (${deleted.join(', ')})` : ''}`, log);
         break;
       }
       case 'compensate': {

@@ -1,25 +1,45 @@
-import { ResolvedPush } from './github';
-import { JobInput } from './input';
+import { RemediationMode } from '../job-env';
+import { ResolvedPush, sameLabel } from './github';
+import { JobInput, StaticInput } from './input';
 import { acquire, leaseName, PrState, readState, save } from './lease';
 import { completeSteps, event, HeldLease, StepDeps } from './steps';
 
 export type Outcome =
-  | { readonly kind: 'done'; readonly pr: number; readonly deleted: string[]; readonly relabel: string }
+  | { readonly kind: 'done' | 'observed'; readonly pr: number; readonly deleted: string[]; readonly relabel: string }
   | { readonly kind: 'nothing-to-do'; readonly reason: string; readonly pr?: number };
 
 export type RemediateDeps = StepDeps;
 
 /**
- * One push: resolve the PR, lock it, cancel the task's QA CodeRuns, flip the labels, record each step.
- * Every step is skipped when the PR's state already records it, so a rerun after a crash resumes.
+ * One event: resolve the PR, lock it, cancel the task's QA CodeRuns, flip the labels (pushes only), record
+ * each step. Every step is skipped when the PR's state already records it, so a rerun after a crash resumes.
  */
 export async function remediate(input: JobInput, deps: RemediateDeps): Promise<Outcome> {
   const resolvedAt = new Date((deps.now ?? Date.now)()).toISOString();
-  return handlePush(input, await deps.github.resolve(input.owner, input.name, input.branch, input.labels), resolvedAt, deps);
+  if (input.event === 'push') return handlePush(input, await deps.github.resolve(input.owner, input.name, input.branch, input.labels), resolvedAt, deps);
+  // A PR event names its PR, which is closed or a draft now: read it by number, not as the branch's open PR.
+  const view = await deps.github.view(input.owner, input.name, { prs: [input.prNumber!], commits: [], labels: input.labels });
+  const pr = view.prs.get(input.prNumber!);
+  return handlePush(
+    input,
+    { repositoryId: view.repositoryId, branchHead: input.headSha, pr: pr?.headRefName === input.branch ? pr : undefined, remediationLabelId: view.remediationLabelId },
+    resolvedAt,
+    deps,
+  );
+}
+
+/** The PR carries the opt-out label: its runs and labels are left alone. */
+export function optedOut(labels: ReadonlyArray<{ readonly name: string }>, s: Pick<StaticInput, 'optOutLabel'>): boolean {
+  return !!s.optOutLabel && labels.some((l) => sameLabel(l.name, s.optOutLabel));
+}
+
+/** What superseded the runs, for Events: the event, its head, its time and where it came from. */
+export function provenance(state: Pick<PrState, 'event' | 'sha' | 'pushedAt' | 'source' | 'delivery'>): string {
+  return `${state.event ?? 'push'} ${state.sha.slice(0, 12)} at ${state.pushedAt} (${state.source} ${state.delivery})`;
 }
 
 /**
- * A push once GitHub has been read: the Job's path, and the reconciler's resync of a push whose webhook was
+ * An event once GitHub has been read: the Job's path, and the reconciler's resync of a push whose webhook was
  * lost, which reads GitHub in its own batched query.
  */
 export async function handlePush(input: JobInput, resolved: ResolvedPush, resolvedAt: string, deps: RemediateDeps): Promise<Outcome> {
@@ -27,14 +47,14 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
   const now = deps.now ?? Date.now;
   const pr = resolved.pr;
   if (!pr) {
-    log('resolve', { outcome: 'nothing-to-do', reason: 'no open pull request for the branch' });
+    log('resolve', { outcome: 'nothing-to-do', reason: input.event === 'push' ? 'no open pull request for the branch' : `no pull request #${input.prNumber} for the branch` });
     return { kind: 'nothing-to-do', reason: 'no-open-pr' };
   }
-  if (resolved.branchHead !== input.headSha) {
+  if (input.event === 'push' && resolved.branchHead !== input.headSha) {
     log('resolve', { pr: pr.number, outcome: 'nothing-to-do', reason: 'superseded', branchHead: resolved.branchHead });
     return { kind: 'nothing-to-do', reason: 'superseded', pr: pr.number };
   }
-  log('resolve', { pr: pr.number, labels: pr.labels.map((l) => l.name) });
+  log('resolve', { pr: pr.number, event: input.event, labels: pr.labels.map((l) => l.name) });
 
   const name = leaseName(input.repository, pr.number);
   const held: HeldLease = { lease: await acquire(kube, {
@@ -49,7 +69,9 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
     now,
   }) };
   const previous = readState(held.lease);
-  log('lock', { pr: pr.number, lease: name, resumed: previous?.delivery === input.deliveryId && previous.phase !== 'done' });
+  // An observation or a skip changed nothing: the same delivery starts afresh, it does not resume.
+  const resuming = previous?.delivery === input.deliveryId && previous.phase !== 'observed' && previous.phase !== 'skipped';
+  log('lock', { pr: pr.number, lease: name, resumed: resuming && previous!.phase !== 'done' });
 
   const release = async (state: PrState) => {
     held.lease = await save(kube, held.lease, state, true);
@@ -61,7 +83,8 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
     return { kind: 'nothing-to-do', reason: 'duplicate', pr: pr.number };
   }
   // A webhook arriving after the resync handled its push (or the reverse): the head is done either way.
-  if (previous && previous.sha === input.headSha && previous.phase === 'done' && previous.delivery !== input.deliveryId) {
+  const sameEvent = (previous?.event ?? 'push') === input.event;
+  if (previous && sameEvent && previous.sha === input.headSha && previous.phase === 'done' && previous.delivery !== input.deliveryId) {
     await release(previous);
     log('finish', { pr: pr.number, outcome: 'nothing-to-do', reason: 'head already handled', by: previous.delivery, source: previous.source });
     return { kind: 'nothing-to-do', reason: 'duplicate', pr: pr.number };
@@ -73,11 +96,13 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
   }
 
   const stamp = new Date(now()).toISOString();
-  const resuming = previous?.delivery === input.deliveryId;
+  // The labels an earlier push changed, kept on a PR event's record so compensation can still restore them.
+  const earlier = previous && ['running', 'failed', 'done'].includes(previous.phase) ? previous.steps.relabel : undefined;
   const state: PrState = resuming
     ? { ...previous!, phase: 'running', attempts: previous!.attempts + 1, lastError: undefined }
     : {
         phase: 'running',
+        event: input.event,
         repository: input.repository,
         pr: pr.number,
         taskId: input.taskId,
@@ -90,25 +115,37 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
         startedAt: stamp,
         updatedAt: stamp,
         attempts: 1,
-        steps: {},
+        steps: input.event === 'push' ? {} : { relabel: { at: stamp, result: 'not-applicable', removed: earlier?.removed, added: earlier?.added } },
         deliveries: previous?.deliveries ?? [],
       };
+
+  if (optedOut(pr.labels, input)) {
+    // Recorded, not marked handled: once the label is gone, a redelivery or the resync acts.
+    await release({ ...state, phase: 'skipped', skipped: 'opted-out' });
+    await event(kube, input.namespace, held.lease, 'Normal', 'RemediationSkipped', `PR #${pr.number}: ${provenance(state)}: skipped: opted-out (label ${input.optOutLabel})`, log);
+    log('finish', { pr: pr.number, outcome: 'nothing-to-do', reason: 'opted-out', label: input.optOutLabel });
+    return { kind: 'nothing-to-do', reason: 'opted-out', pr: pr.number };
+  }
 
   try {
     await completeSteps(input, state, held, { repositoryId: resolved.repositoryId, pr, remediationLabelId: resolved.remediationLabelId }, deps);
     const { cancel, relabel } = state.steps;
+    const observe = input.mode === RemediationMode.OBSERVE;
+    const runs = `${cancel!.deleted.length} QA CodeRun(s)${cancel!.deleted.length ? ` (${cancel!.deleted.join(', ')})` : ''}`;
+    const labels = `labels ${relabel!.result}${relabel!.removed ? ` -${relabel!.removed}` : ''}${relabel!.added ? ` +${relabel!.added}` : ''}`;
     await event(
       kube,
       input.namespace,
       held.lease,
       'Normal',
-      'RemediationDone',
-      `PR #${pr.number}: push ${input.headSha.slice(0, 12)} at ${state.pushedAt} (${input.source} ${input.deliveryId}): ` +
-        `${cancel!.deleted.length} QA CodeRun(s) cancelled, ${cancel!.kept.length} kept, labels ${relabel!.result}`,
+      observe ? 'RemediationObserved' : 'RemediationDone',
+      observe
+        ? `PR #${pr.number}: ${provenance(state)}: observe mode, nothing changed: would cancel ${runs}, keep ${cancel!.kept.length}, ${labels}`
+        : `PR #${pr.number}: ${provenance(state)}: ${runs} cancelled, ${cancel!.kept.length} kept, ${labels}`,
       log,
     );
-    log('finish', { pr: pr.number, outcome: 'done', source: input.source, deleted: cancel!.deleted.length, kept: cancel!.kept.length, relabel: relabel!.result });
-    return { kind: 'done', pr: pr.number, deleted: state.steps.cancel!.deleted, relabel: state.steps.relabel!.result };
+    log('finish', { pr: pr.number, outcome: state.phase, mode: input.mode, event: input.event, source: input.source, deleted: cancel!.deleted.length, kept: cancel!.kept.length, relabel: relabel!.result });
+    return { kind: observe ? 'observed' : 'done', pr: pr.number, deleted: cancel!.deleted, relabel: relabel!.result };
   } catch (e) {
     state.phase = 'failed';
     state.lastError = (e as Error).message;

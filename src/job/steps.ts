@@ -1,9 +1,10 @@
+import { RemediationMode } from '../job-env';
 import { GitHubApi, markerComment, PullRequestState, sameLabel, TransitionError } from './github';
 import { StaticInput, taskSelector } from './input';
 import { KubeApi, Lease } from './kube';
-import { PrState, recordDelivery, relabelled, save } from './lease';
+import { PrState, recordDelivery, relabelled, relabels, save } from './lease';
 import { Logger } from './log';
-import { qaRestartedAfterPush, splitRuns } from './ordering';
+import { qaRestartedAfterPush, rulesFor, splitRuns } from './ordering';
 import { RetryableError, sleep } from './retry';
 
 export interface StepDeps {
@@ -31,40 +32,51 @@ export interface HeldLease {
  * Runs whatever steps `state` does not record yet (cancel and verify, then relabel), writing the state after
  * each, and ends released with phase `done`. Shared by the Job and the reconciler, so a resumed push takes
  * exactly the path a fresh one does. `state` and `held` are updated in place.
+ *
+ * In observe mode the same decisions are made on the same reads and recorded as what enforce mode would do
+ * (phase `observed`); nothing is deleted, no label changes, and the delivery is not marked handled, so the
+ * same input in enforce mode later acts.
  */
 export async function completeSteps(s: StaticInput, state: PrState, held: HeldLease, target: StepTarget, deps: StepDeps): Promise<void> {
   const { kube, log } = deps;
   const now = deps.now ?? Date.now;
+  const enforce = s.mode === RemediationMode.ENFORCE;
   const pr = target.pr.number;
   if (!state.steps.cancel) {
     // Write-ahead: a crash between the deletes and the next write still leaves a record to resume from.
-    held.lease = await save(kube, held.lease, state);
+    if (enforce) held.lease = await save(kube, held.lease, state);
     const selector = taskSelector(s, state.taskId);
     const runs = await kube.list(s.namespace, s.codeRun, selector);
-    const { stale, kept } = splitRuns(runs, { headSha: state.sha, pushedAtMs: Date.parse(state.pushedAt) }, s.ordering);
-    // By name with a uid precondition: a run replaced since the list is a new run, and is never hit.
+    const { stale, kept } = splitRuns(runs, { headSha: state.sha, pushedAtMs: Date.parse(state.pushedAt) }, rulesFor(state.event, s.ordering));
     const deleted: string[] = [];
-    for (const run of stale) {
-      if (await kube.deleteNamed(s.namespace, s.codeRun, run.metadata.name, run.metadata.uid!)) deleted.push(run.metadata.name);
-    }
-    log('cancel', { pr, selector, pushedAt: state.pushedAt, deleted, kept });
-    await verifyGone(kube, s, selector, stale.map((r) => r.metadata.uid!), deps.verifyTimeoutMs ?? 30_000);
+    if (enforce) {
+      // By name with a uid precondition: a run replaced since the list is a new run, and is never hit.
+      for (const run of stale) {
+        if (await kube.deleteNamed(s.namespace, s.codeRun, run.metadata.name, run.metadata.uid!)) deleted.push(run.metadata.name);
+      }
+    } else deleted.push(...stale.map((r) => r.metadata.name));
+    log('cancel', { pr, mode: s.mode, selector, event: state.event ?? 'push', pushedAt: state.pushedAt, deleted, kept });
+    if (enforce) await verifyGone(kube, s, selector, stale.map((r) => r.metadata.uid!), deps.verifyTimeoutMs ?? 30_000);
     state.steps.cancel = { at: new Date(now()).toISOString(), deleted, kept };
-    held.lease = await save(kube, held.lease, state);
-    log('verify', { pr, remaining: 0 });
+    if (enforce) {
+      held.lease = await save(kube, held.lease, state);
+      log('verify', { pr, remaining: 0 });
+    }
   }
   if (!relabelled(state)) {
-    const change = await relabel(s, deps, target, state, async () => {
-      held.lease = await save(kube, held.lease, state);
-    });
+    const change = enforce
+      ? await relabel(s, deps, target, state, async () => {
+          held.lease = await save(kube, held.lease, state);
+        })
+      : previewRelabel(target.pr, s.labels, state);
     state.steps.relabel = { at: new Date(now()).toISOString(), ...change };
-    log('relabel', { pr, ...change });
+    log('relabel', { pr, mode: s.mode, ...change });
   }
-  state.phase = 'done';
+  state.phase = enforce ? 'done' : 'observed';
   state.lastError = undefined;
   state.repair = undefined;
   state.attention = undefined;
-  recordDelivery(state);
+  if (enforce) recordDelivery(state);
   held.lease = await save(kube, held.lease, state, true);
 }
 
@@ -89,6 +101,18 @@ export function planRelabel(pr: PullRequestState, labels: StaticInput['labels'],
   return { remove: ready?.id, add, comment: !marked && (add || !!changed.added) };
 }
 
+/** What the relabel step would do for this PR as seen now, for observe mode: the first round of `relabel`, unsent. */
+export function previewRelabel(pr: PullRequestState, labels: StaticInput['labels'], state: PrState): Relabel {
+  if (!relabels(state)) return { result: 'not-applicable' };
+  if (qaRestartedAfterPush(pr.readyLabeledAt, Date.parse(state.pushedAt))) return { result: 'qa-restarted-after-push' };
+  const plan = planRelabel(pr, labels, state.delivery, {});
+  return {
+    result: plan.remove || plan.add ? 'transitioned' : 'already',
+    ...(plan.remove ? { removed: labels.ready } : {}),
+    ...(plan.add ? { added: labels.remediation } : {}),
+  };
+}
+
 /** Reads after a failed transition before giving up: enough for a lost answer and a label deleted meanwhile. */
 const RELABEL_ROUNDS = 3;
 
@@ -103,12 +127,13 @@ async function relabel(s: StaticInput, deps: StepDeps, target: StepTarget, state
   const previous = state.steps.relabel;
   const changed: { removed?: string; added?: string } = { removed: previous?.removed, added: previous?.added };
   const finished = (): Relabel => ({ result: changed.removed || changed.added ? 'transitioned' : 'already', ...changed });
+  if (!relabels(state)) return { result: 'not-applicable', ...changed };
   for (let round = 1; ; round++) {
     if (qaRestartedAfterPush(pr.readyLabeledAt, Date.parse(state.pushedAt))) return { result: 'qa-restarted-after-push', ...changed };
     const plan = planRelabel(pr, s.labels, state.delivery, changed);
     if (!plan.remove && !plan.add && !plan.comment) return finished();
     const add = plan.add ? remediationLabelId ?? (await github.createLabel(target.repositoryId, s.labels.remediation, s.labels.color, s.labels.description)) : undefined;
-    const comment = plan.comment ? markerComment({ delivery: state.delivery, sha: state.sha, startedAt: state.startedAt }, state.steps.cancel?.deleted.length ?? 0) : undefined;
+    const comment = plan.comment ? markerComment({ delivery: state.delivery, sha: state.sha, startedAt: state.startedAt }, state.steps.cancel?.deleted ?? []) : undefined;
     try {
       await github.transition(pr.id, { remove: plan.remove, add, comment });
       if (plan.remove) changed.removed = s.labels.ready;

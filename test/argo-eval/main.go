@@ -1,16 +1,21 @@
 // Command argo-eval runs Argo Events' own Sensor code over GitHub deliveries, without a cluster:
-// the dependency filters (dependencies.Filter) and the k8s trigger's resource parameters
-// (triggers.ApplyResourceParameters), exactly as sensor-service applies them.
+// each dependency's filters (dependencies.Filter), each trigger's dependency expression (its `conditions`,
+// else every dependency joined with &&, evaluated with govaluate as sensor-service does), and the k8s
+// trigger's resource parameters (triggers.ApplyResourceParameters), exactly as sensor-service applies them.
 //
 // Input on stdin: {"sensor": <Sensor>, "deliveries": [{"event": "push", "id": "...", "payload": {...}}]}.
-// Output on stdout: one result per delivery: {"matched": bool, "error": "...", "resource": {...}}.
+// Output on stdout: one result per delivery: {"matched": bool, "triggers": [names fired], "error": "...",
+// "resource": {...}} where resource is what the first fired trigger would create.
 package main
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/Knetic/govaluate"
 
 	"github.com/argoproj/argo-events/pkg/apis/events/v1alpha1"
 	"github.com/argoproj/argo-events/pkg/sensors/dependencies"
@@ -32,6 +37,7 @@ type input struct {
 
 type result struct {
 	Matched  bool                   `json:"matched"`
+	Triggers []string               `json:"triggers,omitempty"`
 	Error    string                 `json:"error,omitempty"`
 	Resource map[string]interface{} `json:"resource,omitempty"`
 }
@@ -49,36 +55,82 @@ func eventData(d delivery) ([]byte, error) {
 	return json.Marshal(map[string]interface{}{"headers": headers, "body": body})
 }
 
+// fires reports whether a trigger's dependency expression holds when exactly the dependencies in
+// `matched` have an event, building the expression the way sensor-service's getDependencyExpression
+// and its govaluate call do.
+func fires(s *v1alpha1.Sensor, t v1alpha1.Trigger, matched map[string]*v1alpha1.Event) (bool, error) {
+	expression := t.Template.Conditions
+	if expression == "" {
+		names := []string{}
+		for _, dep := range s.Spec.Dependencies {
+			names = append(names, dep.Name)
+		}
+		expression = strings.Join(names, "&&")
+	}
+	expr, err := govaluate.NewEvaluableExpression(strings.ReplaceAll(expression, "-", "\\-"))
+	if err != nil {
+		return false, err
+	}
+	params := map[string]interface{}{}
+	for _, dep := range s.Spec.Dependencies {
+		_, ok := matched[dep.Name]
+		params[dep.Name] = ok
+	}
+	v, err := expr.Evaluate(params)
+	if err != nil {
+		return false, err
+	}
+	return v == true, nil
+}
+
 func evaluate(s *v1alpha1.Sensor, d delivery) result {
-	dep := s.Spec.Dependencies[0]
 	data, err := eventData(d)
 	if err != nil {
 		return result{Error: err.Error()}
 	}
-	event := &v1alpha1.Event{
-		Context: &v1alpha1.EventContext{
-			ID: d.ID, Source: dep.EventSourceName, Subject: dep.EventName, Type: "github",
-			DataContentType: "application/json", SpecVersion: "1.0", Time: metav1.Time{Time: time.Now()},
-		},
-		Data: data,
+	matched := map[string]*v1alpha1.Event{}
+	for _, dep := range s.Spec.Dependencies {
+		event := &v1alpha1.Event{
+			Context: &v1alpha1.EventContext{
+				ID: d.ID, Source: dep.EventSourceName, Subject: dep.EventName, Type: "github",
+				DataContentType: "application/json", SpecVersion: "1.0", Time: metav1.Time{Time: time.Now()},
+			},
+			Data: data,
+		}
+		ok, err := dependencies.Filter(event, dep.Filters, dep.FiltersLogicalOperator)
+		if err != nil {
+			return result{Error: err.Error()}
+		}
+		if ok {
+			matched[dep.Name] = event
+		}
 	}
-	matched, err := dependencies.Filter(event, dep.Filters, dep.FiltersLogicalOperator)
-	if err != nil {
-		return result{Error: err.Error()}
+	out := result{}
+	for _, trigger := range s.Spec.Triggers {
+		ok, err := fires(s, trigger, matched)
+		if err != nil {
+			return result{Error: err.Error()}
+		}
+		if !ok {
+			continue
+		}
+		out.Matched = true
+		out.Triggers = append(out.Triggers, trigger.Template.Name)
+		if out.Resource != nil {
+			continue
+		}
+		obj := &unstructured.Unstructured{}
+		if err := obj.UnmarshalJSON(trigger.Template.K8s.Source.Resource.Value); err != nil {
+			out.Error = err.Error()
+			return out
+		}
+		if err := triggers.ApplyResourceParameters(matched, trigger.Template.K8s.Parameters, obj); err != nil {
+			out.Error = err.Error()
+			return out
+		}
+		out.Resource = obj.Object
 	}
-	if !matched {
-		return result{}
-	}
-	trigger := s.Spec.Triggers[0]
-	obj := &unstructured.Unstructured{}
-	if err := obj.UnmarshalJSON(trigger.Template.K8s.Source.Resource.Value); err != nil {
-		return result{Matched: true, Error: err.Error()}
-	}
-	events := map[string]*v1alpha1.Event{dep.Name: event}
-	if err := triggers.ApplyResourceParameters(events, trigger.Template.K8s.Parameters, obj); err != nil {
-		return result{Matched: true, Error: err.Error()}
-	}
-	return result{Matched: true, Resource: obj.Object}
+	return out
 }
 
 func main() {
@@ -87,8 +139,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "argo-eval: bad input:", err)
 		os.Exit(2)
 	}
-	if len(in.Sensor.Spec.Dependencies) != 1 || len(in.Sensor.Spec.Triggers) != 1 {
-		fmt.Fprintln(os.Stderr, "argo-eval: expected one dependency and one trigger")
+	if len(in.Sensor.Spec.Dependencies) == 0 || len(in.Sensor.Spec.Triggers) == 0 {
+		fmt.Fprintln(os.Stderr, "argo-eval: expected dependencies and triggers")
 		os.Exit(2)
 	}
 	out := make([]result, 0, len(in.Deliveries))

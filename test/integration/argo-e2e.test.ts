@@ -3,7 +3,7 @@
  * crosses a JetStream bus to the real Sensor, whose k8s trigger creates the Job in the real kube-apiserver;
  * the Job runs (the harness stands in for the kubelet) and the PR's labels flip on the GitHub test server.
  */
-import { pullRequestDelivery, tagPushDelivery } from '../fixtures/github-deliveries';
+import { pullRequestDelivery, pullRequestEndedDelivery, tagPushDelivery } from '../fixtures/github-deliveries';
 import { argoWorld, ArgoWorld, BOT, ref, SECRET, sha } from '../fixtures/argo-world';
 import { qaRunsOf, REPO, untilPast } from '../fixtures/remediation-env';
 import { admin } from '../harness/cluster';
@@ -86,6 +86,56 @@ test('the same delivery posted twice: one effective transition', async () => {
   expect(gh.count('Transition') - transitions).toBe(1);
   expect(gh.prComments(REPO, 3)).toHaveLength(1);
   expect(stack.jobs.filter((j) => j.logs.includes('"delivery":"dup-3"')).map((j) => j.code)).toEqual([0, 0]);
+});
+
+test('task 6\'s PR closed while QA runs: look-alike pull_request deliveries create nothing; the close cancels exactly its QA runs, no label changes', async () => {
+  const before = await names();
+  const jobsBefore = (await stack.createdJobs()).length;
+  const transitions = gh.count('Transition');
+  const labels = Object.fromEntries([1, 2, 3, 4, 5, 6].map((t) => [t, gh.prLabels(REPO, t)]));
+  gh.closePullRequest(REPO, 6);
+  const at = new Date(w.pushedAt * 1000).toISOString().replace('.000Z', 'Z');
+  const ended = (id: string, o: Partial<Parameters<typeof pullRequestEndedDelivery>[0]> = {}) =>
+    pullRequestEndedDelivery({ action: 'closed', repository: REPO, branch: 'feature/task-6-implementation', number: 6, headSha: sha(6), at, id, ...o });
+  const lookAlikes: Array<[string, ReturnType<typeof ended>]> = [
+    ['reopened', ended('p1', { action: 'reopened' })],
+    ['ready for review', ended('p2', { action: 'ready_for_review' })],
+    ['a fork\'s PR with the task branch name', ended('p3', { headRepository: 'evil/cto' })],
+    ['another repository', ended('p4', { repository: '5dlabs/other', headRepository: '5dlabs/other' })],
+    ['a non-task branch', ended('p5', { branch: 'main' })],
+    ['an issue closed', { ...ended('p6'), event: 'issues' }],
+  ];
+  for (const [name, d] of lookAlikes) expect([name, await stack.deliver(d.event, d.id, d.payload, SECRET)]).toEqual([name, 200]);
+  // Closed by a person: no sender filter on this dependency.
+  expect(await stack.deliver('pull_request', 'close-6', ended('close-6', { login: 'Codertocat' }).payload, SECRET)).toBe(200);
+  await until('task 6 QA runs gone', async () => qaRunsOf(await names(), 6).length === 0);
+  await until('the close Job finished', async () => stack.jobs.some((j) => j.logs.includes('"delivery":"close-6"')));
+  const after = await names();
+  expect(before.filter((n) => !after.includes(n)).sort()).toEqual(qaRunsOf(before, 6).sort());
+  const jobs = await stack.createdJobs();
+  expect(jobs.length - jobsBefore).toBe(1);
+  const all = (await admin().request('GET', `/apis/batch/v1/namespaces/${NS}/jobs`)).body.items;
+  const job = all.find((j: any) => j.spec.template.spec.containers[0].env.some((e: any) => e.name === 'AC_DELIVERY_ID' && e.value === 'close-6'));
+  expect(job.metadata.labels['agent-cancellation.5dlabs.io/task-id']).toBe('6');
+  expect(job.spec.template.spec.containers[0].env.slice(0, 9)).toEqual([
+    { name: 'AC_REPOSITORY', value: REPO },
+    { name: 'AC_BRANCH', value: 'feature/task-6-implementation' },
+    { name: 'AC_HEAD_SHA', value: sha(6) },
+    { name: 'AC_DELIVERY_ID', value: 'close-6' },
+    { name: 'AC_TASK_ID', value: '6' },
+    { name: 'AC_PUSHED_AT', value: String(w.pushedAt) },
+    { name: 'AC_BEFORE_SHA', value: sha(6) },
+    { name: 'AC_EVENT', value: 'closed' },
+    { name: 'AC_PR_NUMBER', value: '6' },
+  ]);
+  expect(stack.jobs.find((j) => j.logs.includes('"delivery":"close-6"'))!.code).toBe(0);
+  expect(gh.count('Transition')).toBe(transitions);
+  expect(Object.fromEntries([1, 2, 3, 4, 5, 6].map((t) => [t, gh.prLabels(REPO, t)]))).toEqual(labels);
+  const lease = (await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`)).body.items.find((l: any) => l.metadata.labels['agent-cancellation.5dlabs.io/pr'] === '6');
+  expect(JSON.parse(lease.metadata.annotations['agent-cancellation.5dlabs.io/state'])).toMatchObject({
+    phase: 'done', event: 'closed', delivery: 'close-6', pushedAt: new Date(w.pushedAt * 1000).toISOString(), steps: { relabel: { result: 'not-applicable' } },
+  });
+  console.log(`${lookAlikes.length} look-alike pull_request deliveries: 0 Jobs; the close: 1 Job, ${qaRunsOf(before, 6).length} deletions`);
 });
 
 // Last: it stops the EventSource.

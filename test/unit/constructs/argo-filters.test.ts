@@ -3,7 +3,7 @@
  * through test/argo-eval) over deliveries shaped like GitHub's real payloads.
  */
 import { argoEvaluate } from '../../fixtures/argo-eval';
-import { Delivery, pullRequestDelivery, pushDelivery, tagPushDelivery } from '../../fixtures/github-deliveries';
+import { Delivery, pullRequestDelivery, pullRequestEndedDelivery, pushDelivery, tagPushDelivery } from '../../fixtures/github-deliveries';
 import { find, preset, synth } from './synth-helpers';
 
 const REPO = '5dlabs/cto';
@@ -105,6 +105,8 @@ describe('trigger parameters, applied by Argo Events', () => {
     });
     expect(r.resource!.metadata.labels['agent-cancellation.5dlabs.io/task-id']).toBe('1234');
     expect(r.resource!.metadata.generateName).toBe('agent-cancellation-');
+    const rest = r.resource!.spec.template.spec.containers[0].env.slice(7, 9);
+    expect(rest).toEqual([{ name: 'AC_EVENT', value: 'push' }, { name: 'AC_PR_NUMBER', value: '' }]);
   });
 
   test('a custom branch pattern with regex characters extracts the id', () => {
@@ -115,5 +117,64 @@ describe('trigger parameters, applied by Argo Events', () => {
     ]);
     expect(ok.resource!.spec.template.spec.containers[0].env[4]).toEqual({ name: 'AC_TASK_ID', value: '7' });
     expect(dotless.matched).toBe(false);
+  });
+});
+
+describe('a task branch\'s PR closed, merged or converted to draft, run by Argo Events', () => {
+  const sensor = sensorOf(preset('card'));
+  const BRANCH = 'feature/task-42-implementation';
+  const ended = (o: Partial<Parameters<typeof pullRequestEndedDelivery>[0]> = {}) => pullRequestEndedDelivery({ action: 'closed', repository: REPO, branch: BRANCH, ...o });
+  const cases: Array<[string, boolean, Delivery]> = [
+    ['closed by a person', true, ended()],
+    ['merged by the platform\'s bot', true, ended({ merged: true, login: 'merge-bot[bot]' })],
+    ['converted to draft', true, ended({ action: 'converted_to_draft' })],
+    ['the repository in other case', true, ended({ repository: '5DLabs/CTO', headRepository: '5DLabs/CTO' })],
+    ['reopened', false, ended({ action: 'reopened' })],
+    ['ready for review', false, ended({ action: 'ready_for_review' })],
+    ['synchronize', false, ended({ action: 'synchronize' })],
+    ['an action with closed inside it', false, ended({ action: 'unclosed' })],
+    ['an action with closed as prefix', false, ended({ action: 'closed_x' })],
+    ['a non-task branch', false, ended({ branch: 'main' })],
+    ['a task branch given as a ref', false, ended({ branch: `refs/heads/${BRANCH}` })],
+    ['a task branch with a suffix', false, ended({ branch: `${BRANCH}-old` })],
+    ['a task branch under another prefix', false, ended({ branch: `x/${BRANCH}` })],
+    ['another repository', false, ended({ repository: '5dlabs/other', headRepository: '5dlabs/other' })],
+    ['a repository with the allowed one as prefix', false, ended({ repository: '5dlabs/cto-fork', headRepository: '5dlabs/cto-fork' })],
+    ['a fork\'s PR with a task branch name', false, ended({ headRepository: 'evil/cto' })],
+    ['an issue closed, every other field matching', false, { ...ended(), event: 'issues' }],
+    ['a time in another shape', false, ended({ at: '2026-11-26 12:00:00' })],
+  ];
+
+  test.each(cases)('%s -> matched: %s', (_name, expected, delivery) => {
+    const [r] = argoEvaluate(sensor, [delivery]);
+    expect(r.error).toBeUndefined();
+    expect([r.matched, r.triggers ?? []]).toEqual([expected, expected ? ['launch-pr-ended-job'] : []]);
+  });
+
+  test('a bot push fires only the push trigger', () => {
+    const [r] = argoEvaluate(sensor, [pushDelivery({ login: '5DLabs-Rex[bot]', repository: REPO, ref: `refs/heads/${BRANCH}` })]);
+    expect(r.triggers).toEqual(['launch-remediation-job']);
+  });
+
+  test.each([
+    ['closed', '2026-11-26T12:00:00Z'],
+    ['converted_to_draft', '2026-11-26T12:00:07Z'],
+  ])('%s: the Job gets the PR, the event and its time as epoch seconds', (action, at) => {
+    const sha = 'c'.repeat(40);
+    const [r] = argoEvaluate(sensor, [ended({ action, at, number: 17, headSha: sha, id: 'delivery-pr' })]);
+    expect(r.error).toBeUndefined();
+    const env = Object.fromEntries(r.resource!.spec.template.spec.containers[0].env.slice(0, 9).map((e: any) => [e.name, e.value]));
+    expect(env).toEqual({
+      AC_REPOSITORY: REPO,
+      AC_BRANCH: BRANCH,
+      AC_HEAD_SHA: sha,
+      AC_DELIVERY_ID: 'delivery-pr',
+      AC_TASK_ID: '42',
+      AC_PUSHED_AT: String(Date.parse(at) / 1000),
+      AC_BEFORE_SHA: sha,
+      AC_EVENT: action,
+      AC_PR_NUMBER: '17',
+    });
+    expect(r.resource!.metadata.labels['agent-cancellation.5dlabs.io/task-id']).toBe('42');
   });
 });

@@ -73,9 +73,30 @@ describe('synthesized bundle (card)', () => {
       [EVENT_ENV.beforeSha]: { dependencyName: 'rex-push', dataKey: 'body.before' },
       [EVENT_ENV.deliveryId]: { dependencyName: 'rex-push', dataKey: 'body.X-GitHub-Delivery' },
       [EVENT_ENV.taskId]: { dependencyName: 'rex-push', dataTemplate: `{{ regexReplaceAll \`${ref}\` .Input.body.ref "\${1}" }}` },
+      [EVENT_ENV.event]: { dependencyName: 'rex-push', dataKey: 'body.X-GitHub-Event' },
+      [EVENT_ENV.prNumber]: { dependencyName: 'rex-push', value: '' },
     });
-    expect(parameters).toHaveLength(8);
-    expect(parameters[7].dest).toBe('metadata.labels.agent-cancellation\\.5dlabs\\.io/task-id');
+    expect(parameters).toHaveLength(10);
+    expect(parameters[9].dest).toBe('metadata.labels.agent-cancellation\\.5dlabs\\.io/task-id');
+  });
+
+  test('two dependencies, a trigger for each: its conditions name its own dependency, its parameters set every event env var from it', () => {
+    const { dependencies, triggers } = find(card, 'Sensor').spec;
+    expect(dependencies.map((d: any) => [d.name, d.eventSourceName, d.eventName])).toEqual([
+      ['rex-push', 'agent-cancellation-github', 'push'],
+      ['task-pr-ended', 'agent-cancellation-github', 'push'],
+    ]);
+    expect(triggers.map((t: any) => [t.template.name, t.template.conditions])).toEqual([
+      ['launch-remediation-job', 'rex-push'],
+      ['launch-pr-ended-job', 'task-pr-ended'],
+    ]);
+    for (const t of triggers) {
+      const { parameters, source } = t.template.k8s;
+      const env = source.resource.spec.template.spec.containers[0].env;
+      const set = parameters.filter((p: any) => p.dest.startsWith('spec.template.spec.containers.0.env.')).map((p: any) => env[Number(p.dest.split('.')[6])].name);
+      expect(set.sort()).toEqual(Object.values(EVENT_ENV).sort());
+      expect(new Set(parameters.map((p: any) => p.src.dependencyName))).toEqual(new Set([t.template.conditions]));
+    }
   });
 
   test('the Job spec: non-root, read-only, bounded, failing fast on non-retryable exits', () => {

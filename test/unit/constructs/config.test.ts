@@ -150,3 +150,32 @@ describe('configuration', () => {
     expect(fs.readdirSync(outdir)).toEqual(['keep.yaml']);
   });
 });
+
+describe('operator control', () => {
+  const envOf = (objects: Record<string, any>[], kind: 'Sensor' | 'CronJob') => {
+    const o = find(objects, kind);
+    const container = kind === 'Sensor' ? o.spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0] : o.spec.jobTemplate.spec.template.spec.containers[0];
+    return Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
+  };
+
+  test('mode defaults to enforce, the opt-out label to agent-cancellation/skip; the Job and the reconciler get both', () => {
+    const c = resolveConfig({});
+    expect([c.mode, c.github.optOutLabel]).toEqual(['enforce', 'agent-cancellation/skip']);
+    const objects = synth({ mode: 'observe', github: { optOutLabel: 'hold' } });
+    for (const kind of ['Sensor', 'CronJob'] as const) expect([kind, envOf(objects, kind)]).toMatchObject([kind, { AC_MODE: 'observe', AC_OPT_OUT_LABEL: 'hold' }]);
+  });
+
+  test('a mode that is not one of the two is refused with the value', () => {
+    expect(issuesOf({ mode: 'shadow' })).toEqual(['mode: "shadow" must be one of ["enforce","observe"]']);
+    expect(issuesOf({ github: { optOutLabel: 'a,b' } })[0]).toMatch(/^github\.optOutLabel: "a,b" must match pattern/);
+  });
+
+  test('the RemediationJob construct refuses a mode outside the enum, naming it', () => {
+    const chart = Testing.chart();
+    const props = {
+      namespace: 'ns', codeRun: { group: 'g', version: 'v1', plural: 'coderuns' }, qaSelector: 'a in (b)', taskIdLabel: 'task-id', repositories: ['o/r'],
+      labels: { readyForQa: 'r', remediation: 'm', remediationColor: 'd93f0b', remediationDescription: '' }, githubTokenSecret: { name: 's', key: 'k' }, mode: 'image' as const,
+    };
+    expect(() => new RemediationJob(chart, 'Job', { ...props, remediationMode: 'shadow' as any })).toThrow('remediationMode: "shadow" must be one of enforce, observe');
+  });
+});

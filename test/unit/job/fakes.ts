@@ -103,6 +103,8 @@ export class FakeGitHub implements GitHubApi {
   failTransition?: Error;
   /** Failures for the coming transitions, in order. */
   failures: FakeFailure[] = [];
+  /** The PR's state as `view` reports it. */
+  prState: 'OPEN' | 'CLOSED' | 'MERGED' = 'OPEN';
 
   constructor(sha: string, labels = ['ready-for-qa']) {
     this.branchHead = sha;
@@ -114,7 +116,7 @@ export class FakeGitHub implements GitHubApi {
   }
   async view(): Promise<RepositoryView> {
     this.calls.push('view');
-    const pr = this.pr && { ...structuredClone(this.pr), state: 'OPEN' as const, headRefName: 'feature/task-7-implementation', head: null };
+    const pr = this.pr && { ...structuredClone(this.pr), state: this.prState, headRefName: 'feature/task-7-implementation', head: null };
     return {
       repositoryId: 'R_1',
       remediationLabelId: this.remediationLabelId,

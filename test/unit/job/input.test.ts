@@ -20,6 +20,7 @@ const good: Record<string, string> = {
   GITHUB_TOKEN: 'secret-token',
   AC_PUSHED_AT: '1764158400',
   AC_BEFORE_SHA: '0'.repeat(40),
+  AC_EVENT: 'push',
 };
 const reconciler = { ...good, AC_BOTS: '5DLabs-Rex[bot], 5DLabs-Rex', AC_BRANCH_PATTERN: 'feature/task-{id}-implementation' };
 
@@ -91,4 +92,26 @@ describe('reconciler input', () => {
     expect(() => readReconcileInput({ ...reconciler, ...env })).toThrow(message);
     if ('AC_ALERT_WEBHOOK_URL' in env) expect(() => readReconcileInput({ ...reconciler, ...env })).not.toThrow(/secret/);
   });
+});
+
+test.each([
+  [{ AC_MODE: 'shadow' }, 'AC_MODE="shadow" is not one of enforce, observe'],
+  [{ AC_MODE: 'Observe' }, 'AC_MODE="Observe" is not one of enforce, observe'],
+  [{ AC_EVENT: 'reopened' }, 'AC_EVENT="reopened" is not one of push, closed, converted_to_draft'],
+  [{ AC_EVENT: '' }, 'AC_EVENT is missing or empty'],
+  [{ AC_EVENT: 'closed', AC_PR_NUMBER: '' }, 'AC_PR_NUMBER is missing or empty'],
+  [{ AC_EVENT: 'closed', AC_PR_NUMBER: '#12' }, 'AC_PR_NUMBER="#12" is not a PR number'],
+])('%j is rejected: %s', (env, message) => {
+  expect(() => readInput({ ...good, ...env })).toThrow(message);
+});
+
+test('mode defaults to enforce; a PR event carries its number; a push ignores AC_PR_NUMBER', () => {
+  expect(readInput(good)).toMatchObject({ mode: 'enforce', event: 'push', prNumber: undefined, optOutLabel: '' });
+  expect(readInput({ ...good, AC_MODE: 'observe', AC_EVENT: 'converted_to_draft', AC_PR_NUMBER: '12', AC_OPT_OUT_LABEL: 'agent-cancellation/skip' })).toMatchObject({
+    mode: 'observe',
+    event: 'converted_to_draft',
+    prNumber: 12,
+    optOutLabel: 'agent-cancellation/skip',
+  });
+  expect(readInput({ ...good, AC_PR_NUMBER: 'x' }).prNumber).toBeUndefined();
 });

@@ -1,4 +1,5 @@
 /** Every transition of the reconciler's state machine (README), as a table over `decide`. */
+import { RemediationMode, TriggerEvent } from '../../../src/job-env';
 import { PullRequestView } from '../../../src/job/github';
 import { ReconcileInput } from '../../../src/job/input';
 import { Lease } from '../../../src/job/kube';
@@ -17,6 +18,8 @@ const cfg = {
   compensateForeignCommits: false,
   ordering: { clockSkewMs: 5000 },
   branchRef: /^refs\/heads\/feature\/task-([0-9]+)-implementation$/,
+  optOutLabel: 'agent-cancellation/skip',
+  mode: RemediationMode.ENFORCE,
 } as unknown as ReconcileInput;
 
 function observe(o: {
@@ -32,6 +35,7 @@ function observe(o: {
   compensate?: boolean;
   /** When ready-for-qa was last added, in seconds before now; the push was 900 s ago. */
   readyAdded?: number;
+  event?: TriggerEvent;
 }): [Observed, ReconcileInput] {
   const lease: Lease = {
     metadata: { name: 'ac-pr-x-1', resourceVersion: '1' },
@@ -42,6 +46,7 @@ function observe(o: {
     updatedAt: ago(o.updated ?? 600),
     startedAt: ago(o.updated ?? 600),
     pushedAt: PUSHED,
+    event: o.event,
     steps: o.relabel ? { relabel: o.relabel } : {},
   } as PrState;
   const pr =
@@ -99,6 +104,19 @@ test.each<[string, Parameters<typeof observe>[0], Action['kind'] | Partial<Actio
   ['pending is never collected, however old', { phase: 'failed', updated: 90000, pr: 'down' }, 'fail'],
   ['done, ready back in another case: repair (GitHub label names are case-insensitive)', { labels: ['Ready-For-QA', 'REMEDIATION-IN-PROGRESS'] }, { kind: 'repair', removeReady: true }],
   ['done, the remediation label in another case: still remediating', { labels: ['Remediation-In-Progress'] }, { kind: 'none', why: 'converged' }],
+  ['opted out: a pending push is left alone', { phase: 'failed', labels: ['remediation-in-progress', 'agent-cancellation/skip'] }, { kind: 'skip', skipped: 'opted-out' }],
+  ['opted out (any case): a stale run and ready-for-qa are left alone', { labels: ['ready-for-qa', 'remediation-in-progress', 'Agent-Cancellation/Skip'], stale: 1 }, { kind: 'skip', skipped: 'opted-out' }],
+  ['opted out, PR closed after we changed its labels: not compensated', { pr: { state: 'CLOSED' }, relabel: changed, labels: ['agent-cancellation/skip'] }, { kind: 'skip', skipped: 'opted-out' }],
+  ['GitHub down: the opt-out label cannot be read, a pending push is a counted failure', { phase: 'failed', pr: 'down' }, 'fail'],
+  ['observed (observe mode): nothing was changed, nothing to finish', { phase: 'observed', stale: 2, labels: ['ready-for-qa', 'remediation-in-progress'] }, { kind: 'none', why: 'observed' }],
+  ['observed, past retention: collect', { phase: 'observed', updated: 90000 }, 'gc'],
+  ['skipped (opted out then): nothing to finish', { phase: 'skipped', stale: 1 }, { kind: 'none', why: 'skipped' }],
+  ['a PR close pending, PR closed: resume its cancellation, never compensate', { phase: 'failed', event: 'closed', pr: { state: 'CLOSED' } }, 'resume'],
+  ['a PR close pending, PR merged: resume', { phase: 'running', event: 'closed', pr: { state: 'MERGED' } }, 'resume'],
+  ['a PR close done, an earlier push changed the labels: compensate', { event: 'closed', pr: { state: 'CLOSED' }, relabel: { ...changed, result: 'not-applicable' } }, { kind: 'compensate', reason: 'pr-closed' }],
+  ['a PR close done, no label changed: final', { event: 'closed', pr: { state: 'CLOSED' }, relabel: { at: ago(900), result: 'not-applicable' } }, 'none'],
+  ['a draft conversion done, ready-for-qa on: not ours to remove', { event: 'converted_to_draft', labels: ['ready-for-qa', 'remediation-in-progress'] }, { kind: 'none', why: 'converged' }],
+  ['a draft conversion done, a QA run from before it came back: repair, runs only', { event: 'converted_to_draft', labels: ['ready-for-qa'], stale: 1 }, { kind: 'repair', removeReady: false }],
 ])('%s', (_name, o, expected) => {
   const [observed, c] = observe(o);
   const action = decide(observed, c, NOW);
@@ -194,6 +212,9 @@ describe('resync: the push a PR shows when its webhook was lost', () => {
     ['the head is the one the state already handled', view(), runs([600]), { sha: HEAD } as PrState, false],
     ['a state for an older head', view(), runs([600]), { sha: 'e'.repeat(40) } as PrState, true],
     ['no head commit visible', view({ head: null }), runs([600]), undefined, false],
+    ['opted out', view({ labels: [{ id: 'r', name: 'ready-for-qa' }, { id: 's', name: 'agent-cancellation/skip' }] }), runs([600]), undefined, false],
+    ['the head only observed (observe mode), now enforcing', view(), runs([600]), { sha: HEAD, phase: 'observed' } as PrState, true],
+    ['the head skipped while opted out', view(), runs([600]), { sha: HEAD, phase: 'skipped' } as PrState, true],
   ])('%s -> %s', (_name, pr, runsOf, state, expected) => {
     const push = lostPush(c, '5dlabs/cto', pr, state, runsOf);
     expect(!!push).toBe(expected);
@@ -203,8 +224,55 @@ describe('resync: the push a PR shows when its webhook was lost', () => {
     }
   });
 
+  test('observe mode: a head already observed is not observed again each pass', () => {
+    expect(lostPush({ ...c, mode: RemediationMode.OBSERVE }, '5dlabs/cto', view(), { sha: HEAD, phase: 'observed' } as PrState, runs([600]))).toBeUndefined();
+  });
+
   test('git identities configured as commitAuthors make a commit the bot\'s', () => {
     const withEmail = { ...c, bots: { ...c.bots, commitAuthors: ['REX@5dlabs.ai'] } };
     expect(lostPush(withEmail, '5dlabs/cto', view({ author: { name: 'Rex', email: 'rex@5dlabs.ai', login: null } }), undefined, runs([600]))).toBeDefined();
+  });
+});
+
+describe('a pass in observe mode', () => {
+  /** A failed push of task 7 ten minutes old, its PR open with ready-for-qa: enforce would resume it. */
+  async function pendingWorld() {
+    const kube = new FakeKube();
+    for (const agent of ['rex', 'cleo', 'tess']) for (const task of ['7', '8']) kube.codeRuns.push({ name: `${agent}-${task}`, labels: { 'agent-type': agent, 'task-id': task } });
+    const at = new Date(Date.now() - 600_000).toISOString();
+    const state = { phase: 'failed', repository: '5dlabs/cto', pr: 1, taskId: '7', sha: 'a'.repeat(40), before: 'b'.repeat(40), pushedAt: at, source: 'webhook', delivery: 'd1', resolvedAt: at, startedAt: at, updatedAt: at, attempts: 1, steps: {}, deliveries: [] };
+    await kube.createLease({
+      metadata: { name: 'ac-pr-x-1', namespace: 'ns', labels: { 'app.kubernetes.io/managed-by': 'agent-cancellation' }, annotations: { 'agent-cancellation.5dlabs.io/state': JSON.stringify(state) } },
+      spec: { leaseDurationSeconds: 60 },
+    });
+    const github = new FakeGitHub('a'.repeat(40));
+    const logs: any[] = [];
+    const pass = (mode: RemediationMode) =>
+      reconcile(
+        { ...cfg, mode, namespace: 'ns', runId: 'reconciler', leaseDurationSeconds: 60, maxFailures: 3, attentionSeconds: 3600, repositories: ['5dlabs/cto'], qaSelector: 'agent-type in (cleo,tess)', taskIdLabel: 'task-id', pendingSeconds: 0 },
+        { kube, github, log: (step, f) => logs.push({ step, ...f }), verifyTimeoutMs: 2000 },
+      );
+    return { kube, github, logs, pass };
+  }
+
+  test('reports the resume it would do and changes nothing; the enforce pass then does it', async () => {
+    const w = await pendingWorld();
+    const lease = structuredClone(w.kube.leases.get('ac-pr-x-1'));
+    const report = await w.pass(RemediationMode.OBSERVE);
+    expect(report).toMatchObject({ mode: 'observe', actions: { resume: 1 }, failed: 0 });
+    expect(w.logs.find((l) => l.step === 'reconcile')).toMatchObject({ did: 'observe', would: 'resume' });
+    expect([w.kube.codeRuns.length, w.github.transitions, w.kube.leases.get('ac-pr-x-1'), w.kube.events]).toEqual([6, [], lease, []]);
+    await w.pass(RemediationMode.ENFORCE);
+    expect(w.kube.codeRuns.map((r) => r.name).sort()).toEqual(['cleo-8', 'rex-7', 'rex-8', 'tess-8']);
+    expect(w.github.transitions).toHaveLength(1);
+  });
+
+  test('an opted-out PR: the enforce pass skips it too', async () => {
+    const w = await pendingWorld();
+    w.github.pr!.labels.push({ id: 'LA_skip', name: 'agent-cancellation/skip' });
+    const report = await w.pass(RemediationMode.ENFORCE);
+    expect(report.actions).toMatchObject({ skip: 1, resume: 0 });
+    expect(w.logs.find((l) => l.step === 'reconcile')).toMatchObject({ did: 'skip', skipped: 'opted-out' });
+    expect([w.kube.codeRuns.length, w.github.transitions]).toEqual([6, []]);
   });
 });

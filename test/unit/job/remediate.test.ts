@@ -1,3 +1,4 @@
+import { RemediationMode } from '../../../src/job-env';
 import { GitHubError, TransitionError } from '../../../src/job/github';
 import { JobInput } from '../../../src/job/input';
 import { leaseName, readState } from '../../../src/job/lease';
@@ -17,7 +18,7 @@ const input: JobInput = {
   graphqlUrl: 'http://x', token: 't', deadlineSeconds: 5, requestTimeoutMs: 1000, leaseDurationSeconds: 60, lockWaitSeconds: 0, skipExitCode: 3,
   // The push came a minute ago; the fake's runs were created an hour ago.
   pushedAtMs: Math.floor(Date.now() / 1000 - 60) * 1000, beforeSha: 'b'.repeat(40), source: 'webhook',
-  ordering: { clockSkewMs: 5000 },
+  ordering: { clockSkewMs: 5000 }, event: 'push', mode: RemediationMode.ENFORCE, optOutLabel: 'agent-cancellation/skip',
 };
 const LEASE = leaseName('5dlabs/cto', 1);
 
@@ -289,5 +290,118 @@ describe('ordering', () => {
     };
     expect(await run(w)).toMatchObject({ deleted: ['cleo-7'] });
     expect(w.kube.codeRuns.map((c) => c.name)).toContain('tess-7');
+  });
+});
+
+describe('observe mode (shadow): the whole decision, nothing changed', () => {
+  const observeThenEnforce = async (labels: string[], setup: (w: ReturnType<typeof world>) => void = () => undefined) => {
+    const w = world(labels);
+    setup(w);
+    const runsBefore = w.kube.codeRuns.map((c) => c.name);
+    const observed = await run(w, { mode: RemediationMode.OBSERVE });
+    const seen = readState(w.kube.leases.get(LEASE)!)!;
+    // Nothing changed: no delete, no GitHub write, and the delivery is not marked handled.
+    expect([w.kube.codeRuns.map((c) => c.name), w.gh.transitions, w.gh.calls, w.kube.calls.includes('deleteNamed')]).toEqual([runsBefore, [], ['resolve'], false]);
+    expect(seen).toMatchObject({ phase: 'observed', deliveries: [] });
+    const done = await run(w);
+    const after = readState(w.kube.leases.get(LEASE)!)!;
+    return { w, observed, done, seen, after };
+  };
+
+  test.each([
+    [['ready-for-qa']],
+    [['ready-for-qa', 'remediation-in-progress']],
+    [['remediation-in-progress']],
+    [['bug']],
+  ])('labels %j: the observation records exactly what enforce then does with the same input', async (labels) => {
+    const { observed, done, seen, after } = await observeThenEnforce(labels);
+    expect(observed).toEqual({ ...done, kind: 'observed' });
+    expect(after.phase).toBe('done');
+    const decision = (s: typeof seen) => ({ deleted: s.steps.cancel!.deleted, kept: s.steps.cancel!.kept, ...s.steps.relabel, at: undefined });
+    expect(decision(seen)).toEqual(decision(after));
+  });
+
+  test('ready-for-qa added after the push: observed as qa-restarted-after-push, which enforce then does', async () => {
+    const { seen, after } = await observeThenEnforce(['ready-for-qa'], (w) => {
+      w.gh.pr = { ...w.gh.pr!, readyLabeledAt: new Date(input.pushedAtMs + 1000).toISOString() };
+    });
+    expect([seen.steps.relabel!.result, after.steps.relabel!.result]).toEqual(['qa-restarted-after-push', 'qa-restarted-after-push']);
+  });
+
+  test('a Normal RemediationObserved Event names what would go; the marker of the later enforce run lists the cancelled runs', async () => {
+    const { w } = await observeThenEnforce(['ready-for-qa']);
+    const [observedEvent, doneEvent] = w.kube.events;
+    expect(observedEvent).toMatchObject({ type: 'Normal', reason: 'RemediationObserved' });
+    expect(observedEvent.message).toContain(`push ${SHA.slice(0, 12)} at ${new Date(input.pushedAtMs).toISOString()} (webhook d1)`);
+    expect(observedEvent.message).toContain('nothing changed: would cancel 2 QA CodeRun(s) (cleo-7, tess-7), keep 0, labels transitioned -ready-for-qa +remediation-in-progress');
+    expect(doneEvent).toMatchObject({ reason: 'RemediationDone' });
+    expect(doneEvent.message).toContain('2 QA CodeRun(s) (cleo-7, tess-7) cancelled');
+    expect(w.gh.transitions[0].comment).toContain('2 QA run(s) cancelled (cleo-7, tess-7)');
+  });
+});
+
+describe('opt-out label', () => {
+  test('the PR carries it: runs and labels left alone, recorded as skipped: opted-out; without it, the same delivery acts', async () => {
+    const w = world(['ready-for-qa', 'Agent-Cancellation/Skip']);
+    expect(await run(w)).toEqual({ kind: 'nothing-to-do', reason: 'opted-out', pr: 1 });
+    expect([w.kube.codeRuns.length, w.gh.transitions.length, w.kube.calls.includes('deleteNamed')]).toEqual([6, 0, false]);
+    expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({ phase: 'skipped', skipped: 'opted-out', delivery: 'd1', deliveries: [] });
+    expect(w.kube.events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'RemediationSkipped' })]);
+    w.gh.pr!.labels = w.gh.pr!.labels.filter((l) => l.name !== 'Agent-Cancellation/Skip');
+    expect(await run(w)).toMatchObject({ kind: 'done', deleted: ['cleo-7', 'tess-7'] });
+  });
+
+  test('no opt-out label configured: a PR with that name is handled', async () => {
+    const w = world(['ready-for-qa', 'agent-cancellation/skip']);
+    expect(await run(w, { optOutLabel: '' })).toMatchObject({ kind: 'done' });
+  });
+});
+
+describe('a PR closed, merged or converted to draft', () => {
+  const closedAt = input.pushedAtMs;
+  const prEvent = (event: 'closed' | 'converted_to_draft', i: Partial<JobInput> = {}): Partial<JobInput> => ({ event, prNumber: 1, deliveryId: `pr-${event}`, pushedAtMs: closedAt, ...i });
+
+  test.each<['closed' | 'converted_to_draft', 'OPEN' | 'CLOSED' | 'MERGED']>([
+    ['closed', 'CLOSED'],
+    ['closed', 'MERGED'],
+    ['converted_to_draft', 'OPEN'],
+  ])('%s (PR %s now): the task\'s QA runs from before it go, other tasks untouched, no label changed', async (event, state) => {
+    const w = world(['ready-for-qa']);
+    w.gh.prState = state;
+    w.kube.codeRuns.push({ name: 'tess-7-fresh', labels: { 'agent-type': 'tess', 'task-id': '7' }, created: new Date(closedAt + 1000).toISOString() });
+    expect(await run(w, prEvent(event))).toEqual({ kind: 'done', pr: 1, deleted: ['cleo-7', 'tess-7'], relabel: 'not-applicable' });
+    expect(w.kube.codeRuns.map((c) => c.name)).toEqual(['rex-7', 'rex-8', 'cleo-8', 'tess-8', 'tess-7-fresh']);
+    expect(w.gh.calls).toEqual(['view']);
+    expect(w.gh.pr!.labels.map((l) => l.name)).toEqual(['ready-for-qa']);
+    expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({ phase: 'done', event, delivery: `pr-${event}`, pushedAt: new Date(closedAt).toISOString() });
+    expect(w.kube.events[0].message).toContain(`${event} ${SHA.slice(0, 12)} at ${new Date(closedAt).toISOString()} (webhook pr-${event}): 2 QA CodeRun(s) (cleo-7, tess-7) cancelled`);
+  });
+
+  test('the revision rule does not spare the head\'s runs: the PR no longer awaits their review', async () => {
+    const w = world();
+    w.gh.prState = 'CLOSED';
+    for (const c of w.kube.codeRuns) c.labels = { ...c.labels, rev: SHA };
+    expect(await run(w, prEvent('closed', { ordering: { clockSkewMs: 5000, revision: { kind: 'label', key: 'rev' } } }))).toMatchObject({ deleted: ['cleo-7', 'tess-7'] });
+  });
+
+  test('after a push that flipped the labels: its changes stay on record, so compensation can restore them', async () => {
+    const w = world();
+    await run(w);
+    w.gh.prState = 'CLOSED';
+    await run(w, prEvent('closed', { pushedAtMs: closedAt + 30_000 }));
+    expect(readState(w.kube.leases.get(LEASE)!)!.steps.relabel).toMatchObject({ result: 'not-applicable', removed: 'ready-for-qa', added: 'remediation-in-progress' });
+  });
+
+  test('observe mode: recorded, nothing deleted', async () => {
+    const w = world();
+    w.gh.prState = 'CLOSED';
+    expect(await run(w, prEvent('closed', { mode: RemediationMode.OBSERVE }))).toMatchObject({ kind: 'observed', deleted: ['cleo-7', 'tess-7'] });
+    expect(w.kube.codeRuns).toHaveLength(6);
+  });
+
+  test('the number names a PR of another branch: nothing touched', async () => {
+    const w = world();
+    expect(await run(w, prEvent('closed', { branch: 'feature/task-8-implementation' }))).toEqual({ kind: 'nothing-to-do', reason: 'no-open-pr' });
+    expect(w.kube.calls).toEqual([]);
   });
 });
