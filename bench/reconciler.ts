@@ -1,5 +1,5 @@
 /**
- * Figure 5: what one reconciler pass costs on GitHub, read side, at 10 and 50 repositories with 100 open
+ * Figure 7: what one reconciler pass costs on GitHub, read side, at 10 and 50 repositories with 100 open
  * labelled PRs each (a full page of the view's PR list), against the real kube-apiserver and the GitHub test
  * server, which prices every request as GitHub documents (`rateLimit.cost`). The pass finds nothing to do:
  * this is what the level-triggered resync costs when every webhook arrived.
@@ -28,7 +28,7 @@ const FLOOR_QUERY = parse(`query { repository(owner: "o", name: "r") {
 const NODE_LIMIT = 500_000;
 
 export async function reconcilerCost(repositoryCounts: number[]) {
-  heading(`5. one reconciler pass on GitHub (read side), ${PRS_PER_REPOSITORY} open labelled PRs per repository`);
+  heading(`7. one reconciler pass on GitHub (read side), ${PRS_PER_REPOSITORY} open labelled PRs per repository`);
   const result: Array<Record<string, number>> = [];
   for (const n of repositoryCounts) {
     const w = await remediationWorld(`bench-reconcile-${n}`, 'card');
