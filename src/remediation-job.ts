@@ -81,8 +81,6 @@ export class RemediationJob extends Construct {
   public readonly serviceAccount: kplus.ServiceAccount;
   /** The Job object a trigger creates; `metadata.generateName` gives each run its own name. */
   public readonly manifest: Record<string, any>;
-  /** Where each per-event value goes in `manifest`, for trigger parameters (sjson paths). */
-  public readonly eventEnvPaths: Record<keyof typeof EVENT_ENV, string>;
   /** Label put on every Job and pod, with the task id as value, for `kubectl get jobs -l`. */
   public readonly taskIdJobLabel = 'agent-cancellation.5dlabs.io/task-id';
   public readonly namespace: string;
@@ -142,9 +140,6 @@ export class RemediationJob extends Construct {
     }
 
     const eventEnv = Object.values(EVENT_ENV).map((name) => ({ name, value: '' }));
-    this.eventEnvPaths = Object.fromEntries(
-      Object.keys(EVENT_ENV).map((k, i) => [k, `spec.template.spec.containers.0.env.${i}.value`]),
-    ) as Record<keyof typeof EVENT_ENV, string>;
 
     const staticEnv: Array<[string, string]> = [
       [STATIC_ENV.namespace, props.namespace],
@@ -203,8 +198,18 @@ export class RemediationJob extends Construct {
   }
 
   /**
-   * A pod running the bundle with `args` as this Job's ServiceAccount: `env` first (the Job's per-event values
-   * must keep their indexes), then the installation's settings. The reconciler runs the same bundle this way.
+   * Where the per-event variable `name` (one of EVENT_ENV) is in `manifest`, as the sjson path of a trigger
+   * parameter. sjson addresses list items by index only, so the index is looked up by name.
+   */
+  public eventEnvPath(name: string): string {
+    const index = (this.manifest.spec.template.spec.containers[0].env as k8s.EnvVar[]).findIndex((e) => e.name === name);
+    if (index < 0) throw new Error(`eventEnvPath: ${JSON.stringify(name)} is not a variable of the Job's env`);
+    return `spec.template.spec.containers.0.env.${index}.value`;
+  }
+
+  /**
+   * A pod running the bundle with `args` as this Job's ServiceAccount: `env`, then the installation's settings.
+   * The reconciler runs the same bundle this way.
    */
   public podTemplate(component: string, args: string[], env: k8s.EnvVar[]): k8s.PodTemplateSpec {
     const { image, volume } = this.runtime;
