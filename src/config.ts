@@ -4,6 +4,7 @@ import Ajv, { ErrorObject } from 'ajv';
 import * as YAML from 'yaml';
 import { RemediationMode } from './job-env';
 import { packageRoot } from './package-root';
+import { deadlineIssues, ImplementationAgent, QaSelector, selectorIssues } from './safety-rules';
 
 /** A Kubernetes Secret key that already exists in the cluster; only its name and key reach the manifests. */
 export interface SecretRef {
@@ -78,9 +79,9 @@ export interface AgentCancellationConfig {
     readonly plural?: string;
   };
   /** QA agents to cancel, as `key in (values)`; the task-id term is always added. @default agent-type in (cleo,tess) */
-  readonly qaSelector?: { readonly key?: string; readonly values?: string[] };
+  readonly qaSelector?: Partial<QaSelector>;
   /** The implementation agent's label, which the selector excludes. @default agent-type=rex */
-  readonly implementationAgent?: { readonly key?: string; readonly value?: string };
+  readonly implementationAgent?: Partial<ImplementationAgent>;
   /** Label holding the task id on CodeRuns. @default "task-id" */
   readonly taskIdLabel?: string;
   readonly github?: {
@@ -203,24 +204,7 @@ function describe(error: ErrorObject, input: unknown): string {
 
 /** Rules a JSON schema cannot say: they keep the cancellation scoped to one task's QA agents. */
 function semanticIssues(c: ResolvedConfig): string[] {
-  const issues: string[] = [];
-  const impl = c.implementationAgent;
-  if (c.qaSelector.key === impl.key && c.qaSelector.values.includes(impl.value)) {
-    issues.push(
-      `qaSelector.values: ${JSON.stringify(c.qaSelector.values)} includes the implementation agent ` +
-        `${JSON.stringify(impl.value)} (expected only QA agents, never ${impl.key}=${impl.value})`,
-    );
-  }
-  if (c.taskIdLabel === c.qaSelector.key) {
-    issues.push(`taskIdLabel: ${JSON.stringify(c.taskIdLabel)} is also qaSelector.key (expected a separate task-id label)`);
-  }
-  const budget = c.job.lockWaitSeconds + c.job.githubDeadlineSeconds;
-  if (c.job.activeDeadlineSeconds <= budget) {
-    issues.push(
-      `job.activeDeadlineSeconds: ${c.job.activeDeadlineSeconds} is not above lockWaitSeconds + githubDeadlineSeconds ` +
-        `(${budget}); expected more, or the Job is killed while still retrying`,
-    );
-  }
+  const issues = [...selectorIssues(c), ...deadlineIssues(c.job, 'job.activeDeadlineSeconds')];
   if (c.webhook.endpoint === '/') {
     issues.push('webhook.endpoint: "/" (expected a dedicated path such as "/agent-cancellation/github")');
   }
@@ -253,10 +237,4 @@ export function loadConfigFile(file: string): ResolvedConfig {
     throw new ConfigError(file, [`(file): ${(e as Error).message}`]);
   }
   return resolveConfig(parsed, file);
-}
-
-/** The label selector of the CodeRuns to cancel, without the per-event task-id term the Job adds. */
-export function qaSelectorString(c: ResolvedConfig): string {
-  const { key, values } = c.qaSelector;
-  return `${key} in (${values.join(',')}),${c.implementationAgent.key}!=${c.implementationAgent.value}`;
 }

@@ -8,3 +8,4 @@ export * from './ordering-options';
 export * from './reconciler-cron-job';
 export * from './remediation-job';
 export * from './remediation-sensor';
+export * from './safety-rules';

@@ -7,6 +7,7 @@ import { JobOptions, labelDescriptionLimit, SecretRef } from './config';
 import { EVENT_ENV, EXIT, RemediationMode, STATIC_ENV } from './job-env';
 import { DEFAULT_CLOCK_SKEW, OrderingOptions } from './ordering-options';
 import { packageRoot } from './package-root';
+import { deadlineIssues, ImplementationAgent, QaSelector, qaSelectorString, selectorIssues } from './safety-rules';
 
 /** The custom resource the Job cancels. */
 export interface CodeRunResource {
@@ -31,8 +32,11 @@ export interface RemediationJobProps extends JobOptions {
   /** Prefix of object names. @default "agent-cancellation" */
   readonly name?: string;
   readonly codeRun: CodeRunResource;
-  /** Label selector of the QA agents; the Job ANDs `<taskIdLabel>=<id>` to it. */
-  readonly qaSelector: string;
+  /** The QA agents whose runs a push makes stale; the Job ANDs `<taskIdLabel>=<id>` to it. */
+  readonly qaSelector: QaSelector;
+  /** The implementation agent: excluded from every selection, and never one of `qaSelector.values`. */
+  readonly implementationAgent: ImplementationAgent;
+  /** Label holding the task id on CodeRuns; not `qaSelector.key`. */
   readonly taskIdLabel: string;
   /** `owner/name` of each repository the Job may act on. */
   readonly repositories: string[];
@@ -84,6 +88,8 @@ export class RemediationJob extends Construct {
   /** Label put on every Job and pod, with the task id as value, for `kubectl get jobs -l`. */
   public readonly taskIdJobLabel = 'agent-cancellation.5dlabs.io/task-id';
   public readonly namespace: string;
+  /** The label selector of the QA runs to cancel, before the per-event task-id term. */
+  public readonly qaSelector: string;
   /** Prefix of object names. */
   public readonly prefix: string;
   private readonly runtime: { readonly image: string; readonly env: k8s.EnvVar[]; readonly volume?: k8s.Volume };
@@ -110,6 +116,14 @@ export class RemediationJob extends Construct {
     checkInteger('backoffLimit', props.backoffLimit, 0);
     checkInteger('activeDeadlineSeconds', props.activeDeadlineSeconds, 30);
     checkInteger('leaseDurationSeconds', props.leaseDurationSeconds, 5);
+    const deadlines = {
+      activeDeadlineSeconds: props.activeDeadlineSeconds ?? 900,
+      lockWaitSeconds: props.lockWaitSeconds ?? 120,
+      githubDeadlineSeconds: props.githubDeadlineSeconds ?? 300,
+    };
+    const issues = [...selectorIssues(props), ...deadlineIssues(deadlines, 'activeDeadlineSeconds')];
+    if (issues.length) throw new Error(issues.join('; '));
+    this.qaSelector = qaSelectorString(props);
     // GitHub refuses a longer description when the Job creates the label: refuse it here, at synth.
     const description = props.labels.remediationDescription;
     const limit = labelDescriptionLimit();
@@ -146,7 +160,7 @@ export class RemediationJob extends Construct {
       [STATIC_ENV.codeRunGroup, props.codeRun.group],
       [STATIC_ENV.codeRunVersion, props.codeRun.version],
       [STATIC_ENV.codeRunPlural, props.codeRun.plural],
-      [STATIC_ENV.qaSelector, props.qaSelector],
+      [STATIC_ENV.qaSelector, this.qaSelector],
       [STATIC_ENV.taskIdLabel, props.taskIdLabel],
       [STATIC_ENV.allowedRepositories, props.repositories.join(',')],
       [STATIC_ENV.labelReady, props.labels.readyForQa],
@@ -154,9 +168,9 @@ export class RemediationJob extends Construct {
       [STATIC_ENV.labelRemediationColor, props.labels.remediationColor],
       [STATIC_ENV.labelRemediationDescription, props.labels.remediationDescription],
       [STATIC_ENV.githubGraphqlUrl, props.githubGraphqlUrl ?? 'https://api.github.com/graphql'],
-      [STATIC_ENV.deadlineSeconds, String(props.githubDeadlineSeconds ?? 300)],
+      [STATIC_ENV.deadlineSeconds, String(deadlines.githubDeadlineSeconds)],
       [STATIC_ENV.leaseDurationSeconds, String(props.leaseDurationSeconds ?? 60)],
-      [STATIC_ENV.lockWaitSeconds, String(props.lockWaitSeconds ?? 120)],
+      [STATIC_ENV.lockWaitSeconds, String(deadlines.lockWaitSeconds)],
       [STATIC_ENV.clockSkewSeconds, String((props.ordering?.clockSkew ?? DEFAULT_CLOCK_SKEW).toSeconds())],
       [STATIC_ENV.revisionFrom, props.ordering?.revision?.toString() ?? ''],
       [STATIC_ENV.mode, remediationMode],
@@ -179,7 +193,7 @@ export class RemediationJob extends Construct {
       metadata: { generateName: `${this.prefix}-`, namespace: props.namespace, labels: template.metadata!.labels },
       spec: {
         backoffLimit: props.backoffLimit ?? 4,
-        activeDeadlineSeconds: props.activeDeadlineSeconds ?? 900,
+        activeDeadlineSeconds: deadlines.activeDeadlineSeconds,
         ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 86400,
         // Bad input and needs-attention outcomes will not improve on retry.
         podFailurePolicy: {
