@@ -1,5 +1,6 @@
 export * from './agent-cancellation';
 export * from './config';
+export * from './defaults';
 export * from './event-parameters';
 export * from './filters';
 export * from './github-push-event-source';

@@ -4,8 +4,9 @@ import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { JobOptions, labelDescriptionLimit, SecretRef } from './config';
+import { DEFAULTS } from './defaults';
 import { EVENT_ENV, EXIT, RemediationMode, STATIC_ENV } from './job-env';
-import { DEFAULT_CLOCK_SKEW, OrderingOptions } from './ordering-options';
+import { OrderingOptions } from './ordering-options';
 import { packageRoot } from './package-root';
 import { deadlineIssues, ImplementationAgent, QaSelector, qaSelectorString, selectorIssues } from './safety-rules';
 
@@ -29,7 +30,7 @@ export interface TransitionLabels {
 export interface RemediationJobProps extends JobOptions {
   /** Namespace of the CodeRuns, the Job, its ServiceAccount and its Leases. */
   readonly namespace: string;
-  /** Prefix of object names. @default "agent-cancellation" */
+  /** Prefix of object names. @default DEFAULTS.name */
   readonly name?: string;
   readonly codeRun: CodeRunResource;
   /** The QA agents whose runs a push makes stale; the Job ANDs `<taskIdLabel>=<id>` to it. */
@@ -43,19 +44,16 @@ export interface RemediationJobProps extends JobOptions {
   readonly labels: TransitionLabels;
   /** Secret holding the GitHub token. */
   readonly githubTokenSecret: SecretRef;
-  /** @default "https://api.github.com/graphql" */
+  /** @default DEFAULTS.github.graphqlUrl */
   readonly githubGraphqlUrl?: string;
-  /** Which QA runs a push made stale. @default 5 s clock skew, no revision tracking */
+  /** Which QA runs a push made stale. @default DEFAULTS.ordering (clock skew, no revision tracking) */
   readonly ordering?: OrderingOptions;
-  /** `OBSERVE` decides and records, changing no CodeRun and no label (shadow mode). @default RemediationMode.ENFORCE */
+  /** `OBSERVE` decides and records, changing no CodeRun and no label (shadow mode). @default DEFAULTS.mode */
   readonly remediationMode?: RemediationMode;
-  /** A PR carrying this label is left alone by the Job and the reconciler. @default "agent-cancellation/skip" */
+  /** A PR carrying this label is left alone by the Job and the reconciler. @default DEFAULTS.github.optOutLabel */
   readonly optOutLabel?: string;
 }
 
-export const DEFAULT_NODE_IMAGE =
-  'node:22-alpine@sha256:8094c002d08262dba12645a3b4a15cd6cd627d30bc782f53229a2ec13ee22a00';
-export const DEFAULT_JOB_IMAGE = 'ghcr.io/5dlabs/agent-cancellation:0.1.0';
 const CONTAINER = 'remediation';
 const BUNDLE_FILE = 'remediation-job.js';
 const BUNDLE_DIR = '/opt/agent-cancellation';
@@ -97,29 +95,30 @@ export class RemediationJob extends Construct {
   constructor(scope: Construct, id: string, props: RemediationJobProps) {
     super(scope, id);
     this.namespace = props.namespace;
-    this.prefix = props.name ?? 'agent-cancellation';
-    const mode = props.mode ?? 'configmap';
+    this.prefix = props.name ?? DEFAULTS.name;
+    const mode = props.mode ?? DEFAULTS.job.mode;
     if (mode !== 'configmap' && mode !== 'image') {
       throw new Error(`mode: ${JSON.stringify(mode)} must be "configmap" or "image"`);
     }
-    const nodeImage = props.nodeImage ?? DEFAULT_NODE_IMAGE;
+    const nodeImage = props.nodeImage ?? DEFAULTS.job.nodeImage;
     if (mode === 'configmap' && !/@sha256:[0-9a-f]{64}$/.test(nodeImage)) {
       throw new Error(`nodeImage: ${JSON.stringify(nodeImage)} must be pinned by digest (…@sha256:<64 hex>)`);
     }
     if (props.repositories.length === 0) throw new Error('repositories: [] must name at least one owner/name');
-    const remediationMode = props.remediationMode ?? RemediationMode.ENFORCE;
+    const remediationMode = props.remediationMode ?? (DEFAULTS.mode as RemediationMode);
     if (!Object.values(RemediationMode).includes(remediationMode)) {
       throw new Error(`remediationMode: ${JSON.stringify(remediationMode)} must be one of ${Object.values(RemediationMode).join(', ')}`);
     }
-    const optOutLabel = props.optOutLabel ?? 'agent-cancellation/skip';
+    const optOutLabel = props.optOutLabel ?? DEFAULTS.github.optOutLabel;
     if (optOutLabel.trim() === '' || optOutLabel.includes(',')) throw new Error(`optOutLabel: ${JSON.stringify(optOutLabel)} must be a GitHub label name`);
     checkInteger('backoffLimit', props.backoffLimit, 0);
     checkInteger('activeDeadlineSeconds', props.activeDeadlineSeconds, 30);
     checkInteger('leaseDurationSeconds', props.leaseDurationSeconds, 5);
+    checkInteger('githubRequestTimeoutMs', props.githubRequestTimeoutMs, 100);
     const deadlines = {
-      activeDeadlineSeconds: props.activeDeadlineSeconds ?? 900,
-      lockWaitSeconds: props.lockWaitSeconds ?? 120,
-      githubDeadlineSeconds: props.githubDeadlineSeconds ?? 300,
+      activeDeadlineSeconds: props.activeDeadlineSeconds ?? DEFAULTS.job.activeDeadlineSeconds,
+      lockWaitSeconds: props.lockWaitSeconds ?? DEFAULTS.job.lockWaitSeconds,
+      githubDeadlineSeconds: props.githubDeadlineSeconds ?? DEFAULTS.job.githubDeadlineSeconds,
     };
     const issues = [...selectorIssues(props), ...deadlineIssues(deadlines, 'activeDeadlineSeconds')];
     if (issues.length) throw new Error(issues.join('; '));
@@ -167,11 +166,12 @@ export class RemediationJob extends Construct {
       [STATIC_ENV.labelRemediation, props.labels.remediation],
       [STATIC_ENV.labelRemediationColor, props.labels.remediationColor],
       [STATIC_ENV.labelRemediationDescription, props.labels.remediationDescription],
-      [STATIC_ENV.githubGraphqlUrl, props.githubGraphqlUrl ?? 'https://api.github.com/graphql'],
+      [STATIC_ENV.githubGraphqlUrl, props.githubGraphqlUrl ?? DEFAULTS.github.graphqlUrl],
       [STATIC_ENV.deadlineSeconds, String(deadlines.githubDeadlineSeconds)],
-      [STATIC_ENV.leaseDurationSeconds, String(props.leaseDurationSeconds ?? 60)],
+      [STATIC_ENV.githubRequestTimeoutMs, String(props.githubRequestTimeoutMs ?? DEFAULTS.job.githubRequestTimeoutMs)],
+      [STATIC_ENV.leaseDurationSeconds, String(props.leaseDurationSeconds ?? DEFAULTS.job.leaseDurationSeconds)],
       [STATIC_ENV.lockWaitSeconds, String(deadlines.lockWaitSeconds)],
-      [STATIC_ENV.clockSkewSeconds, String((props.ordering?.clockSkew ?? DEFAULT_CLOCK_SKEW).toSeconds())],
+      [STATIC_ENV.clockSkewSeconds, String(props.ordering?.clockSkew?.toSeconds() ?? DEFAULTS.ordering.clockSkewSeconds)],
       [STATIC_ENV.revisionFrom, props.ordering?.revision?.toString() ?? ''],
       [STATIC_ENV.mode, remediationMode],
       [STATIC_ENV.optOutLabel, optOutLabel],
@@ -180,7 +180,7 @@ export class RemediationJob extends Construct {
     ];
 
     this.runtime = {
-      image: mode === 'configmap' ? nodeImage : (props.image ?? DEFAULT_JOB_IMAGE),
+      image: mode === 'configmap' ? nodeImage : (props.image ?? DEFAULTS.job.image),
       env: [
         ...staticEnv.map(([name, value]) => ({ name, value })),
         { name: STATIC_ENV.runId, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -192,9 +192,9 @@ export class RemediationJob extends Construct {
     const job: k8s.KubeJobProps = {
       metadata: { generateName: `${this.prefix}-`, namespace: props.namespace, labels: template.metadata!.labels },
       spec: {
-        backoffLimit: props.backoffLimit ?? 4,
+        backoffLimit: props.backoffLimit ?? DEFAULTS.job.backoffLimit,
         activeDeadlineSeconds: deadlines.activeDeadlineSeconds,
-        ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 86400,
+        ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? DEFAULTS.job.ttlSecondsAfterFinished,
         // Bad input and needs-attention outcomes will not improve on retry.
         podFailurePolicy: {
           rules: [

@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Sensor, SensorSpecDependenciesFiltersData, SensorSpecTriggersTemplateK8SParameters } from '../imports/argoproj.io';
+import { DEFAULTS } from './defaults';
 import { eventSources, EventValues } from './event-parameters';
 import { branchRefRegex, branchRegex, exactAlternation } from './filters';
 import { EVENT_ENV, PR_ACTIONS } from './job-env';
@@ -8,13 +9,13 @@ import { RemediationJob } from './remediation-job';
 
 /** The retry of the Job creation; Argo Events only honours it because the trigger is `atLeastOnce`. */
 export interface TriggerRetry {
-  /** @default 5 */
+  /** @default DEFAULTS.sensor.retry.steps */
   readonly steps?: number;
-  /** @default 1 */
+  /** @default DEFAULTS.sensor.retry.durationSeconds */
   readonly durationSeconds?: number;
-  /** @default 2 */
+  /** @default DEFAULTS.sensor.retry.factor */
   readonly factor?: number;
-  /** @default 0.2 */
+  /** @default DEFAULTS.sensor.retry.jitter */
   readonly jitter?: number;
 }
 
@@ -30,15 +31,15 @@ export interface RemediationSensorProps {
   readonly repositories: string[];
   /** `sender.login` of the implementation bot, matched whole. */
   readonly bots: string[];
-  /** GitHub logins are case-insensitive; `exact` also rejects case variants. @default "insensitive" */
+  /** GitHub logins are case-insensitive; `exact` also rejects case variants. @default DEFAULTS.github.botLoginCase */
   readonly botLoginCase?: 'insensitive' | 'exact';
-  /** @default "feature/task-{id}-implementation" */
+  /** @default DEFAULTS.github.branchPattern */
   readonly branchPattern?: string;
   /** The Job each matching push launches. */
   readonly job: RemediationJob;
-  /** @default "default" */
+  /** @default DEFAULTS.eventBusName */
   readonly eventBusName?: string;
-  /** @default 5 steps from 1 s, factor 2, jitter 0.2 */
+  /** @default DEFAULTS.sensor.retry */
   readonly retry?: TriggerRetry;
 }
 
@@ -64,15 +65,16 @@ export class RemediationSensor extends Construct {
     super(scope, id);
     if (props.bots.length === 0) throw new Error('bots: [] must name at least one login');
     if (props.repositories.length === 0) throw new Error('repositories: [] must name at least one owner/name');
-    const botCase = props.botLoginCase ?? 'insensitive';
+    const botCase = props.botLoginCase ?? DEFAULTS.github.botLoginCase;
     if (botCase !== 'insensitive' && botCase !== 'exact') {
       throw new Error(`botLoginCase: ${JSON.stringify(botCase)} must be "insensitive" or "exact"`);
     }
-    const branchPattern = props.branchPattern ?? 'feature/task-{id}-implementation';
+    const branchPattern = props.branchPattern ?? DEFAULTS.github.branchPattern;
     const refRegex = branchRefRegex(branchPattern);
     const headRegex = branchRegex(branchPattern);
     const repositories = exactAlternation(props.repositories, true);
     const retry = props.retry ?? {};
+    const defaultRetry = DEFAULTS.sensor.retry;
 
     this.filters = [
       { path: 'body.X-GitHub-Event', type: 'string', value: ['^push$'] },
@@ -125,17 +127,17 @@ export class RemediationSensor extends Construct {
       template: { name, conditions, k8S: { operation: 'create', source: { resource: props.job.manifest }, parameters } },
       atLeastOnce: true,
       retryStrategy: {
-        steps: retry.steps ?? 5,
-        duration: `${retry.durationSeconds ?? 1}s`,
-        factor: retry.factor ?? 2,
-        jitter: retry.jitter ?? 0.2,
+        steps: retry.steps ?? defaultRetry.steps,
+        duration: `${retry.durationSeconds ?? defaultRetry.durationSeconds}s`,
+        factor: retry.factor ?? defaultRetry.factor,
+        jitter: retry.jitter ?? defaultRetry.jitter,
       },
     });
 
     new Sensor(this, 'Resource', {
       metadata,
       spec: {
-        eventBusName: props.eventBusName ?? 'default',
+        eventBusName: props.eventBusName ?? DEFAULTS.eventBusName,
         template: { serviceAccountName: this.serviceAccount.name },
         dependencies: [dependency(PUSH, this.filters), dependency(PR_ENDED, this.prFilters)],
         triggers: [

@@ -9,8 +9,8 @@ export interface GraphqlGitHubOptions {
   readonly token: string;
   /** No new attempt starts after this time (ms since epoch). */
   readonly deadline: number;
-  /** One request may take this long. @default 20000 */
-  readonly requestTimeoutMs?: number;
+  /** One request may take this long (AC_GITHUB_REQUEST_TIMEOUT_MS). */
+  readonly requestTimeoutMs: number;
   readonly onRetry?: (reason: string, waitMs: number) => void;
 }
 
@@ -135,7 +135,7 @@ export class GraphqlGitHub implements GitHubApi {
     return withRetry(
       async () => {
         try {
-          return await this.client(query, { ...variables, request: { signal: AbortSignal.timeout(this.o.requestTimeoutMs ?? 20_000) } });
+          return await this.client(query, { ...variables, request: { signal: AbortSignal.timeout(this.o.requestTimeoutMs) } });
         } catch (e) {
           const f = failureOf(e);
           const error = classify(f, Date.now());
