@@ -49,7 +49,7 @@ export class GraphqlGitHub implements GitHubApi {
   }
 
   async resolve(owner: string, name: string, branch: string, labels: { ready: string; remediation: string }): Promise<ResolvedPush> {
-    const data: any = await this.send(RESOLVE_QUERY, { owner, name, ref: `refs/heads/${branch}`, ...labels });
+    const data: any = await this.send(RESOLVE_QUERY, { owner, name, ref: `refs/heads/${branch}`, remediation: labels.remediation });
     const repo = data.repository;
     if (!repo) throw new GitHubError(`repository ${owner}/${name} not found or not accessible`);
     // The ref's PRs include PRs into other repositories of the fork network: only one into this repository counts.
@@ -57,7 +57,6 @@ export class GraphqlGitHub implements GitHubApi {
     return {
       repositoryId: repo.id,
       branchHead: repo.ref?.target?.oid ?? null,
-      readyLabelId: repo.readyLabel?.id,
       remediationLabelId: repo.remediationLabel?.id,
       pr: pr && prState(pr, labels.ready),
     };

@@ -110,9 +110,10 @@ export function loadConnection(env: Record<string, string | undefined>): Connect
   };
 }
 
+/** Transient failures (network, 429, 5xx) of one call are retried for this long. */
+const CALL_RETRY_MS = 30_000;
+
 export interface HttpKubeOptions {
-  /** Transient failures (network, 429, 5xx) are retried for this long per call. @default 30000 */
-  readonly retryMs?: number;
   /** Counts every request by verb, for tests and benchmarks. */
   readonly onRequest?: (method: string, path: string) => void;
 }
@@ -180,7 +181,7 @@ export class HttpKubeApi implements KubeApi {
   }
 
   private call(method: string, path: string, body?: unknown, accept: number[] = []): Promise<{ status: number; body: any }> {
-    return withRetry(() => this.once(method, path, body, accept), { deadline: Date.now() + (this.options.retryMs ?? 30_000), baseMs: 200 });
+    return withRetry(() => this.once(method, path, body, accept), { deadline: Date.now() + CALL_RETRY_MS, baseMs: 200 });
   }
 
   private once(method: string, path: string, body: unknown, accept: number[]): Promise<{ status: number; body: any }> {
