@@ -12,6 +12,8 @@ export interface GraphqlGitHubOptions {
   /** One request may take this long (AC_GITHUB_REQUEST_TIMEOUT_MS). */
   readonly requestTimeoutMs: number;
   readonly onRetry?: (reason: string, waitMs: number) => void;
+  /** The clock for rate-limit resets and the deadline. @default Date.now */
+  readonly now?: () => number;
 }
 
 function author(a: any): CommitAuthor {
@@ -137,13 +139,13 @@ export class GraphqlGitHub implements GitHubApi {
           return await this.client(query, { ...variables, request: { signal: AbortSignal.timeout(this.o.requestTimeoutMs) } });
         } catch (e) {
           const f = failureOf(e);
-          const error = classify(f, Date.now());
+          const error = classify(f, (this.o.now ?? Date.now)());
           const recovered = recover?.(f, error);
           if (recovered !== undefined) return recovered;
           throw error;
         }
       },
-      { deadline: this.o.deadline, baseMs: 1000, maxMs: 60_000, onRetry: (e, _n, ms) => this.o.onRetry?.(e.message, ms) },
+      { deadline: this.o.deadline, baseMs: 1000, maxMs: 60_000, onRetry: (e, _n, ms) => this.o.onRetry?.(e.message, ms), now: this.o.now },
     );
   }
 }

@@ -115,7 +115,7 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
   log('lock', { pr: pr.number, lease: name, resumed: resumes(previous, input) && previous!.phase !== 'done' });
 
   const release = async (state: PrState) => {
-    held.lease = await save(kube, held.lease, state, true);
+    held.lease = await save(kube, held.lease, state, true, now);
   };
 
   const decision = decidePush(input, { resolved, previous: { state: previous } }, resolvedAt);
