@@ -33,17 +33,11 @@ const CONFIG_ROWS: ConfigRow[] = [
   { fields: ['github.branchPattern'], meaning: '`{id}` is the numeric task id' },
   { fields: ['github.readyForQaLabel'], meaning: 'removed' },
   { fields: ['github.optOutLabel'], meaning: 'a PR carrying it is left alone by the Job and the reconciler' },
-  {
-    fields: ['github.remediationLabel.name', 'github.remediationLabel.color', 'github.remediationLabel.description'],
-    meaning: 'added (created once if missing)',
-  },
+  { fields: ['github.remediationLabel.name', 'github.remediationLabel.color', 'github.remediationLabel.description'], meaning: 'added (created once if missing)' },
   { fields: ['github.graphqlUrl'], meaning: 'GitHub Enterprise: `https://HOST/api/graphql`' },
   { fields: ['github.tokenSecret'], meaning: 'existing Secret with the GitHub token' },
   { fields: ['ordering.clockSkewSeconds'], meaning: 'a QA run created less than this before the push is kept ([Ordering](#ordering))' },
-  {
-    fields: ['ordering.revision'],
-    meaning: '`label:<key>`, `annotation:<key>` or `field:<path>`: where CodeRuns record the commit they review; empty: off',
-  },
+  { fields: ['ordering.revision'], meaning: '`label:<key>`, `annotation:<key>` or `field:<path>`: where CodeRuns record the commit they review; empty: off' },
   { fields: ['webhook.port', 'webhook.endpoint'], meaning: 'where the EventSource listens' },
   { fields: ['webhook.url'], meaning: 'public URL GitHub posts to (informational: Argo manages no hooks here)' },
   { fields: ['webhook.secret'], meaning: 'existing Secret with the webhook\'s HMAC secret' },
@@ -51,14 +45,8 @@ const CONFIG_ROWS: ConfigRow[] = [
   { fields: ['job.image'], meaning: 'built from the `Dockerfile`' },
   { fields: ['job.nodeImage'], meaning: 'must be pinned by digest; the `Dockerfile` builds on the same image' },
   { fields: ['job.backoffLimit', 'job.activeDeadlineSeconds', 'job.ttlSecondsAfterFinished'], meaning: 'Job bounds' },
-  {
-    fields: ['job.githubDeadlineSeconds', 'job.githubRequestTimeoutMs', 'job.leaseDurationSeconds', 'job.lockWaitSeconds'],
-    meaning: 'runtime bounds',
-  },
-  {
-    fields: ['sensor.retry.steps', 'sensor.retry.durationSeconds', 'sensor.retry.factor', 'sensor.retry.jitter'],
-    meaning: 'retries of the Job creation',
-  },
+  { fields: ['job.githubDeadlineSeconds', 'job.githubRequestTimeoutMs', 'job.leaseDurationSeconds', 'job.lockWaitSeconds'], meaning: 'runtime bounds' },
+  { fields: ['sensor.retry.steps', 'sensor.retry.durationSeconds', 'sensor.retry.factor', 'sensor.retry.jitter'], meaning: 'retries of the Job creation' },
   { fields: ['reconciler.enabled', 'reconciler.schedule'], meaning: 'the reconciler CronJob' },
   { fields: ['reconciler.pendingSeconds'], meaning: 'a pending push untouched this long is resumed' },
   { fields: ['reconciler.maxFailures', 'reconciler.attentionSeconds'], meaning: 'failed repairs, or age of a pending push, before the needs-attention alert' },
@@ -94,11 +82,7 @@ const JOB_ENV_ROWS: EnvRow[] = [
   { names: [STATIC_ENV.namespace, STATIC_ENV.codeRunGroup, STATIC_ENV.codeRunVersion, STATIC_ENV.codeRunPlural], setBy: 'config', meaning: 'where the CodeRuns are' },
   { names: [STATIC_ENV.qaSelector, STATIC_ENV.taskIdLabel], setBy: 'config', meaning: 'the selector; `<label>=<id>` is always added' },
   { names: [STATIC_ENV.allowedRepositories], setBy: 'config', meaning: 'comma-separated; anything else is bad input' },
-  {
-    names: [STATIC_ENV.labelReady, STATIC_ENV.labelRemediation, STATIC_ENV.labelRemediationColor, STATIC_ENV.labelRemediationDescription],
-    setBy: 'config',
-    meaning: 'the labels',
-  },
+  { names: [STATIC_ENV.labelReady, STATIC_ENV.labelRemediation, STATIC_ENV.labelRemediationColor, STATIC_ENV.labelRemediationDescription], setBy: 'config', meaning: 'the labels' },
   { names: [STATIC_ENV.githubGraphqlUrl, STATIC_ENV.githubToken], setBy: 'config, Secret', meaning: 'GitHub (the token is never logged)' },
   {
     names: [STATIC_ENV.deadlineSeconds, STATIC_ENV.githubRequestTimeoutMs],
@@ -106,12 +90,7 @@ const JOB_ENV_ROWS: EnvRow[] = [
     meaning: 'GitHub retry deadline and per-request timeout',
     from: ['job.githubDeadlineSeconds', 'job.githubRequestTimeoutMs'],
   },
-  {
-    names: [STATIC_ENV.leaseDurationSeconds, STATIC_ENV.lockWaitSeconds],
-    setBy: 'config',
-    meaning: 'the lock',
-    from: ['job.leaseDurationSeconds', 'job.lockWaitSeconds'],
-  },
+  { names: [STATIC_ENV.leaseDurationSeconds, STATIC_ENV.lockWaitSeconds], setBy: 'config', meaning: 'the lock', from: ['job.leaseDurationSeconds', 'job.lockWaitSeconds'] },
   { names: [STATIC_ENV.runId], setBy: 'pod name', meaning: 'Lease holder' },
   { names: [STATIC_ENV.skipExitCode], setBy: 'Job template (`0`)', meaning: 'exit code of "nothing to do"' },
   { names: ['KUBECONFIG'], setBy: 'optional', meaning: 'outside a cluster' },
@@ -119,20 +98,10 @@ const JOB_ENV_ROWS: EnvRow[] = [
 
 const RECONCILE_ENV_ROWS: EnvRow[] = [
   { names: [RECONCILE_ENV.pendingSeconds], setBy: 'config', meaning: 'resume a pending push untouched this long', from: ['reconciler.pendingSeconds'] },
-  {
-    names: [RECONCILE_ENV.maxFailures, RECONCILE_ENV.attentionSeconds],
-    setBy: 'config',
-    meaning: 'alert thresholds',
-    from: ['reconciler.maxFailures', 'reconciler.attentionSeconds'],
-  },
+  { names: [RECONCILE_ENV.maxFailures, RECONCILE_ENV.attentionSeconds], setBy: 'config', meaning: 'alert thresholds', from: ['reconciler.maxFailures', 'reconciler.attentionSeconds'] },
   { names: [RECONCILE_ENV.retentionSeconds], setBy: 'config', meaning: 'state retention', from: ['reconciler.retentionSeconds'] },
   { names: [RECONCILE_ENV.alertWebhookUrl], setBy: 'optional Secret', meaning: 'unset without the Secret; never logged' },
-  {
-    names: [RECONCILE_ENV.compensateForeignCommits],
-    setBy: 'config',
-    meaning: 'foreign-commit compensation',
-    from: ['reconciler.compensateForeignCommits'],
-  },
+  { names: [RECONCILE_ENV.compensateForeignCommits], setBy: 'config', meaning: 'foreign-commit compensation', from: ['reconciler.compensateForeignCommits'] },
   {
     names: [RECONCILE_ENV.bots, RECONCILE_ENV.botCommitAuthors, RECONCILE_ENV.botLoginCase],
     setBy: 'config',
