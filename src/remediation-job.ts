@@ -75,6 +75,46 @@ export function checkInteger(field: string, value: number | undefined, min: numb
 }
 
 /**
+ * Checks the props where they enter, with the same rules the configuration applies, and fills the defaults the
+ * checks need; throws naming the prop and its value.
+ */
+function checkedProps(props: RemediationJobProps) {
+  const mode = props.mode ?? DEFAULTS.job.mode;
+  if (mode !== 'configmap' && mode !== 'image') {
+    throw new Error(`mode: ${JSON.stringify(mode)} must be "configmap" or "image"`);
+  }
+  const nodeImage = props.nodeImage ?? DEFAULTS.job.nodeImage;
+  if (mode === 'configmap' && !/@sha256:[0-9a-f]{64}$/.test(nodeImage)) {
+    throw new Error(`nodeImage: ${JSON.stringify(nodeImage)} must be pinned by digest (…@sha256:<64 hex>)`);
+  }
+  if (props.repositories.length === 0) throw new Error('repositories: [] must name at least one owner/name');
+  const remediationMode = props.remediationMode ?? (DEFAULTS.mode as RemediationMode);
+  if (!Object.values(RemediationMode).includes(remediationMode)) {
+    throw new Error(`remediationMode: ${JSON.stringify(remediationMode)} must be one of ${Object.values(RemediationMode).join(', ')}`);
+  }
+  const optOutLabel = props.optOutLabel ?? DEFAULTS.github.optOutLabel;
+  if (optOutLabel.trim() === '' || optOutLabel.includes(',')) throw new Error(`optOutLabel: ${JSON.stringify(optOutLabel)} must be a GitHub label name`);
+  checkInteger('backoffLimit', props.backoffLimit, 0);
+  checkInteger('activeDeadlineSeconds', props.activeDeadlineSeconds, 30);
+  checkInteger('leaseDurationSeconds', props.leaseDurationSeconds, 5);
+  checkInteger('githubRequestTimeoutMs', props.githubRequestTimeoutMs, 100);
+  const deadlines = {
+    activeDeadlineSeconds: props.activeDeadlineSeconds ?? DEFAULTS.job.activeDeadlineSeconds,
+    lockWaitSeconds: props.lockWaitSeconds ?? DEFAULTS.job.lockWaitSeconds,
+    githubDeadlineSeconds: props.githubDeadlineSeconds ?? DEFAULTS.job.githubDeadlineSeconds,
+  };
+  const issues = [...selectorIssues(props), ...deadlineIssues(deadlines, 'activeDeadlineSeconds')];
+  if (issues.length) throw new Error(issues.join('; '));
+  // GitHub refuses a longer description when the Job creates the label: refuse it here, at synth.
+  const description = props.labels.remediationDescription;
+  const limit = labelDescriptionLimit();
+  if ([...description].length > limit) {
+    throw new Error(`labels.remediationDescription: ${JSON.stringify(description)} has ${[...description].length} characters; GitHub allows at most ${limit}`);
+  }
+  return { mode, nodeImage, remediationMode, optOutLabel, deadlines };
+}
+
+/**
  * The remediation Job's template, its least-privilege ServiceAccount and Role, and (in configmap mode)
  * the bundled script. Nothing here creates a Job: a Sensor trigger does, from `manifest`, once per event.
  */
@@ -96,39 +136,8 @@ export class RemediationJob extends Construct {
     super(scope, id);
     this.namespace = props.namespace;
     this.prefix = props.name ?? DEFAULTS.name;
-    const mode = props.mode ?? DEFAULTS.job.mode;
-    if (mode !== 'configmap' && mode !== 'image') {
-      throw new Error(`mode: ${JSON.stringify(mode)} must be "configmap" or "image"`);
-    }
-    const nodeImage = props.nodeImage ?? DEFAULTS.job.nodeImage;
-    if (mode === 'configmap' && !/@sha256:[0-9a-f]{64}$/.test(nodeImage)) {
-      throw new Error(`nodeImage: ${JSON.stringify(nodeImage)} must be pinned by digest (…@sha256:<64 hex>)`);
-    }
-    if (props.repositories.length === 0) throw new Error('repositories: [] must name at least one owner/name');
-    const remediationMode = props.remediationMode ?? (DEFAULTS.mode as RemediationMode);
-    if (!Object.values(RemediationMode).includes(remediationMode)) {
-      throw new Error(`remediationMode: ${JSON.stringify(remediationMode)} must be one of ${Object.values(RemediationMode).join(', ')}`);
-    }
-    const optOutLabel = props.optOutLabel ?? DEFAULTS.github.optOutLabel;
-    if (optOutLabel.trim() === '' || optOutLabel.includes(',')) throw new Error(`optOutLabel: ${JSON.stringify(optOutLabel)} must be a GitHub label name`);
-    checkInteger('backoffLimit', props.backoffLimit, 0);
-    checkInteger('activeDeadlineSeconds', props.activeDeadlineSeconds, 30);
-    checkInteger('leaseDurationSeconds', props.leaseDurationSeconds, 5);
-    checkInteger('githubRequestTimeoutMs', props.githubRequestTimeoutMs, 100);
-    const deadlines = {
-      activeDeadlineSeconds: props.activeDeadlineSeconds ?? DEFAULTS.job.activeDeadlineSeconds,
-      lockWaitSeconds: props.lockWaitSeconds ?? DEFAULTS.job.lockWaitSeconds,
-      githubDeadlineSeconds: props.githubDeadlineSeconds ?? DEFAULTS.job.githubDeadlineSeconds,
-    };
-    const issues = [...selectorIssues(props), ...deadlineIssues(deadlines, 'activeDeadlineSeconds')];
-    if (issues.length) throw new Error(issues.join('; '));
+    const { mode, nodeImage, remediationMode, optOutLabel, deadlines } = checkedProps(props);
     this.qaSelector = qaSelectorString(props);
-    // GitHub refuses a longer description when the Job creates the label: refuse it here, at synth.
-    const description = props.labels.remediationDescription;
-    const limit = labelDescriptionLimit();
-    if ([...description].length > limit) {
-      throw new Error(`labels.remediationDescription: ${JSON.stringify(description)} has ${[...description].length} characters; GitHub allows at most ${limit}`);
-    }
 
     const metadata = { name: `${this.prefix}-job`, namespace: props.namespace, labels: this.labels() };
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: false });
