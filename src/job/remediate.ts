@@ -82,6 +82,30 @@ export function decidePush(input: Pick<JobInput, 'event' | 'prNumber' | 'headSha
   return { kind: resumes(previous, input) ? 'resume' : 'start' };
 }
 
+/** The record of a run that starts afresh, at `stamp`. */
+function newState(input: JobInput, pr: number, previous: PrState | undefined, resolvedAt: string, stamp: string): PrState {
+  // The labels an earlier push changed, kept on a PR event's record so compensation can still restore them.
+  const earlier = previous && ['running', 'failed', 'done'].includes(previous.phase) ? previous.steps.relabel : undefined;
+  return {
+    phase: 'running',
+    event: input.event,
+    repository: input.repository,
+    pr,
+    taskId: input.taskId,
+    sha: input.headSha,
+    before: input.beforeSha,
+    pushedAt: new Date(input.pushedAtMs).toISOString(),
+    source: input.source,
+    delivery: input.deliveryId,
+    resolvedAt,
+    startedAt: stamp,
+    updatedAt: stamp,
+    attempts: 1,
+    steps: input.event === 'push' ? {} : { relabel: { at: stamp, result: 'not-applicable', removed: earlier?.removed, added: earlier?.added } },
+    deliveries: previous?.deliveries ?? [],
+  };
+}
+
 /**
  * An event once GitHub has been read: the Job's path, and the reconciler's resync of a push whose webhook was
  * lost, which reads GitHub in its own batched query.
@@ -124,31 +148,10 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
     log('finish', { pr: pr.number, outcome: 'nothing-to-do', ...decision.log });
     return { kind: 'nothing-to-do', reason: decision.reason, pr: pr.number };
   }
-  const resuming = decision.kind === 'resume';
-
-  const stamp = new Date(now()).toISOString();
-  // The labels an earlier push changed, kept on a PR event's record so compensation can still restore them.
-  const earlier = previous && ['running', 'failed', 'done'].includes(previous.phase) ? previous.steps.relabel : undefined;
-  const state: PrState = resuming
-    ? { ...previous!, phase: 'running', attempts: previous!.attempts + 1, lastError: undefined }
-    : {
-        phase: 'running',
-        event: input.event,
-        repository: input.repository,
-        pr: pr.number,
-        taskId: input.taskId,
-        sha: input.headSha,
-        before: input.beforeSha,
-        pushedAt: new Date(input.pushedAtMs).toISOString(),
-        source: input.source,
-        delivery: input.deliveryId,
-        resolvedAt,
-        startedAt: stamp,
-        updatedAt: stamp,
-        attempts: 1,
-        steps: input.event === 'push' ? {} : { relabel: { at: stamp, result: 'not-applicable', removed: earlier?.removed, added: earlier?.added } },
-        deliveries: previous?.deliveries ?? [],
-      };
+  const state: PrState =
+    decision.kind === 'resume'
+      ? { ...previous!, phase: 'running', attempts: previous!.attempts + 1, lastError: undefined }
+      : newState(input, pr.number, previous, resolvedAt, new Date(now()).toISOString());
 
   if (optedOut(pr.labels, input)) {
     // Recorded, not marked handled: once the label is gone, a redelivery or the resync acts.
