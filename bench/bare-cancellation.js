@@ -41,8 +41,10 @@ function bareClient(c) {
   };
   const leases = `/apis/coordination.k8s.io/v1/namespaces/${c.namespace}/leases`;
   return async (p) => {
-    const { repository: repo } = await github(c.resolveQuery, { owner: p.owner, name: p.name, ref: `refs/heads/${p.branch}`, ready: c.ready, remediation: c.remediation });
+    const { repository: repo } = await github(c.resolveQuery, { owner: p.owner, name: p.name, ref: `refs/heads/${p.branch}`, remediation: c.remediation });
     const pr = repo.ref.associatedPullRequests.nodes[0];
+    // As the Job does: the ready label is removed by the id it has on the PR.
+    const ready = pr.labels.nodes.find((l) => l.name === c.ready);
     const now = new Date().toISOString().replace('Z', '000Z');
     const spec = { holderIdentity: 'bare', leaseDurationSeconds: 60, acquireTime: now, renewTime: now };
     const lease = await kube('POST', leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: p.leaseName }, spec });
@@ -51,7 +53,7 @@ function bareClient(c) {
     for (const run of items.filter((r) => Date.parse(r.metadata.creationTimestamp) < p.pushedAtMs)) {
       await kube('DELETE', `${runs}/${run.metadata.name}`, { preconditions: { uid: run.metadata.uid }, propagationPolicy: 'Background' });
     }
-    await github(c.transitionMutation, { pr: pr.id, remove: [repo.readyLabel.id], add: [repo.remediationLabel.id], body: 'remediation started' });
+    await github(c.transitionMutation, { pr: pr.id, remove: [ready.id], add: [repo.remediationLabel.id], body: 'remediation started' });
     await kube('PUT', `${leases}/${p.leaseName}`, { ...lease, metadata: { ...lease.metadata, annotations: { state: '{}' } }, spec: { ...lease.spec, holderIdentity: null } });
   };
 }

@@ -8,6 +8,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { DEFAULTS } from '../src/defaults';
 import { GraphqlGitHub } from '../src/job/github-client';
 import { RESOLVE_QUERY, transitionMutation } from '../src/job/graphql-documents';
 import { readInput } from '../src/job/input';
@@ -83,7 +84,7 @@ function inProcess(w: RemediationWorld, c: KubeCounts, deadlineMs = 30_000) {
   const kube = countingKube(w, c);
   return (taskId: number) => {
     const input = readInput(w.env({ taskId: String(taskId) }));
-    const github = new GraphqlGitHub({ url: w.gh.url, token: w.gh.token, deadline: Date.now() + deadlineMs });
+    const github = new GraphqlGitHub({ url: w.gh.url, token: w.gh.token, deadline: Date.now() + deadlineMs, requestTimeoutMs: DEFAULTS.job.githubRequestTimeoutMs });
     return remediate(input, { kube, github, log: () => undefined });
   };
 }

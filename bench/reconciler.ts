@@ -5,6 +5,7 @@
  * this is what the level-triggered resync costs when every webhook arrived.
  */
 import { parse } from 'graphql';
+import { DEFAULTS } from '../src/defaults';
 import { GraphqlGitHub } from '../src/job/github-client';
 import { readReconcileInput } from '../src/job/input';
 import { HttpKubeApi, loadConnection } from '../src/job/kube';
@@ -50,7 +51,7 @@ export async function reconcilerCost(repositoryCounts: number[]) {
       };
       const cfg = readReconcileInput(env);
       const from = w.gh.requests.length;
-      const github = new GraphqlGitHub({ url: w.gh.url, token: w.gh.token, deadline: Date.now() + 120_000 });
+      const github = new GraphqlGitHub({ url: w.gh.url, token: w.gh.token, deadline: Date.now() + 120_000, requestTimeoutMs: DEFAULTS.job.githubRequestTimeoutMs });
       const kube = new HttpKubeApi(loadConnection({ KUBECONFIG: w.kubeconfig }));
       const report = await reconcile(cfg, { kube, github, log: () => undefined });
       const sent = w.gh.requests.slice(from);

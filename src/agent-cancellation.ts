@@ -1,6 +1,6 @@
 import { Chart, ChartProps, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { AgentCancellationConfig, qaSelectorString, resolveConfig } from './config';
+import { AgentCancellationConfig, resolveConfig } from './config';
 import { GitHubPushEventSource } from './github-push-event-source';
 import { RemediationMode } from './job-env';
 import { RevisionLocation } from './ordering-options';
@@ -32,7 +32,8 @@ export class AgentCancellation extends Chart {
       namespace: c.namespace,
       name: c.name,
       codeRun: c.codeRun,
-      qaSelector: qaSelectorString(c),
+      qaSelector: c.qaSelector,
+      implementationAgent: c.implementationAgent,
       taskIdLabel: c.taskIdLabel,
       repositories: c.github.repositories,
       labels: {

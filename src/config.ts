@@ -2,8 +2,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Ajv, { ErrorObject } from 'ajv';
 import * as YAML from 'yaml';
+import { DEFAULTS } from './defaults';
 import { RemediationMode } from './job-env';
 import { packageRoot } from './package-root';
+import { deadlineIssues, ImplementationAgent, QaSelector, selectorIssues } from './safety-rules';
 
 /** A Kubernetes Secret key that already exists in the cluster; only its name and key reach the manifests. */
 export interface SecretRef {
@@ -13,37 +15,39 @@ export interface SecretRef {
 
 /** How the remediation Job runs; shared by the configuration and the RemediationJob construct. */
 export interface JobOptions {
-  /** `configmap` runs the bundle from a ConfigMap on `nodeImage`; `image` runs `image`. @default "configmap" */
+  /** `configmap` runs the bundle from a ConfigMap on `nodeImage`; `image` runs `image`. @default DEFAULTS.job.mode */
   readonly mode?: 'configmap' | 'image';
-  /** @default "ghcr.io/5dlabs/agent-cancellation:0.1.0" */
+  /** @default DEFAULTS.job.image */
   readonly image?: string;
-  /** Digest-pinned Node.js image for configmap mode. @default node:22-alpine pinned by digest */
+  /** Digest-pinned Node.js image for configmap mode. @default DEFAULTS.job.nodeImage */
   readonly nodeImage?: string;
-  /** @default 4 */
+  /** @default DEFAULTS.job.backoffLimit */
   readonly backoffLimit?: number;
-  /** @default 900 */
+  /** @default DEFAULTS.job.activeDeadlineSeconds */
   readonly activeDeadlineSeconds?: number;
-  /** @default 86400 */
+  /** @default DEFAULTS.job.ttlSecondsAfterFinished */
   readonly ttlSecondsAfterFinished?: number;
-  /** How long the Job keeps retrying GitHub. @default 300 */
+  /** How long the Job keeps retrying GitHub. @default DEFAULTS.job.githubDeadlineSeconds */
   readonly githubDeadlineSeconds?: number;
-  /** @default 60 */
+  /** Timeout of each GitHub request, in milliseconds. @default DEFAULTS.job.githubRequestTimeoutMs */
+  readonly githubRequestTimeoutMs?: number;
+  /** @default DEFAULTS.job.leaseDurationSeconds */
   readonly leaseDurationSeconds?: number;
-  /** @default 120 */
+  /** @default DEFAULTS.job.lockWaitSeconds */
   readonly lockWaitSeconds?: number;
 }
 
 /** How the reconciler runs; shared by the configuration and the ReconcilerCronJob props. */
 export interface ReconcilerOptions {
-  /** When passes run, as a 5-field cron expression. @default "*\/5 * * * *" */
+  /** When passes run, as a 5-field cron expression. @default DEFAULTS.reconciler.schedule */
   readonly schedule?: string;
-  /** A pending push untouched this long is resumed by the reconciler. @default 300 */
+  /** A pending push untouched this long is resumed by the reconciler. @default DEFAULTS.reconciler.pendingSeconds */
   readonly pendingSeconds?: number;
-  /** Failed repairs of one PR before it is flagged for a person. @default 3 */
+  /** Failed repairs of one PR before it is flagged for a person. @default DEFAULTS.reconciler.maxFailures */
   readonly maxFailures?: number;
-  /** A push still pending this long after it started is flagged for a person. @default 3600 */
+  /** A push still pending this long after it started is flagged for a person. @default DEFAULTS.reconciler.attentionSeconds */
   readonly attentionSeconds?: number;
-  /** Finished state Leases are deleted this long after their last update. @default 604800 (7 days) */
+  /** Finished state Leases are deleted this long after their last update. @default DEFAULTS.reconciler.retentionSeconds */
   readonly retentionSeconds?: number;
   /**
    * Secret key holding the URL that needs-attention alerts are POSTed to (Slack-compatible JSON). The reference
@@ -51,85 +55,85 @@ export interface ReconcilerOptions {
    * @default - no webhook (the app's configuration defaults to agent-cancellation-alert-webhook / url)
    */
   readonly alertWebhookSecret?: SecretRef;
-  /** Restore the labels of a remediated PR whose head commit's author is none of the bots. @default false */
+  /** Restore the labels of a remediated PR whose head commit's author is none of the bots. @default DEFAULTS.reconciler.compensateForeignCommits */
   readonly compensateForeignCommits?: boolean;
 }
 
 /**
  * The configuration of one agent-cancellation installation, as read from YAML.
- * Every field is optional; `resolveConfig` fills the defaults (the user's card) from `schema/config.schema.json`.
+ * Every field is optional; `resolveConfig` fills the defaults (the user's card) from DEFAULTS (src/defaults.ts).
  */
 export interface AgentCancellationConfig {
-  /** Prefix of every object name. @default "agent-cancellation" */
+  /** Prefix of every object name. @default DEFAULTS.name */
   readonly name?: string;
-  /** Namespace of the CodeRuns; the Job, its RBAC and its Leases live there too. @default "agent-platform" */
+  /** Namespace of the CodeRuns; the Job, its RBAC and its Leases live there too. @default DEFAULTS.namespace */
   readonly namespace?: string;
   /** Namespace of the EventSource and Sensor, which needs an EventBus. @default - same as `namespace` */
   readonly eventsNamespace?: string;
-  /** EventBus the EventSource and Sensor use. @default "default" */
+  /** EventBus the EventSource and Sensor use. @default DEFAULTS.eventBusName */
   readonly eventBusName?: string;
-  /** `observe` decides and records without changing anything (shadow mode). @default "enforce" */
+  /** `observe` decides and records without changing anything (shadow mode). @default DEFAULTS.mode */
   readonly mode?: RemediationMode | 'enforce' | 'observe';
-  /** The CodeRun custom resource. @default platform.5dlabs.com/v1 CodeRun (coderuns) */
+  /** The CodeRun custom resource. @default DEFAULTS.codeRun */
   readonly codeRun?: {
     readonly group?: string;
     readonly version?: string;
     readonly kind?: string;
     readonly plural?: string;
   };
-  /** QA agents to cancel, as `key in (values)`; the task-id term is always added. @default agent-type in (cleo,tess) */
-  readonly qaSelector?: { readonly key?: string; readonly values?: string[] };
-  /** The implementation agent's label, which the selector excludes. @default agent-type=rex */
-  readonly implementationAgent?: { readonly key?: string; readonly value?: string };
-  /** Label holding the task id on CodeRuns. @default "task-id" */
+  /** QA agents to cancel, as `key in (values)`; the task-id term is always added. @default DEFAULTS.qaSelector */
+  readonly qaSelector?: Partial<QaSelector>;
+  /** The implementation agent's label, which the selector excludes. @default DEFAULTS.implementationAgent */
+  readonly implementationAgent?: Partial<ImplementationAgent>;
+  /** Label holding the task id on CodeRuns. @default DEFAULTS.taskIdLabel */
   readonly taskIdLabel?: string;
   readonly github?: {
-    /** `owner/name` of every repository served. @default ["5dlabs/cto"] */
+    /** `owner/name` of every repository served. @default DEFAULTS.github.repositories */
     readonly repositories?: string[];
-    /** `sender.login` of the implementation bot, matched whole. @default ["5DLabs-Rex[bot]", "5DLabs-Rex"] */
+    /** `sender.login` of the implementation bot, matched whole. @default DEFAULTS.github.bots */
     readonly bots?: string[];
-    /** How logins and repositories compare: GitHub treats them case-insensitively. @default "insensitive" */
+    /** How logins and repositories compare: GitHub treats them case-insensitively. @default DEFAULTS.github.botLoginCase */
     readonly botLoginCase?: 'insensitive' | 'exact';
-    /** Git author names or emails the bots commit with, for the reconciler's resync. @default [] */
+    /** Git author names or emails the bots commit with, for the reconciler's resync. @default DEFAULTS.github.botCommitAuthors */
     readonly botCommitAuthors?: string[];
-    /** The implementation branch, `{id}` standing for the numeric task id. @default "feature/task-{id}-implementation" */
+    /** The implementation branch, `{id}` standing for the numeric task id. @default DEFAULTS.github.branchPattern */
     readonly branchPattern?: string;
-    /** @default "ready-for-qa" */
+    /** @default DEFAULTS.github.readyForQaLabel */
     readonly readyForQaLabel?: string;
-    /** A PR carrying this label is left alone by the Job and the reconciler. @default "agent-cancellation/skip" */
+    /** A PR carrying this label is left alone by the Job and the reconciler. @default DEFAULTS.github.optOutLabel */
     readonly optOutLabel?: string;
-    /** @default remediation-in-progress, colour d93f0b */
+    /** @default DEFAULTS.github.remediationLabel */
     readonly remediationLabel?: { readonly name?: string; readonly color?: string; readonly description?: string };
-    /** @default "https://api.github.com/graphql" */
+    /** @default DEFAULTS.github.graphqlUrl */
     readonly graphqlUrl?: string;
-    /** Secret with a token allowed to read PRs and write labels. @default agent-cancellation-github / token */
+    /** Secret with a token allowed to read PRs and write labels. @default DEFAULTS.github.tokenSecret */
     readonly tokenSecret?: SecretRef;
   };
   readonly webhook?: {
-    /** @default 12000 */
+    /** @default DEFAULTS.webhook.port */
     readonly port?: number;
-    /** @default "/agent-cancellation/github" */
+    /** @default DEFAULTS.webhook.endpoint */
     readonly endpoint?: string;
-    /** Public URL GitHub delivers to, recorded in the EventSource. @default "" */
+    /** Public URL GitHub delivers to, recorded in the EventSource. @default DEFAULTS.webhook.url */
     readonly url?: string;
-    /** Secret with the webhook's HMAC secret. @default agent-cancellation-webhook / secret */
+    /** Secret with the webhook's HMAC secret. @default DEFAULTS.webhook.secret */
     readonly secret?: SecretRef;
   };
   /** Which QA runs a push made stale (README: "Ordering"). */
   readonly ordering?: {
-    /** How far GitHub's clock may run ahead of the cluster's, in seconds. @default 5 */
+    /** How far GitHub's clock may run ahead of the cluster's, in seconds. @default DEFAULTS.ordering.clockSkewSeconds */
     readonly clockSkewSeconds?: number;
-    /** `label:<key>`, `annotation:<key>` or `field:<path>`: where CodeRuns record their revision. @default "" (off) */
+    /** `label:<key>`, `annotation:<key>` or `field:<path>`: where CodeRuns record their revision. @default DEFAULTS.ordering.revision */
     readonly revision?: string;
   };
   readonly job?: JobOptions;
-  /** The reconciler CronJob. @default enabled, every 5 minutes */
+  /** The reconciler CronJob. @default DEFAULTS.reconciler */
   readonly reconciler?: ReconcilerOptions & {
-    /** @default true */
+    /** @default DEFAULTS.reconciler.enabled */
     readonly enabled?: boolean;
   };
   readonly sensor?: {
-    /** Retries of the Job creation by the Sensor. @default 5 steps from 1 s, factor 2, jitter 0.2 */
+    /** Retries of the Job creation by the Sensor. @default DEFAULTS.sensor.retry */
     readonly retry?: {
       readonly steps?: number;
       readonly durationSeconds?: number;
@@ -164,7 +168,7 @@ function schemaJson(): any {
 
 function compiledSchema() {
   if (!validator) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+    const ajv = new Ajv({ allErrors: true, strict: true });
     validator = ajv.compile(schemaJson());
   }
   return validator;
@@ -203,32 +207,25 @@ function describe(error: ErrorObject, input: unknown): string {
 
 /** Rules a JSON schema cannot say: they keep the cancellation scoped to one task's QA agents. */
 function semanticIssues(c: ResolvedConfig): string[] {
-  const issues: string[] = [];
-  const impl = c.implementationAgent;
-  if (c.qaSelector.key === impl.key && c.qaSelector.values.includes(impl.value)) {
-    issues.push(
-      `qaSelector.values: ${JSON.stringify(c.qaSelector.values)} includes the implementation agent ` +
-        `${JSON.stringify(impl.value)} (expected only QA agents, never ${impl.key}=${impl.value})`,
-    );
-  }
-  if (c.taskIdLabel === c.qaSelector.key) {
-    issues.push(`taskIdLabel: ${JSON.stringify(c.taskIdLabel)} is also qaSelector.key (expected a separate task-id label)`);
-  }
-  const budget = c.job.lockWaitSeconds + c.job.githubDeadlineSeconds;
-  if (c.job.activeDeadlineSeconds <= budget) {
-    issues.push(
-      `job.activeDeadlineSeconds: ${c.job.activeDeadlineSeconds} is not above lockWaitSeconds + githubDeadlineSeconds ` +
-        `(${budget}); expected more, or the Job is killed while still retrying`,
-    );
-  }
+  const issues = [...selectorIssues(c), ...deadlineIssues(c.job, 'job.activeDeadlineSeconds')];
   if (c.webhook.endpoint === '/') {
     issues.push('webhook.endpoint: "/" (expected a dedicated path such as "/agent-cancellation/github")');
   }
   return issues;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `input` over `defaults`: objects merge field by field; anything else, lists too, replaces the default. */
+function withDefaults(defaults: unknown, input: unknown): unknown {
+  if (input === undefined) return structuredClone(defaults);
+  if (!isObject(defaults) || !isObject(input)) return input;
+  const keys = new Set([...Object.keys(defaults), ...Object.keys(input)]);
+  return Object.fromEntries([...keys].map((k) => [k, withDefaults(defaults[k], input[k])]));
+}
+
 /**
- * Validates a parsed configuration and applies its defaults. Throws ConfigError listing every problem;
+ * Validates a parsed configuration and applies its defaults (DEFAULTS). Throws ConfigError listing every problem;
  * the input is not modified.
  */
 export function resolveConfig(input: unknown, source = 'configuration'): ResolvedConfig {
@@ -237,7 +234,7 @@ export function resolveConfig(input: unknown, source = 'configuration'): Resolve
   if (!validate(candidate)) {
     throw new ConfigError(source, (validate.errors ?? []).map((e) => describe(e, input)));
   }
-  const withEvents = candidate as AgentCancellationConfig;
+  const withEvents = withDefaults(DEFAULTS, candidate) as Omit<ResolvedConfig, 'eventsNamespace'> & AgentCancellationConfig;
   const resolved = { ...withEvents, eventsNamespace: withEvents.eventsNamespace ?? withEvents.namespace } as ResolvedConfig;
   const issues = semanticIssues(resolved);
   if (issues.length) throw new ConfigError(source, issues);
@@ -253,10 +250,4 @@ export function loadConfigFile(file: string): ResolvedConfig {
     throw new ConfigError(file, [`(file): ${(e as Error).message}`]);
   }
   return resolveConfig(parsed, file);
-}
-
-/** The label selector of the CodeRuns to cancel, without the per-event task-id term the Job adds. */
-export function qaSelectorString(c: ResolvedConfig): string {
-  const { key, values } = c.qaSelector;
-  return `${key} in (${values.join(',')}),${c.implementationAgent.key}!=${c.implementationAgent.value}`;
 }

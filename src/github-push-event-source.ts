@@ -2,6 +2,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EventSource } from '../imports/argoproj.io';
 import { SecretRef } from './config';
+import { DEFAULTS } from './defaults';
 
 export interface GitHubPushEventSourceProps {
   readonly namespace: string;
@@ -11,16 +12,16 @@ export interface GitHubPushEventSourceProps {
   readonly repositories: string[];
   /** Secret holding the webhook's HMAC secret; deliveries without a valid `X-Hub-Signature-256` get HTTP 400. */
   readonly webhookSecret: SecretRef;
-  /** @default 12000 */
+  /** @default DEFAULTS.webhook.port */
   readonly port?: number;
-  /** @default "/agent-cancellation/github" */
+  /** @default DEFAULTS.webhook.endpoint */
   readonly endpoint?: string;
-  /** @default "default" */
+  /** @default DEFAULTS.eventBusName */
   readonly eventBusName?: string;
   /**
    * Public URL GitHub delivers to. Argo only uses it to manage hooks, which it never does without a token,
    * but its schema requires the field.
-   * @default ""
+   * @default DEFAULTS.webhook.url
    */
   readonly url?: string;
 }
@@ -39,8 +40,8 @@ export class GitHubPushEventSource extends Construct {
   constructor(scope: Construct, id: string, props: GitHubPushEventSourceProps) {
     super(scope, id);
     this.name = props.name;
-    this.port = props.port ?? 12000;
-    this.endpoint = props.endpoint ?? '/agent-cancellation/github';
+    this.port = props.port ?? DEFAULTS.webhook.port;
+    this.endpoint = props.endpoint ?? DEFAULTS.webhook.endpoint;
     if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {
       throw new Error(`port: ${JSON.stringify(props.port)} must be an integer from 1 to 65535`);
     }
@@ -60,13 +61,13 @@ export class GitHubPushEventSource extends Construct {
     new EventSource(this, 'Resource', {
       metadata,
       spec: {
-        eventBusName: props.eventBusName ?? 'default',
+        eventBusName: props.eventBusName ?? DEFAULTS.eventBusName,
         template: { serviceAccountName: serviceAccount.name },
         service: { ports: [{ name: 'webhook', port: this.port, targetPort: this.port }] },
         github: {
           [this.eventName]: {
             repositories: [...owners].map(([owner, names]) => ({ owner, names })),
-            webhook: { url: props.url ?? '', endpoint: this.endpoint, port: String(this.port), method: 'POST' },
+            webhook: { url: props.url ?? DEFAULTS.webhook.url, endpoint: this.endpoint, port: String(this.port), method: 'POST' },
             // For hooks Argo would manage; with no token it manages none, and the Sensor filters by event type.
             events: ['push', 'pull_request'],
             webhookSecret: { name: props.webhookSecret.name, key: props.webhookSecret.key },

@@ -1,5 +1,7 @@
 export * from './agent-cancellation';
 export * from './config';
+export * from './defaults';
+export * from './event-parameters';
 export * from './filters';
 export * from './github-push-event-source';
 export * from './job-env';
@@ -7,3 +9,4 @@ export * from './ordering-options';
 export * from './reconciler-cron-job';
 export * from './remediation-job';
 export * from './remediation-sensor';
+export * from './safety-rules';

@@ -3,7 +3,7 @@
  * The construct writes these names and the runtime reads them, so both import them from here.
  */
 
-/** Set per event by Sensor trigger parameters, in this order, as the first entries of `env`. */
+/** Set per event by the Sensor's trigger parameters (src/event-parameters.ts); the Job's template leaves them empty. */
 export const EVENT_ENV = {
   repository: 'AC_REPOSITORY',
   branch: 'AC_BRANCH',

@@ -47,7 +47,7 @@ export interface OrderingOptions {
    * How far GitHub's clock may run ahead of the cluster's. A QA run created less than this before the push time
    * is kept, since it may have started after the push: the margin errs toward keeping runs, because a missed
    * cancellation is repaired by the reconciler's resync and a killed fresh run is not.
-   * @default Duration.seconds(5)
+   * @default Duration.seconds(DEFAULTS.ordering.clockSkewSeconds)
    */
   readonly clockSkew?: Duration;
   /**
@@ -57,5 +57,3 @@ export interface OrderingOptions {
    */
   readonly revision?: RevisionLocation;
 }
-
-export const DEFAULT_CLOCK_SKEW = Duration.seconds(5);

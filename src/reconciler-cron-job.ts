@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ReconcilerOptions } from './config';
+import { DEFAULTS } from './defaults';
 import { branchRefRegex } from './filters';
 import { RECONCILE_ENV } from './job-env';
 import { checkInteger, RemediationJob } from './remediation-job';
@@ -10,11 +11,11 @@ export interface ReconcilerCronJobProps extends ReconcilerOptions {
   readonly job: RemediationJob;
   /** Logins of the implementation bots: the resync acts on their pushes, compensation on everyone else's. */
   readonly bots: string[];
-  /** Git author names or emails the bots commit with, for commits GitHub links to no login. @default [] */
+  /** Git author names or emails the bots commit with, for commits GitHub links to no login. @default DEFAULTS.github.botCommitAuthors */
   readonly botCommitAuthors?: string[];
-  /** The implementation branch, `{id}` standing for the task id: the resync's PRs. @default "feature/task-{id}-implementation" */
+  /** The implementation branch, `{id}` standing for the task id: the resync's PRs. @default DEFAULTS.github.branchPattern */
   readonly branchPattern?: string;
-  /** @default "insensitive" */
+  /** @default DEFAULTS.github.botLoginCase */
   readonly botLoginCase?: 'insensitive' | 'exact';
   /** @default false */
   readonly suspend?: boolean;
@@ -39,25 +40,25 @@ export class ReconcilerCronJob extends Construct {
   constructor(scope: Construct, id: string, props: ReconcilerCronJobProps) {
     super(scope, id);
     const { job } = props;
-    this.schedule = props.schedule ?? '*/5 * * * *';
+    this.schedule = props.schedule ?? DEFAULTS.reconciler.schedule;
     if (!CRON.test(this.schedule.trim())) throw new Error(`schedule: ${JSON.stringify(this.schedule)} must be a cron expression of 5 fields`);
-    const compensate = props.compensateForeignCommits ?? false;
+    const compensate = props.compensateForeignCommits ?? DEFAULTS.reconciler.compensateForeignCommits;
     const bots = props.bots;
-    const commitAuthors = props.botCommitAuthors ?? [];
+    const commitAuthors = props.botCommitAuthors ?? DEFAULTS.github.botCommitAuthors;
     if (bots.length + commitAuthors.length === 0) throw new Error('bots: [] must name the implementation bot (or set botCommitAuthors)');
-    const branchPattern = props.branchPattern ?? 'feature/task-{id}-implementation';
+    const branchPattern = props.branchPattern ?? DEFAULTS.github.branchPattern;
     branchRefRegex(branchPattern);
 
     const env: k8s.EnvVar[] = [
-      { name: RECONCILE_ENV.pendingSeconds, value: integer('pendingSeconds', props.pendingSeconds ?? 300, 0) },
-      { name: RECONCILE_ENV.maxFailures, value: integer('maxFailures', props.maxFailures ?? 3, 1) },
-      { name: RECONCILE_ENV.attentionSeconds, value: integer('attentionSeconds', props.attentionSeconds ?? 3600, 1) },
-      { name: RECONCILE_ENV.retentionSeconds, value: integer('retentionSeconds', props.retentionSeconds ?? 604800, 0) },
+      { name: RECONCILE_ENV.pendingSeconds, value: integer('pendingSeconds', props.pendingSeconds ?? DEFAULTS.reconciler.pendingSeconds, 0) },
+      { name: RECONCILE_ENV.maxFailures, value: integer('maxFailures', props.maxFailures ?? DEFAULTS.reconciler.maxFailures, 1) },
+      { name: RECONCILE_ENV.attentionSeconds, value: integer('attentionSeconds', props.attentionSeconds ?? DEFAULTS.reconciler.attentionSeconds, 1) },
+      { name: RECONCILE_ENV.retentionSeconds, value: integer('retentionSeconds', props.retentionSeconds ?? DEFAULTS.reconciler.retentionSeconds, 0) },
       { name: RECONCILE_ENV.compensateForeignCommits, value: String(compensate) },
       { name: RECONCILE_ENV.bots, value: bots.join(',') },
       { name: RECONCILE_ENV.botCommitAuthors, value: commitAuthors.join(',') },
       { name: RECONCILE_ENV.branchPattern, value: branchPattern },
-      { name: RECONCILE_ENV.botLoginCase, value: props.botLoginCase ?? 'insensitive' },
+      { name: RECONCILE_ENV.botLoginCase, value: props.botLoginCase ?? DEFAULTS.github.botLoginCase },
     ];
     if (props.alertWebhookSecret) {
       const { name, key } = props.alertWebhookSecret;

@@ -4,9 +4,11 @@ import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { JobOptions, labelDescriptionLimit, SecretRef } from './config';
+import { DEFAULTS } from './defaults';
 import { EVENT_ENV, EXIT, RemediationMode, STATIC_ENV } from './job-env';
-import { DEFAULT_CLOCK_SKEW, OrderingOptions } from './ordering-options';
+import { OrderingOptions } from './ordering-options';
 import { packageRoot } from './package-root';
+import { deadlineIssues, ImplementationAgent, QaSelector, qaSelectorString, selectorIssues } from './safety-rules';
 
 /** The custom resource the Job cancels. */
 export interface CodeRunResource {
@@ -28,30 +30,30 @@ export interface TransitionLabels {
 export interface RemediationJobProps extends JobOptions {
   /** Namespace of the CodeRuns, the Job, its ServiceAccount and its Leases. */
   readonly namespace: string;
-  /** Prefix of object names. @default "agent-cancellation" */
+  /** Prefix of object names. @default DEFAULTS.name */
   readonly name?: string;
   readonly codeRun: CodeRunResource;
-  /** Label selector of the QA agents; the Job ANDs `<taskIdLabel>=<id>` to it. */
-  readonly qaSelector: string;
+  /** The QA agents whose runs a push makes stale; the Job ANDs `<taskIdLabel>=<id>` to it. */
+  readonly qaSelector: QaSelector;
+  /** The implementation agent: excluded from every selection, and never one of `qaSelector.values`. */
+  readonly implementationAgent: ImplementationAgent;
+  /** Label holding the task id on CodeRuns; not `qaSelector.key`. */
   readonly taskIdLabel: string;
   /** `owner/name` of each repository the Job may act on. */
   readonly repositories: string[];
   readonly labels: TransitionLabels;
   /** Secret holding the GitHub token. */
   readonly githubTokenSecret: SecretRef;
-  /** @default "https://api.github.com/graphql" */
+  /** @default DEFAULTS.github.graphqlUrl */
   readonly githubGraphqlUrl?: string;
-  /** Which QA runs a push made stale. @default 5 s clock skew, no revision tracking */
+  /** Which QA runs a push made stale. @default DEFAULTS.ordering (clock skew, no revision tracking) */
   readonly ordering?: OrderingOptions;
-  /** `OBSERVE` decides and records, changing no CodeRun and no label (shadow mode). @default RemediationMode.ENFORCE */
+  /** `OBSERVE` decides and records, changing no CodeRun and no label (shadow mode). @default DEFAULTS.mode */
   readonly remediationMode?: RemediationMode;
-  /** A PR carrying this label is left alone by the Job and the reconciler. @default "agent-cancellation/skip" */
+  /** A PR carrying this label is left alone by the Job and the reconciler. @default DEFAULTS.github.optOutLabel */
   readonly optOutLabel?: string;
 }
 
-export const DEFAULT_NODE_IMAGE =
-  'node:22-alpine@sha256:8094c002d08262dba12645a3b4a15cd6cd627d30bc782f53229a2ec13ee22a00';
-export const DEFAULT_JOB_IMAGE = 'ghcr.io/5dlabs/agent-cancellation:0.1.0';
 const CONTAINER = 'remediation';
 const BUNDLE_FILE = 'remediation-job.js';
 const BUNDLE_DIR = '/opt/agent-cancellation';
@@ -73,6 +75,46 @@ export function checkInteger(field: string, value: number | undefined, min: numb
 }
 
 /**
+ * Checks the props where they enter, with the same rules the configuration applies, and fills the defaults the
+ * checks need; throws naming the prop and its value.
+ */
+function checkedProps(props: RemediationJobProps) {
+  const mode = props.mode ?? DEFAULTS.job.mode;
+  if (mode !== 'configmap' && mode !== 'image') {
+    throw new Error(`mode: ${JSON.stringify(mode)} must be "configmap" or "image"`);
+  }
+  const nodeImage = props.nodeImage ?? DEFAULTS.job.nodeImage;
+  if (mode === 'configmap' && !/@sha256:[0-9a-f]{64}$/.test(nodeImage)) {
+    throw new Error(`nodeImage: ${JSON.stringify(nodeImage)} must be pinned by digest (…@sha256:<64 hex>)`);
+  }
+  if (props.repositories.length === 0) throw new Error('repositories: [] must name at least one owner/name');
+  const remediationMode = props.remediationMode ?? (DEFAULTS.mode as RemediationMode);
+  if (!Object.values(RemediationMode).includes(remediationMode)) {
+    throw new Error(`remediationMode: ${JSON.stringify(remediationMode)} must be one of ${Object.values(RemediationMode).join(', ')}`);
+  }
+  const optOutLabel = props.optOutLabel ?? DEFAULTS.github.optOutLabel;
+  if (optOutLabel.trim() === '' || optOutLabel.includes(',')) throw new Error(`optOutLabel: ${JSON.stringify(optOutLabel)} must be a GitHub label name`);
+  checkInteger('backoffLimit', props.backoffLimit, 0);
+  checkInteger('activeDeadlineSeconds', props.activeDeadlineSeconds, 30);
+  checkInteger('leaseDurationSeconds', props.leaseDurationSeconds, 5);
+  checkInteger('githubRequestTimeoutMs', props.githubRequestTimeoutMs, 100);
+  const deadlines = {
+    activeDeadlineSeconds: props.activeDeadlineSeconds ?? DEFAULTS.job.activeDeadlineSeconds,
+    lockWaitSeconds: props.lockWaitSeconds ?? DEFAULTS.job.lockWaitSeconds,
+    githubDeadlineSeconds: props.githubDeadlineSeconds ?? DEFAULTS.job.githubDeadlineSeconds,
+  };
+  const issues = [...selectorIssues(props), ...deadlineIssues(deadlines, 'activeDeadlineSeconds')];
+  if (issues.length) throw new Error(issues.join('; '));
+  // GitHub refuses a longer description when the Job creates the label: refuse it here, at synth.
+  const description = props.labels.remediationDescription;
+  const limit = labelDescriptionLimit();
+  if ([...description].length > limit) {
+    throw new Error(`labels.remediationDescription: ${JSON.stringify(description)} has ${[...description].length} characters; GitHub allows at most ${limit}`);
+  }
+  return { mode, nodeImage, remediationMode, optOutLabel, deadlines };
+}
+
+/**
  * The remediation Job's template, its least-privilege ServiceAccount and Role, and (in configmap mode)
  * the bundled script. Nothing here creates a Job: a Sensor trigger does, from `manifest`, once per event.
  */
@@ -81,11 +123,11 @@ export class RemediationJob extends Construct {
   public readonly serviceAccount: kplus.ServiceAccount;
   /** The Job object a trigger creates; `metadata.generateName` gives each run its own name. */
   public readonly manifest: Record<string, any>;
-  /** Where each per-event value goes in `manifest`, for trigger parameters (sjson paths). */
-  public readonly eventEnvPaths: Record<keyof typeof EVENT_ENV, string>;
   /** Label put on every Job and pod, with the task id as value, for `kubectl get jobs -l`. */
   public readonly taskIdJobLabel = 'agent-cancellation.5dlabs.io/task-id';
   public readonly namespace: string;
+  /** The label selector of the QA runs to cancel, before the per-event task-id term. */
+  public readonly qaSelector: string;
   /** Prefix of object names. */
   public readonly prefix: string;
   private readonly runtime: { readonly image: string; readonly env: k8s.EnvVar[]; readonly volume?: k8s.Volume };
@@ -93,31 +135,9 @@ export class RemediationJob extends Construct {
   constructor(scope: Construct, id: string, props: RemediationJobProps) {
     super(scope, id);
     this.namespace = props.namespace;
-    this.prefix = props.name ?? 'agent-cancellation';
-    const mode = props.mode ?? 'configmap';
-    if (mode !== 'configmap' && mode !== 'image') {
-      throw new Error(`mode: ${JSON.stringify(mode)} must be "configmap" or "image"`);
-    }
-    const nodeImage = props.nodeImage ?? DEFAULT_NODE_IMAGE;
-    if (mode === 'configmap' && !/@sha256:[0-9a-f]{64}$/.test(nodeImage)) {
-      throw new Error(`nodeImage: ${JSON.stringify(nodeImage)} must be pinned by digest (…@sha256:<64 hex>)`);
-    }
-    if (props.repositories.length === 0) throw new Error('repositories: [] must name at least one owner/name');
-    const remediationMode = props.remediationMode ?? RemediationMode.ENFORCE;
-    if (!Object.values(RemediationMode).includes(remediationMode)) {
-      throw new Error(`remediationMode: ${JSON.stringify(remediationMode)} must be one of ${Object.values(RemediationMode).join(', ')}`);
-    }
-    const optOutLabel = props.optOutLabel ?? 'agent-cancellation/skip';
-    if (optOutLabel.trim() === '' || optOutLabel.includes(',')) throw new Error(`optOutLabel: ${JSON.stringify(optOutLabel)} must be a GitHub label name`);
-    checkInteger('backoffLimit', props.backoffLimit, 0);
-    checkInteger('activeDeadlineSeconds', props.activeDeadlineSeconds, 30);
-    checkInteger('leaseDurationSeconds', props.leaseDurationSeconds, 5);
-    // GitHub refuses a longer description when the Job creates the label: refuse it here, at synth.
-    const description = props.labels.remediationDescription;
-    const limit = labelDescriptionLimit();
-    if ([...description].length > limit) {
-      throw new Error(`labels.remediationDescription: ${JSON.stringify(description)} has ${[...description].length} characters; GitHub allows at most ${limit}`);
-    }
+    this.prefix = props.name ?? DEFAULTS.name;
+    const { mode, nodeImage, remediationMode, optOutLabel, deadlines } = checkedProps(props);
+    this.qaSelector = qaSelectorString(props);
 
     const metadata = { name: `${this.prefix}-job`, namespace: props.namespace, labels: this.labels() };
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: false });
@@ -142,27 +162,25 @@ export class RemediationJob extends Construct {
     }
 
     const eventEnv = Object.values(EVENT_ENV).map((name) => ({ name, value: '' }));
-    this.eventEnvPaths = Object.fromEntries(
-      Object.keys(EVENT_ENV).map((k, i) => [k, `spec.template.spec.containers.0.env.${i}.value`]),
-    ) as Record<keyof typeof EVENT_ENV, string>;
 
     const staticEnv: Array<[string, string]> = [
       [STATIC_ENV.namespace, props.namespace],
       [STATIC_ENV.codeRunGroup, props.codeRun.group],
       [STATIC_ENV.codeRunVersion, props.codeRun.version],
       [STATIC_ENV.codeRunPlural, props.codeRun.plural],
-      [STATIC_ENV.qaSelector, props.qaSelector],
+      [STATIC_ENV.qaSelector, this.qaSelector],
       [STATIC_ENV.taskIdLabel, props.taskIdLabel],
       [STATIC_ENV.allowedRepositories, props.repositories.join(',')],
       [STATIC_ENV.labelReady, props.labels.readyForQa],
       [STATIC_ENV.labelRemediation, props.labels.remediation],
       [STATIC_ENV.labelRemediationColor, props.labels.remediationColor],
       [STATIC_ENV.labelRemediationDescription, props.labels.remediationDescription],
-      [STATIC_ENV.githubGraphqlUrl, props.githubGraphqlUrl ?? 'https://api.github.com/graphql'],
-      [STATIC_ENV.deadlineSeconds, String(props.githubDeadlineSeconds ?? 300)],
-      [STATIC_ENV.leaseDurationSeconds, String(props.leaseDurationSeconds ?? 60)],
-      [STATIC_ENV.lockWaitSeconds, String(props.lockWaitSeconds ?? 120)],
-      [STATIC_ENV.clockSkewSeconds, String((props.ordering?.clockSkew ?? DEFAULT_CLOCK_SKEW).toSeconds())],
+      [STATIC_ENV.githubGraphqlUrl, props.githubGraphqlUrl ?? DEFAULTS.github.graphqlUrl],
+      [STATIC_ENV.deadlineSeconds, String(deadlines.githubDeadlineSeconds)],
+      [STATIC_ENV.githubRequestTimeoutMs, String(props.githubRequestTimeoutMs ?? DEFAULTS.job.githubRequestTimeoutMs)],
+      [STATIC_ENV.leaseDurationSeconds, String(props.leaseDurationSeconds ?? DEFAULTS.job.leaseDurationSeconds)],
+      [STATIC_ENV.lockWaitSeconds, String(deadlines.lockWaitSeconds)],
+      [STATIC_ENV.clockSkewSeconds, String(props.ordering?.clockSkew?.toSeconds() ?? DEFAULTS.ordering.clockSkewSeconds)],
       [STATIC_ENV.revisionFrom, props.ordering?.revision?.toString() ?? ''],
       [STATIC_ENV.mode, remediationMode],
       [STATIC_ENV.optOutLabel, optOutLabel],
@@ -171,7 +189,7 @@ export class RemediationJob extends Construct {
     ];
 
     this.runtime = {
-      image: mode === 'configmap' ? nodeImage : (props.image ?? DEFAULT_JOB_IMAGE),
+      image: mode === 'configmap' ? nodeImage : (props.image ?? DEFAULTS.job.image),
       env: [
         ...staticEnv.map(([name, value]) => ({ name, value })),
         { name: STATIC_ENV.runId, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -183,9 +201,9 @@ export class RemediationJob extends Construct {
     const job: k8s.KubeJobProps = {
       metadata: { generateName: `${this.prefix}-`, namespace: props.namespace, labels: template.metadata!.labels },
       spec: {
-        backoffLimit: props.backoffLimit ?? 4,
-        activeDeadlineSeconds: props.activeDeadlineSeconds ?? 900,
-        ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 86400,
+        backoffLimit: props.backoffLimit ?? DEFAULTS.job.backoffLimit,
+        activeDeadlineSeconds: deadlines.activeDeadlineSeconds,
+        ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? DEFAULTS.job.ttlSecondsAfterFinished,
         // Bad input and needs-attention outcomes will not improve on retry.
         podFailurePolicy: {
           rules: [
@@ -203,8 +221,18 @@ export class RemediationJob extends Construct {
   }
 
   /**
-   * A pod running the bundle with `args` as this Job's ServiceAccount: `env` first (the Job's per-event values
-   * must keep their indexes), then the installation's settings. The reconciler runs the same bundle this way.
+   * Where the per-event variable `name` (one of EVENT_ENV) is in `manifest`, as the sjson path of a trigger
+   * parameter. sjson addresses list items by index only, so the index is looked up by name.
+   */
+  public eventEnvPath(name: string): string {
+    const index = (this.manifest.spec.template.spec.containers[0].env as k8s.EnvVar[]).findIndex((e) => e.name === name);
+    if (index < 0) throw new Error(`eventEnvPath: ${JSON.stringify(name)} is not a variable of the Job's env`);
+    return `spec.template.spec.containers.0.env.${index}.value`;
+  }
+
+  /**
+   * A pod running the bundle with `args` as this Job's ServiceAccount: `env`, then the installation's settings.
+   * The reconciler runs the same bundle this way.
    */
   public podTemplate(component: string, args: string[], env: k8s.EnvVar[]): k8s.PodTemplateSpec {
     const { image, volume } = this.runtime;

@@ -1,19 +1,21 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Sensor, SensorSpecDependenciesFiltersData, SensorSpecTriggersTemplateK8SParameters } from '../imports/argoproj.io';
+import { DEFAULTS } from './defaults';
+import { eventSources, EventValues } from './event-parameters';
 import { branchRefRegex, branchRegex, exactAlternation } from './filters';
 import { EVENT_ENV, PR_ACTIONS } from './job-env';
 import { RemediationJob } from './remediation-job';
 
 /** The retry of the Job creation; Argo Events only honours it because the trigger is `atLeastOnce`. */
 export interface TriggerRetry {
-  /** @default 5 */
+  /** @default DEFAULTS.sensor.retry.steps */
   readonly steps?: number;
-  /** @default 1 */
+  /** @default DEFAULTS.sensor.retry.durationSeconds */
   readonly durationSeconds?: number;
-  /** @default 2 */
+  /** @default DEFAULTS.sensor.retry.factor */
   readonly factor?: number;
-  /** @default 0.2 */
+  /** @default DEFAULTS.sensor.retry.jitter */
   readonly jitter?: number;
 }
 
@@ -29,15 +31,15 @@ export interface RemediationSensorProps {
   readonly repositories: string[];
   /** `sender.login` of the implementation bot, matched whole. */
   readonly bots: string[];
-  /** GitHub logins are case-insensitive; `exact` also rejects case variants. @default "insensitive" */
+  /** GitHub logins are case-insensitive; `exact` also rejects case variants. @default DEFAULTS.github.botLoginCase */
   readonly botLoginCase?: 'insensitive' | 'exact';
-  /** @default "feature/task-{id}-implementation" */
+  /** @default DEFAULTS.github.branchPattern */
   readonly branchPattern?: string;
   /** The Job each matching push launches. */
   readonly job: RemediationJob;
-  /** @default "default" */
+  /** @default DEFAULTS.eventBusName */
   readonly eventBusName?: string;
-  /** @default 5 steps from 1 s, factor 2, jitter 0.2 */
+  /** @default DEFAULTS.sensor.retry */
   readonly retry?: TriggerRetry;
 }
 
@@ -63,15 +65,16 @@ export class RemediationSensor extends Construct {
     super(scope, id);
     if (props.bots.length === 0) throw new Error('bots: [] must name at least one login');
     if (props.repositories.length === 0) throw new Error('repositories: [] must name at least one owner/name');
-    const botCase = props.botLoginCase ?? 'insensitive';
+    const botCase = props.botLoginCase ?? DEFAULTS.github.botLoginCase;
     if (botCase !== 'insensitive' && botCase !== 'exact') {
       throw new Error(`botLoginCase: ${JSON.stringify(botCase)} must be "insensitive" or "exact"`);
     }
-    const branchPattern = props.branchPattern ?? 'feature/task-{id}-implementation';
+    const branchPattern = props.branchPattern ?? DEFAULTS.github.branchPattern;
     const refRegex = branchRefRegex(branchPattern);
     const headRegex = branchRegex(branchPattern);
     const repositories = exactAlternation(props.repositories, true);
     const retry = props.retry ?? {};
+    const defaultRetry = DEFAULTS.sensor.retry;
 
     this.filters = [
       { path: 'body.X-GitHub-Event', type: 'string', value: ['^push$'] },
@@ -96,47 +99,16 @@ export class RemediationSensor extends Construct {
       { path: 'body.number', type: 'number', value: ['0'], comparator: '>' },
     ];
 
-    const param = (dependencyName: string) => (key: keyof typeof EVENT_ENV, src: { dataKey: string } | { dataTemplate: string } | { value: string }) => ({
-      src: { dependencyName, ...src },
-      dest: props.job.eventEnvPaths[key],
-    });
     // sjson path: the dots inside the label key are escaped.
     const taskLabel = `metadata.labels.${props.job.taskIdJobLabel.replace(/\./g, '\\.')}`;
-
-    const fromPush = param(PUSH);
-    const pushTaskId = `{{ regexReplaceAll \`${refRegex}\` .Input.body.ref "\${1}" }}`;
-    const pushParameters: SensorSpecTriggersTemplateK8SParameters[] = [
-      fromPush('repository', { dataKey: 'body.repository.full_name' }),
-      fromPush('branch', { dataTemplate: '{{ trimPrefix "refs/heads/" .Input.body.ref }}' }),
-      fromPush('headSha', { dataKey: 'body.after' }),
-      fromPush('deliveryId', { dataKey: 'body.X-GitHub-Delivery' }),
-      fromPush('taskId', { dataTemplate: pushTaskId }),
-      // Epoch seconds in push payloads: the Job orders QA runs against it.
-      fromPush('pushedAt', { dataKey: 'body.repository.pushed_at' }),
-      fromPush('beforeSha', { dataKey: 'body.before' }),
-      fromPush('event', { dataKey: 'body.X-GitHub-Event' }),
-      // A push names no PR: the Job finds the branch's open PR.
-      fromPush('prNumber', { value: '' }),
-      { src: { dependencyName: PUSH, dataTemplate: pushTaskId }, dest: taskLabel },
-    ];
-
-    const fromPr = param(PR_ENDED);
-    const prTaskId = `{{ regexReplaceAll \`${headRegex}\` .Input.body.pull_request.head.ref "\${1}" }}`;
-    const prParameters: SensorSpecTriggersTemplateK8SParameters[] = [
-      fromPr('repository', { dataKey: 'body.repository.full_name' }),
-      fromPr('branch', { dataKey: 'body.pull_request.head.ref' }),
-      fromPr('headSha', { dataKey: 'body.pull_request.head.sha' }),
-      fromPr('deliveryId', { dataKey: 'body.X-GitHub-Delivery' }),
-      fromPr('taskId', { dataTemplate: prTaskId }),
-      // The event's time as the push's is given: epoch seconds, from closed_at (set when closed) else updated_at.
-      fromPr('pushedAt', {
-        dataTemplate: '{{ (toDate "2006-01-02T15:04:05Z07:00" (default .Input.body.pull_request.updated_at .Input.body.pull_request.closed_at)).Unix }}',
-      }),
-      // Closing or converting moves no branch: the head before the event is its head.
-      fromPr('beforeSha', { dataKey: 'body.pull_request.head.sha' }),
-      fromPr('event', { dataKey: 'body.action' }),
-      fromPr('prNumber', { dataKey: 'body.number' }),
-      { src: { dependencyName: PR_ENDED, dataTemplate: prTaskId }, dest: taskLabel },
+    const sources = eventSources(refRegex, headRegex);
+    // Each variable of the Job's env from its dependency, and the task id also as the Job's label.
+    const eventParameters = (dependencyName: string, from: keyof EventValues): SensorSpecTriggersTemplateK8SParameters[] => [
+      ...(Object.keys(EVENT_ENV) as Array<keyof typeof EVENT_ENV>).map((key) => ({
+        src: { dependencyName, ...sources[key][from] },
+        dest: props.job.eventEnvPath(EVENT_ENV[key]),
+      })),
+      { src: { dependencyName, ...sources.taskId[from] }, dest: taskLabel },
     ];
 
     const metadata = { name: props.name, namespace: props.namespace, labels: { 'app.kubernetes.io/part-of': 'agent-cancellation' } };
@@ -155,20 +127,23 @@ export class RemediationSensor extends Construct {
       template: { name, conditions, k8S: { operation: 'create', source: { resource: props.job.manifest }, parameters } },
       atLeastOnce: true,
       retryStrategy: {
-        steps: retry.steps ?? 5,
-        duration: `${retry.durationSeconds ?? 1}s`,
-        factor: retry.factor ?? 2,
-        jitter: retry.jitter ?? 0.2,
+        steps: retry.steps ?? defaultRetry.steps,
+        duration: `${retry.durationSeconds ?? defaultRetry.durationSeconds}s`,
+        factor: retry.factor ?? defaultRetry.factor,
+        jitter: retry.jitter ?? defaultRetry.jitter,
       },
     });
 
     new Sensor(this, 'Resource', {
       metadata,
       spec: {
-        eventBusName: props.eventBusName ?? 'default',
+        eventBusName: props.eventBusName ?? DEFAULTS.eventBusName,
         template: { serviceAccountName: this.serviceAccount.name },
         dependencies: [dependency(PUSH, this.filters), dependency(PR_ENDED, this.prFilters)],
-        triggers: [trigger('launch-remediation-job', PUSH, pushParameters), trigger('launch-pr-ended-job', PR_ENDED, prParameters)],
+        triggers: [
+          trigger('launch-remediation-job', PUSH, eventParameters(PUSH, 'push')),
+          trigger('launch-pr-ended-job', PR_ENDED, eventParameters(PR_ENDED, 'prEnded')),
+        ],
       },
     });
   }

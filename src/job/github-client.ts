@@ -9,9 +9,11 @@ export interface GraphqlGitHubOptions {
   readonly token: string;
   /** No new attempt starts after this time (ms since epoch). */
   readonly deadline: number;
-  /** One request may take this long. @default 20000 */
-  readonly requestTimeoutMs?: number;
+  /** One request may take this long (AC_GITHUB_REQUEST_TIMEOUT_MS). */
+  readonly requestTimeoutMs: number;
   readonly onRetry?: (reason: string, waitMs: number) => void;
+  /** The clock for rate-limit resets and the deadline. @default Date.now */
+  readonly now?: () => number;
 }
 
 function author(a: any): CommitAuthor {
@@ -49,7 +51,7 @@ export class GraphqlGitHub implements GitHubApi {
   }
 
   async resolve(owner: string, name: string, branch: string, labels: { ready: string; remediation: string }): Promise<ResolvedPush> {
-    const data: any = await this.send(RESOLVE_QUERY, { owner, name, ref: `refs/heads/${branch}`, ...labels });
+    const data: any = await this.send(RESOLVE_QUERY, { owner, name, ref: `refs/heads/${branch}`, remediation: labels.remediation });
     const repo = data.repository;
     if (!repo) throw new GitHubError(`repository ${owner}/${name} not found or not accessible`);
     // The ref's PRs include PRs into other repositories of the fork network: only one into this repository counts.
@@ -57,7 +59,6 @@ export class GraphqlGitHub implements GitHubApi {
     return {
       repositoryId: repo.id,
       branchHead: repo.ref?.target?.oid ?? null,
-      readyLabelId: repo.readyLabel?.id,
       remediationLabelId: repo.remediationLabel?.id,
       pr: pr && prState(pr, labels.ready),
     };
@@ -135,16 +136,16 @@ export class GraphqlGitHub implements GitHubApi {
     return withRetry(
       async () => {
         try {
-          return await this.client(query, { ...variables, request: { signal: AbortSignal.timeout(this.o.requestTimeoutMs ?? 20_000) } });
+          return await this.client(query, { ...variables, request: { signal: AbortSignal.timeout(this.o.requestTimeoutMs) } });
         } catch (e) {
           const f = failureOf(e);
-          const error = classify(f, Date.now());
+          const error = classify(f, (this.o.now ?? Date.now)());
           const recovered = recover?.(f, error);
           if (recovered !== undefined) return recovered;
           throw error;
         }
       },
-      { deadline: this.o.deadline, baseMs: 1000, maxMs: 60_000, onRetry: (e, _n, ms) => this.o.onRetry?.(e.message, ms) },
+      { deadline: this.o.deadline, baseMs: 1000, maxMs: 60_000, onRetry: (e, _n, ms) => this.o.onRetry?.(e.message, ms), now: this.o.now },
     );
   }
 }

@@ -22,7 +22,6 @@ export interface ResolvedPush {
   /** The branch's current head, or null when the branch is gone. */
   readonly branchHead: string | null;
   readonly pr?: PullRequestState;
-  readonly readyLabelId?: string;
   readonly remediationLabelId?: string;
 }
 

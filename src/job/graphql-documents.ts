@@ -8,9 +8,9 @@ const LABEL_EVENTS = 'timelineItems(itemTypes: [LABELED_EVENT], last: 20) { node
 
 /**
  * One query for everything: the branch head, its open PRs with labels, our markers and recent label events,
- * and both label ids.
+ * and the remediation label's id.
  */
-export const RESOLVE_QUERY = `query Resolve($owner: String!, $name: String!, $ref: String!, $ready: String!, $remediation: String!) {
+export const RESOLVE_QUERY = `query Resolve($owner: String!, $name: String!, $ref: String!, $remediation: String!) {
   repository(owner: $owner, name: $name) {
     id
     ref(qualifiedName: $ref) {
@@ -27,7 +27,6 @@ export const RESOLVE_QUERY = `query Resolve($owner: String!, $name: String!, $re
         }
       }
     }
-    readyLabel: label(name: $ready) { id }
     remediationLabel: label(name: $remediation) { id }
   }
 }`;

@@ -100,9 +100,15 @@ function matching(env: Env, name: string, re: RegExp, expected: string): string 
   return v;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
+/** A variable the template sets but may leave empty (an empty list, no opt-out label). */
+function present(env: Env, name: string): string {
+  const v = env[name];
+  if (v === undefined) throw new BadInputError(`${name} is missing`);
+  return v.trim();
+}
+
+function integer(env: Env, name: string, min: number): number {
+  const raw = required(env, name);
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new BadInputError(`${name}=${JSON.stringify(raw)} is not an integer >= ${min}`);
   return n;
@@ -122,7 +128,7 @@ function readStatic(env: Env): StaticInput {
   if (!HTTP_URL.test(url)) throw new BadInputError(`${STATIC_ENV.githubGraphqlUrl}=${JSON.stringify(url)} is not an http(s) URL`);
   return {
     namespace: matching(env, STATIC_ENV.namespace, DNS_LABEL, 'a namespace name'),
-    runId: env[STATIC_ENV.runId]?.trim() || `run-${process.pid}-${Date.now()}`,
+    runId: required(env, STATIC_ENV.runId),
     codeRun: {
       group: required(env, STATIC_ENV.codeRunGroup),
       version: required(env, STATIC_ENV.codeRunVersion),
@@ -135,33 +141,32 @@ function readStatic(env: Env): StaticInput {
       ready: required(env, STATIC_ENV.labelReady),
       remediation: required(env, STATIC_ENV.labelRemediation),
       color: matching(env, STATIC_ENV.labelRemediationColor, /^[0-9a-fA-F]{6}$/, 'a 6-digit hex colour'),
-      description: env[STATIC_ENV.labelRemediationDescription] ?? '',
+      description: present(env, STATIC_ENV.labelRemediationDescription),
     },
     graphqlUrl: url,
     token: required(env, STATIC_ENV.githubToken),
-    deadlineSeconds: integer(env, STATIC_ENV.deadlineSeconds, 300, 1),
-    requestTimeoutMs: integer(env, STATIC_ENV.githubRequestTimeoutMs, 20_000, 100),
-    leaseDurationSeconds: integer(env, STATIC_ENV.leaseDurationSeconds, 60, 1),
-    lockWaitSeconds: integer(env, STATIC_ENV.lockWaitSeconds, 120, 0),
-    skipExitCode: integer(env, STATIC_ENV.skipExitCode, 3, 0),
+    deadlineSeconds: integer(env, STATIC_ENV.deadlineSeconds, 1),
+    requestTimeoutMs: integer(env, STATIC_ENV.githubRequestTimeoutMs, 100),
+    leaseDurationSeconds: integer(env, STATIC_ENV.leaseDurationSeconds, 1),
+    lockWaitSeconds: integer(env, STATIC_ENV.lockWaitSeconds, 0),
+    skipExitCode: integer(env, STATIC_ENV.skipExitCode, 0),
     ordering: {
-      clockSkewMs: integer(env, STATIC_ENV.clockSkewSeconds, 5, 0) * 1000,
+      clockSkewMs: integer(env, STATIC_ENV.clockSkewSeconds, 0) * 1000,
       revision: revisionSource(env),
     },
-    mode: oneOf(env, STATIC_ENV.mode, Object.values(RemediationMode), RemediationMode.ENFORCE),
-    optOutLabel: env[STATIC_ENV.optOutLabel]?.trim() ?? '',
+    mode: oneOf(env, STATIC_ENV.mode, Object.values(RemediationMode)),
+    optOutLabel: present(env, STATIC_ENV.optOutLabel),
   };
 }
 
-function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback?: T): T {
-  const v = env[name]?.trim() || fallback;
-  if (v === undefined) throw new BadInputError(`${name} is missing or empty`);
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[]): T {
+  const v = required(env, name);
   if (!values.includes(v as T)) throw new BadInputError(`${name}=${JSON.stringify(v)} is not one of ${values.join(', ')}`);
   return v as T;
 }
 
 function revisionSource(env: Env): OrderingRules['revision'] {
-  const text = env[STATIC_ENV.revisionFrom]?.trim() ?? '';
+  const text = present(env, STATIC_ENV.revisionFrom);
   try {
     return parseRevisionSource(text);
   } catch (e) {
@@ -203,17 +208,19 @@ export function readInput(env: Env): JobInput {
 /** Reads the reconciler's env: the shared contract plus RECONCILE_ENV. */
 export function readReconcileInput(env: Env): ReconcileInput {
   const s = readStatic(env);
+  // From an optional Secret: unset when there is none, and then alerts go to Events only.
   const webhook = env[RECONCILE_ENV.alertWebhookUrl]?.trim();
   if (webhook && !HTTP_URL.test(webhook)) {
     // The URL is a secret: name the variable, not the value.
     throw new BadInputError(`${RECONCILE_ENV.alertWebhookUrl} is not an http(s) URL`);
   }
-  const compensate = env[RECONCILE_ENV.compensateForeignCommits] ?? 'false';
+  const compensate = required(env, RECONCILE_ENV.compensateForeignCommits);
   if (compensate !== 'true' && compensate !== 'false') {
     throw new BadInputError(`${RECONCILE_ENV.compensateForeignCommits}=${JSON.stringify(compensate)} is not "true" or "false"`);
   }
-  const list = (name: string) => (env[name] ?? '').split(',').map((b) => b.trim()).filter(Boolean);
-  const bots = { logins: list(RECONCILE_ENV.bots), commitAuthors: list(RECONCILE_ENV.botCommitAuthors), caseInsensitive: env[RECONCILE_ENV.botLoginCase] !== 'exact' };
+  const list = (name: string) => present(env, name).split(',').map((b) => b.trim()).filter(Boolean);
+  const caseInsensitive = oneOf(env, RECONCILE_ENV.botLoginCase, ['insensitive', 'exact']) === 'insensitive';
+  const bots = { logins: list(RECONCILE_ENV.bots), commitAuthors: list(RECONCILE_ENV.botCommitAuthors), caseInsensitive };
   if (bots.logins.length + bots.commitAuthors.length === 0) {
     throw new BadInputError(`${RECONCILE_ENV.bots} and ${RECONCILE_ENV.botCommitAuthors} are both empty: the resync needs the bots' identities`);
   }
@@ -226,10 +233,10 @@ export function readReconcileInput(env: Env): ReconcileInput {
   }
   return {
     ...s,
-    pendingSeconds: integer(env, RECONCILE_ENV.pendingSeconds, 300, 0),
-    maxFailures: integer(env, RECONCILE_ENV.maxFailures, 3, 1),
-    attentionSeconds: integer(env, RECONCILE_ENV.attentionSeconds, 3600, 1),
-    retentionSeconds: integer(env, RECONCILE_ENV.retentionSeconds, 604800, 0),
+    pendingSeconds: integer(env, RECONCILE_ENV.pendingSeconds, 0),
+    maxFailures: integer(env, RECONCILE_ENV.maxFailures, 1),
+    attentionSeconds: integer(env, RECONCILE_ENV.attentionSeconds, 1),
+    retentionSeconds: integer(env, RECONCILE_ENV.retentionSeconds, 0),
     alertWebhookUrl: webhook || undefined,
     bots,
     compensateForeignCommits: compensate === 'true',

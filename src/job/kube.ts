@@ -110,18 +110,23 @@ export function loadConnection(env: Record<string, string | undefined>): Connect
   };
 }
 
+/** Transient failures (network, 429, 5xx) of one call are retried for this long. */
+const CALL_RETRY_MS = 30_000;
+
 export interface HttpKubeOptions {
-  /** Transient failures (network, 429, 5xx) are retried for this long per call. @default 30000 */
-  readonly retryMs?: number;
   /** Counts every request by verb, for tests and benchmarks. */
   readonly onRequest?: (method: string, path: string) => void;
+  /** The clock for Event times and retry deadlines. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** KubeApi over node:https: no client library, a few REST paths. */
 export class HttpKubeApi implements KubeApi {
   private readonly agent: https.Agent;
+  private readonly now: () => number;
 
   constructor(private readonly conn: Connection, private readonly options: HttpKubeOptions = {}) {
+    this.now = options.now ?? Date.now;
     this.agent = new https.Agent({ keepAlive: true, ca: conn.ca, cert: conn.cert, key: conn.key });
   }
 
@@ -163,7 +168,7 @@ export class HttpKubeApi implements KubeApi {
   }
 
   async createEvent(namespace: string, e: KubeEvent): Promise<void> {
-    const now = new Date().toISOString();
+    const now = new Date(this.now()).toISOString();
     await this.call('POST', `/api/v1/namespaces/${namespace}/events`, {
       apiVersion: 'v1',
       kind: 'Event',
@@ -180,7 +185,7 @@ export class HttpKubeApi implements KubeApi {
   }
 
   private call(method: string, path: string, body?: unknown, accept: number[] = []): Promise<{ status: number; body: any }> {
-    return withRetry(() => this.once(method, path, body, accept), { deadline: Date.now() + (this.options.retryMs ?? 30_000), baseMs: 200 });
+    return withRetry(() => this.once(method, path, body, accept), { deadline: this.now() + CALL_RETRY_MS, baseMs: 200, now: this.now });
   }
 
   private once(method: string, path: string, body: unknown, accept: number[]): Promise<{ status: number; body: any }> {

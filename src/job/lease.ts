@@ -162,9 +162,9 @@ export async function acquire(kube: KubeApi, o: LockOptions): Promise<Lease> {
   }
 }
 
-/** Writes the state and renews the Lease; a 409 here means the Lease was taken over, so stop. */
-export async function save(kube: KubeApi, lease: Lease, state: PrState, release = false): Promise<Lease> {
-  const stamp = microTime(Date.now());
+/** Writes the state and renews the Lease, stamped with `now`; a 409 here means the Lease was taken over, so stop. */
+export async function save(kube: KubeApi, lease: Lease, state: PrState, release: boolean, now: () => number): Promise<Lease> {
+  const stamp = microTime(now());
   const { [ATTENTION_LABEL]: _, ...labels } = lease.metadata.labels ?? {};
   try {
     return await kube.updateLease({

@@ -314,7 +314,7 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
   const state = readState(held.lease)!;
   if (state.updatedAt !== o.state.updatedAt) {
     // Someone wrote this state after we read it: our observation is stale, so decide again next pass.
-    await save(kube, held.lease, state, true);
+    await save(kube, held.lease, state, true, now);
     log('reconcile', { saw, did: 'none', why: 'state changed since it was read' });
     return 'skipped';
   }
@@ -354,7 +354,7 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
     }
     state.repair = undefined;
     state.attention = undefined;
-    if (action.kind !== 'resume') held.lease = await save(kube, held.lease, state, true);
+    if (action.kind !== 'resume') held.lease = await save(kube, held.lease, state, true, now);
     if (wasAttention) await event(kube, cfg.namespace, held.lease, 'Normal', 'RemediationRecovered', `PR #${state.pr}: automatic recovery succeeded`, log);
     log('reconcile', { saw, did: action.kind, ...did });
     return 'ok';
@@ -369,7 +369,7 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
     } else if (state.attention?.webhook === 'failed') {
       state.attention.webhook = await notify(cfg, deps, state, held.lease);
     }
-    await save(kube, held.lease, state, true).catch((err) => log('release-failed', { error: (err as Error).message }));
+    await save(kube, held.lease, state, true, now).catch((err) => log('release-failed', { error: (err as Error).message }));
     log('reconcile', { saw, did: action.kind, failed: error, failures: state.repair.failures, alerted });
     return alerted ? 'alerted' : 'failed';
   }

@@ -38,6 +38,74 @@ export function provenance(state: Pick<PrState, 'event' | 'sha' | 'pushedAt' | '
   return `${state.event ?? 'push'} ${state.sha.slice(0, 12)} at ${state.pushedAt} (${state.source} ${state.delivery})`;
 }
 
+/** What the push decision reads: GitHub's answer and, once the PR's Lease is held, its recorded state. */
+export interface PushObserved {
+  readonly resolved: Pick<ResolvedPush, 'branchHead' | 'pr'>;
+  /** The PR's state before this run: absent until the Lease is held, `undefined` inside when none is recorded. */
+  readonly previous?: { readonly state: PrState | undefined };
+}
+
+/** Skip the event (with the log fields saying why), take the PR's Lease, or start or resume its remediation. */
+export type PushDecision =
+  | { readonly kind: 'skip'; readonly reason: 'no-open-pr' | 'superseded' | 'duplicate'; readonly log: Record<string, unknown> }
+  | { readonly kind: 'lock' | 'start' | 'resume' };
+
+/** The same delivery's unfinished run: an observation or a skip changed nothing, so those start afresh. */
+function resumes(previous: PrState | undefined, input: Pick<JobInput, 'deliveryId'>): boolean {
+  return previous?.delivery === input.deliveryId && previous.phase !== 'observed' && previous.phase !== 'skipped';
+}
+
+/**
+ * The push decision, pure so that every branch is a table test (like the reconciler's `decide`): before the
+ * lock, whether there is a PR and the push is still its head; under the lock, from the PR's recorded state,
+ * whether this delivery or head was already handled or a newer run took over, and else whether it resumes.
+ */
+export function decidePush(input: Pick<JobInput, 'event' | 'prNumber' | 'headSha' | 'deliveryId'>, o: PushObserved, resolvedAt: string): PushDecision {
+  const { pr, branchHead } = o.resolved;
+  if (!pr) {
+    const reason = input.event === 'push' ? 'no open pull request for the branch' : `no pull request #${input.prNumber} for the branch`;
+    return { kind: 'skip', reason: 'no-open-pr', log: { reason } };
+  }
+  if (input.event === 'push' && branchHead !== input.headSha) return { kind: 'skip', reason: 'superseded', log: { reason: 'superseded', branchHead } };
+  if (!o.previous) return { kind: 'lock' };
+  const previous = o.previous.state;
+  if (!previous) return { kind: 'start' };
+  if (previous.deliveries.includes(input.deliveryId)) return { kind: 'skip', reason: 'duplicate', log: { reason: 'duplicate delivery' } };
+  // A webhook arriving after the resync handled its push (or the reverse): the head is done either way.
+  const sameEvent = (previous.event ?? 'push') === input.event;
+  if (sameEvent && previous.sha === input.headSha && previous.phase === 'done' && previous.delivery !== input.deliveryId) {
+    return { kind: 'skip', reason: 'duplicate', log: { reason: 'head already handled', by: previous.delivery, source: previous.source } };
+  }
+  if (previous.sha !== input.headSha && previous.resolvedAt > resolvedAt) {
+    return { kind: 'skip', reason: 'superseded', log: { reason: 'superseded by a newer run', newerSha: previous.sha } };
+  }
+  return { kind: resumes(previous, input) ? 'resume' : 'start' };
+}
+
+/** The record of a run that starts afresh, at `stamp`. */
+function newState(input: JobInput, pr: number, previous: PrState | undefined, resolvedAt: string, stamp: string): PrState {
+  // The labels an earlier push changed, kept on a PR event's record so compensation can still restore them.
+  const earlier = previous && ['running', 'failed', 'done'].includes(previous.phase) ? previous.steps.relabel : undefined;
+  return {
+    phase: 'running',
+    event: input.event,
+    repository: input.repository,
+    pr,
+    taskId: input.taskId,
+    sha: input.headSha,
+    before: input.beforeSha,
+    pushedAt: new Date(input.pushedAtMs).toISOString(),
+    source: input.source,
+    delivery: input.deliveryId,
+    resolvedAt,
+    startedAt: stamp,
+    updatedAt: stamp,
+    attempts: 1,
+    steps: input.event === 'push' ? {} : { relabel: { at: stamp, result: 'not-applicable', removed: earlier?.removed, added: earlier?.added } },
+    deliveries: previous?.deliveries ?? [],
+  };
+}
+
 /**
  * An event once GitHub has been read: the Job's path, and the reconciler's resync of a push whose webhook was
  * lost, which reads GitHub in its own batched query.
@@ -45,15 +113,14 @@ export function provenance(state: Pick<PrState, 'event' | 'sha' | 'pushedAt' | '
 export async function handlePush(input: JobInput, resolved: ResolvedPush, resolvedAt: string, deps: RemediateDeps): Promise<Outcome> {
   const { kube, log } = deps;
   const now = deps.now ?? Date.now;
-  const pr = resolved.pr;
-  if (!pr) {
-    log('resolve', { outcome: 'nothing-to-do', reason: input.event === 'push' ? 'no open pull request for the branch' : `no pull request #${input.prNumber} for the branch` });
-    return { kind: 'nothing-to-do', reason: 'no-open-pr' };
+  const before = decidePush(input, { resolved }, resolvedAt);
+  if (before.kind === 'skip') {
+    const pr = resolved.pr && { pr: resolved.pr.number };
+    log('resolve', { ...pr, outcome: 'nothing-to-do', ...before.log });
+    return { kind: 'nothing-to-do', reason: before.reason, ...pr };
   }
-  if (input.event === 'push' && resolved.branchHead !== input.headSha) {
-    log('resolve', { pr: pr.number, outcome: 'nothing-to-do', reason: 'superseded', branchHead: resolved.branchHead });
-    return { kind: 'nothing-to-do', reason: 'superseded', pr: pr.number };
-  }
+  // Past the skips, there is a PR.
+  const pr = resolved.pr!;
   log('resolve', { pr: pr.number, event: input.event, labels: pr.labels.map((l) => l.name) });
 
   const name = leaseName(input.repository, pr.number);
@@ -69,55 +136,22 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
     now,
   }) };
   const previous = readState(held.lease);
-  // An observation or a skip changed nothing: the same delivery starts afresh, it does not resume.
-  const resuming = previous?.delivery === input.deliveryId && previous.phase !== 'observed' && previous.phase !== 'skipped';
-  log('lock', { pr: pr.number, lease: name, resumed: resuming && previous!.phase !== 'done' });
+  log('lock', { pr: pr.number, lease: name, resumed: resumes(previous, input) && previous!.phase !== 'done' });
 
   const release = async (state: PrState) => {
-    held.lease = await save(kube, held.lease, state, true);
+    held.lease = await save(kube, held.lease, state, true, now);
   };
 
-  if (previous?.deliveries.includes(input.deliveryId)) {
-    await release(previous);
-    log('finish', { pr: pr.number, outcome: 'nothing-to-do', reason: 'duplicate delivery' });
-    return { kind: 'nothing-to-do', reason: 'duplicate', pr: pr.number };
+  const decision = decidePush(input, { resolved, previous: { state: previous } }, resolvedAt);
+  if (decision.kind === 'skip') {
+    await release(previous!);
+    log('finish', { pr: pr.number, outcome: 'nothing-to-do', ...decision.log });
+    return { kind: 'nothing-to-do', reason: decision.reason, pr: pr.number };
   }
-  // A webhook arriving after the resync handled its push (or the reverse): the head is done either way.
-  const sameEvent = (previous?.event ?? 'push') === input.event;
-  if (previous && sameEvent && previous.sha === input.headSha && previous.phase === 'done' && previous.delivery !== input.deliveryId) {
-    await release(previous);
-    log('finish', { pr: pr.number, outcome: 'nothing-to-do', reason: 'head already handled', by: previous.delivery, source: previous.source });
-    return { kind: 'nothing-to-do', reason: 'duplicate', pr: pr.number };
-  }
-  if (previous && previous.sha !== input.headSha && previous.resolvedAt > resolvedAt) {
-    await release(previous);
-    log('finish', { pr: pr.number, outcome: 'nothing-to-do', reason: 'superseded by a newer run', newerSha: previous.sha });
-    return { kind: 'nothing-to-do', reason: 'superseded', pr: pr.number };
-  }
-
-  const stamp = new Date(now()).toISOString();
-  // The labels an earlier push changed, kept on a PR event's record so compensation can still restore them.
-  const earlier = previous && ['running', 'failed', 'done'].includes(previous.phase) ? previous.steps.relabel : undefined;
-  const state: PrState = resuming
-    ? { ...previous!, phase: 'running', attempts: previous!.attempts + 1, lastError: undefined }
-    : {
-        phase: 'running',
-        event: input.event,
-        repository: input.repository,
-        pr: pr.number,
-        taskId: input.taskId,
-        sha: input.headSha,
-        before: input.beforeSha,
-        pushedAt: new Date(input.pushedAtMs).toISOString(),
-        source: input.source,
-        delivery: input.deliveryId,
-        resolvedAt,
-        startedAt: stamp,
-        updatedAt: stamp,
-        attempts: 1,
-        steps: input.event === 'push' ? {} : { relabel: { at: stamp, result: 'not-applicable', removed: earlier?.removed, added: earlier?.added } },
-        deliveries: previous?.deliveries ?? [],
-      };
+  const state: PrState =
+    decision.kind === 'resume'
+      ? { ...previous!, phase: 'running', attempts: previous!.attempts + 1, lastError: undefined }
+      : newState(input, pr.number, previous, resolvedAt, new Date(now()).toISOString());
 
   if (optedOut(pr.labels, input)) {
     // Recorded, not marked handled: once the label is gone, a redelivery or the resync acts.

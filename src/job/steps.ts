@@ -44,7 +44,7 @@ export async function completeSteps(s: StaticInput, state: PrState, held: HeldLe
   const pr = target.pr.number;
   if (!state.steps.cancel) {
     // Write-ahead: a crash between the deletes and the next write still leaves a record to resume from.
-    if (enforce) held.lease = await save(kube, held.lease, state);
+    if (enforce) held.lease = await save(kube, held.lease, state, false, now);
     const selector = taskSelector(s, state.taskId);
     const runs = await kube.list(s.namespace, s.codeRun, selector);
     const { stale, kept } = splitRuns(runs, { headSha: state.sha, pushedAtMs: Date.parse(state.pushedAt) }, rulesFor(state.event, s.ordering));
@@ -56,17 +56,17 @@ export async function completeSteps(s: StaticInput, state: PrState, held: HeldLe
       }
     } else deleted.push(...stale.map((r) => r.metadata.name));
     log('cancel', { pr, mode: s.mode, selector, event: state.event ?? 'push', pushedAt: state.pushedAt, deleted, kept });
-    if (enforce) await verifyGone(kube, s, selector, stale.map((r) => r.metadata.uid!), deps.verifyTimeoutMs ?? 30_000);
+    if (enforce) await verifyGone(kube, s, selector, stale.map((r) => r.metadata.uid!), deps.verifyTimeoutMs ?? 30_000, now);
     state.steps.cancel = { at: new Date(now()).toISOString(), deleted, kept };
     if (enforce) {
-      held.lease = await save(kube, held.lease, state);
+      held.lease = await save(kube, held.lease, state, false, now);
       log('verify', { pr, remaining: 0 });
     }
   }
   if (!relabelled(state)) {
     const change = enforce
       ? await relabel(s, deps, target, state, async () => {
-          held.lease = await save(kube, held.lease, state);
+          held.lease = await save(kube, held.lease, state, false, now);
         })
       : previewRelabel(target.pr, s.labels, state);
     state.steps.relabel = { at: new Date(now()).toISOString(), ...change };
@@ -77,7 +77,7 @@ export async function completeSteps(s: StaticInput, state: PrState, held: HeldLe
   state.repair = undefined;
   state.attention = undefined;
   if (enforce) recordDelivery(state);
-  held.lease = await save(kube, held.lease, state, true);
+  held.lease = await save(kube, held.lease, state, true, now);
 }
 
 type Relabel = Pick<NonNullable<PrState['steps']['relabel']>, 'result' | 'removed' | 'added'>;
@@ -158,13 +158,13 @@ async function relabel(s: StaticInput, deps: StepDeps, target: StepTarget, state
 }
 
 /** Waits until none of the deleted runs (by uid) is listed: finalizers may hold them a while. */
-async function verifyGone(kube: KubeApi, s: StaticInput, selector: string, uids: string[], timeoutMs: number): Promise<void> {
+async function verifyGone(kube: KubeApi, s: StaticInput, selector: string, uids: string[], timeoutMs: number, now: () => number): Promise<void> {
   if (uids.length === 0) return;
-  const giveUp = Date.now() + timeoutMs;
+  const giveUp = now() + timeoutMs;
   for (;;) {
     const left = (await kube.list(s.namespace, s.codeRun, selector)).filter((r) => uids.includes(r.metadata.uid!));
     if (left.length === 0) return;
-    if (Date.now() >= giveUp) {
+    if (now() >= giveUp) {
       throw new RetryableError(`${left.length} CodeRun(s) still present after delete: ${left.map((r) => r.metadata.name).join(', ')}`);
     }
     await sleep(500);

@@ -73,7 +73,8 @@ describe('configuration', () => {
     const props = (remediationDescription: string) => ({
       namespace: 'ns',
       codeRun: { group: 'platform.5dlabs.com', version: 'v1', plural: 'coderuns' },
-      qaSelector: 'agent-type in (cleo,tess)',
+      qaSelector: { key: 'agent-type', values: ['cleo', 'tess'] },
+      implementationAgent: { key: 'agent-type', value: 'rex' },
       taskIdLabel: 'task-id',
       repositories: ['5dlabs/cto'],
       labels: { ...labels, remediationDescription },
@@ -88,6 +89,45 @@ describe('configuration', () => {
     expect(issuesOf({ qaSelector: { values: ['cleo', 'rex'] } })).toEqual([
       'qaSelector.values: ["cleo","rex"] includes the implementation agent "rex" (expected only QA agents, never agent-type=rex)',
     ]);
+  });
+
+  describe('the RemediationJob construct applies the same rules to its own props', () => {
+    const props = {
+      namespace: 'ns',
+      mode: 'image' as const,
+      codeRun: { group: 'platform.5dlabs.com', version: 'v1', plural: 'coderuns' },
+      qaSelector: { key: 'agent-type', values: ['cleo', 'tess'] },
+      implementationAgent: { key: 'agent-type', value: 'rex' },
+      taskIdLabel: 'task-id',
+      repositories: ['5dlabs/cto'],
+      labels: { readyForQa: 'ready-for-qa', remediation: 'remediation-in-progress', remediationColor: 'd93f0b', remediationDescription: '' },
+      githubTokenSecret: { name: 'gh', key: 'token' },
+    };
+    const make = (over: object) => () => new RemediationJob(Testing.chart(), 'Job', { ...props, ...over });
+
+    test('a selector that includes the implementation agent is refused, naming the field and the value', () => {
+      expect(make({ qaSelector: { key: 'agent-type', values: ['cleo', 'rex'] } })).toThrow(
+        'qaSelector.values: ["cleo","rex"] includes the implementation agent "rex" (expected only QA agents, never agent-type=rex)',
+      );
+    });
+
+    test('a selector on the task-id label, or with no agents, is refused', () => {
+      expect(make({ qaSelector: { key: 'task-id', values: ['cleo'] } })).toThrow('taskIdLabel: "task-id" is also qaSelector.key');
+      expect(make({ qaSelector: { key: 'agent-type', values: [] } })).toThrow('qaSelector.values: [] must name at least one QA agent');
+    });
+
+    test('a Job deadline not above the lock wait plus the GitHub deadline is refused, defaults included', () => {
+      expect(make({ activeDeadlineSeconds: 420 })).toThrow('activeDeadlineSeconds: 420 is not above lockWaitSeconds + githubDeadlineSeconds (420)');
+      expect(make({ githubDeadlineSeconds: 800 })).toThrow('activeDeadlineSeconds: 900 is not above lockWaitSeconds + githubDeadlineSeconds (920)');
+      expect(make({ activeDeadlineSeconds: 421 })).not.toThrow();
+    });
+
+    test('the construct builds the selector, always excluding the implementation agent', () => {
+      const job = make({ qaSelector: { key: 'workflow-stage', values: ['quality', 'testing'] } })();
+      expect(job.qaSelector).toBe('workflow-stage in (quality,testing),agent-type!=rex');
+      const env = job.manifest.spec.template.spec.containers[0].env.find((e: any) => e.name === 'AC_QA_SELECTOR');
+      expect(env.value).toBe('workflow-stage in (quality,testing),agent-type!=rex');
+    });
   });
 
   test('rejects a selector whose key is the task-id label', () => {
@@ -173,7 +213,7 @@ describe('operator control', () => {
   test('the RemediationJob construct refuses a mode outside the enum, naming it', () => {
     const chart = Testing.chart();
     const props = {
-      namespace: 'ns', codeRun: { group: 'g', version: 'v1', plural: 'coderuns' }, qaSelector: 'a in (b)', taskIdLabel: 'task-id', repositories: ['o/r'],
+      namespace: 'ns', codeRun: { group: 'g', version: 'v1', plural: 'coderuns' }, qaSelector: { key: 'a', values: ['b'] }, implementationAgent: { key: 'a', value: 'c' }, taskIdLabel: 'task-id', repositories: ['o/r'],
       labels: { readyForQa: 'r', remediation: 'm', remediationColor: 'd93f0b', remediationDescription: '' }, githubTokenSecret: { name: 's', key: 'k' }, mode: 'image' as const,
     };
     expect(() => new RemediationJob(chart, 'Job', { ...props, remediationMode: 'shadow' as any })).toThrow('remediationMode: "shadow" must be one of enforce, observe');

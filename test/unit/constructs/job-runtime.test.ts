@@ -2,15 +2,15 @@
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DEFAULT_NODE_IMAGE, EXIT } from '../../../src';
+import { DEFAULTS, EXIT } from '../../../src';
 import { BUNDLE, jobNode } from '../../fixtures/run-job';
 import { repoRoot } from './synth-helpers';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
-const imageMajor = /^node:(\d+)-/.exec(DEFAULT_NODE_IMAGE)![1];
+const imageMajor = /^node:(\d+)-/.exec(DEFAULTS.job.nodeImage)![1];
 
 test('the default image, the Dockerfile and the tests run one Node.js major', () => {
-  expect(fs.readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8')).toContain(`ARG NODE_IMAGE=${DEFAULT_NODE_IMAGE}\n`);
+  expect(fs.readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8')).toContain(`ARG NODE_IMAGE=${DEFAULTS.job.nodeImage}\n`);
   expect(execFileSync(jobNode(), ['--version'], { encoding: 'utf8' })).toMatch(new RegExp(`^v${imageMajor}\\.`));
   expect(pkg.devDependencies.node).toMatch(new RegExp(`^${imageMajor}\\.`));
 });

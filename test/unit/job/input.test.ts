@@ -1,3 +1,4 @@
+import { EVENT_ENV, RECONCILE_ENV, STATIC_ENV } from '../../../src/job-env';
 import { readInput, readReconcileInput } from '../../../src/job/input';
 
 const good: Record<string, string> = {
@@ -21,8 +22,54 @@ const good: Record<string, string> = {
   AC_PUSHED_AT: '1764158400',
   AC_BEFORE_SHA: '0'.repeat(40),
   AC_EVENT: 'push',
+  AC_PR_NUMBER: '',
+  AC_RUN_ID: 'agent-cancellation-x7k2p',
+  AC_LABEL_REMEDIATION_DESCRIPTION: '',
+  AC_DEADLINE_SECONDS: '300',
+  AC_GITHUB_REQUEST_TIMEOUT_MS: '20000',
+  AC_LEASE_DURATION_SECONDS: '60',
+  AC_LOCK_WAIT_SECONDS: '120',
+  AC_SKIP_EXIT_CODE: '3',
+  AC_CLOCK_SKEW_SECONDS: '5',
+  AC_REVISION_FROM: '',
+  AC_MODE: 'enforce',
+  AC_OPT_OUT_LABEL: '',
 };
-const reconciler = { ...good, AC_BOTS: '5DLabs-Rex[bot], 5DLabs-Rex', AC_BRANCH_PATTERN: 'feature/task-{id}-implementation' };
+const reconciler = {
+  ...good,
+  AC_BOTS: '5DLabs-Rex[bot], 5DLabs-Rex',
+  AC_BOT_COMMIT_AUTHORS: '',
+  AC_BOT_LOGIN_CASE: 'insensitive',
+  AC_BRANCH_PATTERN: 'feature/task-{id}-implementation',
+  AC_RECONCILE_PENDING_SECONDS: '300',
+  AC_RECONCILE_MAX_FAILURES: '3',
+  AC_RECONCILE_ATTENTION_SECONDS: '3600',
+  AC_RETENTION_SECONDS: '604800',
+  AC_COMPENSATE_FOREIGN_COMMITS: 'false',
+};
+
+/** `env` without `name`. */
+const without = (env: Record<string, string>, name: string) => Object.fromEntries(Object.entries(env).filter(([k]) => k !== name));
+
+describe('the runtime has no defaults: every variable the template sets is required', () => {
+  // A push names no PR, and the alert webhook comes from an optional Secret.
+  const jobNames = [...Object.values(STATIC_ENV), ...Object.values(EVENT_ENV).filter((n) => n !== EVENT_ENV.prNumber)];
+  const reconcileNames = [...Object.values(STATIC_ENV), ...Object.values(RECONCILE_ENV).filter((n) => n !== RECONCILE_ENV.alertWebhookUrl)];
+
+  test('the fixtures set every variable', () => {
+    expect(Object.keys(good).sort()).toEqual([...Object.values(STATIC_ENV), ...Object.values(EVENT_ENV)].sort());
+    const reconcilerOwn = Object.values(RECONCILE_ENV).filter((n) => n !== RECONCILE_ENV.alertWebhookUrl);
+    expect(Object.keys(reconciler).sort()).toEqual([...Object.keys(good), ...reconcilerOwn].sort());
+  });
+
+  test.each(jobNames)('the Job: %s', (name) => {
+    expect(() => readInput(without(good, name))).toThrow(new RegExp(`^${name} is missing`));
+  });
+
+  test.each(reconcileNames)('the reconciler: %s', (name) => {
+    expect(() => readReconcileInput(without(reconciler, name))).toThrow(new RegExp(`^${name} is missing`));
+  });
+});
 
 test('a valid environment: the selector always carries the task id', () => {
   const i = readInput(good);

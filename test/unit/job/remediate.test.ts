@@ -405,3 +405,13 @@ describe('a PR closed, merged or converted to draft', () => {
     expect(w.kube.calls).toEqual([]);
   });
 });
+
+test('every time the Job records comes from its injected clock', async () => {
+  const w = world();
+  const at = Date.parse('2030-01-02T03:04:05.678Z');
+  await remediate(input, { kube: w.kube, github: w.gh, log: () => undefined, verifyTimeoutMs: 2000, now: () => at });
+  const lease = w.kube.leases.get(LEASE)!;
+  const state = readState(lease)!;
+  expect([state.resolvedAt, state.startedAt, state.steps.cancel!.at, state.steps.relabel!.at]).toEqual(Array(4).fill('2030-01-02T03:04:05.678Z'));
+  expect(state.updatedAt).toBe('2030-01-02T03:04:05.678000Z');
+});

@@ -1,0 +1,29 @@
+/** Each default is written once (src/defaults.ts); the schema, the runtime and the README take none of their own. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { DEFAULTS, resolveConfig } from '../../../src';
+import { withTables } from '../../../scripts/readme-tables';
+import { repoRoot } from './synth-helpers';
+
+test('the schema checks shape only: it carries no default', () => {
+  const schema = fs.readFileSync(path.join(repoRoot, 'schema', 'config.schema.json'), 'utf8');
+  expect(schema).not.toMatch(/"default"\s*:/);
+});
+
+test('an empty configuration resolves to DEFAULTS, the events namespace being the namespace', () => {
+  expect(resolveConfig({})).toEqual({ ...DEFAULTS, eventsNamespace: DEFAULTS.namespace });
+});
+
+test('a configuration overrides field by field, lists whole, and never changes DEFAULTS', () => {
+  const before = structuredClone(DEFAULTS);
+  const c = resolveConfig({ job: { backoffLimit: 1 }, github: { bots: ['x[bot]'] } });
+  expect(c.job).toEqual({ ...DEFAULTS.job, backoffLimit: 1 });
+  expect(c.github.bots).toEqual(['x[bot]']);
+  c.github.repositories.push('evil/repo');
+  expect(DEFAULTS).toEqual(before);
+});
+
+test('the README\'s configuration and environment tables are current (npm run docs)', () => {
+  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  expect(withTables(readme)).toBe(readme);
+});

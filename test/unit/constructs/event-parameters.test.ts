@@ -1,0 +1,115 @@
+/**
+ * Each per-event variable of the Job gets its own event field, checked by variable name after Argo Events' own
+ * parameter code (test/argo-eval) has applied the Sensor's parameters, for both dependencies; and the same when
+ * the Job's env is in another order, so that no value depends on a position.
+ */
+import { App, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { EVENT_ENV, RemediationJob, RemediationSensor } from '../../../src';
+import { argoEvaluate } from '../../fixtures/argo-eval';
+import { Delivery, pullRequestEndedDelivery, pushDelivery } from '../../fixtures/github-deliveries';
+import { find, synth } from './synth-helpers';
+
+const REPO = '5dlabs/cto';
+const BRANCH = 'feature/task-31-implementation';
+const HEAD = 'a'.repeat(40);
+const BEFORE = 'b'.repeat(40);
+
+const push = pushDelivery({ login: '5DLabs-Rex[bot]', repository: REPO, ref: `refs/heads/${BRANCH}`, after: HEAD, before: BEFORE, pushedAt: 1764158401, id: 'push-31' });
+const expectedPush = {
+  [EVENT_ENV.repository]: REPO,
+  [EVENT_ENV.branch]: BRANCH,
+  [EVENT_ENV.headSha]: HEAD,
+  [EVENT_ENV.deliveryId]: 'push-31',
+  [EVENT_ENV.taskId]: '31',
+  [EVENT_ENV.pushedAt]: '1764158401',
+  [EVENT_ENV.beforeSha]: BEFORE,
+  [EVENT_ENV.event]: 'push',
+  [EVENT_ENV.prNumber]: '',
+};
+const ended = (action: string, at: string): [Delivery, Record<string, string>] => [
+  pullRequestEndedDelivery({ action, repository: REPO, branch: BRANCH, headSha: HEAD, number: 58, at, id: `${action}-58` }),
+  {
+    [EVENT_ENV.repository]: REPO,
+    [EVENT_ENV.branch]: BRANCH,
+    [EVENT_ENV.headSha]: HEAD,
+    [EVENT_ENV.deliveryId]: `${action}-58`,
+    [EVENT_ENV.taskId]: '31',
+    [EVENT_ENV.pushedAt]: String(Date.parse(at) / 1000),
+    [EVENT_ENV.beforeSha]: HEAD,
+    [EVENT_ENV.event]: action,
+    [EVENT_ENV.prNumber]: '58',
+  },
+];
+const deliveries: Array<[string, Delivery, Record<string, string>]> = [
+  ['push', push, expectedPush],
+  ['pull_request closed', ...ended('closed', '2026-11-26T12:00:05Z')],
+  ['pull_request converted_to_draft', ...ended('converted_to_draft', '2026-11-26T12:00:09Z')],
+];
+
+/** The Job Argo would create for `delivery`, its env by name, and the env of the template it started from. */
+function applied(sensor: Record<string, any>, delivery: Delivery) {
+  const [r] = argoEvaluate(sensor, [delivery]);
+  expect(r.error).toBeUndefined();
+  expect(r.matched).toBe(true);
+  const byName = (env: k8s.EnvVar[]) => {
+    const names = env.map((e) => e.name);
+    expect(new Set(names).size).toBe(names.length);
+    return Object.fromEntries(env.map((e) => [e.name, e.value ?? e.valueFrom]));
+  };
+  const template = sensor.spec.triggers[0].template.k8s.source.resource;
+  return {
+    env: byName(r.resource!.spec.template.spec.containers[0].env),
+    templateEnv: byName(template.spec.template.spec.containers[0].env),
+    taskLabel: r.resource!.metadata.labels['agent-cancellation.5dlabs.io/task-id'],
+  };
+}
+
+function expectEventEnv(sensor: Record<string, any>, delivery: Delivery, expected: Record<string, string>): void {
+  const { env, templateEnv, taskLabel } = applied(sensor, delivery);
+  // Every event variable has its field, and every other variable is the template's, untouched.
+  expect(env).toEqual({ ...templateEnv, ...expected });
+  expect(Object.keys(expected).sort()).toEqual(Object.values(EVENT_ENV).sort());
+  expect(taskLabel).toBe(expected[EVENT_ENV.taskId]);
+}
+
+describe('each event variable from its own field, by name, through Argo Events', () => {
+  const sensor = find(synth(), 'Sensor');
+
+  test.each(deliveries)('%s', (_name, delivery, expected) => expectEventEnv(sensor, delivery, expected));
+});
+
+/** The Job with its per-event variables reversed and after another variable: positions differ from EVENT_ENV's. */
+class ReorderedJob extends RemediationJob {
+  public podTemplate(component: string, args: string[], env: k8s.EnvVar[]): k8s.PodTemplateSpec {
+    return super.podTemplate(component, args, [{ name: 'AC_FIRST', value: 'first' }, ...[...env].reverse()]);
+  }
+}
+
+describe('the Job\'s env in another order', () => {
+  const chart = new Chart(new App(), 'reordered');
+  const job = new ReorderedJob(chart, 'Job', {
+    namespace: 'agent-platform',
+    mode: 'image',
+    codeRun: { group: 'platform.5dlabs.com', version: 'v1', plural: 'coderuns' },
+    qaSelector: { key: 'agent-type', values: ['cleo', 'tess'] },
+    implementationAgent: { key: 'agent-type', value: 'rex' },
+    taskIdLabel: 'task-id',
+    repositories: [REPO],
+    labels: { readyForQa: 'ready-for-qa', remediation: 'remediation-in-progress', remediationColor: 'd93f0b', remediationDescription: '' },
+    githubTokenSecret: { name: 'agent-cancellation-github', key: 'token' },
+  });
+  new RemediationSensor(chart, 'Sensor', { namespace: 'agent-platform', name: 'sensor', eventSourceName: 'github', repositories: [REPO], bots: ['5DLabs-Rex[bot]'], job });
+  const sensor = find(chart.toJson(), 'Sensor');
+
+  test('the event variables are not where EVENT_ENV lists them', () => {
+    const env = sensor.spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0].env;
+    expect(env.slice(0, Object.keys(EVENT_ENV).length).map((e: k8s.EnvVar) => e.name)).not.toEqual(Object.values(EVENT_ENV));
+  });
+
+  test.each(deliveries)('%s', (_name, delivery, expected) => expectEventEnv(sensor, delivery, expected));
+
+  test('a name that is not in the env is refused', () => {
+    expect(() => job.eventEnvPath('AC_NOPE')).toThrow('eventEnvPath: "AC_NOPE" is not a variable of the Job\'s env');
+  });
+});
