@@ -76,8 +76,7 @@ export class AgentCancellation extends Chart {
     this.sensor = new RemediationSensor(this, 'Sensor', {
       namespace: c.eventsNamespace,
       name: `${c.name}-sensor`,
-      eventSourceName: this.eventSource.name,
-      eventName: this.eventSource.eventName,
+      eventSource: this.eventSource,
       repositories: c.github.repositories,
       bots: c.github.bots,
       botLoginCase: c.github.botLoginCase,

@@ -130,6 +130,7 @@ export class RemediationJob extends Construct {
   public readonly qaSelector: string;
   /** Prefix of object names. */
   public readonly prefix: string;
+  private launchBinding?: kplus.RoleBinding;
   private readonly runtime: { readonly image: string; readonly env: k8s.EnvVar[]; readonly volume?: k8s.Volume };
 
   constructor(scope: Construct, id: string, props: RemediationJobProps) {
@@ -278,14 +279,18 @@ export class RemediationJob extends Construct {
   }
 
   /**
-   * Lets `serviceAccount` create Jobs in this Job's namespace, and nothing else: what a Sensor needs to
-   * launch remediation runs. The account may live in another namespace.
+   * Lets `subjects` create Jobs in this Job's namespace, and nothing else: what a Sensor needs to launch
+   * remediation runs. Subjects may live in other namespaces; a later call adds its subjects to the same binding.
    */
-  public grantLaunch(serviceAccount: kplus.ServiceAccount): void {
-    const metadata = { name: `${this.prefix}-launch-job`, namespace: this.namespace, labels: this.labels() };
-    const role = new kplus.Role(this, 'LaunchRole', { metadata });
-    role.allow(['create'], kplus.ApiResource.JOBS);
-    new kplus.RoleBinding(this, 'LaunchRoleBinding', { metadata, role }).addSubjects(serviceAccount);
+  public grantLaunch(...subjects: kplus.ISubject[]): kplus.RoleBinding {
+    if (!this.launchBinding) {
+      const metadata = { name: `${this.prefix}-launch-job`, namespace: this.namespace, labels: this.labels() };
+      const role = new kplus.Role(this, 'LaunchRole', { metadata });
+      role.allow(['create'], kplus.ApiResource.JOBS);
+      this.launchBinding = new kplus.RoleBinding(this, 'LaunchRoleBinding', { metadata, role });
+    }
+    this.launchBinding.addSubjects(...subjects);
+    return this.launchBinding;
   }
 
   private readBundle(): string {

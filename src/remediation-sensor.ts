@@ -4,6 +4,7 @@ import { Sensor, SensorSpecDependenciesFiltersData, SensorSpecTriggersTemplateK8
 import { DEFAULTS } from './defaults';
 import { eventSources, EventValues } from './event-parameters';
 import { branchRefRegex, branchRegex, exactAlternation } from './filters';
+import { GitHubPushEventSource } from './github-push-event-source';
 import { EVENT_ENV, PR_ACTIONS } from './job-env';
 import { RemediationJob } from './remediation-job';
 
@@ -23,10 +24,8 @@ export interface RemediationSensorProps {
   readonly namespace: string;
   /** Name of the Sensor and its ServiceAccount. */
   readonly name: string;
-  /** The EventSource and event that deliver GitHub pushes and pull_request events. */
-  readonly eventSourceName: string;
-  /** @default "push" */
-  readonly eventName?: string;
+  /** The EventSource whose event delivers GitHub pushes and pull_request events. */
+  readonly eventSource: GitHubPushEventSource;
   /** `owner/name` of each accepted repository (GitHub compares them case-insensitively, and so does the filter). */
   readonly repositories: string[];
   /** `sender.login` of the implementation bot, matched whole. */
@@ -117,8 +116,8 @@ export class RemediationSensor extends Construct {
 
     const dependency = (name: string, data: SensorSpecDependenciesFiltersData[]) => ({
       name,
-      eventSourceName: props.eventSourceName,
-      eventName: props.eventName ?? 'push',
+      eventSourceName: props.eventSource.name,
+      eventName: props.eventSource.eventName,
       filters: { dataLogicalOperator: 'and', data },
     });
     // Without `conditions` a trigger waits for every dependency (Argo Events joins them with &&): each trigger

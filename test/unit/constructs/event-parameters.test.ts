@@ -5,7 +5,7 @@
  */
 import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { EVENT_ENV, RemediationJob, RemediationSensor } from '../../../src';
+import { EVENT_ENV, GitHubPushEventSource, RemediationJob, RemediationSensor } from '../../../src';
 import { argoEvaluate } from '../../fixtures/argo-eval';
 import { Delivery, pullRequestEndedDelivery, pushDelivery } from '../../fixtures/github-deliveries';
 import { find, synth } from './synth-helpers';
@@ -99,7 +99,10 @@ describe('the Job\'s env in another order', () => {
     labels: { readyForQa: 'ready-for-qa', remediation: 'remediation-in-progress', remediationColor: 'd93f0b', remediationDescription: '' },
     githubTokenSecret: { name: 'agent-cancellation-github', key: 'token' },
   });
-  new RemediationSensor(chart, 'Sensor', { namespace: 'agent-platform', name: 'sensor', eventSourceName: 'github', repositories: [REPO], bots: ['5DLabs-Rex[bot]'], job });
+  const eventSource = new GitHubPushEventSource(chart, 'EventSource', {
+    namespace: 'agent-platform', name: 'github', repositories: [REPO], webhookSecret: { name: 'webhook', key: 'secret' },
+  });
+  new RemediationSensor(chart, 'Sensor', { namespace: 'agent-platform', name: 'sensor', eventSource, repositories: [REPO], bots: ['5DLabs-Rex[bot]'], job });
   const sensor = find(chart.toJson(), 'Sensor');
 
   test('the event variables are not where EVENT_ENV lists them', () => {
