@@ -4,9 +4,9 @@ import { AgentCancellationConfig, resolveConfig } from './config';
 import { GitHubPushEventSource } from './github-push-event-source';
 import { RemediationMode } from './job-env';
 import { RevisionLocation } from './ordering-options';
-import { ReconcilerCronJob } from './reconciler-cron-job';
-import { RemediationJob } from './remediation-job';
-import { RemediationSensor } from './remediation-sensor';
+import { parseCron, ReconcilerCronJob } from './reconciler-cron-job';
+import { JobMode, RemediationJob } from './remediation-job';
+import { BotLoginCase, RemediationSensor } from './remediation-sensor';
 
 export interface AgentCancellationProps extends ChartProps {
   /** The installation's configuration; validated and defaulted here. @default the user's card (see README) */
@@ -26,6 +26,7 @@ export class AgentCancellation extends Chart {
 
   constructor(scope: Construct, id: string, props: AgentCancellationProps = {}) {
     super(scope, id, props);
+    // The configuration's plain numbers and strings become the constructs' typed props here, and only here.
     const c = resolveConfig(props.config ?? {}, 'config');
 
     this.job = new RemediationJob(this, 'Job', {
@@ -47,16 +48,32 @@ export class AgentCancellation extends Chart {
       ordering: { clockSkew: Duration.seconds(c.ordering.clockSkewSeconds), revision: RevisionLocation.parse(c.ordering.revision) },
       remediationMode: c.mode as RemediationMode,
       optOutLabel: c.github.optOutLabel,
-      ...c.job,
+      mode: c.job.mode as JobMode,
+      image: c.job.image,
+      nodeImage: c.job.nodeImage,
+      backoffLimit: c.job.backoffLimit,
+      activeDeadline: Duration.seconds(c.job.activeDeadlineSeconds),
+      ttlAfterFinished: Duration.seconds(c.job.ttlSecondsAfterFinished),
+      githubDeadline: Duration.seconds(c.job.githubDeadlineSeconds),
+      githubRequestTimeout: Duration.millis(c.job.githubRequestTimeoutMs),
+      leaseDuration: Duration.seconds(c.job.leaseDurationSeconds),
+      lockWait: Duration.seconds(c.job.lockWaitSeconds),
     });
+    const botLoginCase = c.github.botLoginCase as BotLoginCase;
 
     if (c.reconciler.enabled) {
-      const { enabled: _, ...reconciler } = c.reconciler;
+      const r = c.reconciler;
       this.reconciler = new ReconcilerCronJob(this, 'Reconciler', {
         job: this.job,
-        ...reconciler,
+        schedule: parseCron('reconciler.schedule', r.schedule),
+        pendingAfter: Duration.seconds(r.pendingSeconds),
+        maxFailures: r.maxFailures,
+        attentionAfter: Duration.seconds(r.attentionSeconds),
+        retention: Duration.seconds(r.retentionSeconds),
+        alertWebhookSecret: r.alertWebhookSecret,
+        compensateForeignCommits: r.compensateForeignCommits,
         bots: c.github.bots,
-        botLoginCase: c.github.botLoginCase,
+        botLoginCase,
         botCommitAuthors: c.github.botCommitAuthors,
         branchPattern: c.github.branchPattern,
       });
@@ -79,11 +96,16 @@ export class AgentCancellation extends Chart {
       eventSource: this.eventSource,
       repositories: c.github.repositories,
       bots: c.github.bots,
-      botLoginCase: c.github.botLoginCase,
+      botLoginCase,
       branchPattern: c.github.branchPattern,
       job: this.job,
       eventBusName: c.eventBusName,
-      retry: c.sensor.retry,
+      retry: {
+        steps: c.sensor.retry.steps,
+        duration: Duration.seconds(c.sensor.retry.durationSeconds),
+        factor: c.sensor.retry.factor,
+        jitter: c.sensor.retry.jitter,
+      },
     });
   }
 }

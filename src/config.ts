@@ -13,8 +13,8 @@ export interface SecretRef {
   readonly key: string;
 }
 
-/** How the remediation Job runs; shared by the configuration and the RemediationJob construct. */
-export interface JobOptions {
+/** How the remediation Job runs, as the configuration says it (AgentCancellation turns it into RemediationJobProps). */
+export interface JobConfig {
   /** `configmap` runs the bundle from a ConfigMap on `nodeImage`; `image` runs `image`. @default DEFAULTS.job.mode */
   readonly mode?: 'configmap' | 'image';
   /** @default DEFAULTS.job.image */
@@ -37,8 +37,8 @@ export interface JobOptions {
   readonly lockWaitSeconds?: number;
 }
 
-/** How the reconciler runs; shared by the configuration and the ReconcilerCronJob props. */
-export interface ReconcilerOptions {
+/** How the reconciler runs, as the configuration says it (AgentCancellation turns it into ReconcilerCronJobProps). */
+export interface ReconcilerConfig {
   /** When passes run, as a 5-field cron expression. @default DEFAULTS.reconciler.schedule */
   readonly schedule?: string;
   /** A pending push untouched this long is resumed by the reconciler. @default DEFAULTS.reconciler.pendingSeconds */
@@ -126,9 +126,9 @@ export interface AgentCancellationConfig {
     /** `label:<key>`, `annotation:<key>` or `field:<path>`: where CodeRuns record their revision. @default DEFAULTS.ordering.revision */
     readonly revision?: string;
   };
-  readonly job?: JobOptions;
+  readonly job?: JobConfig;
   /** The reconciler CronJob. @default DEFAULTS.reconciler */
-  readonly reconciler?: ReconcilerOptions & {
+  readonly reconciler?: ReconcilerConfig & {
     /** @default DEFAULTS.reconciler.enabled */
     readonly enabled?: boolean;
   };

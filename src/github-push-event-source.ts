@@ -5,6 +5,7 @@ import { SecretRef } from './config';
 import { DEFAULTS } from './defaults';
 
 export interface GitHubPushEventSourceProps {
+  /** Namespace of the EventSource and its ServiceAccount; it needs an EventBus. */
   readonly namespace: string;
   /** Name of the EventSource and its ServiceAccount. */
   readonly name: string;

@@ -6,6 +6,7 @@ export * from './filters';
 export * from './github-push-event-source';
 export * from './job-env';
 export * from './ordering-options';
+export * from './prop-checks';
 export * from './reconciler-cron-job';
 export * from './remediation-job';
 export * from './remediation-sensor';

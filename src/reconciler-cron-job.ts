@@ -1,12 +1,15 @@
+import { Cron, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ReconcilerOptions } from './config';
+import { SecretRef } from './config';
 import { DEFAULTS } from './defaults';
 import { branchRefRegex } from './filters';
 import { RECONCILE_ENV } from './job-env';
-import { checkInteger, RemediationJob } from './remediation-job';
+import { checkInteger, enumValue, wholeSeconds } from './prop-checks';
+import { RemediationJob } from './remediation-job';
+import { BotLoginCase } from './remediation-sensor';
 
-export interface ReconcilerCronJobProps extends ReconcilerOptions {
+export interface ReconcilerCronJobProps {
   /** The remediation Job whose bundle, ServiceAccount, RBAC and settings the reconciler shares. */
   readonly job: RemediationJob;
   /** Logins of the implementation bots: the resync acts on their pushes, compensation on everyone else's. */
@@ -16,16 +19,46 @@ export interface ReconcilerCronJobProps extends ReconcilerOptions {
   /** The implementation branch, `{id}` standing for the task id: the resync's PRs. @default DEFAULTS.github.branchPattern */
   readonly branchPattern?: string;
   /** @default DEFAULTS.github.botLoginCase */
-  readonly botLoginCase?: 'insensitive' | 'exact';
+  readonly botLoginCase?: BotLoginCase;
   /** @default false */
   readonly suspend?: boolean;
+  /** When passes run; its expression must have 5 fields. @default DEFAULTS.reconciler.schedule */
+  readonly schedule?: Cron;
+  /** A pending push untouched this long is resumed, in whole seconds. @default Duration.seconds(DEFAULTS.reconciler.pendingSeconds) */
+  readonly pendingAfter?: Duration;
+  /** Failed repairs of one PR before it is flagged for a person. @default DEFAULTS.reconciler.maxFailures */
+  readonly maxFailures?: number;
+  /** A push still pending this long after it started is flagged for a person, in whole seconds, at least 1. @default Duration.seconds(DEFAULTS.reconciler.attentionSeconds) */
+  readonly attentionAfter?: Duration;
+  /** Finished state Leases are deleted this long after their last update, in whole seconds. @default Duration.seconds(DEFAULTS.reconciler.retentionSeconds) */
+  readonly retention?: Duration;
+  /**
+   * Secret key holding the URL that needs-attention alerts are POSTed to (Slack-compatible JSON). The reference
+   * is optional at run time: without the Secret, alerts are the Event and the Lease label only.
+   * @default - no webhook (the app's configuration defaults to DEFAULTS.reconciler.alertWebhookSecret)
+   */
+  readonly alertWebhookSecret?: SecretRef;
+  /** Restore the labels of a remediated PR whose head commit's author is none of the bots. @default DEFAULTS.reconciler.compensateForeignCommits */
+  readonly compensateForeignCommits?: boolean;
 }
 
-const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
+/** The 5 fields of the macros Kubernetes accepts, so that a configured macro becomes a `Cron`. */
+const CRON_MACROS: Record<string, string> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};
 
-function integer(field: string, value: number, min: number): string {
-  checkInteger(field, value, min);
-  return String(value);
+/** A 5-field cron expression, or one of Kubernetes' `@` macros, as a `Cron`; throws naming `field` otherwise. */
+export function parseCron(field: string, expression: string): Cron {
+  const fields = (CRON_MACROS[expression.trim()] ?? expression).trim().split(/\s+/);
+  if (fields.length !== 5) throw new Error(`${field}: ${JSON.stringify(expression)} must be a cron expression of 5 fields`);
+  const [minute, hour, day, month, weekDay] = fields;
+  return Cron.schedule({ minute, hour, day, month, weekDay });
 }
 
 /**
@@ -35,14 +68,18 @@ function integer(field: string, value: number, min: number): string {
  */
 export class ReconcilerCronJob extends Construct {
   public readonly name: string;
+  /** The schedule's cron expression. */
   public readonly schedule: string;
 
   constructor(scope: Construct, id: string, props: ReconcilerCronJobProps) {
     super(scope, id);
     const { job } = props;
-    this.schedule = props.schedule ?? DEFAULTS.reconciler.schedule;
-    if (!CRON.test(this.schedule.trim())) throw new Error(`schedule: ${JSON.stringify(this.schedule)} must be a cron expression of 5 fields`);
-    const compensate = props.compensateForeignCommits ?? DEFAULTS.reconciler.compensateForeignCommits;
+    this.schedule = parseCron('schedule', props.schedule?.expressionString ?? DEFAULTS.reconciler.schedule).expressionString;
+    const d = DEFAULTS.reconciler;
+    const compensate = props.compensateForeignCommits ?? d.compensateForeignCommits;
+    const maxFailures = props.maxFailures ?? d.maxFailures;
+    checkInteger('maxFailures', maxFailures, 1);
+    const botLoginCase = enumValue('botLoginCase', BotLoginCase, props.botLoginCase, DEFAULTS.github.botLoginCase);
     const bots = props.bots;
     const commitAuthors = props.botCommitAuthors ?? DEFAULTS.github.botCommitAuthors;
     if (bots.length + commitAuthors.length === 0) throw new Error('bots: [] must name the implementation bot (or set botCommitAuthors)');
@@ -50,15 +87,15 @@ export class ReconcilerCronJob extends Construct {
     branchRefRegex(branchPattern);
 
     const env: k8s.EnvVar[] = [
-      { name: RECONCILE_ENV.pendingSeconds, value: integer('pendingSeconds', props.pendingSeconds ?? DEFAULTS.reconciler.pendingSeconds, 0) },
-      { name: RECONCILE_ENV.maxFailures, value: integer('maxFailures', props.maxFailures ?? DEFAULTS.reconciler.maxFailures, 1) },
-      { name: RECONCILE_ENV.attentionSeconds, value: integer('attentionSeconds', props.attentionSeconds ?? DEFAULTS.reconciler.attentionSeconds, 1) },
-      { name: RECONCILE_ENV.retentionSeconds, value: integer('retentionSeconds', props.retentionSeconds ?? DEFAULTS.reconciler.retentionSeconds, 0) },
+      { name: RECONCILE_ENV.pendingSeconds, value: String(wholeSeconds('pendingAfter', props.pendingAfter ?? Duration.seconds(d.pendingSeconds), 0)) },
+      { name: RECONCILE_ENV.maxFailures, value: String(maxFailures) },
+      { name: RECONCILE_ENV.attentionSeconds, value: String(wholeSeconds('attentionAfter', props.attentionAfter ?? Duration.seconds(d.attentionSeconds), 1)) },
+      { name: RECONCILE_ENV.retentionSeconds, value: String(wholeSeconds('retention', props.retention ?? Duration.seconds(d.retentionSeconds), 0)) },
       { name: RECONCILE_ENV.compensateForeignCommits, value: String(compensate) },
       { name: RECONCILE_ENV.bots, value: bots.join(',') },
       { name: RECONCILE_ENV.botCommitAuthors, value: commitAuthors.join(',') },
       { name: RECONCILE_ENV.branchPattern, value: branchPattern },
-      { name: RECONCILE_ENV.botLoginCase, value: props.botLoginCase ?? DEFAULTS.github.botLoginCase },
+      { name: RECONCILE_ENV.botLoginCase, value: botLoginCase },
     ];
     if (props.alertWebhookSecret) {
       const { name, key } = props.alertWebhookSecret;

@@ -1,13 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { JobOptions, labelDescriptionLimit, SecretRef } from './config';
+import { labelDescriptionLimit, SecretRef } from './config';
 import { DEFAULTS } from './defaults';
 import { EVENT_ENV, EXIT, RemediationMode, STATIC_ENV } from './job-env';
 import { OrderingOptions } from './ordering-options';
 import { packageRoot } from './package-root';
+import { checkInteger, enumValue, wholeMillis, wholeSeconds } from './prop-checks';
 import { deadlineIssues, ImplementationAgent, QaSelector, qaSelectorString, selectorIssues } from './safety-rules';
 
 /** The custom resource the Job cancels. */
@@ -27,11 +29,20 @@ export interface TransitionLabels {
   readonly remediationDescription: string;
 }
 
-export interface RemediationJobProps extends JobOptions {
+/** Where the Job's script comes from. */
+export enum JobMode {
+  /** The bundle in a ConfigMap, run on `nodeImage`. */
+  CONFIGMAP = 'configmap',
+  /** The project image, which contains the bundle. */
+  IMAGE = 'image',
+}
+
+export interface RemediationJobProps {
   /** Namespace of the CodeRuns, the Job, its ServiceAccount and its Leases. */
   readonly namespace: string;
   /** Prefix of object names. @default DEFAULTS.name */
   readonly name?: string;
+  /** The CodeRun custom resource, whose runs the Job deletes. */
   readonly codeRun: CodeRunResource;
   /** The QA agents whose runs a push makes stale; the Job ANDs `<taskIdLabel>=<id>` to it. */
   readonly qaSelector: QaSelector;
@@ -41,6 +52,7 @@ export interface RemediationJobProps extends JobOptions {
   readonly taskIdLabel: string;
   /** `owner/name` of each repository the Job may act on. */
   readonly repositories: string[];
+  /** The PR labels the Job swaps, and how it creates the remediation label. */
   readonly labels: TransitionLabels;
   /** Secret holding the GitHub token. */
   readonly githubTokenSecret: SecretRef;
@@ -52,6 +64,26 @@ export interface RemediationJobProps extends JobOptions {
   readonly remediationMode?: RemediationMode;
   /** A PR carrying this label is left alone by the Job and the reconciler. @default DEFAULTS.github.optOutLabel */
   readonly optOutLabel?: string;
+  /** `CONFIGMAP` runs the bundle from a ConfigMap on `nodeImage`; `IMAGE` runs `image`. @default DEFAULTS.job.mode */
+  readonly mode?: JobMode;
+  /** The project image, for `JobMode.IMAGE`. @default DEFAULTS.job.image */
+  readonly image?: string;
+  /** Digest-pinned Node.js image, for `JobMode.CONFIGMAP`. @default DEFAULTS.job.nodeImage */
+  readonly nodeImage?: string;
+  /** Pod retries of one run. @default DEFAULTS.job.backoffLimit */
+  readonly backoffLimit?: number;
+  /** How long one run may take, in whole seconds, at least 30; more than `lockWait` + `githubDeadline`. @default Duration.seconds(DEFAULTS.job.activeDeadlineSeconds) */
+  readonly activeDeadline?: Duration;
+  /** How long a finished Job is kept, in whole seconds. @default Duration.seconds(DEFAULTS.job.ttlSecondsAfterFinished) */
+  readonly ttlAfterFinished?: Duration;
+  /** How long the Job keeps retrying GitHub, in whole seconds, at least 5. @default Duration.seconds(DEFAULTS.job.githubDeadlineSeconds) */
+  readonly githubDeadline?: Duration;
+  /** Timeout of each GitHub request, in whole milliseconds, at least 100. @default Duration.millis(DEFAULTS.job.githubRequestTimeoutMs) */
+  readonly githubRequestTimeout?: Duration;
+  /** Duration of the per-PR Lease, in whole seconds, at least 5. @default Duration.seconds(DEFAULTS.job.leaseDurationSeconds) */
+  readonly leaseDuration?: Duration;
+  /** How long a run waits for the per-PR Lease, in whole seconds. @default Duration.seconds(DEFAULTS.job.lockWaitSeconds) */
+  readonly lockWait?: Duration;
 }
 
 const CONTAINER = 'remediation';
@@ -67,43 +99,33 @@ export function bundlePath(): string {
   return path.join(packageRoot(), 'lib', 'bundle', BUNDLE_FILE);
 }
 
-/** Throws for a prop that is set but not an integer of at least `min`, naming the field and the value. */
-export function checkInteger(field: string, value: number | undefined, min: number): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < min)) {
-    throw new Error(`${field}: ${JSON.stringify(value)} must be an integer of at least ${min}`);
-  }
-}
-
 /**
  * Checks the props where they enter, with the same rules the configuration applies, and fills the defaults the
  * checks need; throws naming the prop and its value.
  */
 function checkedProps(props: RemediationJobProps) {
-  const mode = props.mode ?? DEFAULTS.job.mode;
-  if (mode !== 'configmap' && mode !== 'image') {
-    throw new Error(`mode: ${JSON.stringify(mode)} must be "configmap" or "image"`);
-  }
+  const mode = enumValue('mode', JobMode, props.mode, DEFAULTS.job.mode);
   const nodeImage = props.nodeImage ?? DEFAULTS.job.nodeImage;
-  if (mode === 'configmap' && !/@sha256:[0-9a-f]{64}$/.test(nodeImage)) {
+  if (mode === JobMode.CONFIGMAP && !/@sha256:[0-9a-f]{64}$/.test(nodeImage)) {
     throw new Error(`nodeImage: ${JSON.stringify(nodeImage)} must be pinned by digest (…@sha256:<64 hex>)`);
   }
   if (props.repositories.length === 0) throw new Error('repositories: [] must name at least one owner/name');
-  const remediationMode = props.remediationMode ?? (DEFAULTS.mode as RemediationMode);
-  if (!Object.values(RemediationMode).includes(remediationMode)) {
-    throw new Error(`remediationMode: ${JSON.stringify(remediationMode)} must be one of ${Object.values(RemediationMode).join(', ')}`);
-  }
+  const remediationMode = enumValue('remediationMode', RemediationMode, props.remediationMode, DEFAULTS.mode);
   const optOutLabel = props.optOutLabel ?? DEFAULTS.github.optOutLabel;
   if (optOutLabel.trim() === '' || optOutLabel.includes(',')) throw new Error(`optOutLabel: ${JSON.stringify(optOutLabel)} must be a GitHub label name`);
   checkInteger('backoffLimit', props.backoffLimit, 0);
-  checkInteger('activeDeadlineSeconds', props.activeDeadlineSeconds, 30);
-  checkInteger('leaseDurationSeconds', props.leaseDurationSeconds, 5);
-  checkInteger('githubRequestTimeoutMs', props.githubRequestTimeoutMs, 100);
+  const d = DEFAULTS.job;
   const deadlines = {
-    activeDeadlineSeconds: props.activeDeadlineSeconds ?? DEFAULTS.job.activeDeadlineSeconds,
-    lockWaitSeconds: props.lockWaitSeconds ?? DEFAULTS.job.lockWaitSeconds,
-    githubDeadlineSeconds: props.githubDeadlineSeconds ?? DEFAULTS.job.githubDeadlineSeconds,
+    activeDeadlineSeconds: wholeSeconds('activeDeadline', props.activeDeadline ?? Duration.seconds(d.activeDeadlineSeconds), 30),
+    lockWaitSeconds: wholeSeconds('lockWait', props.lockWait ?? Duration.seconds(d.lockWaitSeconds), 0),
+    githubDeadlineSeconds: wholeSeconds('githubDeadline', props.githubDeadline ?? Duration.seconds(d.githubDeadlineSeconds), 5),
   };
-  const issues = [...selectorIssues(props), ...deadlineIssues(deadlines, 'activeDeadlineSeconds')];
+  const times = {
+    ttlSecondsAfterFinished: wholeSeconds('ttlAfterFinished', props.ttlAfterFinished ?? Duration.seconds(d.ttlSecondsAfterFinished), 0),
+    githubRequestTimeoutMs: wholeMillis('githubRequestTimeout', props.githubRequestTimeout ?? Duration.millis(d.githubRequestTimeoutMs), 100),
+    leaseDurationSeconds: wholeSeconds('leaseDuration', props.leaseDuration ?? Duration.seconds(d.leaseDurationSeconds), 5),
+  };
+  const issues = [...selectorIssues(props), ...deadlineIssues(deadlines, 'activeDeadline')];
   if (issues.length) throw new Error(issues.join('; '));
   // GitHub refuses a longer description when the Job creates the label: refuse it here, at synth.
   const description = props.labels.remediationDescription;
@@ -111,7 +133,7 @@ function checkedProps(props: RemediationJobProps) {
   if ([...description].length > limit) {
     throw new Error(`labels.remediationDescription: ${JSON.stringify(description)} has ${[...description].length} characters; GitHub allows at most ${limit}`);
   }
-  return { mode, nodeImage, remediationMode, optOutLabel, deadlines };
+  return { mode, nodeImage, remediationMode, optOutLabel, deadlines, times };
 }
 
 /**
@@ -137,7 +159,7 @@ export class RemediationJob extends Construct {
     super(scope, id);
     this.namespace = props.namespace;
     this.prefix = props.name ?? DEFAULTS.name;
-    const { mode, nodeImage, remediationMode, optOutLabel, deadlines } = checkedProps(props);
+    const { mode, nodeImage, remediationMode, optOutLabel, deadlines, times } = checkedProps(props);
     this.qaSelector = qaSelectorString(props);
 
     const metadata = { name: `${this.prefix}-job`, namespace: props.namespace, labels: this.labels() };
@@ -153,7 +175,7 @@ export class RemediationJob extends Construct {
     new kplus.RoleBinding(this, 'RoleBinding', { metadata, role }).addSubjects(this.serviceAccount);
 
     let bundleVolume: k8s.Volume | undefined;
-    if (mode === 'configmap') {
+    if (mode === JobMode.CONFIGMAP) {
       const bundle = this.readBundle();
       const configMap = new kplus.ConfigMap(this, 'Bundle', {
         metadata: { name: `${this.prefix}-job-bundle`, namespace: props.namespace, labels: this.labels() },
@@ -178,8 +200,8 @@ export class RemediationJob extends Construct {
       [STATIC_ENV.labelRemediationDescription, props.labels.remediationDescription],
       [STATIC_ENV.githubGraphqlUrl, props.githubGraphqlUrl ?? DEFAULTS.github.graphqlUrl],
       [STATIC_ENV.deadlineSeconds, String(deadlines.githubDeadlineSeconds)],
-      [STATIC_ENV.githubRequestTimeoutMs, String(props.githubRequestTimeoutMs ?? DEFAULTS.job.githubRequestTimeoutMs)],
-      [STATIC_ENV.leaseDurationSeconds, String(props.leaseDurationSeconds ?? DEFAULTS.job.leaseDurationSeconds)],
+      [STATIC_ENV.githubRequestTimeoutMs, String(times.githubRequestTimeoutMs)],
+      [STATIC_ENV.leaseDurationSeconds, String(times.leaseDurationSeconds)],
       [STATIC_ENV.lockWaitSeconds, String(deadlines.lockWaitSeconds)],
       [STATIC_ENV.clockSkewSeconds, String(props.ordering?.clockSkew?.toSeconds() ?? DEFAULTS.ordering.clockSkewSeconds)],
       [STATIC_ENV.revisionFrom, props.ordering?.revision?.toString() ?? ''],
@@ -190,7 +212,7 @@ export class RemediationJob extends Construct {
     ];
 
     this.runtime = {
-      image: mode === 'configmap' ? nodeImage : (props.image ?? DEFAULTS.job.image),
+      image: mode === JobMode.CONFIGMAP ? nodeImage : (props.image ?? DEFAULTS.job.image),
       env: [
         ...staticEnv.map(([name, value]) => ({ name, value })),
         { name: STATIC_ENV.runId, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -204,7 +226,7 @@ export class RemediationJob extends Construct {
       spec: {
         backoffLimit: props.backoffLimit ?? DEFAULTS.job.backoffLimit,
         activeDeadlineSeconds: deadlines.activeDeadlineSeconds,
-        ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? DEFAULTS.job.ttlSecondsAfterFinished,
+        ttlSecondsAfterFinished: times.ttlSecondsAfterFinished,
         // Bad input and needs-attention outcomes will not improve on retry.
         podFailurePolicy: {
           rules: [

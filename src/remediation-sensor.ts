@@ -1,3 +1,4 @@
+import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Sensor, SensorSpecDependenciesFiltersData, SensorSpecTriggersTemplateK8SParameters } from '../imports/argoproj.io';
@@ -6,21 +7,29 @@ import { eventSources, EventValues } from './event-parameters';
 import { branchRefRegex, branchRegex, exactAlternation } from './filters';
 import { GitHubPushEventSource } from './github-push-event-source';
 import { EVENT_ENV, PR_ACTIONS } from './job-env';
+import { enumValue, wholeSeconds } from './prop-checks';
 import { RemediationJob } from './remediation-job';
+
+/** How bot logins compare: GitHub treats logins case-insensitively; `EXACT` also rejects case variants. */
+export enum BotLoginCase {
+  INSENSITIVE = 'insensitive',
+  EXACT = 'exact',
+}
 
 /** The retry of the Job creation; Argo Events only honours it because the trigger is `atLeastOnce`. */
 export interface TriggerRetry {
-  /** @default DEFAULTS.sensor.retry.steps */
+  /** Retry steps before the trigger gives up. @default DEFAULTS.sensor.retry.steps */
   readonly steps?: number;
-  /** @default DEFAULTS.sensor.retry.durationSeconds */
-  readonly durationSeconds?: number;
-  /** @default DEFAULTS.sensor.retry.factor */
+  /** Wait before the first retry, in whole seconds, at least 1. @default Duration.seconds(DEFAULTS.sensor.retry.durationSeconds) */
+  readonly duration?: Duration;
+  /** Each wait is the previous one times this. @default DEFAULTS.sensor.retry.factor */
   readonly factor?: number;
-  /** @default DEFAULTS.sensor.retry.jitter */
+  /** Random extra fraction of each wait. @default DEFAULTS.sensor.retry.jitter */
   readonly jitter?: number;
 }
 
 export interface RemediationSensorProps {
+  /** Namespace of the Sensor and its ServiceAccount; it needs an EventBus. */
   readonly namespace: string;
   /** Name of the Sensor and its ServiceAccount. */
   readonly name: string;
@@ -30,9 +39,9 @@ export interface RemediationSensorProps {
   readonly repositories: string[];
   /** `sender.login` of the implementation bot, matched whole. */
   readonly bots: string[];
-  /** GitHub logins are case-insensitive; `exact` also rejects case variants. @default DEFAULTS.github.botLoginCase */
-  readonly botLoginCase?: 'insensitive' | 'exact';
-  /** @default DEFAULTS.github.branchPattern */
+  /** @default DEFAULTS.github.botLoginCase */
+  readonly botLoginCase?: BotLoginCase;
+  /** The implementation branch, `{id}` standing for the task id. @default DEFAULTS.github.branchPattern */
   readonly branchPattern?: string;
   /** The Job each matching push launches. */
   readonly job: RemediationJob;
@@ -64,21 +73,19 @@ export class RemediationSensor extends Construct {
     super(scope, id);
     if (props.bots.length === 0) throw new Error('bots: [] must name at least one login');
     if (props.repositories.length === 0) throw new Error('repositories: [] must name at least one owner/name');
-    const botCase = props.botLoginCase ?? DEFAULTS.github.botLoginCase;
-    if (botCase !== 'insensitive' && botCase !== 'exact') {
-      throw new Error(`botLoginCase: ${JSON.stringify(botCase)} must be "insensitive" or "exact"`);
-    }
+    const botCase = enumValue('botLoginCase', BotLoginCase, props.botLoginCase, DEFAULTS.github.botLoginCase);
     const branchPattern = props.branchPattern ?? DEFAULTS.github.branchPattern;
     const refRegex = branchRefRegex(branchPattern);
     const headRegex = branchRegex(branchPattern);
     const repositories = exactAlternation(props.repositories, true);
     const retry = props.retry ?? {};
     const defaultRetry = DEFAULTS.sensor.retry;
+    const retrySeconds = wholeSeconds('retry.duration', retry.duration ?? Duration.seconds(defaultRetry.durationSeconds), 1);
 
     this.filters = [
       { path: 'body.X-GitHub-Event', type: 'string', value: ['^push$'] },
       { path: 'body.repository.full_name', type: 'string', value: [repositories] },
-      { path: 'body.sender.login', type: 'string', value: [exactAlternation(props.bots, botCase === 'insensitive')] },
+      { path: 'body.sender.login', type: 'string', value: [exactAlternation(props.bots, botCase === BotLoginCase.INSENSITIVE)] },
       { path: 'body.ref', type: 'string', value: [refRegex] },
       // A branch deletion is a push too; it has nothing to remediate.
       { path: 'body.deleted', type: 'bool', value: ['false'] },
@@ -127,7 +134,7 @@ export class RemediationSensor extends Construct {
       atLeastOnce: true,
       retryStrategy: {
         steps: retry.steps ?? defaultRetry.steps,
-        duration: `${retry.durationSeconds ?? defaultRetry.durationSeconds}s`,
+        duration: `${retrySeconds}s`,
         factor: retry.factor ?? defaultRetry.factor,
         jitter: retry.jitter ?? defaultRetry.jitter,
       },

@@ -2,9 +2,9 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Testing } from 'cdk8s';
-import { ConfigError, qaSelectorString, RemediationJob, resolveConfig, RevisionLocation } from '../../../src';
-import { find, preset, repoRoot, synth } from './synth-helpers';
+import { Duration, Testing } from 'cdk8s';
+import { ConfigError, JobMode, qaSelectorString, RemediationJob, resolveConfig, RevisionLocation } from '../../../src';
+import { find, JOB_PROPS, preset, repoRoot, synth } from './synth-helpers';
 
 function issuesOf(input: unknown): string[] {
   try {
@@ -92,17 +92,7 @@ describe('configuration', () => {
   });
 
   describe('the RemediationJob construct applies the same rules to its own props', () => {
-    const props = {
-      namespace: 'ns',
-      mode: 'image' as const,
-      codeRun: { group: 'platform.5dlabs.com', version: 'v1', plural: 'coderuns' },
-      qaSelector: { key: 'agent-type', values: ['cleo', 'tess'] },
-      implementationAgent: { key: 'agent-type', value: 'rex' },
-      taskIdLabel: 'task-id',
-      repositories: ['5dlabs/cto'],
-      labels: { readyForQa: 'ready-for-qa', remediation: 'remediation-in-progress', remediationColor: 'd93f0b', remediationDescription: '' },
-      githubTokenSecret: { name: 'gh', key: 'token' },
-    };
+    const props = JOB_PROPS;
     const make = (over: object) => () => new RemediationJob(Testing.chart(), 'Job', { ...props, ...over });
 
     test('a selector that includes the implementation agent is refused, naming the field and the value', () => {
@@ -117,9 +107,9 @@ describe('configuration', () => {
     });
 
     test('a Job deadline not above the lock wait plus the GitHub deadline is refused, defaults included', () => {
-      expect(make({ activeDeadlineSeconds: 420 })).toThrow('activeDeadlineSeconds: 420 is not above lockWaitSeconds + githubDeadlineSeconds (420)');
-      expect(make({ githubDeadlineSeconds: 800 })).toThrow('activeDeadlineSeconds: 900 is not above lockWaitSeconds + githubDeadlineSeconds (920)');
-      expect(make({ activeDeadlineSeconds: 421 })).not.toThrow();
+      expect(make({ activeDeadline: Duration.seconds(420) })).toThrow('activeDeadline: 420 is not above lockWaitSeconds + githubDeadlineSeconds (420)');
+      expect(make({ githubDeadline: Duration.seconds(800) })).toThrow('activeDeadline: 900 is not above lockWaitSeconds + githubDeadlineSeconds (920)');
+      expect(make({ activeDeadline: Duration.seconds(421) })).not.toThrow();
     });
 
     test('the construct builds the selector, always excluding the implementation agent', () => {
@@ -214,7 +204,7 @@ describe('operator control', () => {
     const chart = Testing.chart();
     const props = {
       namespace: 'ns', codeRun: { group: 'g', version: 'v1', plural: 'coderuns' }, qaSelector: { key: 'a', values: ['b'] }, implementationAgent: { key: 'a', value: 'c' }, taskIdLabel: 'task-id', repositories: ['o/r'],
-      labels: { readyForQa: 'r', remediation: 'm', remediationColor: 'd93f0b', remediationDescription: '' }, githubTokenSecret: { name: 's', key: 'k' }, mode: 'image' as const,
+      labels: { readyForQa: 'r', remediation: 'm', remediationColor: 'd93f0b', remediationDescription: '' }, githubTokenSecret: { name: 's', key: 'k' }, mode: JobMode.IMAGE,
     };
     expect(() => new RemediationJob(chart, 'Job', { ...props, remediationMode: 'shadow' as any })).toThrow('remediationMode: "shadow" must be one of enforce, observe');
   });

@@ -8,7 +8,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { EVENT_ENV, GitHubPushEventSource, RemediationJob, RemediationSensor } from '../../../src';
 import { argoEvaluate } from '../../fixtures/argo-eval';
 import { Delivery, pullRequestEndedDelivery, pushDelivery } from '../../fixtures/github-deliveries';
-import { find, synth } from './synth-helpers';
+import { find, JOB_PROPS, synth } from './synth-helpers';
 
 const REPO = '5dlabs/cto';
 const BRANCH = 'feature/task-31-implementation';
@@ -88,17 +88,7 @@ class ReorderedJob extends RemediationJob {
 
 describe('the Job\'s env in another order', () => {
   const chart = new Chart(new App(), 'reordered');
-  const job = new ReorderedJob(chart, 'Job', {
-    namespace: 'agent-platform',
-    mode: 'image',
-    codeRun: { group: 'platform.5dlabs.com', version: 'v1', plural: 'coderuns' },
-    qaSelector: { key: 'agent-type', values: ['cleo', 'tess'] },
-    implementationAgent: { key: 'agent-type', value: 'rex' },
-    taskIdLabel: 'task-id',
-    repositories: [REPO],
-    labels: { readyForQa: 'ready-for-qa', remediation: 'remediation-in-progress', remediationColor: 'd93f0b', remediationDescription: '' },
-    githubTokenSecret: { name: 'agent-cancellation-github', key: 'token' },
-  });
+  const job = new ReorderedJob(chart, 'Job', { ...JOB_PROPS, namespace: 'agent-platform', repositories: [REPO] });
   const eventSource = new GitHubPushEventSource(chart, 'EventSource', {
     namespace: 'agent-platform', name: 'github', repositories: [REPO], webhookSecret: { name: 'webhook', key: 'secret' },
   });

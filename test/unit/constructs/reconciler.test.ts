@@ -1,5 +1,5 @@
 /** The reconciler CronJob: the Job's bundle, identity and settings, run with `reconcile` on a schedule. */
-import { Testing } from 'cdk8s';
+import { Cron, Duration, Testing } from 'cdk8s';
 import { AgentCancellation, RECONCILE_ENV, ReconcilerCronJob, STATIC_ENV } from '../../../src';
 import { find, synth } from './synth-helpers';
 
@@ -40,7 +40,8 @@ test('passes never overlap, a failed pass is not retried, history stays short', 
 
 test('configuration reaches the CronJob; disabled means no CronJob', () => {
   const custom = find(synth({ reconciler: { schedule: '@hourly', maxFailures: 5, retentionSeconds: 60 } }), 'CronJob');
-  expect(custom.spec.schedule).toBe('@hourly');
+  // A macro becomes its 5 fields: the construct takes a cdk8s Cron.
+  expect(custom.spec.schedule).toBe('0 * * * *');
   expect(envOf(custom.spec.jobTemplate.spec.template.spec)).toMatchObject({ [RECONCILE_ENV.maxFailures]: '5', [RECONCILE_ENV.retentionSeconds]: '60' });
   expect(synth({ reconciler: { enabled: false } }).some((o) => o.kind === 'CronJob')).toBe(false);
 });
@@ -54,8 +55,9 @@ test.each([
 });
 
 test.each([
-  [{ schedule: '*/5 * * *' }, 'schedule: "*/5 * * *" must be a cron expression of 5 fields'],
-  [{ retentionSeconds: -1 }, 'retentionSeconds: -1 must be an integer of at least 0'],
+  [{ schedule: Cron.schedule({ minute: '*/5', hour: '* *' }) }, 'schedule: "*/5 * * * * *" must be a cron expression of 5 fields'],
+  [{ attentionAfter: Duration.seconds(0) }, 'attentionAfter: 0 seconds must be a whole number of seconds, at least 1'],
+  [{ retention: Duration.millis(1500) }, 'retention: 1 second 500 millis must be a whole number of seconds, at least 0'],
   [{ bots: [] }, 'bots: [] must name the implementation bot'],
   [{ branchPattern: 'feature/task' }, 'branchPattern: "feature/task" must contain {id} exactly once'],
 ])('the construct checks its own props eagerly: %j', (props, message) => {

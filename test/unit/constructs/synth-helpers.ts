@@ -1,6 +1,6 @@
 import { App, Testing } from 'cdk8s';
 import * as path from 'path';
-import { AgentCancellation, AgentCancellationConfig, loadConfigFile, ResolvedConfig } from '../../../src';
+import { AgentCancellation, AgentCancellationConfig, JobMode, loadConfigFile, RemediationJobProps, ResolvedConfig } from '../../../src';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
@@ -20,3 +20,16 @@ export function find(objects: Record<string, any>[], kind: string, name?: string
   if (!hit) throw new Error(`no ${kind} ${name ?? ''} synthesized`);
   return hit;
 }
+
+/** RemediationJob props with every required field, in image mode so that no bundle is needed. */
+export const JOB_PROPS: RemediationJobProps = {
+  namespace: 'ns',
+  mode: JobMode.IMAGE,
+  codeRun: { group: 'platform.5dlabs.com', version: 'v1', plural: 'coderuns' },
+  qaSelector: { key: 'agent-type', values: ['cleo', 'tess'] },
+  implementationAgent: { key: 'agent-type', value: 'rex' },
+  taskIdLabel: 'task-id',
+  repositories: ['5dlabs/cto'],
+  labels: { readyForQa: 'ready-for-qa', remediation: 'remediation-in-progress', remediationColor: 'd93f0b', remediationDescription: '' },
+  githubTokenSecret: { name: 'gh', key: 'token' },
+};
