@@ -187,6 +187,11 @@ export interface EventSourceSpecGithub {
   readonly repositories?: EventSourceSpecGithubRepositories[];
 
   /**
+   * @schema EventSourceSpecGithub#organizations
+   */
+  readonly organizations?: string[];
+
+  /**
    * @schema EventSourceSpecGithub#webhook
    */
   readonly webhook?: EventSourceSpecGithubWebhook;
@@ -225,6 +230,7 @@ export function toJson_EventSourceSpecGithub(obj: EventSourceSpecGithub | undefi
   if (obj === undefined) { return undefined; }
   const result = {
     'repositories': obj.repositories?.map(y => toJson_EventSourceSpecGithubRepositories(y)),
+    'organizations': obj.organizations?.map(y => y),
     'webhook': toJson_EventSourceSpecGithubWebhook(obj.webhook),
     'events': obj.events?.map(y => y),
     'webhookSecret': toJson_EventSourceSpecGithubWebhookSecret(obj.webhookSecret),

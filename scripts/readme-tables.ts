@@ -27,6 +27,7 @@ const CONFIG_ROWS: ConfigRow[] = [
   { fields: ['implementationAgent.key', 'implementationAgent.value'], meaning: 'always excluded: `key!=value` is part of the selector' },
   { fields: ['taskIdLabel'], meaning: 'the Job adds `<taskIdLabel>=<id>` to every selection' },
   { fields: ['github.repositories'], meaning: '`owner/name` accepted by the Sensor and the Job' },
+  { fields: ['github.organizations'], meaning: 'organization-wide webhook of these organizations instead of one per repository; the Sensor still accepts only `github.repositories`' },
   { fields: ['github.bots'], meaning: '`sender.login` of Rex, matched whole' },
   { fields: ['github.botLoginCase'], meaning: '`exact` also rejects case variants' },
   { fields: ['github.botCommitAuthors'], meaning: 'git names or emails the bots commit with, for the resync (besides `github.bots` as logins)' },

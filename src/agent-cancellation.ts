@@ -82,7 +82,8 @@ export class AgentCancellation extends Chart {
     this.eventSource = new GitHubPushEventSource(this, 'EventSource', {
       namespace: c.eventsNamespace,
       name: `${c.name}-github`,
-      repositories: c.github.repositories,
+      // An organization-wide webhook delivers every repository's pushes; the Sensor keeps the allowlist.
+      ...(c.github.organizations.length ? { organizations: c.github.organizations } : { repositories: c.github.repositories }),
       webhookSecret: c.webhook.secret,
       port: c.webhook.port,
       endpoint: c.webhook.endpoint,

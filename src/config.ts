@@ -90,6 +90,11 @@ export interface AgentCancellationConfig {
   readonly github?: {
     /** `owner/name` of every repository served. @default DEFAULTS.github.repositories */
     readonly repositories?: string[];
+    /**
+     * Organizations whose organization-wide webhook delivers to the EventSource, instead of one webhook per
+     * repository. The Sensor still accepts only `repositories`. @default DEFAULTS.github.organizations
+     */
+    readonly organizations?: string[];
     /** `sender.login` of the implementation bot, matched whole. @default DEFAULTS.github.bots */
     readonly bots?: string[];
     /** How logins and repositories compare: GitHub treats them case-insensitively. @default DEFAULTS.github.botLoginCase */
@@ -208,6 +213,12 @@ function describe(error: ErrorObject, input: unknown): string {
 /** Rules a JSON schema cannot say: they keep the cancellation scoped to one task's QA agents. */
 function semanticIssues(c: ResolvedConfig): string[] {
   const issues = [...selectorIssues(c), ...deadlineIssues(c.job, 'job.activeDeadlineSeconds')];
+  for (const repository of c.github.repositories) {
+    const owner = repository.split('/')[0].toLowerCase();
+    if (c.github.organizations.length && !c.github.organizations.some((o) => o.toLowerCase() === owner)) {
+      issues.push(`github.repositories: ${JSON.stringify(repository)} is in none of github.organizations ${JSON.stringify(c.github.organizations)} (its pushes would never arrive)`);
+    }
+  }
   if (c.webhook.endpoint === '/') {
     issues.push('webhook.endpoint: "/" (expected a dedicated path such as "/agent-cancellation/github")');
   }

@@ -17,6 +17,7 @@ export const DEFAULTS: Omit<ResolvedConfig, 'eventsNamespace'> = {
   taskIdLabel: 'task-id',
   github: {
     repositories: ['5dlabs/cto'],
+    organizations: [],
     bots: ['5DLabs-Rex[bot]', '5DLabs-Rex'],
     botLoginCase: 'insensitive',
     botCommitAuthors: [],

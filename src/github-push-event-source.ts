@@ -9,8 +9,13 @@ export interface GitHubPushEventSourceProps {
   readonly namespace: string;
   /** Name of the EventSource and its ServiceAccount. */
   readonly name: string;
-  /** `owner/name` of each repository whose webhook points here. */
-  readonly repositories: string[];
+  /**
+   * `owner/name` of each repository whose webhook points here. Set this or `organizations`, not both (Argo Events
+   * refuses both). @default - none: `organizations` must be set
+   */
+  readonly repositories?: string[];
+  /** Organizations whose organization-wide webhook points here. @default - none: `repositories` must be set */
+  readonly organizations?: string[];
   /** Secret holding the webhook's HMAC secret; deliveries without a valid `X-Hub-Signature-256` get HTTP 400. */
   readonly webhookSecret: SecretRef;
   /** @default DEFAULTS.webhook.port */
@@ -48,8 +53,13 @@ export class GitHubPushEventSource extends Construct {
     }
     if (!this.endpoint.startsWith('/')) throw new Error(`endpoint: ${JSON.stringify(this.endpoint)} must start with "/"`);
 
+    const repositories = props.repositories ?? [];
+    const organizations = props.organizations ?? [];
+    if ((repositories.length === 0) === (organizations.length === 0)) {
+      throw new Error(`repositories: ${JSON.stringify(repositories)}, organizations: ${JSON.stringify(organizations)}: set exactly one of them`);
+    }
     const owners = new Map<string, string[]>();
-    for (const full of props.repositories) {
+    for (const full of repositories) {
       const [owner, repo, extra] = full.split('/');
       if (!owner || !repo || extra !== undefined) {
         throw new Error(`repositories: ${JSON.stringify(full)} must be "owner/name"`);
@@ -67,7 +77,9 @@ export class GitHubPushEventSource extends Construct {
         service: { ports: [{ name: 'webhook', port: this.port, targetPort: this.port }] },
         github: {
           [this.eventName]: {
-            repositories: [...owners].map(([owner, names]) => ({ owner, names })),
+            ...(organizations.length
+              ? { organizations }
+              : { repositories: [...owners].map(([owner, names]) => ({ owner, names })) }),
             webhook: { url: props.url ?? DEFAULTS.webhook.url, endpoint: this.endpoint, port: String(this.port), method: 'POST' },
             // For hooks Argo would manage; with no token it manages none, and the Sensor filters by event type.
             events: ['push', 'pull_request'],

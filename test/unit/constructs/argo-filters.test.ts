@@ -61,6 +61,12 @@ describe('bot filter, run by Argo Events', () => {
   });
 });
 
+test('real platform preset: its organization-wide webhook delivers every repository, the Sensor accepts only the allowlist', () => {
+  const sensor = sensorOf(preset('5dlabs-cto'));
+  const push = (repository: string) => pushDelivery({ login: 'rex-5dlabs[bot]', repository, ref: TASK_REF });
+  expect(matches(sensor, [push(REPO), push('5dlabs/other-project'), push('5dlabs/cto-fork')])).toEqual([true, false, false]);
+});
+
 describe('event, repository and branch filters, run by Argo Events', () => {
   const sensor = sensorOf(preset('card'));
   const bot = '5DLabs-Rex[bot]';

@@ -40,3 +40,13 @@ test('lint rejects a broken Sensor (the check can fail)', () => {
   expect(r.out).toContain('unknown operation type explode');
   expect(r.code).not.toBe(0);
 });
+
+test('lint rejects an EventSource with both repositories and organizations, which the construct never emits', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-lint-both-'));
+  const text = fs.readFileSync(path.join(repoRoot, 'dist', 'agent-cancellation.k8s.yaml'), 'utf8').replace(/^( +)repositories:\n/m, '$1organizations:\n$1  - 5dlabs\n$1repositories:\n');
+  expect(text).toContain('organizations:');
+  fs.writeFileSync(path.join(dir, 'both.yaml'), text);
+  const r = lint(dir);
+  expect(r.out).toContain('only one of repositories and organizations is allowed');
+  expect(r.code).not.toBe(0);
+});

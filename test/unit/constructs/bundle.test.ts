@@ -167,16 +167,24 @@ describe('synthesized bundle (card)', () => {
 });
 
 describe('synthesized bundle (real platform preset)', () => {
-  test('targets agents.platform CodeRuns in cto, selected by github-app', () => {
+  test('targets agents.platform CodeRuns in cto, selected by workflow-stage', () => {
     expect(rules(cto, 'agent-cancellation-job')[0]).toEqual({
       apiGroups: ['agents.platform'],
       resources: ['coderuns'],
       verbs: ['get', 'list', 'delete'],
     });
     const env = find(cto, 'Sensor').spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0].env;
-    expect(env.find((e: any) => e.name === 'AC_QA_SELECTOR').value).toBe('github-app in (5DLabs-Cleo,5DLabs-Tess),github-app!=5DLabs-Rex');
+    expect(env.find((e: any) => e.name === 'AC_QA_SELECTOR').value).toBe('workflow-stage in (quality,security,testing),workflow-stage!=implementation');
     expect(new Set(cto.map((o) => o.metadata.namespace))).toEqual(new Set(['cto']));
     expect(find(cto, 'Sensor').spec.dependencies[0].filters.data[2].value).toEqual(['(?i)^(?:rex-5dlabs\\[bot\\])$']);
+  });
+
+  test('one organization-wide webhook: the EventSource names the organization and no repository', () => {
+    const github = find(cto, 'EventSource').spec.github.push;
+    expect(github.organizations).toEqual(['5dlabs']);
+    expect(github.repositories).toBeUndefined();
+    expect(find(card, 'EventSource').spec.github.push).toMatchObject({ repositories: [{ owner: '5dlabs', names: ['cto'] }] });
+    expect(find(card, 'EventSource').spec.github.push.organizations).toBeUndefined();
   });
 
   test('EventSource and Sensor can run in another namespace; the Sensor still only creates Jobs in cto', () => {

@@ -30,11 +30,12 @@ describe('configuration', () => {
     expect(preset('card')).toEqual(resolveConfig({}));
   });
 
-  test('the real-platform preset selects github-app QA agents in cto', () => {
+  test('the real-platform preset selects the QA workflow stages in cto', () => {
     const c = preset('5dlabs-cto');
     expect(c.namespace).toBe('cto');
     expect(c.codeRun.group).toBe('agents.platform');
-    expect(qaSelectorString(c)).toBe('github-app in (5DLabs-Cleo,5DLabs-Tess),github-app!=5DLabs-Rex');
+    expect(qaSelectorString(c)).toBe('workflow-stage in (quality,security,testing),workflow-stage!=implementation');
+    expect(c.github).toMatchObject({ organizations: ['5dlabs'], repositories: ['5dlabs/cto'], bots: ['rex-5dlabs[bot]'] });
   });
 
   test('resolving does not modify the input', () => {
@@ -59,9 +60,15 @@ describe('configuration', () => {
     [{ ordering: { revision: 'spec.commitSha' } }, 'ordering.revision: "spec.commitSha" must match pattern'],
     [{ ordering: { revision: 'label:Not A Key' } }, 'ordering.revision: "label:Not A Key" must match pattern'],
     [{ github: { botCommitAuthors: ['a,b'] } }, 'github.botCommitAuthors[0]: "a,b" must match pattern'],
+    [{ github: { organizations: ['5dlabs/cto'] } }, 'github.organizations[0]: "5dlabs/cto" must match pattern'],
+    [{ github: { organizations: ['acme'] } }, 'github.repositories: "5dlabs/cto" is in none of github.organizations ["acme"] (its pushes would never arrive)'],
     [{ github: { remediationLabel: { description: 'x'.repeat(101) } } }, `github.remediationLabel.description: "${'x'.repeat(101)}" must NOT have more than 100 characters`],
   ])('rejects %j', (input, message) => {
     expect(issuesOf(input).join('\n')).toContain(message);
+  });
+
+  test('an organization matches its repositories case-insensitively, as GitHub does', () => {
+    expect(resolveConfig({ github: { organizations: ['5DLabs'], repositories: ['5dlabs/cto', '5DLABS/web'] } }).github.organizations).toEqual(['5DLabs']);
   });
 
   test('a label description of exactly 100 characters, as GitHub allows, is accepted', () => {

@@ -106,6 +106,15 @@ describe('typed props reach the manifests', () => {
   });
 });
 
+test('GitHubPushEventSource takes repositories or organizations, exactly one, as Argo Events requires', () => {
+  const make = (over: object) => () => new GitHubPushEventSource(Testing.chart(), 'EventSource', { namespace: 'events', name: 'hook', webhookSecret: { name: 'w', key: 's' }, ...over });
+  expect(make({ repositories: ['5dlabs/cto'], organizations: ['5dlabs'] })).toThrow('repositories: ["5dlabs/cto"], organizations: ["5dlabs"]: set exactly one of them');
+  expect(make({})).toThrow('repositories: [], organizations: []: set exactly one of them');
+  const chart = Testing.chart();
+  new GitHubPushEventSource(chart, 'EventSource', { namespace: 'events', name: 'hook', webhookSecret: { name: 'w', key: 's' }, organizations: ['5dlabs'] });
+  expect(find(Testing.synth(chart), 'EventSource').spec.github.push.organizations).toEqual(['5dlabs']);
+});
+
 describe('Durations are checked where they enter, naming the prop and the value', () => {
   const make = (over: object) => () => new RemediationJob(Testing.chart(), 'Job', { ...jobProps, ...over });
 
