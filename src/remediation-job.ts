@@ -14,7 +14,9 @@ import { deadlineIssues, ImplementationAgent, QaSelector, qaSelectorString, sele
 
 /** The custom resource the Job cancels. */
 export interface CodeRunResource {
+  /** API group, e.g. `agents.platform`. */
   readonly group: string;
+  /** API version, e.g. `v1`. */
   readonly version: string;
   /** Lower-case plural, as in the REST path. */
   readonly plural: string;
@@ -22,10 +24,13 @@ export interface CodeRunResource {
 
 /** GitHub labels of the transition. */
 export interface TransitionLabels {
+  /** Removed from the PR when remediation starts. */
   readonly readyForQa: string;
+  /** Added to the PR when remediation starts. */
   readonly remediation: string;
   /** Colour (6 hex digits) used if the remediation label must be created. */
   readonly remediationColor: string;
+  /** Description used if the remediation label must be created; GitHub allows at most 100 characters. */
   readonly remediationDescription: string;
 }
 
