@@ -3,26 +3,21 @@
  * JetStream bus, Sensor), the apiserver and the Job, against the Job's own wall time as the floor.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { ARGO_EVENTS_VERSION } from '../test/argo/argo-stack';
+import { binariesOrWhy } from '../test/harness/binaries';
 import { argoWorld, ArgoWorld, SECRET } from '../test/fixtures/argo-world';
 import { REPO } from '../test/fixtures/remediation-env';
 import { heading, median, ms, quantile, ratio, row } from './stats';
 
 const onPath = (cmd: string) => (process.env.PATH ?? '').split(':').some((dir) => fs.existsSync(path.join(dir, cmd)));
 
-/**
- * Why the Argo stack cannot run here, if it cannot. The binary is looked up where build-binaries.sh puts it
- * rather than through argoEventsBinary(), which would start a build of 20 minutes and more.
- */
+/** Why the Argo stack cannot run here, if it cannot. */
 function unavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root for the EventSource network namespace';
   const missing = ['ip', 'nats-server', 'openssl'].filter((c) => !onPath(c));
   if (missing.length) return `not on PATH: ${missing.join(', ')}`;
-  const bin = path.join(process.env.AC_BIN_DIR ?? path.join(os.homedir(), '.cache', 'agent-cancellation', 'bin'), `argo-events-${ARGO_EVENTS_VERSION}`);
-  if (!fs.existsSync(bin)) return `argo-events ${ARGO_EVENTS_VERSION} not built (test/harness/build-binaries.sh argo-events)`;
-  return undefined;
+  const binaries = binariesOrWhy();
+  return typeof binaries === 'string' ? binaries : undefined;
 }
 
 /** When the Sensor's Job appeared, polled every 10 ms: its create leaves no more precise trace. */

@@ -9,26 +9,19 @@
  *   - a Job runner standing in for the kubelet: it runs each Job the Sensor creates, with the Job's env
  *     and the Job's ServiceAccount, and records the Job's outcome in its status.
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import { createHmac } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { binaries } from '../harness/binaries';
 import { admin, clusterSecrets, kubeletEnv, serviceAccountKubeconfig } from '../harness/cluster';
-import { BUNDLE } from '../fixtures/run-job';
+import { own, ownChild, ownInterval } from '../harness/owned';
+import { BUNDLE, jobNode } from '../fixtures/run-job';
 
-export const ARGO_EVENTS_VERSION = 'v1.9.11';
-const repoRoot = path.resolve(__dirname, '..', '..');
 const SECRETS_ROOT = '/argo-events/secrets';
-
-export function argoEventsBinary(): string {
-  const bin = process.env.AC_BIN_DIR ?? path.join(os.homedir(), '.cache', 'agent-cancellation', 'bin');
-  const file = path.join(bin, `argo-events-${ARGO_EVENTS_VERSION}`);
-  if (!fs.existsSync(file)) execFileSync('bash', [path.join(repoRoot, 'test/harness/build-binaries.sh'), 'argo-events'], { stdio: 'inherit' });
-  return file;
-}
 
 function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -72,43 +65,33 @@ export interface ArgoStackOptions {
 }
 
 export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
-  const binary = argoEventsBinary();
+  const binary = binaries().argoEvents;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-argo-'));
   const subnet = 1 + (process.pid % 250);
   const hostIp = `10.213.${subnet}.1`;
   const nsIp = `10.213.${subnet}.2`;
   const netns = `ac-es-${process.pid}`;
   const veth = `ach${process.pid % 100000}`;
-  const children: ChildProcess[] = [];
   const secretDir = path.join(SECRETS_ROOT, o.webhookSecret.name);
   let stopping = false;
-  let runner: NodeJS.Timeout | undefined;
-  const reap = () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
-  process.once('exit', reap);
-
-  const stop = async () => {
-    stopping = true;
-    if (runner) clearInterval(runner);
-    for (const c of [...children].reverse()) {
-      if (c.exitCode === null) {
-        c.kill('SIGTERM');
-        await new Promise((r) => setTimeout(r, 100));
-        if (c.exitCode === null) c.kill('SIGKILL');
-      }
-    }
-    process.removeListener('exit', reap);
+  // Everything started below, stopped last first by stop() or, if the caller never gets the stack, the harness.
+  const stops = [own('argo stack network and files', () => {
     try { sh('ip', ['netns', 'del', netns]); } catch { /* already gone */ }
     try { sh('ip', ['link', 'del', veth]); } catch { /* went with the namespace */ }
     fs.rmSync(secretDir, { recursive: true, force: true });
     fs.rmSync(dir, { recursive: true, force: true });
+  })];
+  const stop = async () => {
+    stopping = true;
+    for (const s of [...stops].reverse()) await s();
   };
 
   const spawnLogged = (name: string, cmd: string, args: string[], env: Record<string, string>) => {
     const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    stops.push(ownChild(`argo ${name}`, child));
     const out = fs.createWriteStream(path.join(dir, `${name}.log`));
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
-    children.push(child);
     return child;
   };
   const logOf = (name: string) => (fs.existsSync(path.join(dir, `${name}.log`)) ? fs.readFileSync(path.join(dir, `${name}.log`), 'utf8') : '');
@@ -183,7 +166,7 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
 
     const seen = new Set<string>();
     const jobKube = await serviceAccountKubeconfig(o.namespace, 'agent-cancellation-job');
-    runner = setInterval(() => {
+    stops.push(ownInterval('argo job runner', () => {
       if (stopping) return;
       void stack.createdJobs().then((names) => {
         for (const name of names) if (!seen.has(name)) {
@@ -191,7 +174,7 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
           void runJobLikeKubelet(o.namespace, name, jobKube.path).then((e) => jobs.push(e));
         }
       }).catch(() => undefined);
-    }, 200);
+    }, 200));
     return stack;
   } catch (e) {
     await stop();
@@ -231,7 +214,8 @@ async function runJobLikeKubelet(namespace: string, name: string, kubeconfig: st
   if (cmd !== 'node' || path.basename(script) !== path.basename(BUNDLE)) throw new Error(`unexpected Job command ${container.command}`);
   const started = new Date().toISOString();
   const { code, logs } = await new Promise<{ code: number | null; logs: string }>((resolve) => {
-    const child = spawn(process.execPath, [BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(jobNode(), [BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    ownChild(`Job ${name}`, child);
     let logs = '';
     child.stdout.on('data', (c) => (logs += c));
     child.stderr.on('data', (c) => (logs += c));

@@ -29,6 +29,7 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import * as path from 'path';
 import { buildClientSchema, DocumentNode, execute, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, parse, SelectionSetNode, validate, ValueNode } from 'graphql';
+import { own } from '../harness/owned';
 
 const SCHEMA_JSON = path.resolve(__dirname, '..', '..', 'node_modules', '@octokit', 'graphql-schema', 'schema.json');
 let cachedSchema: GraphQLSchema | undefined;
@@ -129,6 +130,10 @@ export class GitHubTestServer {
   static async start(options: { token?: string; mutationIntervalMs?: number } = {}): Promise<GitHubTestServer> {
     const s = new GitHubTestServer(options.token ?? 'test-token', options.mutationIntervalMs ?? 0);
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
+    s.release = own('GitHub test server', () => {
+      s.server.closeAllConnections();
+      return new Promise<void>((resolve) => s.server.close(() => resolve()));
+    });
     return s;
   }
 
@@ -143,6 +148,7 @@ export class GitHubTestServer {
   clockSkewMs = 0;
   /** Points left in the hour's budget, as `rateLimit.remaining` reports it. */
   private remaining = 5000;
+  private release: () => Promise<void> = async () => undefined;
 
   private constructor(readonly token: string, private readonly mutationIntervalMs: number) {
     this.server = http.createServer((req, res) => void this.handle(req, res));
@@ -152,9 +158,9 @@ export class GitHubTestServer {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/graphql`;
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  /** Closes the server and its connections; the harness does it in teardown if no test did. */
+  stop(): Promise<void> {
+    return this.release();
   }
 
   addRepository(fullName: string): void {

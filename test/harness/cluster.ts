@@ -17,19 +17,8 @@ import * as YAML from 'yaml';
 import { ClusterInfo } from './control-plane';
 
 export const CLUSTER_ENV = 'AC_TEST_CLUSTER';
+const REQUEST_TIMEOUT_MS = 60_000;
 export const repoRoot = path.resolve(__dirname, '..', '..');
-/** The upstream data files the tests read and the project must not copy (see their PROVENANCE.md). */
-export const sharedData = process.env.AC_SHARED_DATA ?? path.resolve(repoRoot, '..', 'shared', 'data');
-
-/** A file under `sharedData`, or an error saying how to point the tests at it. */
-export function sharedDataFile(...parts: string[]): string {
-  const file = path.join(sharedData, ...parts);
-  if (!fs.existsSync(file)) {
-    throw new Error(`test data ${file} not found: set AC_SHARED_DATA to the directory holding crds/ and argo-events-v1.9.11/`);
-  }
-  return file;
-}
-
 export function clusterInfo(): ClusterInfo {
   const file = process.env[CLUSTER_ENV];
   if (!file) throw new Error(`${CLUSTER_ENV} is not set: run integration tests through jest's integration project`);
@@ -54,6 +43,8 @@ export class Client {
       const req = https.request(new URL(urlPath, this.info.server), {
         method,
         agent: this.agent,
+        // A server that stops answering fails the request instead of the whole run waiting on it.
+        timeout: REQUEST_TIMEOUT_MS,
         headers: {
           authorization: `Bearer ${this.token}`,
           accept: 'application/json',
@@ -74,6 +65,7 @@ export class Client {
         });
       });
       req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: no answer within ${REQUEST_TIMEOUT_MS} ms`)));
       req.end(payload);
     });
   }

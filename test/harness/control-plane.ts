@@ -1,21 +1,19 @@
 /**
- * A real control plane for tests: etcd and kube-apiserver built from their Go modules (build-binaries.sh),
+ * A real control plane for tests: etcd and kube-apiserver prebuilt from their Go modules (build-binaries.sh),
  * on loopback ports picked at run time, RBAC on, ServiceAccount token signing keys so TokenRequest issues
  * real tokens, and a static admin token (group system:masters) for set-up.
  *
  * An apiserver alone has no garbage collector, namespace controller or Job controller: tests never wait for
  * cascading deletes or namespace deletion, and each test file works in fresh namespaces.
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import { generateKeyPairSync, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-
-export const KUBE_VERSION = 'v1.36.3';
-export const ETCD_VERSION = 'v3.6.16';
-const repoRoot = path.resolve(__dirname, '..', '..');
+import { binaries } from './binaries';
+import { ownChild } from './owned';
 
 export interface ClusterInfo {
   readonly server: string;
@@ -40,17 +38,12 @@ function freePort(): Promise<number> {
   });
 }
 
-/** KUBEBUILDER_ASSETS (envtest's etcd and kube-apiserver) when set, else our cached builds. */
-export function binaries(): { etcd: string; apiserver: string } {
+/** KUBEBUILDER_ASSETS (envtest's etcd and kube-apiserver) when set, else the prebuilt ones. */
+function serverBinaries(): { etcd: string; apiserver: string } {
   const assets = process.env.KUBEBUILDER_ASSETS;
   if (assets) return { etcd: path.join(assets, 'etcd'), apiserver: path.join(assets, 'kube-apiserver') };
-  const bin = process.env.AC_BIN_DIR ?? path.join(os.homedir(), '.cache', 'agent-cancellation', 'bin');
-  const etcd = path.join(bin, `etcd-${ETCD_VERSION}`);
-  const apiserver = path.join(bin, `kube-apiserver-${KUBE_VERSION}`);
-  if (!fs.existsSync(etcd) || !fs.existsSync(apiserver)) {
-    execFileSync('bash', [path.join(repoRoot, 'test/harness/build-binaries.sh'), 'etcd', 'kube-apiserver'], { stdio: 'inherit' });
-  }
-  return { etcd, apiserver };
+  const { etcd, kubeApiserver } = binaries();
+  return { etcd, apiserver: kubeApiserver };
 }
 
 function logTo(child: ChildProcess, file: string): void {
@@ -84,29 +77,12 @@ async function httpOk(url: string, init: { token?: string; ca?: Buffer } = {}): 
   });
 }
 
-function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 export async function startControlPlane(): Promise<RunningControlPlane> {
-  const { etcd, apiserver } = binaries();
+  const { etcd, apiserver } = serverBinaries();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-kube-'));
-  const children: ChildProcess[] = [];
-  // Whatever happens to the test process, its servers go with it.
-  const reap = () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL'));
-  process.once('exit', reap);
-
+  const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
-    await Promise.all([...children].reverse().map(kill));
-    process.removeListener('exit', reap);
+    for (const s of [...stops].reverse()) await s();
     fs.rmSync(dir, { recursive: true, force: true });
   };
 
@@ -119,7 +95,7 @@ export async function startControlPlane(): Promise<RunningControlPlane> {
       `--listen-peer-urls=http://127.0.0.1:${peerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
       `--initial-cluster=test=http://127.0.0.1:${peerPort}`, '--unsafe-no-fsync', '--log-level=warn',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(etcdProc);
+    stops.push(ownChild('etcd', etcdProc));
     logTo(etcdProc, etcdLog);
     await waitFor('etcd', () => httpOk(`http://127.0.0.1:${clientPort}/health`), 30_000, etcdProc, etcdLog);
 
@@ -140,7 +116,7 @@ export async function startControlPlane(): Promise<RunningControlPlane> {
       `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
       '--enable-priority-and-fairness=false',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(api);
+    stops.push(ownChild('kube-apiserver', api));
     logTo(api, apiLog);
     const caFile = path.join(certDir, 'apiserver.crt');
     const server = `https://127.0.0.1:${securePort}`;

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { admin, CLUSTER_ENV, sharedDataFile } from './cluster';
+import { argoEventsFile } from './binaries';
+import { admin, CLUSTER_ENV, PRESETS, repoRoot } from './cluster';
 import { RunningControlPlane, startControlPlane } from './control-plane';
 
 declare global {
@@ -10,16 +11,20 @@ declare global {
   var __acControlPlane: RunningControlPlane | undefined;
 }
 
+/** The CodeRun CRD in each preset's group (the real platform's and the card's), and Argo Events' own CRDs. */
 function crds(): Record<string, any>[] {
   const read = (f: string) => YAML.parseAllDocuments(fs.readFileSync(f, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
-  const real = read(sharedDataFile('crds', 'coderun.agents.platform.yaml'))[0];
-  // The user's card names another group for the same kind: same schema, other group.
-  const card = { ...structuredClone(real), metadata: { name: 'coderuns.platform.5dlabs.com' } };
-  card.spec.group = 'platform.5dlabs.com';
-  const argo = ['argoproj.io_eventbus.yaml', 'argoproj.io_eventsources.yaml', 'argoproj.io_sensors.yaml'].flatMap((f) =>
-    read(sharedDataFile('argo-events-v1.9.11', f)),
+  const [codeRun] = read(path.join(repoRoot, 'test', 'fixtures', 'crds', 'coderun.yaml'));
+  const codeRuns = Object.values(PRESETS).map(({ group }) => {
+    const crd = structuredClone(codeRun);
+    crd.metadata.name = `${crd.spec.names.plural}.${group}`;
+    crd.spec.group = group;
+    return crd;
+  });
+  const argo = ['eventbus', 'eventsources', 'sensors'].flatMap((kind) =>
+    read(argoEventsFile('manifests', 'base', 'crds', `argoproj.io_${kind}.yaml`)),
   );
-  return [real, card, ...argo];
+  return [...codeRuns, ...argo];
 }
 
 export default async function globalSetup(): Promise<void> {

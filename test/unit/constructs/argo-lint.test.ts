@@ -3,10 +3,10 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { argoEventsBinary } from '../../argo/argo-stack';
+import { binaries } from '../../harness/binaries';
 import { repoRoot } from './synth-helpers';
 
-const binary = argoEventsBinary();
+const binary = binaries().argoEvents;
 
 function lint(target: string) {
   const r = spawnSync(binary, ['lint', '--strict', target], { encoding: 'utf8' });
