@@ -6,6 +6,7 @@ import { RevisionLocation } from './ordering-options';
 import { ReconcilerCronJob } from './reconciler-cron-job';
 import { RemediationJob } from './remediation-job';
 import { RemediationSensor } from './remediation-sensor';
+import { ScopeAdmissionPolicy } from './scope-admission-policy';
 
 export interface AgentCancellationProps extends ChartProps {
   /** The installation's configuration; validated and defaulted here. @default the user's card (see README) */
@@ -14,7 +15,7 @@ export interface AgentCancellationProps extends ChartProps {
 
 /**
  * The whole bundle: a GitHub EventSource, the Sensor that filters Rex's pushes, and the Job (with its RBAC)
- * that cancels one task's QA CodeRuns and flips the PR's labels.
+ * that cancels one task's QA CodeRuns and flips the PR's labels, with the admission policy that confines it.
  */
 export class AgentCancellation extends Chart {
   public readonly eventSource: GitHubPushEventSource;
@@ -22,6 +23,8 @@ export class AgentCancellation extends Chart {
   public readonly job: RemediationJob;
   /** Absent when `reconciler.enabled` is false. */
   public readonly reconciler?: ReconcilerCronJob;
+  /** Absent when `admissionPolicy.enabled` is false. */
+  public readonly scopePolicy?: ScopeAdmissionPolicy;
 
   constructor(scope: Construct, id: string, props: AgentCancellationProps = {}) {
     super(scope, id, props);
@@ -45,6 +48,14 @@ export class AgentCancellation extends Chart {
       ordering: { clockSkew: Duration.seconds(c.ordering.clockSkewSeconds), revision: RevisionLocation.parse(c.ordering.revision) },
       ...c.job,
     });
+
+    if (c.admissionPolicy.enabled) {
+      this.scopePolicy = new ScopeAdmissionPolicy(this, 'ScopePolicy', {
+        job: this.job,
+        qaSelector: c.qaSelector,
+        implementationAgent: c.implementationAgent,
+      });
+    }
 
     if (c.reconciler.enabled) {
       const { enabled: _, ...reconciler } = c.reconciler;

@@ -123,6 +123,14 @@ export interface AgentCancellationConfig {
     /** @default true */
     readonly enabled?: boolean;
   };
+  /**
+   * The ValidatingAdmissionPolicy that lets the Job's ServiceAccount delete only QA CodeRuns and touch only its own
+   * Leases (admissionregistration.k8s.io/v1: Kubernetes 1.30+; turn off for older clusters).
+   */
+  readonly admissionPolicy?: {
+    /** @default true */
+    readonly enabled?: boolean;
+  };
   readonly sensor?: {
     /** Retries of the Job creation by the Sensor. @default 5 steps from 1 s, factor 2, jitter 0.2 */
     readonly retry?: {

@@ -7,3 +7,4 @@ export * from './ordering-options';
 export * from './reconciler-cron-job';
 export * from './remediation-job';
 export * from './remediation-sensor';
+export * from './scope-admission-policy';

@@ -82,6 +82,8 @@ export class RemediationJob extends Construct {
   /** Label put on every Job and pod, with the task id as value, for `kubectl get jobs -l`. */
   public readonly taskIdJobLabel = 'agent-cancellation.5dlabs.io/task-id';
   public readonly namespace: string;
+  /** The custom resource the Job cancels. */
+  public readonly codeRun: CodeRunResource;
   /** Prefix of object names. */
   public readonly prefix: string;
   private readonly runtime: { readonly image: string; readonly env: k8s.EnvVar[]; readonly volume?: k8s.Volume };
@@ -89,6 +91,7 @@ export class RemediationJob extends Construct {
   constructor(scope: Construct, id: string, props: RemediationJobProps) {
     super(scope, id);
     this.namespace = props.namespace;
+    this.codeRun = props.codeRun;
     this.prefix = props.name ?? 'agent-cancellation';
     const mode = props.mode ?? 'configmap';
     if (mode !== 'configmap' && mode !== 'image') {

@@ -89,6 +89,7 @@ const PLURALS: Record<string, string> = {
   Namespace: 'namespaces', ServiceAccount: 'serviceaccounts', ConfigMap: 'configmaps', Secret: 'secrets', Event: 'events',
   Role: 'roles', RoleBinding: 'rolebindings', Job: 'jobs', CronJob: 'cronjobs', Lease: 'leases', CustomResourceDefinition: 'customresourcedefinitions',
   EventSource: 'eventsources', Sensor: 'sensors', CodeRun: 'coderuns', Pod: 'pods',
+  ValidatingAdmissionPolicy: 'validatingadmissionpolicies', ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
 };
 
 export function collectionPath(apiVersion: string, kind: string, namespace?: string): string {
@@ -165,11 +166,19 @@ export function clusterSecrets(namespace: string): (name: string, key: string) =
   };
 }
 
-/** The committed dist/ manifests; with `namespace`, every object (and RoleBinding subject) moved there. */
+/**
+ * The committed dist/ manifests; with `namespace`, every object (and RoleBinding subject) moved there, and the
+ * cluster-scoped admission policy renamed and matching the ServiceAccount there.
+ */
 export function distObjects(namespace?: string, file = path.join(repoRoot, 'dist', 'agent-cancellation.k8s.yaml')): Record<string, any>[] {
   const docs = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
   if (!namespace) return docs;
+  const from = docs.find((o: any) => o.kind === 'ServiceAccount').metadata.namespace;
   return docs.map((o: any) => {
+    if (o.kind.startsWith('ValidatingAdmissionPolicy')) {
+      // Its name ends in `.<namespace>`; its match condition names `system:serviceaccount:<namespace>:…`.
+      return JSON.parse(JSON.stringify(o).replaceAll(`.${from}"`, `.${namespace}"`).replaceAll(`:${from}:`, `:${namespace}:`));
+    }
     const moved = { ...o, metadata: { ...o.metadata, namespace } };
     if (o.kind === 'RoleBinding') moved.subjects = o.subjects.map((s: any) => ({ ...s, namespace }));
     if (o.kind === 'Sensor') {
