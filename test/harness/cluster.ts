@@ -5,6 +5,7 @@
  *   admin.apply(obj)                       server-side apply (fieldManager agent-cancellation-tests)
  *   createNamespace(name)
  *   serviceAccountKubeconfig(ns, sa)       kubeconfig with a real TokenRequest token; also returns the token
+ *   until(what, get, timeoutMs?)           polls until `get` returns a value
  *   asToken(token).request(...)            requests as that identity
  *   distObjects(namespace?)                the committed dist/ manifests, optionally moved to `namespace`
  *   seedCodeRuns(...) / codeRunNames(...)  CodeRuns for the card and real-platform presets
@@ -115,9 +116,19 @@ export function asToken(token: string): Client {
 
 export async function createNamespace(name: string): Promise<void> {
   await admin().apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  // ServiceAccounts are normally created by the controller-manager; this apiserver has none, so the
-  // namespace's `default` account is made here for anything that expects it.
+  // The controller-manager makes the namespace's `default` account too, but later: made here so nothing waits.
   await admin().apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } });
+}
+
+/** Polls `get` every 500 ms until it returns something other than undefined; throws after `timeoutMs`. */
+export async function until<T>(what: string, get: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
+  const giveUp = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await get();
+    if (v !== undefined) return v;
+    if (Date.now() > giveUp) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** A kubeconfig (file path) for a real ServiceAccount token from the TokenRequest API. */

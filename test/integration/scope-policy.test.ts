@@ -36,15 +36,20 @@ function lease(namespace: string, name: string, labels: Record<string, string> =
 }
 
 /**
- * Resolves once the apiserver enforces the policy of `namespace`: its informer loads a new policy shortly after
- * it is created (whose CEL the apiserver compiled when it accepted it).
+ * Resolves once the apiserver enforces the policy of `namespace` (its informer loads a new policy shortly after
+ * it is created; it compiled the CEL when it accepted it) and the controller-manager has type-checked the CEL
+ * against the CodeRun and Lease schemas, without a warning.
  */
 async function untilEnforced(job: Client, namespace: string): Promise<void> {
   await admin().apply(lease(namespace, 'probe'));
   for (let i = 0; ; i++) {
     const probe = await job.request('DELETE', `${leases(namespace)}/probe?dryRun=All`);
-    if (probe.status === 403) return;
-    if (i >= 120) throw new Error(`policy ${policyName(namespace)} not enforced after 60 s: probe HTTP ${probe.status}`);
+    const policy = (await admin().request('GET', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${policyName(namespace)}`)).body;
+    if (probe.status === 403 && policy.status?.observedGeneration === policy.metadata.generation) {
+      expect(policy.status.typeChecking?.expressionWarnings ?? []).toEqual([]);
+      return;
+    }
+    if (i >= 120) throw new Error(`policy ${policyName(namespace)} not enforced and type-checked after 60 s: probe HTTP ${probe.status}, status ${JSON.stringify(policy.status)}`);
     await sleep(500);
   }
 }
