@@ -11,22 +11,24 @@ trap 'rm -f "$results"' EXIT
 start=$SECONDS
 timeout --kill-after=10 "$deadline" npx jest --ci --json --outputFile="$results" "$@" &
 jest=$!
-trap 'kill -TERM "$jest" 2>/dev/null' INT TERM
+stopped=0
+trap 'stopped=1; kill -TERM "$jest" 2>/dev/null' INT TERM
 while wait "$jest"; rc=$?; [ $rc -gt 128 ] && kill -0 "$jest" 2>/dev/null; do :; done
-hung=0
-if [ $(( SECONDS - start )) -ge "$deadline" ]; then
-  hung=1
+if [ $stopped = 1 ]; then
+  echo "interrupted: stopped Jest and every process it started" >&2
+elif [ $(( SECONDS - start )) -ge "$deadline" ]; then
+  stopped=1
   echo "Jest was still running after ${deadline} s: stopped it and every process it started" >&2
 fi
 
 node -e '
-const [file, hung] = [process.argv[1], Number(process.argv[2])];
+const [file, stopped] = [process.argv[1], Number(process.argv[2])];
 const text = require("fs").readFileSync(file, "utf8");
 // Jest writes no results when it cannot start (a failed globalSetup, say) or is killed first: one failure.
 const r = text ? JSON.parse(text) : { numPassedTests: 0, numFailedTests: 1, numPendingTests: 0, numTodoTests: 0 };
-// Results written but Jest kept running: the hang is a failure of its own.
-const failed = r.numFailedTests + (text && hung ? 1 : 0);
+// Results written but Jest had to be stopped (it hung, or was interrupted): that is a failure of its own.
+const failed = r.numFailedTests + (text && stopped ? 1 : 0);
 const skipped = r.numPendingTests + r.numTodoTests;
 console.log(`${r.numPassedTests} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
-' "$results" "$hung" || rc=1
+' "$results" "$stopped" || rc=1
 exit $rc
