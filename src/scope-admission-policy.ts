@@ -52,9 +52,12 @@ export class ScopeAdmissionPolicy extends Construct {
       spec: {
         failurePolicy: 'Fail',
         matchConstraints: {
+          // Versions named, not '*', so the controller-manager type-checks the CEL against their schemas;
+          // Equivalent still matches requests through any other version of the same resources.
+          matchPolicy: 'Equivalent',
           resourceRules: [
-            { apiGroups: [job.codeRun.group], apiVersions: ['*'], resources: [job.codeRun.plural], operations: ['DELETE'] },
-            { apiGroups: [LEASES], apiVersions: ['*'], resources: ['leases'], operations: ['CREATE', 'UPDATE', 'DELETE'] },
+            { apiGroups: [job.codeRun.group], apiVersions: [job.codeRun.version], resources: [job.codeRun.plural], operations: ['DELETE'] },
+            { apiGroups: [LEASES], apiVersions: ['v1'], resources: ['leases'], operations: ['CREATE', 'UPDATE', 'DELETE'] },
           ],
         },
         matchConditions: [{ name: 'job-service-account', expression: `request.userInfo.username == ${cel(user)}` }],

@@ -9,9 +9,11 @@ test('matches only the Job\'s ServiceAccount, on CodeRun deletes and Lease write
   expect(policy.matchConditions).toEqual([
     { name: 'job-service-account', expression: 'request.userInfo.username == "system:serviceaccount:cto:agent-cancellation-job"' },
   ]);
-  expect(policy.matchConstraints.resourceRules.map((r: any) => [r.apiGroups, r.resources, r.operations])).toEqual([
-    [['agents.platform'], ['coderuns'], ['DELETE']],
-    [['coordination.k8s.io'], ['leases'], ['CREATE', 'UPDATE', 'DELETE']],
+  // Named versions (a wildcard turns the controller-manager's type check off); Equivalent matches the others.
+  expect(policy.matchConstraints.matchPolicy).toBe('Equivalent');
+  expect(policy.matchConstraints.resourceRules.map((r: any) => [r.apiGroups, r.apiVersions, r.resources, r.operations])).toEqual([
+    [['agents.platform'], ['v1'], ['coderuns'], ['DELETE']],
+    [['coordination.k8s.io'], ['v1'], ['leases'], ['CREATE', 'UPDATE', 'DELETE']],
   ]);
   expect(policy.failurePolicy).toBe('Fail');
 });
