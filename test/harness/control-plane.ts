@@ -5,7 +5,7 @@
  *
  * kube-controller-manager from the same module runs the controllers the tests rely on (CONTROLLERS): garbage
  * collection, Jobs, CronJobs, namespace deletion, `default` ServiceAccounts, TTL after finished, and the admission
- * policies' type-checking status. There is no kubelet, so no Pod runs.
+ * policies' type-checking status. Pods run only where a test starts a node (node.ts).
  */
 import { ChildProcess, spawn } from 'child_process';
 import { generateKeyPairSync, randomBytes } from 'crypto';
