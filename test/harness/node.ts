@@ -65,7 +65,7 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
   const info = clusterInfo();
   const server = new URL(info.server);
   const runs: PodRun[] = [];
-  const started = new Map<string, { stop: () => Promise<void>; exited: Promise<void> }>();
+  const started = new Map<string, { stop: () => Promise<void> }>();
   let busy = false;
 
   await must('create Node', admin().request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } } }));
@@ -129,6 +129,7 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
       // As a kubelet: the container cannot be created; the Pod stays Pending and is tried again.
       await patchStatus(ns, podName, { containerStatuses: [{ name: container.name, ready: false, restartCount: 0, image: container.image, imageID: '', state: { waiting: { reason: 'CreateContainerConfigError', message: (e as Error).message } } }] });
       started.delete(pod.metadata.uid);
+      fs.rmSync(dir, { recursive: true, force: true });
       return;
     }
     const [cmd, ...args] = [...(container.command ?? []), ...(container.args ?? [])];
@@ -152,7 +153,7 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
     let deleted = false;
-    const exited = new Promise<void>((resolve) => child.once('close', async (code, signal) => {
+    child.once('close', async (code, signal) => {
       const finishedAt = new Date().toISOString();
       const message = fs.readFileSync(mounts[mounts.length - 1][0], 'utf8');
       const exitCode = code ?? 128 + (signal ? os.constants.signals[signal] : 0);
@@ -168,9 +169,8 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
       }
       runs.push({ namespace: ns, pod: podName, job, code: exitCode, stdout, stderr, message, finishedAt: Date.now() });
       fs.rmSync(dir, { recursive: true, force: true });
-      resolve();
-    }));
-    started.set(pod.metadata.uid, { stop: async () => { deleted = true; await stopChild(child); await release(); }, exited });
+    });
+    started.set(pod.metadata.uid, { stop: async () => { deleted = true; await stopChild(child); await release(); } });
     await patchStatus(ns, podName, {
       phase: 'Running',
       startTime: startedAt,
@@ -194,7 +194,7 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
             apiVersion: 'v1', kind: 'Binding', metadata: { name: pod.metadata.name }, target: { apiVersion: 'v1', kind: 'Node', name },
           });
         } else if (pod.spec.nodeName === name && pod.status?.phase === 'Pending' && !started.has(uid)) {
-          started.set(uid, { stop: async () => undefined, exited: Promise.resolve() });
+          started.set(uid, { stop: async () => undefined });
           await run(pod);
         }
       }
