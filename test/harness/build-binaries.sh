@@ -42,7 +42,7 @@ minutes_of() {
   case "$1" in
     etcd) echo 1 ;;
     kube-apiserver) echo 5 ;;
-    kube-controller-manager) echo 4 ;;
+    kube-controller-manager) echo 2 ;;
     argo-events) echo 5 ;;
     argo-eval) echo 1 ;;
   esac
