@@ -47,6 +47,7 @@ const CONFIG_ROWS: ConfigRow[] = [
   { fields: ['job.nodeImage'], meaning: 'must be pinned by digest; the `Dockerfile` builds on the same image' },
   { fields: ['job.backoffLimit', 'job.activeDeadlineSeconds', 'job.ttlSecondsAfterFinished'], meaning: 'Job bounds' },
   { fields: ['job.githubDeadlineSeconds', 'job.githubRequestTimeoutMs', 'job.leaseDurationSeconds', 'job.lockWaitSeconds'], meaning: 'runtime bounds' },
+  { fields: ['admissionPolicy.enabled'], meaning: 'the [admission policy](#admission-policy) confining the Job\'s ServiceAccount; `false` for clusters before 1.30' },
   { fields: ['sensor.retry.steps', 'sensor.retry.durationSeconds', 'sensor.retry.factor', 'sensor.retry.jitter'], meaning: 'retries of the Job creation' },
   { fields: ['reconciler.enabled', 'reconciler.schedule'], meaning: 'the reconciler CronJob' },
   { fields: ['reconciler.pendingSeconds'], meaning: 'a pending push untouched this long is resumed' },

@@ -7,6 +7,7 @@ import { RevisionLocation } from './ordering-options';
 import { parseCron, ReconcilerCronJob } from './reconciler-cron-job';
 import { JobMode, RemediationJob } from './remediation-job';
 import { BotLoginCase, RemediationSensor } from './remediation-sensor';
+import { ScopeAdmissionPolicy } from './scope-admission-policy';
 
 export interface AgentCancellationProps extends ChartProps {
   /** The installation's configuration; validated and defaulted here. @default the user's card (see README) */
@@ -15,7 +16,7 @@ export interface AgentCancellationProps extends ChartProps {
 
 /**
  * The whole bundle: a GitHub EventSource, the Sensor that filters Rex's pushes, and the Job (with its RBAC)
- * that cancels one task's QA CodeRuns and flips the PR's labels.
+ * that cancels one task's QA CodeRuns and flips the PR's labels, with the admission policy that confines it.
  */
 export class AgentCancellation extends Chart {
   public readonly eventSource: GitHubPushEventSource;
@@ -23,6 +24,8 @@ export class AgentCancellation extends Chart {
   public readonly job: RemediationJob;
   /** Absent when `reconciler.enabled` is false. */
   public readonly reconciler?: ReconcilerCronJob;
+  /** Absent when `admissionPolicy.enabled` is false. */
+  public readonly scopePolicy?: ScopeAdmissionPolicy;
 
   constructor(scope: Construct, id: string, props: AgentCancellationProps = {}) {
     super(scope, id, props);
@@ -60,6 +63,14 @@ export class AgentCancellation extends Chart {
       lockWait: Duration.seconds(c.job.lockWaitSeconds),
     });
     const botLoginCase = c.github.botLoginCase as BotLoginCase;
+
+    if (c.admissionPolicy.enabled) {
+      this.scopePolicy = new ScopeAdmissionPolicy(this, 'ScopePolicy', {
+        job: this.job,
+        qaSelector: c.qaSelector,
+        implementationAgent: c.implementationAgent,
+      });
+    }
 
     if (c.reconciler.enabled) {
       const r = c.reconciler;

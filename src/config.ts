@@ -137,6 +137,14 @@ export interface AgentCancellationConfig {
     /** @default DEFAULTS.reconciler.enabled */
     readonly enabled?: boolean;
   };
+  /**
+   * The ValidatingAdmissionPolicy that lets the Job's ServiceAccount delete only QA CodeRuns and touch only its own
+   * Leases (admissionregistration.k8s.io/v1: Kubernetes 1.30+; turn off for older clusters).
+   */
+  readonly admissionPolicy?: {
+    /** @default DEFAULTS.admissionPolicy.enabled */
+    readonly enabled?: boolean;
+  };
   readonly sensor?: {
     /** Retries of the Job creation by the Sensor. @default DEFAULTS.sensor.retry */
     readonly retry?: {

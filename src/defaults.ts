@@ -52,6 +52,9 @@ export const DEFAULTS: Omit<ResolvedConfig, 'eventsNamespace'> = {
     leaseDurationSeconds: 60,
     lockWaitSeconds: 120,
   },
+  admissionPolicy: {
+    enabled: true,
+  },
   reconciler: {
     enabled: true,
     schedule: '*/5 * * * *',

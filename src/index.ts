@@ -11,3 +11,4 @@ export * from './reconciler-cron-job';
 export * from './remediation-job';
 export * from './remediation-sensor';
 export * from './safety-rules';
+export * from './scope-admission-policy';

@@ -155,6 +155,8 @@ export class RemediationJob extends Construct {
   public readonly namespace: string;
   /** The label selector of the QA runs to cancel, before the per-event task-id term. */
   public readonly qaSelector: string;
+  /** The custom resource the Job cancels. */
+  public readonly codeRun: CodeRunResource;
   /** Prefix of object names. */
   public readonly prefix: string;
   private launchBinding?: kplus.RoleBinding;
@@ -163,6 +165,7 @@ export class RemediationJob extends Construct {
   constructor(scope: Construct, id: string, props: RemediationJobProps) {
     super(scope, id);
     this.namespace = props.namespace;
+    this.codeRun = props.codeRun;
     this.prefix = props.name ?? DEFAULTS.name;
     const { mode, nodeImage, remediationMode, optOutLabel, deadlines, times } = checkedProps(props);
     this.qaSelector = qaSelectorString(props);

@@ -6,8 +6,7 @@
  *     both services bind metrics port 7777 on all interfaces, with no option to move it, so one of them
  *     lives behind a veth pair on addresses this harness creates (10.213.N.0/30);
  *   - `argo-events sensor-service` with the synthesized Sensor and KUBECONFIG of the Sensor's ServiceAccount;
- *   - a Job runner standing in for the kubelet: it runs each Job the Sensor creates, with the Job's env
- *     and the Job's ServiceAccount, and records the Job's outcome in its status.
+ *   - the test node (test/harness/node.ts) running the Pods the Job controller makes for the Sensor's Jobs.
  */
 import { execFileSync, spawn } from 'child_process';
 import { createHmac } from 'crypto';
@@ -17,9 +16,9 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { binaries } from '../harness/binaries';
-import { admin, clusterSecrets, kubeletEnv, serviceAccountKubeconfig } from '../harness/cluster';
-import { own, ownChild, ownInterval } from '../harness/owned';
-import { BUNDLE, jobNode } from '../fixtures/run-job';
+import { admin, serviceAccountKubeconfig } from '../harness/cluster';
+import { startNode, TestNode } from '../harness/node';
+import { own, ownChild } from '../harness/owned';
 
 const SECRETS_ROOT = '/argo-events/secrets';
 
@@ -46,7 +45,10 @@ export interface JobExecution {
 export interface ArgoStack {
   /** Where the EventSource listens, as GitHub would reach it. */
   readonly webhookUrl: string;
+  /** The Jobs' Pods run to their end by the test node, in order. */
   readonly jobs: JobExecution[];
+  /** The node running the namespace's Pods. */
+  readonly node: TestNode;
   /** Job names created by the Sensor so far. */
   createdJobs(): Promise<string[]>;
   /** Posts a delivery as GitHub does; `secret` undefined sends no signature. */
@@ -73,7 +75,6 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
   const netns = `ac-es-${process.pid}`;
   const veth = `ach${process.pid % 100000}`;
   const secretDir = path.join(SECRETS_ROOT, o.webhookSecret.name);
-  let stopping = false;
   // Everything started below, stopped last first by stop() or, if the caller never gets the stack, the harness.
   const stops = [own('argo stack network and files', () => {
     try { sh('ip', ['netns', 'del', netns]); } catch { /* already gone */ }
@@ -82,7 +83,6 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
     fs.rmSync(dir, { recursive: true, force: true });
   })];
   const stop = async () => {
-    stopping = true;
     for (const s of [...stops].reverse()) await s();
   };
 
@@ -140,11 +140,17 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
 
     const webhook = Object.values<any>(o.eventSource.spec.github)[0].webhook;
     const webhookUrl = `http://${nsIp}:${webhook.port}${webhook.endpoint}`;
-    const jobs: JobExecution[] = [];
+    // The Jobs the Sensor creates run as in a cluster: the Job controller makes their Pods, the test node runs them.
+    const node = await startNode([o.namespace]);
+    stops.push(node.stop);
     const stack: ArgoStack = {
       webhookUrl,
-      jobs,
-      createdJobs: async () => (await admin().request('GET', `/apis/batch/v1/namespaces/${o.namespace}/jobs`)).body.items.map((j: any) => j.metadata.name),
+      get jobs() {
+        return node.runs.filter((r) => r.job).map((r) => ({ name: r.job!, code: r.code, logs: r.stdout + r.stderr, finishedAt: r.finishedAt }));
+      },
+      node,
+      // The remediation Jobs' component label: reconciler passes are Jobs in the namespace too.
+      createdJobs: async () => (await admin().request('GET', `/apis/batch/v1/namespaces/${o.namespace}/jobs?labelSelector=app.kubernetes.io%2Fcomponent%3Dremediation-job`)).body.items.map((j: any) => j.metadata.name),
       deliver: (event, id, payload, secret) => post(webhookUrl, event, id, JSON.stringify(payload), secret),
       stopEventSource: async () => {
         if (eventSource.exitCode !== null) return;
@@ -164,17 +170,6 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
     // Its durable consumer only sees events published after it subscribes.
     await waitLog('sensor', /started subscribing to events for trigger/, 90_000);
 
-    const seen = new Set<string>();
-    const jobKube = await serviceAccountKubeconfig(o.namespace, 'agent-cancellation-job');
-    stops.push(ownInterval('argo job runner', () => {
-      if (stopping) return;
-      void stack.createdJobs().then((names) => {
-        for (const name of names) if (!seen.has(name)) {
-          seen.add(name);
-          void runJobLikeKubelet(o.namespace, name, jobKube.path).then((e) => jobs.push(e));
-        }
-      }).catch(() => undefined);
-    }, 200));
     return stack;
   } catch (e) {
     await stop();
@@ -199,36 +194,4 @@ function post(url: string, event: string, id: string, body: string, secret: stri
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end(body);
   });
-}
-
-/** What a kubelet would do for the Job's single container, minus the container: env, identity, exit code. */
-async function runJobLikeKubelet(namespace: string, name: string, kubeconfig: string): Promise<JobExecution> {
-  const job = (await admin().request('GET', `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`)).body;
-  const container = job.spec.template.spec.containers[0];
-  const env = {
-    PATH: process.env.PATH ?? '',
-    KUBECONFIG: kubeconfig,
-    ...(await kubeletEnv(container, `${name}-pod`, clusterSecrets(namespace))),
-  };
-  const [cmd, script, ...args] = container.command;
-  if (cmd !== 'node' || path.basename(script) !== path.basename(BUNDLE)) throw new Error(`unexpected Job command ${container.command}`);
-  const started = new Date().toISOString();
-  const { code, logs } = await new Promise<{ code: number | null; logs: string }>((resolve) => {
-    const child = spawn(jobNode(), [BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    ownChild(`Job ${name}`, child);
-    let logs = '';
-    child.stdout.on('data', (c) => (logs += c));
-    child.stderr.on('data', (c) => (logs += c));
-    child.on('close', (c) => resolve({ code: c, logs }));
-  });
-  const now = new Date().toISOString();
-  const done = code === 0;
-  const condition = (type: string) => ({ type, status: 'True', lastProbeTime: now, lastTransitionTime: now });
-  await admin().request('PUT', `/apis/batch/v1/namespaces/${namespace}/jobs/${name}/status`, {
-    ...job,
-    status: done
-      ? { startTime: started, completionTime: now, succeeded: 1, conditions: [condition('SuccessCriteriaMet'), condition('Complete')] }
-      : { startTime: started, failed: 1, conditions: [{ ...condition('FailureTarget'), reason: 'BackoffLimitExceeded' }, { ...condition('Failed'), reason: 'BackoffLimitExceeded' }] },
-  });
-  return { name, code, logs, finishedAt: Date.now() };
 }

@@ -8,6 +8,7 @@ import * as path from 'path';
 export interface Binaries {
   readonly etcd: string;
   readonly kubeApiserver: string;
+  readonly kubeControllerManager: string;
   readonly argoEvents: string;
   readonly argoEval: string;
   /** The github.com/argoproj/argo-events module in the Go module cache: CRDs and JSON schema. */

@@ -29,6 +29,7 @@ out_of() {
   case "$1" in
     etcd) echo "$BIN_DIR/etcd-$ETCD_VERSION" ;;
     kube-apiserver) echo "$BIN_DIR/kube-apiserver-$KUBE_VERSION" ;;
+    kube-controller-manager) echo "$BIN_DIR/kube-controller-manager-$KUBE_VERSION" ;;
     argo-events) echo "$BIN_DIR/argo-events-$ARGO_EVENTS_VERSION" ;;
     argo-eval) echo "$BIN_DIR/argo-eval-$ARGO_EVAL_KEY" ;;
     *) log "unknown target: $1"; exit 2 ;;
@@ -41,6 +42,7 @@ minutes_of() {
   case "$1" in
     etcd) echo 1 ;;
     kube-apiserver) echo 5 ;;
+    kube-controller-manager) echo 2 ;;
     argo-events) echo 5 ;;
     argo-eval) echo 1 ;;
   esac
@@ -52,17 +54,21 @@ wrapper_module() {
   printf 'module acbuild\n\ngo 1.26\n' >"$1/go.mod"
 }
 
-build_kube_apiserver() {
-  local out="$1" dir="$WORK_ROOT/kube-apiserver"
+# kube_command OUT CMD: a command of k8s.io/kubernetes (cmd/CMD), in a wrapper module of its own.
+kube_command() {
+  local out="$1" cmd="$2" dir="$WORK_ROOT/$2"
   wrapper_module "$dir"
   local gomod staging_ver="v0.${KUBE_VERSION#v1.}"
   gomod=$(cd "$dir" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   # k8s.io/kubernetes points its staging modules at ./staging; pin each to its published tag instead.
   local replaces
   replaces=$(awk '/=> \.\/staging\// {print $1}' "$gomod" | sort -u | sed "s|.*|-replace=&=&@$staging_ver|")
-  (cd "$dir" && go mod edit $replaces && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" \
-    && go build -trimpath -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
+  (cd "$dir" && go mod edit $replaces && go get "k8s.io/kubernetes/cmd/$cmd@$KUBE_VERSION" \
+    && go build -trimpath -o "$out.tmp" "k8s.io/kubernetes/cmd/$cmd")
 }
+
+build_kube_apiserver() { kube_command "$1" kube-apiserver; }
+build_kube_controller_manager() { kube_command "$1" kube-controller-manager; }
 
 build_etcd() {
   local out="$1" dir="$WORK_ROOT/etcd"
@@ -111,7 +117,7 @@ build() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(etcd kube-apiserver argo-events argo-eval)
+[ ${#targets[@]} -eq 0 ] && targets=(etcd kube-apiserver kube-controller-manager argo-events argo-eval)
 missing=()
 for t in "${targets[@]}"; do [ -x "$(out_of "$t")" ] || missing+=("$t"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -132,6 +138,7 @@ cat >"$MANIFEST.tmp" <<EOF
 {
   "etcd": "$(out_of etcd)",
   "kubeApiserver": "$(out_of kube-apiserver)",
+  "kubeControllerManager": "$(out_of kube-controller-manager)",
   "argoEvents": "$(out_of argo-events)",
   "argoEval": "$(out_of argo-eval)",
   "argoEventsModule": "$argo_events_module"

@@ -5,6 +5,7 @@
  *   admin.apply(obj)                       server-side apply (fieldManager agent-cancellation-tests)
  *   createNamespace(name)
  *   serviceAccountKubeconfig(ns, sa)       kubeconfig with a real TokenRequest token; also returns the token
+ *   until(what, get, timeoutMs?)           polls until `get` returns a value
  *   asToken(token).request(...)            requests as that identity
  *   distObjects(namespace?)                the committed dist/ manifests, optionally moved to `namespace`
  *   seedCodeRuns(...) / codeRunNames(...)  CodeRuns for the card and real-platform presets
@@ -89,6 +90,7 @@ const PLURALS: Record<string, string> = {
   Namespace: 'namespaces', ServiceAccount: 'serviceaccounts', ConfigMap: 'configmaps', Secret: 'secrets', Event: 'events',
   Role: 'roles', RoleBinding: 'rolebindings', Job: 'jobs', CronJob: 'cronjobs', Lease: 'leases', CustomResourceDefinition: 'customresourcedefinitions',
   EventSource: 'eventsources', Sensor: 'sensors', CodeRun: 'coderuns', Pod: 'pods',
+  ValidatingAdmissionPolicy: 'validatingadmissionpolicies', ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
 };
 
 export function collectionPath(apiVersion: string, kind: string, namespace?: string): string {
@@ -114,9 +116,19 @@ export function asToken(token: string): Client {
 
 export async function createNamespace(name: string): Promise<void> {
   await admin().apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  // ServiceAccounts are normally created by the controller-manager; this apiserver has none, so the
-  // namespace's `default` account is made here for anything that expects it.
+  // The controller-manager makes the namespace's `default` account too, but later: made here so nothing waits.
   await admin().apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } });
+}
+
+/** Polls `get` every 500 ms until it returns something other than undefined; throws after `timeoutMs`. */
+export async function until<T>(what: string, get: () => Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
+  const giveUp = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await get();
+    if (v !== undefined) return v;
+    if (Date.now() > giveUp) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** A kubeconfig (file path) for a real ServiceAccount token from the TokenRequest API. */
@@ -165,11 +177,19 @@ export function clusterSecrets(namespace: string): (name: string, key: string) =
   };
 }
 
-/** The committed dist/ manifests; with `namespace`, every object (and RoleBinding subject) moved there. */
+/**
+ * The committed dist/ manifests; with `namespace`, every object (and RoleBinding subject) moved there, and the
+ * cluster-scoped admission policy renamed and matching the ServiceAccount there.
+ */
 export function distObjects(namespace?: string, file = path.join(repoRoot, 'dist', 'agent-cancellation.k8s.yaml')): Record<string, any>[] {
   const docs = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
   if (!namespace) return docs;
+  const from = docs.find((o: any) => o.kind === 'ServiceAccount').metadata.namespace;
   return docs.map((o: any) => {
+    if (o.kind.startsWith('ValidatingAdmissionPolicy')) {
+      // Its name ends in `.<namespace>`; its match condition names `system:serviceaccount:<namespace>:…`.
+      return JSON.parse(JSON.stringify(o).replaceAll(`.${from}"`, `.${namespace}"`).replaceAll(`:${from}:`, `:${namespace}:`));
+    }
     const moved = { ...o, metadata: { ...o.metadata, namespace } };
     if (o.kind === 'RoleBinding') moved.subjects = o.subjects.map((s: any) => ({ ...s, namespace }));
     if (o.kind === 'Sensor') {

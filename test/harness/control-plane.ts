@@ -3,8 +3,9 @@
  * on loopback ports picked at run time, RBAC on, ServiceAccount token signing keys so TokenRequest issues
  * real tokens, and a static admin token (group system:masters) for set-up.
  *
- * An apiserver alone has no garbage collector, namespace controller or Job controller: tests never wait for
- * cascading deletes or namespace deletion, and each test file works in fresh namespaces.
+ * kube-controller-manager from the same module runs the controllers the tests rely on (CONTROLLERS): garbage
+ * collection, Jobs, CronJobs, namespace deletion, `default` ServiceAccounts, TTL after finished, and the admission
+ * policies' type-checking status. Pods run only where a test starts a node (node.ts).
  */
 import { ChildProcess, spawn } from 'child_process';
 import { generateKeyPairSync, randomBytes } from 'crypto';
@@ -38,12 +39,26 @@ function freePort(): Promise<number> {
   });
 }
 
-/** KUBEBUILDER_ASSETS (envtest's etcd and kube-apiserver) when set, else the prebuilt ones. */
-function serverBinaries(): { etcd: string; apiserver: string } {
+/** The controllers kube-controller-manager runs for the tests (names as its --controllers takes them). */
+export const CONTROLLERS = [
+  'garbage-collector-controller',
+  'job-controller',
+  'cronjob-controller',
+  'namespace-controller',
+  'serviceaccount-controller',
+  'ttl-after-finished-controller',
+  'validatingadmissionpolicy-status-controller',
+];
+
+/** KUBEBUILDER_ASSETS (envtest's etcd and kube-apiserver) when set, else the prebuilt ones; our controller-manager. */
+function serverBinaries(): { etcd: string; apiserver: string; controllerManager: string } {
   const assets = process.env.KUBEBUILDER_ASSETS;
-  if (assets) return { etcd: path.join(assets, 'etcd'), apiserver: path.join(assets, 'kube-apiserver') };
-  const { etcd, kubeApiserver } = binaries();
-  return { etcd, apiserver: kubeApiserver };
+  const b = binaries();
+  return {
+    etcd: assets ? path.join(assets, 'etcd') : b.etcd,
+    apiserver: assets ? path.join(assets, 'kube-apiserver') : b.kubeApiserver,
+    controllerManager: b.kubeControllerManager,
+  };
 }
 
 function logTo(child: ChildProcess, file: string): void {
@@ -78,7 +93,7 @@ async function httpOk(url: string, init: { token?: string; ca?: Buffer } = {}): 
 }
 
 export async function startControlPlane(): Promise<RunningControlPlane> {
-  const { etcd, apiserver } = serverBinaries();
+  const { etcd, apiserver, controllerManager } = serverBinaries();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-kube-'));
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -126,6 +141,33 @@ export async function startControlPlane(): Promise<RunningControlPlane> {
       120_000,
       api,
       apiLog,
+    );
+
+    const kubeconfig = path.join(dir, 'admin.kubeconfig');
+    fs.writeFileSync(kubeconfig, JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: { server, 'certificate-authority': caFile } }],
+      users: [{ name: 'admin', user: { token: adminToken } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user: 'admin' } }],
+      'current-context': 'test',
+    }), { mode: 0o600 });
+    const kcmLog = path.join(dir, 'controller-manager.log');
+    const kcm = spawn(controllerManager, [
+      `--kubeconfig=${kubeconfig}`, `--controllers=${CONTROLLERS.join(',')}`,
+      // One instance per run, and no serving port to collide with other runs on the machine.
+      '--leader-elect=false', '--secure-port=0',
+      '--kube-api-qps=100', '--kube-api-burst=200',
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    stops.push(ownChild('kube-controller-manager', kcm));
+    logTo(kcm, kcmLog);
+    // It serves nothing: its serviceaccount controller making kube-system's `default` account shows it running.
+    await waitFor(
+      'kube-controller-manager',
+      () => httpOk(`${server}/api/v1/namespaces/kube-system/serviceaccounts/default`, { token: adminToken, ca: fs.readFileSync(caFile) }),
+      120_000,
+      kcm,
+      kcmLog,
     );
     return { info: { server, caFile, adminToken, dir }, stop };
   } catch (e) {

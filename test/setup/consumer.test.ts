@@ -67,11 +67,15 @@ test("the README's example compiles with tsc and synthesizes the EventSource, Se
     YAML.parseAllDocuments(fs.readFileSync(path.join(dist, f), 'utf8')).map((d) => d.toJSON()).filter(Boolean),
   );
   const kinds = objects.map((o) => o.kind);
-  for (const kind of ['EventSource', 'Sensor', 'ServiceAccount', 'Role', 'RoleBinding', 'ConfigMap', 'CronJob']) expect(kinds).toContain(kind);
+  for (const kind of ['EventSource', 'Sensor', 'ServiceAccount', 'Role', 'RoleBinding', 'ConfigMap', 'CronJob', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) {
+    expect(kinds).toContain(kind);
+  }
   const sensor = objects.find((o) => o.kind === 'Sensor');
   expect(sensor.spec.triggers[0].template.k8s.source.resource.kind).toBe('Job');
   // The Job runs the bundle the package ships, from the ConfigMap.
   const bundle = fs.readFileSync(path.join(scratch, 'node_modules', 'agent-cancellation', 'lib', 'bundle', 'remediation-job.js'), 'utf8');
   expect(Object.values(objects.find((o) => o.kind === 'ConfigMap').data)).toEqual([bundle]);
-  expect(new Set(objects.map((o) => o.metadata.namespace))).toEqual(new Set(['cto']));
+  // All but the admission policy and its binding, which are cluster-scoped.
+  const namespaced = objects.filter((o) => !o.kind.startsWith('ValidatingAdmissionPolicy'));
+  expect(new Set(namespaced.map((o) => o.metadata.namespace))).toEqual(new Set(['cto']));
 });

@@ -13,8 +13,10 @@ function subjects(objects: Record<string, any>[], binding: string) {
   return { role: b.roleRef.name, subjects: b.subjects.map((s: any) => `${s.namespace}/${s.name}`) };
 }
 
+const namespaced = (objects: Record<string, any>[]) => objects.filter((o) => !o.kind.startsWith('ValidatingAdmissionPolicy'));
+
 describe('synthesized bundle (card)', () => {
-  test('emits exactly these objects, all namespaced in agent-platform', () => {
+  test('emits exactly these objects, all namespaced in agent-platform but the cluster-scoped admission policy', () => {
     expect(card.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ConfigMap/agent-cancellation-job-bundle',
       'CronJob/agent-cancellation-reconciler',
@@ -27,8 +29,10 @@ describe('synthesized bundle (card)', () => {
       'ServiceAccount/agent-cancellation-github',
       'ServiceAccount/agent-cancellation-job',
       'ServiceAccount/agent-cancellation-sensor',
+      'ValidatingAdmissionPolicy/agent-cancellation-job-scope.agent-platform',
+      'ValidatingAdmissionPolicyBinding/agent-cancellation-job-scope.agent-platform',
     ]);
-    expect(new Set(card.map((o) => o.metadata.namespace))).toEqual(new Set(['agent-platform']));
+    expect(new Set(namespaced(card).map((o) => o.metadata.namespace))).toEqual(new Set(['agent-platform']));
   });
 
   test('the Sensor filters are exact, anchored and typed', () => {
@@ -175,7 +179,7 @@ describe('synthesized bundle (real platform preset)', () => {
     });
     const env = find(cto, 'Sensor').spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0].env;
     expect(env.find((e: any) => e.name === 'AC_QA_SELECTOR').value).toBe('workflow-stage in (quality,security,testing),workflow-stage!=implementation');
-    expect(new Set(cto.map((o) => o.metadata.namespace))).toEqual(new Set(['cto']));
+    expect(new Set(namespaced(cto).map((o) => o.metadata.namespace))).toEqual(new Set(['cto']));
     expect(find(cto, 'Sensor').spec.dependencies[0].filters.data[2].value).toEqual(['(?i)^(?:rex-5dlabs\\[bot\\])$']);
   });
 
