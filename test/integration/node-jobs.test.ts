@@ -49,6 +49,7 @@ async function createJob(taskId: number, env: Record<string, string> = {}): Prom
     [EVENT_ENV.taskId]: String(taskId),
     [EVENT_ENV.pushedAt]: String(seededAt + 6),
     [EVENT_ENV.beforeSha]: '0'.repeat(40),
+    [EVENT_ENV.event]: 'push',
     ...env,
   };
   for (const e of job.spec.template.spec.containers[0].env) if (e.name in values) e.value = values[e.name];
