@@ -3,7 +3,8 @@ import { Alert, AlertSender } from './alert';
 import { CommitAuthor, PullRequestView, RepositoryView, sameLabel } from './github';
 import { JobInput, ReconcileInput, taskSelector } from './input';
 import { ConflictError, KubeApi, KubeObject, Lease } from './kube';
-import { acquire, expired, LockTimeoutError, MANAGED_BY, PrState, readState, recordDelivery, relabelled, relabels, save } from './lease';
+import { acquire, expired, LockTimeoutError, MANAGED_BY, readState, save } from './lease';
+import { PrState, recordDelivery, relabelled, relabels } from './pr-state';
 import { qaRestartedAfterPush, rulesFor, splitRuns } from './ordering';
 import { handlePush, optedOut, provenance } from './remediate';
 import { RetryableError } from './retry';
@@ -101,6 +102,25 @@ export function decide(o: Observed, cfg: ReconcileInput, now: number): Action {
   const removeReady = has(cfg.labels.ready);
   if (removeReady || o.staleRuns.length > 0) return { kind: 'repair', removeReady, stale: o.staleRuns };
   return idle('converged');
+}
+
+/** What a failed repair escalates to: the alert once per episode, a retry of its failed webhook, or nothing. */
+export type Escalation =
+  | { readonly kind: 'raise'; readonly reason: 'repairs-failing' | 'pending-too-long' }
+  | { readonly kind: 'retry-webhook' }
+  | { readonly kind: 'none' };
+
+/**
+ * The alert rule, pure: a state whose repairs failed `maxFailures` times, or still pending `attentionSeconds`
+ * after its push started, raises the alert once; while it stands, only a webhook that failed is tried again.
+ * `state.repair` already counts the failure just made.
+ */
+export function escalate(state: PrState, cfg: Pick<ReconcileInput, 'maxFailures' | 'attentionSeconds'>, now: number): Escalation {
+  if (state.attention) return state.attention.webhook === 'failed' ? { kind: 'retry-webhook' } : { kind: 'none' };
+  const failures = state.repair?.failures ?? 0;
+  const tooLong = pending(state) && now - Date.parse(state.startedAt) >= cfg.attentionSeconds * 1000;
+  if (failures >= cfg.maxFailures) return { kind: 'raise', reason: 'repairs-failing' };
+  return tooLong ? { kind: 'raise', reason: 'pending-too-long' } : { kind: 'none' };
 }
 
 /**
@@ -361,14 +381,10 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
   } catch (e) {
     const error = (e as Error).message;
     state.repair = { failures: (state.repair?.failures ?? 0) + 1, lastAt: new Date(now()).toISOString(), lastError: error };
-    const tooLong = pending(state) && now() - Date.parse(state.startedAt) >= cfg.attentionSeconds * 1000;
-    let alerted = false;
-    if (!state.attention && (state.repair.failures >= cfg.maxFailures || tooLong)) {
-      await raise(cfg, deps, state, held.lease, tooLong && state.repair.failures < cfg.maxFailures ? 'pending-too-long' : 'repairs-failing');
-      alerted = true;
-    } else if (state.attention?.webhook === 'failed') {
-      state.attention.webhook = await notify(cfg, deps, state, held.lease);
-    }
+    const step = escalate(state, cfg, now());
+    const alerted = step.kind === 'raise';
+    if (step.kind === 'raise') await raise(cfg, deps, state, held.lease, step.reason);
+    else if (step.kind === 'retry-webhook') state.attention!.webhook = await notify(cfg, deps, state, held.lease);
     await save(kube, held.lease, state, true, now).catch((err) => log('release-failed', { error: (err as Error).message }));
     log('reconcile', { saw, did: action.kind, failed: error, failures: state.repair.failures, alerted });
     return alerted ? 'alerted' : 'failed';

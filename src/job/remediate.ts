@@ -1,7 +1,8 @@
 import { RemediationMode } from '../job-env';
 import { ResolvedPush, sameLabel } from './github';
 import { JobInput, StaticInput } from './input';
-import { acquire, leaseName, PrState, readState, save } from './lease';
+import { acquire, leaseName, readState, save } from './lease';
+import { PrState } from './pr-state';
 import { completeSteps, event, HeldLease, StepDeps } from './steps';
 
 export type Outcome =

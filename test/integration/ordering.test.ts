@@ -4,7 +4,8 @@
  * the platform's next QA cycle, and never undoes a ready-for-qa added after it.
  */
 import { EXIT } from '../../src/job-env';
-import { leaseName, PrState } from '../../src/job/lease';
+import { leaseName } from '../../src/job/lease';
+import { PrState } from '../../src/job/pr-state';
 import { admin, codeRun, PRESETS } from '../harness/cluster';
 import { REPO, remediationWorld, RemediationWorld, untilPast } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';

@@ -7,7 +7,8 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { EXIT } from '../../src/job-env';
-import { leaseName, microTime, PrState } from '../../src/job/lease';
+import { leaseName, microTime } from '../../src/job/lease';
+import { PrState } from '../../src/job/pr-state';
 import { admin, codeRun, PRESETS, seedCodeRuns } from '../harness/cluster';
 import { qaRunsOf, REPO, remediationWorld, RemediationWorld, untilPast } from '../fixtures/remediation-env';
 import { JobRun, runJob } from '../fixtures/run-job';

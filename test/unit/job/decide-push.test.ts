@@ -1,6 +1,6 @@
 /** Every branch of the push decision, as a table: before the lock (PR, head) and under it (the recorded state). */
 import { PullRequestState } from '../../../src/job/github';
-import { PrState } from '../../../src/job/lease';
+import { PrState } from '../../../src/job/pr-state';
 import { decidePush, PushDecision, PushObserved } from '../../../src/job/remediate';
 
 const HEAD = 'a'.repeat(40);

@@ -3,8 +3,9 @@ import { RemediationMode, TriggerEvent } from '../../../src/job-env';
 import { PullRequestView } from '../../../src/job/github';
 import { ReconcileInput } from '../../../src/job/input';
 import { Lease } from '../../../src/job/kube';
-import { microTime, PrState } from '../../../src/job/lease';
-import { Action, decide, lostPush, Observed, reconcile } from '../../../src/job/reconcile';
+import { microTime } from '../../../src/job/lease';
+import { PrState } from '../../../src/job/pr-state';
+import { Action, decide, escalate, lostPush, Observed, reconcile } from '../../../src/job/reconcile';
 import { FakeGitHub, FakeKube } from './fakes';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
@@ -274,5 +275,22 @@ describe('a pass in observe mode', () => {
     expect(report.actions).toMatchObject({ skip: 1, resume: 0 });
     expect(w.logs.find((l) => l.step === 'reconcile')).toMatchObject({ did: 'skip', skipped: 'opted-out' });
     expect([w.kube.codeRuns.length, w.github.transitions]).toEqual([6, []]);
+  });
+});
+
+describe('escalation of a failed repair, as a table', () => {
+  const thresholds = { maxFailures: 3, attentionSeconds: 3600 };
+  const state = (o: { phase?: PrState['phase']; failures: number; startedAgo: number; attention?: PrState['attention'] }) =>
+    ({ phase: o.phase ?? 'failed', startedAt: ago(o.startedAgo), repair: { failures: o.failures, lastAt: ago(0), lastError: 'x' }, attention: o.attention }) as PrState;
+  test.each<[string, Parameters<typeof state>[0], ReturnType<typeof escalate>]>([
+    ['first failure of a young push', { failures: 1, startedAgo: 60 }, { kind: 'none' }],
+    ['the third failure', { failures: 3, startedAgo: 60 }, { kind: 'raise', reason: 'repairs-failing' }],
+    ['a pending push older than attentionSeconds, first failure', { failures: 1, startedAgo: 3600 }, { kind: 'raise', reason: 'pending-too-long' }],
+    ['both: the failures name it', { failures: 3, startedAgo: 7200 }, { kind: 'raise', reason: 'repairs-failing' }],
+    ['a finished push is never too long, only failing', { phase: 'done', failures: 1, startedAgo: 7200 }, { kind: 'none' }],
+    ['already raised, webhook sent: nothing more', { failures: 5, startedAgo: 60, attention: { since: ago(60), reason: 'repairs-failing', webhook: 'sent' } }, { kind: 'none' }],
+    ['already raised, webhook failed: try it again', { failures: 5, startedAgo: 60, attention: { since: ago(60), reason: 'repairs-failing', webhook: 'failed' } }, { kind: 'retry-webhook' }],
+  ])('%s', (_name, o, expected) => {
+    expect(escalate(state(o), thresholds, NOW)).toEqual(expected);
   });
 });
