@@ -28,13 +28,13 @@ async function stateOf(w: RemediationWorld, pr: number): Promise<PrState> {
 }
 
 /** Sets up task `t`'s previous QA cycle (its runs and its PR), then waits past the clock-skew margin. */
-async function previousCycle(w: RemediationWorld, t: number): Promise<{ stale: string[]; rex: string }> {
+async function previousCycle(w: RemediationWorld, t: number): Promise<{ pr: number; stale: string[]; rex: string }> {
   w.gh.setBranch(REPO, `feature/task-${t}-implementation`, w.shaOf(t));
-  expect(w.gh.openPullRequest(REPO, `feature/task-${t}-implementation`, ['ready-for-qa'])).toBe(t);
+  const pr = w.gh.openPullRequest(REPO, `feature/task-${t}-implementation`, ['ready-for-qa']);
   const rex = await createRun(w, t, 'rex');
   const stale = [await createRun(w, t, 'cleo'), await createRun(w, t, 'tess')];
   await untilPast(seconds(Date.now()) + MARGIN_SECONDS);
-  return { stale, rex };
+  return { pr, stale, rex };
 }
 
 /** The bot's push to task `t`'s branch; returns the Job env for it (push time from the GitHub server). */
@@ -47,12 +47,11 @@ describe.each(['card', 'cto'] as const)('preset %s', (preset) => {
   let w: RemediationWorld;
   beforeAll(async () => {
     w = await remediationWorld(`order-${preset}`, preset);
-    // PR numbers follow task numbers: tasks 1 and 2 are PRs 1 and 2.
   });
   afterAll(() => w.stop());
 
   test('a QA run created after the push survives its Job; the runs created before it are cancelled', async () => {
-    const { stale, rex } = await previousCycle(w, 1);
+    const { pr, stale, rex } = await previousCycle(w, 1);
     const env = botPush(w, 1, 'a1'.repeat(20));
     await sleep(1100);
     const fresh = await createRun(w, 1, 'cleo');
@@ -61,21 +60,21 @@ describe.each(['card', 'cto'] as const)('preset %s', (preset) => {
     const names = await w.names();
     expect(stale.filter((n) => names.includes(n))).toEqual([]);
     expect(names).toEqual(expect.arrayContaining([fresh, rex]));
-    expect(w.gh.prLabels(REPO, 1)).toEqual(['remediation-in-progress']);
-    expect((await stateOf(w, 1)).steps.cancel).toMatchObject({ deleted: expect.arrayContaining(stale), kept: [{ name: fresh, why: 'created-at-or-after-push' }] });
+    expect(w.gh.prLabels(REPO, pr)).toEqual(['remediation-in-progress']);
+    expect((await stateOf(w, pr)).steps.cancel).toMatchObject({ deleted: expect.arrayContaining(stale), kept: [{ name: fresh, why: 'created-at-or-after-push' }] });
     expect(run.logs.find((l) => l.step === 'cancel')!.kept).toEqual([{ name: fresh, why: 'created-at-or-after-push' }]);
   });
 
   test('the race as on the platform: the bot\'s last push, within 1 s new QA runs and ready-for-qa again, then the Job: the new cycle is untouched', async () => {
-    const { stale, rex } = await previousCycle(w, 2);
+    const { pr, stale, rex } = await previousCycle(w, 2);
     // Remediation under way: an earlier Job had removed ready-for-qa.
-    w.gh.unlabelPullRequest(REPO, 2, 'ready-for-qa');
-    w.gh.labelPullRequest(REPO, 2, 'remediation-in-progress');
+    w.gh.unlabelPullRequest(REPO, pr, 'ready-for-qa');
+    w.gh.labelPullRequest(REPO, pr, 'remediation-in-progress');
     const env = botPush(w, 2, 'b2'.repeat(20));
     // The platform's next QA cycle for the new head, within a second of the push.
     const fresh = await Promise.all([createRun(w, 2, 'cleo'), createRun(w, 2, 'tess')]);
-    w.gh.unlabelPullRequest(REPO, 2, 'remediation-in-progress');
-    w.gh.labelPullRequest(REPO, 2, 'ready-for-qa');
+    w.gh.unlabelPullRequest(REPO, pr, 'remediation-in-progress');
+    w.gh.labelPullRequest(REPO, pr, 'ready-for-qa');
     const transitions = w.gh.count('Transition');
 
     const run = await runJob(env);
@@ -83,14 +82,12 @@ describe.each(['card', 'cto'] as const)('preset %s', (preset) => {
     const names = await w.names();
     expect(stale.filter((n) => names.includes(n))).toEqual([]);
     expect(names).toEqual(expect.arrayContaining([...fresh, rex]));
-    expect(w.gh.prLabels(REPO, 2)).toEqual(['ready-for-qa']);
+    expect(w.gh.prLabels(REPO, pr)).toEqual(['ready-for-qa']);
     expect(w.gh.count('Transition')).toBe(transitions);
-    expect(w.gh.prComments(REPO, 2)).toEqual([]);
-    const state = await stateOf(w, 2);
+    expect(w.gh.prComments(REPO, pr)).toEqual([]);
+    const state = await stateOf(w, pr);
     expect(state.steps.relabel).toMatchObject({ result: 'qa-restarted-after-push' });
     expect(state.steps.cancel!.kept.map((k) => k.name).sort()).toEqual([...fresh].sort());
-    // Task 1, handled before, is as its own push left it.
-    expect(w.gh.prLabels(REPO, 1)).toEqual(['remediation-in-progress']);
   });
 });
 
@@ -139,7 +136,7 @@ describe('clock skew between GitHub and the cluster (margin 5 s)', () => {
     ['3 s ahead', 3000, 1],
     ['3 s behind', -3000, 2],
   ])('GitHub %s: the run started after the push is kept, the runs of the previous cycle are cancelled', async (_name, skew, t) => {
-    const { stale } = await previousCycle(w, t);
+    const { pr, stale } = await previousCycle(w, t);
     // Past the margin plus the skew, so that the previous cycle is older than the push on either clock.
     await untilPast(seconds(Date.now()) + 3);
     w.gh.clockSkewMs = skew;
@@ -151,6 +148,6 @@ describe('clock skew between GitHub and the cluster (margin 5 s)', () => {
     const names = await w.names();
     expect(names).toContain(fresh);
     expect(stale.filter((n) => names.includes(n))).toEqual([]);
-    expect((await stateOf(w, t)).steps.cancel!.kept).toEqual([{ name: fresh, why: skew > 0 ? 'within-clock-skew' : 'created-at-or-after-push' }]);
+    expect((await stateOf(w, pr)).steps.cancel!.kept).toEqual([{ name: fresh, why: skew > 0 ? 'within-clock-skew' : 'created-at-or-after-push' }]);
   });
 });
