@@ -47,7 +47,9 @@ function bareClient(c) {
     const ready = pr.labels.nodes.find((l) => l.name === c.ready);
     const now = new Date().toISOString().replace('Z', '000Z');
     const spec = { holderIdentity: 'bare', leaseDurationSeconds: 60, acquireTime: now, renewTime: now };
-    const lease = await kube('POST', leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: p.leaseName }, spec });
+    // Labelled as the Job's own Leases are: the admission policy lets its ServiceAccount write no other.
+    const metadata = { name: p.leaseName, labels: { 'app.kubernetes.io/managed-by': 'agent-cancellation' } };
+    const lease = await kube('POST', leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec });
     const runs = `/apis/${c.group}/${c.version}/namespaces/${c.namespace}/${c.plural}`;
     const { items } = await kube('GET', `${runs}?labelSelector=${encodeURIComponent(p.selector)}`);
     for (const run of items.filter((r) => Date.parse(r.metadata.creationTimestamp) < p.pushedAtMs)) {

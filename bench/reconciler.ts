@@ -5,11 +5,6 @@
  * this is what the level-triggered resync costs when every webhook arrived.
  */
 import { parse } from 'graphql';
-import { DEFAULTS } from '../src/defaults';
-import { GraphqlGitHub } from '../src/job/github-client';
-import { readReconcileInput } from '../src/job/input';
-import { HttpKubeApi, loadConnection } from '../src/job/kube';
-import { reconcile } from '../src/job/reconcile';
 import { remediationWorld } from '../test/fixtures/remediation-env';
 import { queryCost } from '../test/github-server/server';
 import { heading, ratio, row } from './stats';
@@ -43,17 +38,12 @@ export async function reconcilerCost(repositoryCounts: number[]) {
           w.gh.openPullRequest(repo, branch, ['ready-for-qa']);
         }
       }
-      const env = {
-        ...w.env({ taskId: '1' }),
-        AC_ALLOWED_REPOSITORIES: repositories.join(','),
-        AC_BOTS: BOT.login,
-        AC_BRANCH_PATTERN: 'feature/task-{id}-implementation',
-      };
-      const cfg = readReconcileInput(env);
+      // The bundle as the CronJob runs it, with this world's repositories: the pass's own summary and the
+      // server's record must agree on what it cost.
       const from = w.gh.requests.length;
-      const github = new GraphqlGitHub({ url: w.gh.url, token: w.gh.token, deadline: Date.now() + 120_000, requestTimeoutMs: DEFAULTS.job.githubRequestTimeoutMs });
-      const kube = new HttpKubeApi(loadConnection({ KUBECONFIG: w.kubeconfig }));
-      const report = await reconcile(cfg, { kube, github, log: () => undefined });
+      const pass = await w.reconcile({ AC_ALLOWED_REPOSITORIES: repositories.join(','), AC_BOTS: BOT.login });
+      if (pass.code !== 0) throw new Error(`reconcile pass exited ${pass.code}: ${pass.stderr || JSON.stringify(pass.logs.at(-1))}`);
+      const report = pass.logs.find((l) => l.step === 'reconcile-done')!;
       const sent = w.gh.requests.slice(from);
       const points = sent.reduce((sum, r) => sum + (r.points ?? 0), 0);
       if (report.github.points !== points) throw new Error(`the pass reported ${report.github.points} points, the server charged ${points}`);
