@@ -98,6 +98,11 @@ export function splitRuns(runs: readonly KubeObject[], push: PushMark, rules: Or
   return split;
 }
 
+/** The runs a recorded push (or PR event) made stale: its head, its time, and the rules for its event. */
+export function splitForRecord(runs: readonly KubeObject[], record: { readonly sha: string; readonly pushedAt: string; readonly event?: TriggerEvent }, rules: OrderingRules): RunSplit {
+  return splitRuns(runs, { headSha: record.sha, pushedAtMs: Date.parse(record.pushedAt) }, rulesFor(record.event, rules));
+}
+
 /**
  * True when the ready label was last added at or after the push: the platform already started the next QA
  * cycle for this head, so the push's label flip would undo it. Both times are GitHub's, in whole seconds, so a

@@ -5,10 +5,10 @@ import { JobInput, ReconcileInput, taskSelector } from './input';
 import { ConflictError, KubeApi, KubeObject, Lease } from './kube';
 import { acquire, expired, LockTimeoutError, MANAGED_BY, readState, save } from './lease';
 import { PrState, recordDelivery, relabelled, relabels } from './pr-state';
-import { qaRestartedAfterPush, rulesFor, splitRuns } from './ordering';
+import { qaRestartedAfterPush, splitForRecord, splitRuns } from './ordering';
 import { handlePush, optedOut, provenance } from './remediate';
 import { RetryableError } from './retry';
-import { completeSteps, event, HeldLease, StepDeps } from './steps';
+import { completeSteps, deleteRuns, event, HeldLease, StepDeps } from './steps';
 
 export interface ReconcileDeps extends StepDeps {
   /** Sends the needs-attention webhook; absent when no URL is configured. */
@@ -194,7 +194,7 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
       state,
       pr: v.view ? (v.view.prs.get(state.pr) ?? null) : undefined,
       viewError: v.error,
-      staleRuns: splitRuns(runsOf(state.taskId), { headSha: state.sha, pushedAtMs: Date.parse(state.pushedAt) }, rulesFor(state.event, cfg.ordering)).stale,
+      staleRuns: splitForRecord(runsOf(state.taskId), state, cfg.ordering).stale,
       commit: v.view?.commits.get(state.sha),
     };
     const action = decide(observed, cfg, now());
@@ -356,8 +356,7 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
       case 'repair': {
         const ready = o.pr!.labels.find((l) => sameLabel(l.name, cfg.labels.ready));
         if (action.removeReady && ready) await deps.github.transition(o.pr!.id, { remove: ready.id });
-        const deleted: string[] = [];
-        for (const r of action.stale) if (await kube.deleteNamed(cfg.namespace, cfg.codeRun, r.metadata.name, r.metadata.uid!)) deleted.push(r.metadata.name);
+        const deleted = await deleteRuns(kube, cfg, action.stale);
         Object.assign(did, { removed: action.removeReady ? cfg.labels.ready : undefined, deleted });
         await event(kube, cfg.namespace, held.lease, 'Normal', 'InvariantRestored', `PR #${state.pr}: ${provenance(state)}: ${action.removeReady ? `removed ${cfg.labels.ready}, ` : ''}${deleted.length} QA CodeRun(s) deleted${deleted.length ? ` (${deleted.join(', ')})` : ''}`, log);
         break;

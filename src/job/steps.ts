@@ -1,11 +1,11 @@
 import { RemediationMode } from '../job-env';
 import { GitHubApi, markerComment, PullRequestState, sameLabel, TransitionError } from './github';
 import { StaticInput, taskSelector } from './input';
-import { KubeApi, Lease } from './kube';
+import { KubeApi, KubeObject, Lease } from './kube';
 import { save } from './lease';
 import { PrState, recordDelivery, relabelled, relabels } from './pr-state';
 import { Logger } from './log';
-import { qaRestartedAfterPush, rulesFor, splitRuns } from './ordering';
+import { qaRestartedAfterPush, splitForRecord } from './ordering';
 import { RetryableError, sleep } from './retry';
 
 export interface StepDeps {
@@ -48,14 +48,8 @@ export async function completeSteps(s: StaticInput, state: PrState, held: HeldLe
     if (enforce) held.lease = await save(kube, held.lease, state, false, now);
     const selector = taskSelector(s, state.taskId);
     const runs = await kube.list(s.namespace, s.codeRun, selector);
-    const { stale, kept } = splitRuns(runs, { headSha: state.sha, pushedAtMs: Date.parse(state.pushedAt) }, rulesFor(state.event, s.ordering));
-    const deleted: string[] = [];
-    if (enforce) {
-      // By name with a uid precondition: a run replaced since the list is a new run, and is never hit.
-      for (const run of stale) {
-        if (await kube.deleteNamed(s.namespace, s.codeRun, run.metadata.name, run.metadata.uid!)) deleted.push(run.metadata.name);
-      }
-    } else deleted.push(...stale.map((r) => r.metadata.name));
+    const { stale, kept } = splitForRecord(runs, state, s.ordering);
+    const deleted = enforce ? await deleteRuns(kube, s, stale) : stale.map((r) => r.metadata.name);
     log('cancel', { pr, mode: s.mode, selector, event: state.event ?? 'push', pushedAt: state.pushedAt, deleted, kept });
     if (enforce) await verifyGone(kube, s, selector, stale.map((r) => r.metadata.uid!), deps.verifyTimeoutMs ?? 30_000, now);
     state.steps.cancel = { at: new Date(now()).toISOString(), deleted, kept };
@@ -156,6 +150,16 @@ async function relabel(s: StaticInput, deps: StepDeps, target: StepTarget, state
       remediationLabelId = view.remediationLabelId;
     }
   }
+}
+
+/**
+ * Deletes each run by name with a uid precondition, so a run replaced since it was listed is a new run and is
+ * never hit; returns the names it deleted.
+ */
+export async function deleteRuns(kube: KubeApi, s: StaticInput, runs: readonly KubeObject[]): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const run of runs) if (await kube.deleteNamed(s.namespace, s.codeRun, run.metadata.name, run.metadata.uid!)) deleted.push(run.metadata.name);
+  return deleted;
 }
 
 /** Waits until none of the deleted runs (by uid) is listed: finalizers may hold them a while. */
