@@ -8,18 +8,18 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DEFAULTS } from '../src/defaults';
+import { DEFAULTS } from '../src/config/defaults';
 import { GraphqlGitHub } from '../src/job/github-client';
 import { RESOLVE_QUERY, transitionMutation } from '../src/job/graphql-documents';
 import { readInput } from '../src/job/input';
 import { HttpKubeApi, KubeApi, loadConnection } from '../src/job/kube';
 import { leaseName } from '../src/job/lease';
 import { remediate } from '../src/job/remediate';
-import { packageRoot } from '../src/package-root';
+import { packageRoot } from '../src/config/package-root';
 import { REPO, remediationWorld, RemediationWorld } from '../test/fixtures/remediation-env';
 import { BUNDLE } from '../test/fixtures/run-job';
 import { admin, clusterInfo, PRESETS, seedCodeRuns } from '../test/harness/cluster';
-import { bareClient } from './bare-cancellation';
+import { bareClient } from './bare-cancellation.js';
 import { heading, median, mib, ms, quantile, ratio, row, since } from './stats';
 
 /** QA runs each benchmarked push makes stale: its task's Cleo and Tess. */

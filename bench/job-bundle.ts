@@ -2,7 +2,7 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as zlib from 'zlib';
-import { bundlePath } from '../src/remediation-job';
+import { bundlePath } from '../src/constructs/remediation-job';
 import { heading, median, ms, ratio, row, since } from './stats';
 
 function time(args: string[]): number {

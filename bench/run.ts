@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { packageRoot } from '../src/package-root';
+import { packageRoot } from '../src/config/package-root';
 import globalSetup from '../test/harness/global-setup';
 import globalTeardown from '../test/harness/global-teardown';
 import { mutationLimit, roundTrips, scale, throughput, wallTime } from './cancellation';

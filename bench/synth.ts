@@ -6,7 +6,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { packageRoot } from '../src/package-root';
+import { packageRoot } from '../src/config/package-root';
 import { heading, median, ms, ratio, row, since } from './stats';
 
 function time(cmd: string, args: string[], env: Record<string, string> = {}): number {

@@ -5,8 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DEFAULTS } from '../src/defaults';
-import { EVENT_ENV, RECONCILE_ENV, STATIC_ENV } from '../src/job-env';
+import { DEFAULTS } from '../src/config/defaults';
+import { EVENT_ENV, RECONCILE_ENV, STATIC_ENV } from '../src/contract/env';
 
 /** One row of the configuration table: its fields (sharing the first one's parent) and what they mean. */
 interface ConfigRow {

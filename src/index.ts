@@ -1,14 +1,15 @@
-export * from './agent-cancellation';
-export * from './config';
-export * from './defaults';
-export * from './event-parameters';
-export * from './filters';
-export * from './github-push-event-source';
-export * from './job-env';
-export * from './ordering-options';
-export * from './prop-checks';
-export * from './reconciler-cron-job';
-export * from './remediation-job';
-export * from './remediation-sensor';
-export * from './safety-rules';
-export * from './scope-admission-policy';
+/**
+ * The public API of agent-cancellation: the constructs, their props, and the configuration they are made from.
+ * Everything else under src/ is internal and may change without notice.
+ */
+export { AgentCancellation, AgentCancellationProps } from './constructs/agent-cancellation';
+export { GitHubPushEventSource, GitHubPushEventSourceProps } from './constructs/github-push-event-source';
+export { OrderingOptions, RevisionLocation } from './constructs/ordering-options';
+export { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './constructs/reconciler-cron-job';
+export { CodeRunResource, JobMode, RemediationJob, RemediationJobProps, TransitionLabels } from './constructs/remediation-job';
+export { BotLoginCase, RemediationSensor, RemediationSensorProps, TriggerRetry } from './constructs/remediation-sensor';
+export { ScopeAdmissionPolicy, ScopeAdmissionPolicyProps } from './constructs/scope-admission-policy';
+export { AgentCancellationConfig, ConfigError, JobConfig, loadConfigFile, ReconcilerConfig, ResolvedConfig, resolveConfig, SecretRef } from './config/config';
+export { DEFAULTS } from './config/defaults';
+export { ImplementationAgent, QaSelector } from './config/safety-rules';
+export { EXIT, RemediationMode } from './contract/env';

@@ -1,6 +1,8 @@
-import { branchRefRegex } from '../filters';
-import { EVENT_ENV, PR_ACTIONS, RECONCILE_ENV, RemediationMode, STATIC_ENV, TriggerEvent } from '../job-env';
-import { OrderingRules, parseRevisionSource } from './ordering';
+import { branchRefRegex } from '../contract/filters';
+import { EVENT_ENV, PR_ACTIONS, RECONCILE_ENV, RemediationMode, STATIC_ENV, TriggerEvent } from '../contract/env';
+import { LABEL_KEY } from '../contract/labels';
+import { parseRevisionSource } from '../contract/revision';
+import { OrderingRules } from './ordering';
 
 /** What the Job and the reconciler share: the installation's settings, fixed per synthesized manifest. */
 export interface StaticInput {
@@ -114,8 +116,6 @@ function integer(env: Env, name: string, min: number): number {
   return n;
 }
 
-/** A Kubernetes label (or annotation) key: an optional DNS-subdomain prefix and a name. */
-export const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const HTTP_URL = /^https?:\/\/\S+$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 

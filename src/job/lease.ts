@@ -1,9 +1,9 @@
 import { createHash } from 'crypto';
+import { MANAGED_BY } from '../contract/labels';
 import { ConflictError, KubeApi, Lease } from './kube';
 import { PrState } from './pr-state';
 import { RetryableError, sleep } from './retry';
 
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'agent-cancellation' };
 export const PR_LABEL = 'agent-cancellation.5dlabs.io/pr';
 export const REPOSITORY_ANNOTATION = 'agent-cancellation.5dlabs.io/repository';
 export const STATE_ANNOTATION = 'agent-cancellation.5dlabs.io/state';

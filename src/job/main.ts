@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { EXIT } from '../job-env';
+import { EXIT } from '../contract/env';
 import { GitHubError } from './github';
 import { GraphqlGitHub } from './github-client';
 import { webhookSender } from './alert';

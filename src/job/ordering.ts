@@ -6,15 +6,9 @@
  * never the ones that started after it: those are the platform's next QA cycle. Where a missed cancellation is
  * repaired later (the reconciler's resync) but a killed fresh run is lost, every doubt keeps the run.
  */
-import { TriggerEvent } from '../job-env';
+import { TriggerEvent } from '../contract/env';
+import { RevisionSource } from '../contract/revision';
 import { KubeObject } from './kube';
-
-/** Where a CodeRun records the commit it reviews. */
-export interface RevisionSource {
-  readonly kind: 'label' | 'annotation' | 'field';
-  /** A label or annotation key, or a dotted path into the object (`spec.commitSha`). */
-  readonly key: string;
-}
 
 export interface OrderingRules {
   /**
@@ -36,18 +30,6 @@ export interface PushMark {
 export type RunVerdict =
   | { readonly stale: true; readonly why: 'older-revision' | 'created-before-push' }
   | { readonly stale: false; readonly why: 'head-revision' | 'created-at-or-after-push' | 'within-clock-skew' | 'terminating' };
-
-/** `label:<key>`, `annotation:<key>` or `field:<path>`; empty means off. Throws for anything else. */
-export function parseRevisionSource(text: string): RevisionSource | undefined {
-  if (text === '') return undefined;
-  const m = /^(label|annotation|field):(\S+)$/.exec(text);
-  if (!m) throw new Error(`${JSON.stringify(text)} is not label:<key>, annotation:<key> or field:<path>`);
-  return { kind: m[1] as RevisionSource['kind'], key: m[2] };
-}
-
-export function formatRevisionSource(r: RevisionSource | undefined): string {
-  return r ? `${r.kind}:${r.key}` : '';
-}
 
 /** The revision a run records, lower-cased; undefined when it records none. */
 export function revisionOf(run: KubeObject, source: RevisionSource): string | undefined {

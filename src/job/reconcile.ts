@@ -1,9 +1,10 @@
-import { RemediationMode } from '../job-env';
+import { RemediationMode } from '../contract/env';
 import { Alert, AlertSender } from './alert';
 import { CommitAuthor, PullRequestView, RepositoryView, sameLabel } from './github';
 import { JobInput, ReconcileInput, taskSelector } from './input';
 import { ConflictError, KubeApi, KubeObject, Lease } from './kube';
-import { acquire, expired, LockTimeoutError, MANAGED_BY, readState, save } from './lease';
+import { MANAGED_BY } from '../contract/labels';
+import { acquire, expired, LockTimeoutError, readState, save } from './lease';
 import { PrState, recordDelivery, relabelled, relabels } from './pr-state';
 import { qaRestartedAfterPush, splitForRecord, splitRuns } from './ordering';
 import { handlePush, optedOut, provenance } from './remediate';

@@ -1,4 +1,4 @@
-import { RemediationMode } from '../job-env';
+import { RemediationMode } from '../contract/env';
 import { ResolvedPush, sameLabel } from './github';
 import { JobInput, StaticInput } from './input';
 import { acquire, leaseName, readState, save } from './lease';

@@ -1,4 +1,4 @@
-import { RemediationMode } from '../job-env';
+import { RemediationMode } from '../contract/env';
 import { GitHubApi, markerComment, PullRequestState, sameLabel, TransitionError } from './github';
 import { StaticInput, taskSelector } from './input';
 import { KubeApi, KubeObject, Lease } from './kube';

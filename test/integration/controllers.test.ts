@@ -3,7 +3,7 @@
  * CodeRun owned: its Job, and the Pod the real Job controller made for it. No node serves this namespace, so
  * the agents' Pods stay Pending, as they would while waiting for capacity.
  */
-import { EXIT } from '../../src/job-env';
+import { EXIT } from '../../src/contract/env';
 import { admin, until } from '../harness/cluster';
 import { remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';

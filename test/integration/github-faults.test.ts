@@ -3,7 +3,7 @@
  * against the real kube-apiserver must end with the labels exactly as intended, at most one marker comment,
  * the documented exit code, and never a state `done` without the remediation label on the PR.
  */
-import { EXIT } from '../../src/job-env';
+import { EXIT } from '../../src/contract/env';
 import { leaseName } from '../../src/job/lease';
 import { PrState } from '../../src/job/pr-state';
 import { admin } from '../harness/cluster';

@@ -2,7 +2,7 @@
  * The bundled Job script, run as a child process with the Job's real ServiceAccount against a real
  * kube-apiserver and the schema-validating GitHub test server.
  */
-import { EXIT } from '../../src/job-env';
+import { EXIT } from '../../src/contract/env';
 import { admin } from '../harness/cluster';
 import { qaRunsOf, REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';

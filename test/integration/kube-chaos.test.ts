@@ -2,7 +2,7 @@
  * Crashes and faults: the Job is SIGKILLed after each step and rerun, GitHub fails at random; the state
  * on the PR's Lease converges with nothing deleted twice or missed, and dead holders are taken over.
  */
-import { EXIT } from '../../src/job-env';
+import { EXIT } from '../../src/contract/env';
 import { admin } from '../harness/cluster';
 import { qaRunsOf, REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';

@@ -2,7 +2,7 @@
  * Many pushes at once, with duplicates and out-of-order deliveries, against the real apiserver:
  * every PR ends with exactly one effective transition and only its task's QA runs gone.
  */
-import { EXIT } from '../../src/job-env';
+import { EXIT } from '../../src/contract/env';
 import { admin } from '../harness/cluster';
 import { qaRunsOf, REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
 import { JobRun, runJob } from '../fixtures/run-job';

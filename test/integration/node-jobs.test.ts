@@ -7,7 +7,8 @@
  */
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { AgentCancellation, EVENT_ENV, EXIT, loadConfigFile, STATIC_ENV } from '../../src';
+import { AgentCancellation, EXIT, loadConfigFile } from '../../src';
+import { EVENT_ENV, STATIC_ENV } from '../../src/contract/env';
 import { admin, codeRunNames, createNamespace, PRESETS, repoRoot, seedCodeRuns, until } from '../harness/cluster';
 import { startNode, TestNode } from '../harness/node';
 import { GitHubTestServer } from '../github-server/server';

@@ -3,7 +3,7 @@
  * reconciler pass: observe mode changes nothing and records what enforce mode then does with the same input;
  * the opt-out label keeps the Job and the reconciler away from a PR.
  */
-import { EXIT } from '../../src/job-env';
+import { EXIT } from '../../src/contract/env';
 import { admin } from '../harness/cluster';
 import { qaRunsOf, REPO, remediationWorld, RemediationWorld, untilPast } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';

@@ -3,7 +3,7 @@
  * (its timeline of label events and pushes): a push cancels only the QA runs that started before it, never
  * the platform's next QA cycle, and never undoes a ready-for-qa added after it.
  */
-import { EXIT } from '../../src/job-env';
+import { EXIT } from '../../src/contract/env';
 import { leaseName } from '../../src/job/lease';
 import { PrState } from '../../src/job/pr-state';
 import { admin, codeRun, PRESETS } from '../harness/cluster';

@@ -6,7 +6,7 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { EXIT } from '../../src/job-env';
+import { EXIT } from '../../src/contract/env';
 import { leaseName, microTime } from '../../src/job/lease';
 import { PrState } from '../../src/job/pr-state';
 import { admin, codeRun, PRESETS, seedCodeRuns } from '../harness/cluster';

@@ -5,8 +5,8 @@
  */
 import { Testing } from 'cdk8s';
 import { AgentCancellation } from '../../src';
-import { EXIT } from '../../src/job-env';
-import { MANAGED_BY } from '../../src/job/lease';
+import { EXIT } from '../../src/contract/env';
+import { MANAGED_BY } from '../../src/contract/labels';
 import { admin, asToken, Client, codeRun, createNamespace, PRESETS, serviceAccountKubeconfig } from '../harness/cluster';
 import { remediationWorld } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';

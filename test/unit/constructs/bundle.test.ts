@@ -1,4 +1,5 @@
-import { EVENT_ENV, EXIT } from '../../../src';
+import { EXIT } from '../../../src';
+import { EVENT_ENV } from '../../../src/contract/env';
 import { find, preset, synth } from './synth-helpers';
 
 const card = synth(preset('card'));

@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Duration, Testing } from 'cdk8s';
-import { ConfigError, JobMode, qaSelectorString, RemediationJob, resolveConfig, RevisionLocation } from '../../../src';
+import { ConfigError, JobMode, RemediationJob, resolveConfig, RevisionLocation } from '../../../src';
+import { qaSelectorString } from '../../../src/config/safety-rules';
 import { find, JOB_PROPS, preset, repoRoot, synth } from './synth-helpers';
 
 function issuesOf(input: unknown): string[] {

@@ -4,9 +4,8 @@
  */
 import { Cron, Duration, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import {
-  BotLoginCase, GitHubPushEventSource, RECONCILE_ENV, ReconcilerCronJob, RemediationJob, RemediationSensor, STATIC_ENV,
-} from '../../../src';
+import { BotLoginCase, GitHubPushEventSource, ReconcilerCronJob, RemediationJob, RemediationSensor } from '../../../src';
+import { RECONCILE_ENV, STATIC_ENV } from '../../../src/contract/env';
 import { find, JOB_PROPS } from './synth-helpers';
 
 const jobProps = { ...JOB_PROPS, namespace: 'cto' };

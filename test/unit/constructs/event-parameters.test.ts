@@ -5,7 +5,8 @@
  */
 import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { EVENT_ENV, GitHubPushEventSource, RemediationJob, RemediationSensor } from '../../../src';
+import { GitHubPushEventSource, RemediationJob, RemediationSensor } from '../../../src';
+import { EVENT_ENV } from '../../../src/contract/env';
 import { argoEvaluate } from '../../fixtures/argo-eval';
 import { Delivery, pullRequestEndedDelivery, pushDelivery } from '../../fixtures/github-deliveries';
 import { find, JOB_PROPS, synth } from './synth-helpers';

@@ -1,6 +1,7 @@
 /** The reconciler CronJob: the Job's bundle, identity and settings, run with `reconcile` on a schedule. */
 import { Cron, Duration, Testing } from 'cdk8s';
-import { AgentCancellation, RECONCILE_ENV, ReconcilerCronJob, STATIC_ENV } from '../../../src';
+import { AgentCancellation, ReconcilerCronJob } from '../../../src';
+import { RECONCILE_ENV, STATIC_ENV } from '../../../src/contract/env';
 import { find, synth } from './synth-helpers';
 
 const objects = synth();

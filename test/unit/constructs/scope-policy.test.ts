@@ -1,5 +1,5 @@
 /** The admission policy as synthesized; test/integration/scope-policy proves what the apiserver does with it. */
-import { MANAGED_BY } from '../../../src/job/lease';
+import { MANAGED_BY } from '../../../src/contract/labels';
 import { find, preset, synth } from './synth-helpers';
 
 const policyOf = (objects: Record<string, any>[]) => find(objects, 'ValidatingAdmissionPolicy').spec;

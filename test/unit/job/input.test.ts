@@ -1,4 +1,4 @@
-import { EVENT_ENV, RECONCILE_ENV, STATIC_ENV } from '../../../src/job-env';
+import { EVENT_ENV, RECONCILE_ENV, STATIC_ENV } from '../../../src/contract/env';
 import { readInput, readReconcileInput } from '../../../src/job/input';
 
 const good: Record<string, string> = {

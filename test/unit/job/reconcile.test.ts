@@ -1,5 +1,5 @@
 /** Every transition of the reconciler's state machine (README), as a table over `decide`. */
-import { RemediationMode, TriggerEvent } from '../../../src/job-env';
+import { RemediationMode, TriggerEvent } from '../../../src/contract/env';
 import { PullRequestView } from '../../../src/job/github';
 import { ReconcileInput } from '../../../src/job/input';
 import { Lease } from '../../../src/job/kube';

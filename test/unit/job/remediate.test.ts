@@ -1,4 +1,4 @@
-import { RemediationMode } from '../../../src/job-env';
+import { RemediationMode } from '../../../src/contract/env';
 import { GitHubError, TransitionError } from '../../../src/job/github';
 import { JobInput } from '../../../src/job/input';
 import { leaseName, readState } from '../../../src/job/lease';

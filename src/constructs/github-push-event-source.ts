@@ -1,8 +1,8 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { EventSource } from '../imports/argoproj.io';
-import { SecretRef } from './config';
-import { DEFAULTS } from './defaults';
+import { EventSource } from '../../imports/argoproj.io';
+import { SecretRef } from '../config/config';
+import { DEFAULTS } from '../config/defaults';
 
 export interface GitHubPushEventSourceProps {
   /** Namespace of the EventSource and its ServiceAccount; it needs an EventBus. */

@@ -1,10 +1,10 @@
 import { Cron, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { SecretRef } from './config';
-import { DEFAULTS } from './defaults';
-import { branchRefRegex } from './filters';
-import { RECONCILE_ENV } from './job-env';
+import { SecretRef } from '../config/config';
+import { DEFAULTS } from '../config/defaults';
+import { branchRefRegex } from '../contract/filters';
+import { RECONCILE_ENV } from '../contract/env';
 import { checkInteger, enumValue, wholeSeconds } from './prop-checks';
 import { RemediationJob } from './remediation-job';
 import { BotLoginCase } from './remediation-sensor';

@@ -1,12 +1,12 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { Sensor, SensorSpecDependenciesFiltersData, SensorSpecTriggersTemplateK8SParameters } from '../imports/argoproj.io';
-import { DEFAULTS } from './defaults';
+import { Sensor, SensorSpecDependenciesFiltersData, SensorSpecTriggersTemplateK8SParameters } from '../../imports/argoproj.io';
+import { DEFAULTS } from '../config/defaults';
 import { eventSources, EventValues } from './event-parameters';
-import { branchRefRegex, branchRegex, exactAlternation } from './filters';
+import { branchRefRegex, branchRegex, exactAlternation } from '../contract/filters';
 import { GitHubPushEventSource } from './github-push-event-source';
-import { EVENT_ENV, PR_ACTIONS } from './job-env';
+import { EVENT_ENV, PR_ACTIONS } from '../contract/env';
 import { enumValue, wholeSeconds } from './prop-checks';
 import { RemediationJob } from './remediation-job';
 

@@ -1,8 +1,8 @@
 import { Chart, ChartProps, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { AgentCancellationConfig, resolveConfig } from './config';
+import { AgentCancellationConfig, resolveConfig } from '../config/config';
 import { GitHubPushEventSource } from './github-push-event-source';
-import { RemediationMode } from './job-env';
+import { RemediationMode } from '../contract/env';
 import { RevisionLocation } from './ordering-options';
 import { parseCron, ReconcilerCronJob } from './reconciler-cron-job';
 import { JobMode, RemediationJob } from './remediation-job';

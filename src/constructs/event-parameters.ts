@@ -2,7 +2,7 @@
  * What the Sensor writes into each per-event variable of the Job (EVENT_ENV), for each of its dependencies.
  * Kept out of job-env.ts, which the Job's bundle imports: none of this runs in the Job.
  */
-import { EVENT_ENV } from './job-env';
+import { EVENT_ENV } from '../contract/env';
 
 /** What an Argo Events trigger parameter takes: a path into the event, a Go template over `.Input`, or a constant. */
 export type EventValue = { readonly dataKey: string } | { readonly dataTemplate: string } | { readonly value: string };

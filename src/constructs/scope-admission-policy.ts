@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { MANAGED_BY } from './job/lease';
+import { MANAGED_BY } from '../contract/labels';
 import { RemediationJob } from './remediation-job';
 
 export interface ScopeAdmissionPolicyProps {

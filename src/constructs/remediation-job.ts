@@ -4,13 +4,13 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { labelDescriptionLimit, SecretRef } from './config';
-import { DEFAULTS } from './defaults';
-import { EVENT_ENV, EXIT, RemediationMode, STATIC_ENV } from './job-env';
+import { labelDescriptionLimit, SecretRef } from '../config/config';
+import { DEFAULTS } from '../config/defaults';
+import { EVENT_ENV, EXIT, RemediationMode, STATIC_ENV } from '../contract/env';
 import { OrderingOptions } from './ordering-options';
-import { packageRoot } from './package-root';
+import { packageRoot } from '../config/package-root';
 import { checkInteger, enumValue, wholeMillis, wholeSeconds } from './prop-checks';
-import { deadlineIssues, ImplementationAgent, QaSelector, qaSelectorString, selectorIssues } from './safety-rules';
+import { deadlineIssues, ImplementationAgent, QaSelector, qaSelectorString, selectorIssues } from '../config/safety-rules';
 
 /** The custom resource the Job cancels. */
 export interface CodeRunResource {

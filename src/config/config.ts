@@ -3,7 +3,7 @@ import * as path from 'path';
 import Ajv, { ErrorObject } from 'ajv';
 import * as YAML from 'yaml';
 import { DEFAULTS } from './defaults';
-import { RemediationMode } from './job-env';
+import { RemediationMode } from '../contract/env';
 import { packageRoot } from './package-root';
 import { deadlineIssues, ImplementationAgent, QaSelector, selectorIssues } from './safety-rules';
 

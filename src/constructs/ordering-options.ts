@@ -1,6 +1,6 @@
 import { Duration } from 'cdk8s';
-import { LABEL_KEY } from './job/input';
-import { formatRevisionSource, parseRevisionSource, RevisionSource } from './job/ordering';
+import { LABEL_KEY } from '../contract/labels';
+import { formatRevisionSource, parseRevisionSource, RevisionSource } from '../contract/revision';
 const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_-]*)+$/;
 
 /** Where the platform records which commit a QA CodeRun reviews. */
