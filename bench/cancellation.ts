@@ -38,7 +38,7 @@ const PROTOCOL: ReadonlyArray<{ purpose: string; minimum: number; why: string }>
   { purpose: 'Lease create', minimum: 1, why: 'the lock' },
   { purpose: 'Lease state write', minimum: 0, why: 'extra: write-ahead and after the cancel, so a crash resumes' },
   { purpose: 'Lease release', minimum: 1, why: 'unlock, with the final state' },
-  { purpose: 'list', minimum: 1, why: 'the task\'s QA runs, ordered against the push; the 2nd is extra: verify waits out finalizers' },
+  { purpose: 'list', minimum: 1, why: "the task's QA runs, ordered against the push; the 2nd is extra: verify waits out finalizers" },
   { purpose: 'delete by name', minimum: STALE_PER_PUSH, why: 'one per stale run, uid precondition' },
   { purpose: 'Event', minimum: 0, why: 'extra: for people' },
 ];
@@ -84,7 +84,12 @@ function inProcess(w: RemediationWorld, c: KubeCounts, deadlineMs = 30_000) {
   const kube = countingKube(w, c);
   return (taskId: number) => {
     const input = readInput(w.env({ taskId: String(taskId) }));
-    const github = new GraphqlGitHub({ url: w.gh.url, token: w.gh.token, deadline: Date.now() + deadlineMs, requestTimeoutMs: DEFAULTS.job.githubRequestTimeoutMs });
+    const github = new GraphqlGitHub({
+      url: w.gh.url,
+      token: w.gh.token,
+      deadline: Date.now() + deadlineMs,
+      requestTimeoutMs: DEFAULTS.job.githubRequestTimeoutMs,
+    });
     return remediate(input, { kube, github, log: () => undefined });
   };
 }
@@ -116,7 +121,14 @@ function bare(w: RemediationWorld) {
   };
   const push = (t: number) => {
     const i = input(t);
-    return { owner: i.owner, name: i.name, branch: i.branch, selector: i.selector, leaseName: `${leaseName(REPO, t)}-bare`, pushedAtMs: i.pushedAtMs };
+    return {
+      owner: i.owner,
+      name: i.name,
+      branch: i.branch,
+      selector: i.selector,
+      leaseName: `${leaseName(REPO, t)}-bare`,
+      pushedAtMs: i.pushedAtMs,
+    };
   };
   return { client, push };
 }
@@ -136,7 +148,12 @@ export async function roundTrips(samples: number) {
     const counts = { ...kube.calls, ...githubCounts(w, from) };
     heading(`1. requests per cancellation (mean of ${samples} normal transitions)`);
     const known = new Set(PROTOCOL.map((p) => p.purpose));
-    const rows = [...PROTOCOL, ...Object.keys(counts).filter((p) => !known.has(p)).map((purpose) => ({ purpose, minimum: 0, why: 'extra' }))];
+    const rows = [
+      ...PROTOCOL,
+      ...Object.keys(counts)
+        .filter((p) => !known.has(p))
+        .map((purpose) => ({ purpose, minimum: 0, why: 'extra' })),
+    ];
     const result: Record<string, { ours: number; minimum: number }> = {};
     for (const { purpose, minimum, why } of rows) {
       const ours = (counts[purpose] ?? 0) / samples;
@@ -165,7 +182,12 @@ function measured(args: string[], env: Record<string, string>): Promise<ProcessR
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ac-bench-')), 'rusage.json');
   const t0 = process.hrtime.bigint();
   const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH ?? '', ...env, NODE_OPTIONS: `--require ${path.join(packageRoot(), 'bench', 'rusage.js')}`, BENCH_RUSAGE_FILE: file },
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...env,
+      NODE_OPTIONS: `--require ${path.join(packageRoot(), 'bench', 'rusage.js')}`,
+      BENCH_RUSAGE_FILE: file,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return new Promise((resolve) =>
@@ -261,7 +283,7 @@ export async function scale(sizes: number[], samples: number) {
     }
   }
   console.log(
-    'note: after any write, a consistent list from the watch cache waits for etcd\'s next progress\n' +
+    "note: after any write, a consistent list from the watch cache waits for etcd's next progress\n" +
       'notification, requested every 100 ms; the Job and the floor both pay it, at every size.',
   );
   return result;
@@ -347,10 +369,25 @@ export async function mutationLimit(prs: number, intervalMs: number) {
     row('pushes done / PRs relabelled', `${done} / ${relabelled}`, `expected ${prs} / ${prs}`);
     row('mutations accepted per push', (accepted / prs).toFixed(2), `minimum 1, ${ratio(accepted / prs, 1)}`);
     row('mutations refused by the limit, per push', (refused / prs).toFixed(2), 'floor 0 with perfect pacing');
-    row('GitHub requests per push, refused included', (sent.length / prs).toFixed(2), `minimum ${MIN_GITHUB}, ${ratio(sent.length / prs, MIN_GITHUB)}`);
+    row(
+      'GitHub requests per push, refused included',
+      (sent.length / prs).toFixed(2),
+      `minimum ${MIN_GITHUB}, ${ratio(sent.length / prs, MIN_GITHUB)}`,
+    );
     const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
     if (failures.length) row('pushes failed (first error)', failures.length, failures[0]);
-    return { prs, intervalMs, floorMs, totalMs, done, relabelled, acceptedPerPush: accepted / prs, refusedPerPush: refused / prs, requestsPerPush: sent.length / prs, failed: failures.length };
+    return {
+      prs,
+      intervalMs,
+      floorMs,
+      totalMs,
+      done,
+      relabelled,
+      acceptedPerPush: accepted / prs,
+      refusedPerPush: refused / prs,
+      requestsPerPush: sent.length / prs,
+      failed: failures.length,
+    };
   } finally {
     await w.stop();
   }

@@ -60,7 +60,11 @@ export async function endToEnd(samples: number, jobWallMs: number | undefined) {
     row('Job bundle wall time (floor, figure 2)', jobWallMs === undefined ? '-' : ms(jobWallMs), 'floor');
     row('webhook POST -> labels flipped, p50 / max', `${ms(p50)} / ${ms(quantile(total, 1))}`, jobWallMs ? ratio(p50, jobWallMs) : '');
     row('  POST -> Job created (EventSource, bus, Sensor), p50', ms(median(toJob)), '');
-    row('  Job created -> labels flipped, p50', ms(median(rest)), 'the Job controller makes the Pod, the test node polls every 300 ms, then the Job');
+    row(
+      '  Job created -> labels flipped, p50',
+      ms(median(rest)),
+      'the Job controller makes the Pod, the test node polls every 300 ms, then the Job',
+    );
     return { samples, p50Ms: p50, maxMs: quantile(total, 1), toJobCreatedP50Ms: median(toJob), jobCreatedToLabelsP50Ms: median(rest) };
   } finally {
     await w.stop();

@@ -46,13 +46,26 @@ export async function reconcilerCost(repositoryCounts: number[]) {
       const report = pass.logs.find((l) => l.step === 'reconcile-done')!;
       const sent = w.gh.requests.slice(from);
       const points = sent.reduce((sum, r) => sum + (r.points ?? 0), 0);
-      if (report.github.points !== points) throw new Error(`the pass reported ${report.github.points} points, the server charged ${points}`);
+      if (report.github.points !== points)
+        throw new Error(`the pass reported ${report.github.points} points, the server charged ${points}`);
       const floorPoints = n * queryCost(FLOOR_QUERY, {});
       const nodes = PRS_PER_REPOSITORY * (1 + 100 + 30 + 20 + 1) + 1;
       const floorRequests = Math.ceil((n * nodes) / NODE_LIMIT);
-      row(`${n} repositories: GitHub requests per pass`, sent.length, `floor ${floorRequests}, ${ratio(sent.length, floorRequests)}; one per repository, so one failing repository fails alone`);
-      row(`${n} repositories: GitHub points per pass`, points, `floor ${floorPoints} (labels only), ${ratio(points, floorPoints)}; of 5,000 an hour`);
-      row(`${n} repositories: mutations / resynced`, `${sent.filter((r) => r.operation !== 'View').length} / ${report.resynced.length}`, 'expected 0 / 0');
+      row(
+        `${n} repositories: GitHub requests per pass`,
+        sent.length,
+        `floor ${floorRequests}, ${ratio(sent.length, floorRequests)}; one per repository, so one failing repository fails alone`,
+      );
+      row(
+        `${n} repositories: GitHub points per pass`,
+        points,
+        `floor ${floorPoints} (labels only), ${ratio(points, floorPoints)}; of 5,000 an hour`,
+      );
+      row(
+        `${n} repositories: mutations / resynced`,
+        `${sent.filter((r) => r.operation !== 'View').length} / ${report.resynced.length}`,
+        'expected 0 / 0',
+      );
       result.push({ repositories: n, requests: sent.length, points, floorRequests, floorPoints });
     } finally {
       await w.stop();

@@ -35,7 +35,7 @@ async function main() {
     } catch (e) {
       failed.push(key);
       results[key] = { error: (e as Error).message };
-      console.log(`failed: ${(e as Error).stack ?? e}`);
+      console.log(`failed: ${(e as Error).stack ?? String(e)}`);
     }
   };
   await globalSetup();

@@ -27,34 +27,62 @@ const CONFIG_ROWS: ConfigRow[] = [
   { fields: ['implementationAgent.key', 'implementationAgent.value'], meaning: 'always excluded: `key!=value` is part of the selector' },
   { fields: ['taskIdLabel'], meaning: 'the Job adds `<taskIdLabel>=<id>` to every selection' },
   { fields: ['github.repositories'], meaning: '`owner/name` accepted by the Sensor and the Job' },
-  { fields: ['github.organizations'], meaning: 'organization-wide webhook of these organizations instead of one per repository; the Sensor still accepts only `github.repositories`' },
+  {
+    fields: ['github.organizations'],
+    meaning:
+      'organization-wide webhook of these organizations instead of one per repository; the Sensor still accepts only `github.repositories`',
+  },
   { fields: ['github.bots'], meaning: '`sender.login` of Rex, matched whole' },
   { fields: ['github.botLoginCase'], meaning: '`exact` also rejects case variants' },
-  { fields: ['github.botCommitAuthors'], meaning: 'git names or emails the bots commit with, for the resync (besides `github.bots` as logins)' },
+  {
+    fields: ['github.botCommitAuthors'],
+    meaning: 'git names or emails the bots commit with, for the resync (besides `github.bots` as logins)',
+  },
   { fields: ['github.branchPattern'], meaning: '`{id}` is the numeric task id' },
   { fields: ['github.readyForQaLabel'], meaning: 'removed' },
   { fields: ['github.optOutLabel'], meaning: 'a PR carrying it is left alone by the Job and the reconciler' },
-  { fields: ['github.remediationLabel.name', 'github.remediationLabel.color', 'github.remediationLabel.description'], meaning: 'added (created once if missing)' },
+  {
+    fields: ['github.remediationLabel.name', 'github.remediationLabel.color', 'github.remediationLabel.description'],
+    meaning: 'added (created once if missing)',
+  },
   { fields: ['github.graphqlUrl'], meaning: 'GitHub Enterprise: `https://HOST/api/graphql`' },
   { fields: ['github.tokenSecret'], meaning: 'existing Secret with the GitHub token' },
   { fields: ['ordering.clockSkewSeconds'], meaning: 'a QA run created less than this before the push is kept ([Ordering](#ordering))' },
-  { fields: ['ordering.revision'], meaning: '`label:<key>`, `annotation:<key>` or `field:<path>`: where CodeRuns record the commit they review; empty: off' },
+  {
+    fields: ['ordering.revision'],
+    meaning: '`label:<key>`, `annotation:<key>` or `field:<path>`: where CodeRuns record the commit they review; empty: off',
+  },
   { fields: ['webhook.port', 'webhook.endpoint'], meaning: 'where the EventSource listens' },
   { fields: ['webhook.url'], meaning: 'public URL GitHub posts to (informational: Argo manages no hooks here)' },
-  { fields: ['webhook.secret'], meaning: 'existing Secret with the webhook\'s HMAC secret' },
+  { fields: ['webhook.secret'], meaning: "existing Secret with the webhook's HMAC secret" },
   { fields: ['job.mode'], meaning: '`configmap`: bundle in a ConfigMap on `job.nodeImage`; `image`: `job.image`' },
   { fields: ['job.image'], meaning: 'built from the `Dockerfile`' },
   { fields: ['job.nodeImage'], meaning: 'must be pinned by digest; the `Dockerfile` builds on the same image' },
   { fields: ['job.backoffLimit', 'job.activeDeadlineSeconds', 'job.ttlSecondsAfterFinished'], meaning: 'Job bounds' },
-  { fields: ['job.githubDeadlineSeconds', 'job.githubRequestTimeoutMs', 'job.leaseDurationSeconds', 'job.lockWaitSeconds'], meaning: 'runtime bounds' },
-  { fields: ['admissionPolicy.enabled'], meaning: 'the [admission policy](#admission-policy) confining the Job\'s ServiceAccount; `false` for clusters before 1.30' },
-  { fields: ['sensor.retry.steps', 'sensor.retry.durationSeconds', 'sensor.retry.factor', 'sensor.retry.jitter'], meaning: 'retries of the Job creation' },
+  {
+    fields: ['job.githubDeadlineSeconds', 'job.githubRequestTimeoutMs', 'job.leaseDurationSeconds', 'job.lockWaitSeconds'],
+    meaning: 'runtime bounds',
+  },
+  {
+    fields: ['admissionPolicy.enabled'],
+    meaning: "the [admission policy](#admission-policy) confining the Job's ServiceAccount; `false` for clusters before 1.30",
+  },
+  {
+    fields: ['sensor.retry.steps', 'sensor.retry.durationSeconds', 'sensor.retry.factor', 'sensor.retry.jitter'],
+    meaning: 'retries of the Job creation',
+  },
   { fields: ['reconciler.enabled', 'reconciler.schedule'], meaning: 'the reconciler CronJob' },
   { fields: ['reconciler.pendingSeconds'], meaning: 'a pending push untouched this long is resumed' },
-  { fields: ['reconciler.maxFailures', 'reconciler.attentionSeconds'], meaning: 'failed repairs, or age of a pending push, before the needs-attention alert' },
+  {
+    fields: ['reconciler.maxFailures', 'reconciler.attentionSeconds'],
+    meaning: 'failed repairs, or age of a pending push, before the needs-attention alert',
+  },
   { fields: ['reconciler.retentionSeconds'], meaning: 'finished state Leases are deleted this long after their last update' },
   { fields: ['reconciler.alertWebhookSecret'], meaning: 'Secret with the alert webhook URL; optional (no Secret, no webhook)' },
-  { fields: ['reconciler.compensateForeignCommits'], meaning: 'restore the labels when the remediated commit\'s author is none of `github.bots`' },
+  {
+    fields: ['reconciler.compensateForeignCommits'],
+    meaning: "restore the labels when the remediated commit's author is none of `github.bots`",
+  },
 ];
 
 /** One row of an env table: its variables, who sets them, and the defaults (as config fields) they carry. */
@@ -67,24 +95,45 @@ interface EnvRow {
 }
 
 const JOB_ENV_ROWS: EnvRow[] = [
-  { names: [EVENT_ENV.repository, EVENT_ENV.branch, EVENT_ENV.headSha, EVENT_ENV.deliveryId, EVENT_ENV.taskId], setBy: 'Sensor parameters', meaning: 'the push' },
+  {
+    names: [EVENT_ENV.repository, EVENT_ENV.branch, EVENT_ENV.headSha, EVENT_ENV.deliveryId, EVENT_ENV.taskId],
+    setBy: 'Sensor parameters',
+    meaning: 'the push',
+  },
   {
     names: [EVENT_ENV.pushedAt, EVENT_ENV.beforeSha],
     setBy: 'Sensor parameters',
     meaning: '`repository.pushed_at` (epoch seconds) and `before`: when and from what; for a PR event its time (epoch seconds) and head',
   },
-  { names: [EVENT_ENV.event, EVENT_ENV.prNumber], setBy: 'Sensor parameters', meaning: '`push`, `closed` or `converted_to_draft`; the PR of a PR event (empty for a push)' },
+  {
+    names: [EVENT_ENV.event, EVENT_ENV.prNumber],
+    setBy: 'Sensor parameters',
+    meaning: '`push`, `closed` or `converted_to_draft`; the PR of a PR event (empty for a push)',
+  },
   {
     names: [STATIC_ENV.mode, STATIC_ENV.optOutLabel],
     setBy: 'config',
     meaning: '`enforce` or `observe`, anything else exits 64; the opt-out label ([Operator control](#operator-control))',
     from: ['mode', 'github.optOutLabel'],
   },
-  { names: [STATIC_ENV.clockSkewSeconds, STATIC_ENV.revisionFrom], setBy: 'config', meaning: 'the [ordering](#ordering) rules', from: ['ordering.clockSkewSeconds', 'ordering.revision'] },
-  { names: [STATIC_ENV.namespace, STATIC_ENV.codeRunGroup, STATIC_ENV.codeRunVersion, STATIC_ENV.codeRunPlural], setBy: 'config', meaning: 'where the CodeRuns are' },
+  {
+    names: [STATIC_ENV.clockSkewSeconds, STATIC_ENV.revisionFrom],
+    setBy: 'config',
+    meaning: 'the [ordering](#ordering) rules',
+    from: ['ordering.clockSkewSeconds', 'ordering.revision'],
+  },
+  {
+    names: [STATIC_ENV.namespace, STATIC_ENV.codeRunGroup, STATIC_ENV.codeRunVersion, STATIC_ENV.codeRunPlural],
+    setBy: 'config',
+    meaning: 'where the CodeRuns are',
+  },
   { names: [STATIC_ENV.qaSelector, STATIC_ENV.taskIdLabel], setBy: 'config', meaning: 'the selector; `<label>=<id>` is always added' },
   { names: [STATIC_ENV.allowedRepositories], setBy: 'config', meaning: 'comma-separated; anything else is bad input' },
-  { names: [STATIC_ENV.labelReady, STATIC_ENV.labelRemediation, STATIC_ENV.labelRemediationColor, STATIC_ENV.labelRemediationDescription], setBy: 'config', meaning: 'the labels' },
+  {
+    names: [STATIC_ENV.labelReady, STATIC_ENV.labelRemediation, STATIC_ENV.labelRemediationColor, STATIC_ENV.labelRemediationDescription],
+    setBy: 'config',
+    meaning: 'the labels',
+  },
   { names: [STATIC_ENV.githubGraphqlUrl, STATIC_ENV.githubToken], setBy: 'config, Secret', meaning: 'GitHub (the token is never logged)' },
   {
     names: [STATIC_ENV.deadlineSeconds, STATIC_ENV.githubRequestTimeoutMs],
@@ -92,25 +141,45 @@ const JOB_ENV_ROWS: EnvRow[] = [
     meaning: 'GitHub retry deadline and per-request timeout',
     from: ['job.githubDeadlineSeconds', 'job.githubRequestTimeoutMs'],
   },
-  { names: [STATIC_ENV.leaseDurationSeconds, STATIC_ENV.lockWaitSeconds], setBy: 'config', meaning: 'the lock', from: ['job.leaseDurationSeconds', 'job.lockWaitSeconds'] },
+  {
+    names: [STATIC_ENV.leaseDurationSeconds, STATIC_ENV.lockWaitSeconds],
+    setBy: 'config',
+    meaning: 'the lock',
+    from: ['job.leaseDurationSeconds', 'job.lockWaitSeconds'],
+  },
   { names: [STATIC_ENV.runId], setBy: 'pod name', meaning: 'Lease holder' },
   { names: [STATIC_ENV.skipExitCode], setBy: 'Job template (`0`)', meaning: 'exit code of "nothing to do"' },
   { names: ['KUBECONFIG'], setBy: 'optional', meaning: 'outside a cluster' },
 ];
 
 const RECONCILE_ENV_ROWS: EnvRow[] = [
-  { names: [RECONCILE_ENV.pendingSeconds], setBy: 'config', meaning: 'resume a pending push untouched this long', from: ['reconciler.pendingSeconds'] },
-  { names: [RECONCILE_ENV.maxFailures, RECONCILE_ENV.attentionSeconds], setBy: 'config', meaning: 'alert thresholds', from: ['reconciler.maxFailures', 'reconciler.attentionSeconds'] },
+  {
+    names: [RECONCILE_ENV.pendingSeconds],
+    setBy: 'config',
+    meaning: 'resume a pending push untouched this long',
+    from: ['reconciler.pendingSeconds'],
+  },
+  {
+    names: [RECONCILE_ENV.maxFailures, RECONCILE_ENV.attentionSeconds],
+    setBy: 'config',
+    meaning: 'alert thresholds',
+    from: ['reconciler.maxFailures', 'reconciler.attentionSeconds'],
+  },
   { names: [RECONCILE_ENV.retentionSeconds], setBy: 'config', meaning: 'state retention', from: ['reconciler.retentionSeconds'] },
   { names: [RECONCILE_ENV.alertWebhookUrl], setBy: 'optional Secret', meaning: 'unset without the Secret; never logged' },
-  { names: [RECONCILE_ENV.compensateForeignCommits], setBy: 'config', meaning: 'foreign-commit compensation', from: ['reconciler.compensateForeignCommits'] },
+  {
+    names: [RECONCILE_ENV.compensateForeignCommits],
+    setBy: 'config',
+    meaning: 'foreign-commit compensation',
+    from: ['reconciler.compensateForeignCommits'],
+  },
   {
     names: [RECONCILE_ENV.bots, RECONCILE_ENV.botCommitAuthors, RECONCILE_ENV.botLoginCase],
     setBy: 'config',
     meaning: 'who the bots are: the resync and compensation',
     from: ['github.bots', 'github.botCommitAuthors', 'github.botLoginCase'],
   },
-  { names: [RECONCILE_ENV.branchPattern], setBy: 'config', meaning: 'the resync\'s task branches', from: ['github.branchPattern'] },
+  { names: [RECONCILE_ENV.branchPattern], setBy: 'config', meaning: "the resync's task branches", from: ['github.branchPattern'] },
 ];
 
 function defaultAt(field: string): unknown {
@@ -122,7 +191,8 @@ function defaultAt(field: string): unknown {
 /** A default as the README shows it; digests are shortened to their first and last four digits. */
 function shown(value: unknown): string {
   if (Array.isArray(value)) return `\`[${value.join(', ')}]\``;
-  if (typeof value === 'object' && value !== null && 'name' in value && 'key' in value) return `\`${value.name}\` / \`${value.key}\``;
+  if (typeof value === 'object' && value !== null && 'name' in value && 'key' in value)
+    return `\`${String(value.name)}\` / \`${String(value.key)}\``;
   if (value === '') return '`""`';
   const text = String(value).replace(/@sha256:([0-9a-f]{4})[0-9a-f]{56}([0-9a-f]{4})/, '@sha256:$1…$2');
   return `\`${text}\``;

@@ -9,7 +9,16 @@ export { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './construc
 export { CodeRunResource, JobMode, RemediationJob, RemediationJobProps, TransitionLabels } from './constructs/remediation-job';
 export { BotLoginCase, RemediationSensor, RemediationSensorProps, TriggerRetry } from './constructs/remediation-sensor';
 export { ScopeAdmissionPolicy, ScopeAdmissionPolicyProps } from './constructs/scope-admission-policy';
-export { AgentCancellationConfig, ConfigError, JobConfig, loadConfigFile, ReconcilerConfig, ResolvedConfig, resolveConfig, SecretRef } from './config/config';
+export {
+  AgentCancellationConfig,
+  ConfigError,
+  JobConfig,
+  loadConfigFile,
+  ReconcilerConfig,
+  ResolvedConfig,
+  resolveConfig,
+  SecretRef,
+} from './config/config';
 export { DEFAULTS } from './config/defaults';
 export { ImplementationAgent, QaSelector } from './config/safety-rules';
 export { EXIT, RemediationMode } from './contract/env';

@@ -163,7 +163,10 @@ export type ResolvedConfig = DeepRequired<AgentCancellationConfig>;
 
 /** Thrown for a configuration that must not be synthesized; `issues` name each field, value and expectation. */
 export class ConfigError extends Error {
-  constructor(readonly source: string, readonly issues: string[]) {
+  constructor(
+    readonly source: string,
+    readonly issues: string[],
+  ) {
     super(`invalid configuration in ${source}:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
     this.name = 'ConfigError';
   }
@@ -224,7 +227,9 @@ function semanticIssues(c: ResolvedConfig): string[] {
   for (const repository of c.github.repositories) {
     const owner = repository.split('/')[0].toLowerCase();
     if (c.github.organizations.length && !c.github.organizations.some((o) => o.toLowerCase() === owner)) {
-      issues.push(`github.repositories: ${JSON.stringify(repository)} is in none of github.organizations ${JSON.stringify(c.github.organizations)} (its pushes would never arrive)`);
+      issues.push(
+        `github.repositories: ${JSON.stringify(repository)} is in none of github.organizations ${JSON.stringify(c.github.organizations)} (its pushes would never arrive)`,
+      );
     }
   }
   if (c.webhook.endpoint === '/') {
@@ -251,7 +256,10 @@ export function resolveConfig(input: unknown, source = 'configuration'): Resolve
   const candidate = input === undefined || input === null ? {} : structuredClone(input);
   const validate = compiledSchema();
   if (!validate(candidate)) {
-    throw new ConfigError(source, (validate.errors ?? []).map((e) => describe(e, input)));
+    throw new ConfigError(
+      source,
+      (validate.errors ?? []).map((e) => describe(e, input)),
+    );
   }
   const withEvents = withDefaults(DEFAULTS, candidate) as Omit<ResolvedConfig, 'eventsNamespace'> & AgentCancellationConfig;
   const resolved = { ...withEvents, eventsNamespace: withEvents.eventsNamespace ?? withEvents.namespace } as ResolvedConfig;

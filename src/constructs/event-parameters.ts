@@ -36,7 +36,8 @@ export function eventSources(refRegex: string, headRegex: string): { readonly [K
     pushedAt: {
       push: { dataKey: 'body.repository.pushed_at' },
       prEnded: {
-        dataTemplate: '{{ (toDate "2006-01-02T15:04:05Z07:00" (default .Input.body.pull_request.updated_at .Input.body.pull_request.closed_at)).Unix }}',
+        dataTemplate:
+          '{{ (toDate "2006-01-02T15:04:05Z07:00" (default .Input.body.pull_request.updated_at .Input.body.pull_request.closed_at)).Unix }}',
       },
     },
     // Closing or converting moves no branch: the head before the event is its head.

@@ -56,7 +56,9 @@ export class GitHubPushEventSource extends Construct {
     const repositories = props.repositories ?? [];
     const organizations = props.organizations ?? [];
     if ((repositories.length === 0) === (organizations.length === 0)) {
-      throw new Error(`repositories: ${JSON.stringify(repositories)}, organizations: ${JSON.stringify(organizations)}: set exactly one of them`);
+      throw new Error(
+        `repositories: ${JSON.stringify(repositories)}, organizations: ${JSON.stringify(organizations)}: set exactly one of them`,
+      );
     }
     const owners = new Map<string, string[]>();
     for (const full of repositories) {
@@ -77,9 +79,7 @@ export class GitHubPushEventSource extends Construct {
         service: { ports: [{ name: 'webhook', port: this.port, targetPort: this.port }] },
         github: {
           [this.eventName]: {
-            ...(organizations.length
-              ? { organizations }
-              : { repositories: [...owners].map(([owner, names]) => ({ owner, names })) }),
+            ...(organizations.length ? { organizations } : { repositories: [...owners].map(([owner, names]) => ({ owner, names })) }),
             webhook: { url: props.url ?? DEFAULTS.webhook.url, endpoint: this.endpoint, port: String(this.port), method: 'POST' },
             // For hooks Argo would manage; with no token it manages none, and the Sensor filters by event type.
             events: ['push', 'pull_request'],

@@ -26,12 +26,17 @@ export class RevisionLocation {
     try {
       r = parseRevisionSource(text);
     } catch (e) {
-      throw new Error(`ordering.revision: ${(e as Error).message}`);
+      throw new Error(`ordering.revision: ${(e as Error).message}`, { cause: e });
     }
     return r && RevisionLocation[r.kind](r.key);
   }
 
-  private constructor(public readonly kind: RevisionSource['kind'], public readonly key: string, valid: RegExp, expected: string) {
+  private constructor(
+    public readonly kind: RevisionSource['kind'],
+    public readonly key: string,
+    valid: RegExp,
+    expected: string,
+  ) {
     if (!valid.test(key)) throw new Error(`ordering.revision.${kind}: ${JSON.stringify(key)} is not ${expected}`);
   }
 

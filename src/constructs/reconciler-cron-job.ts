@@ -87,10 +87,19 @@ export class ReconcilerCronJob extends Construct {
     branchRefRegex(branchPattern);
 
     const env: k8s.EnvVar[] = [
-      { name: RECONCILE_ENV.pendingSeconds, value: String(wholeSeconds('pendingAfter', props.pendingAfter ?? Duration.seconds(d.pendingSeconds), 0)) },
+      {
+        name: RECONCILE_ENV.pendingSeconds,
+        value: String(wholeSeconds('pendingAfter', props.pendingAfter ?? Duration.seconds(d.pendingSeconds), 0)),
+      },
       { name: RECONCILE_ENV.maxFailures, value: String(maxFailures) },
-      { name: RECONCILE_ENV.attentionSeconds, value: String(wholeSeconds('attentionAfter', props.attentionAfter ?? Duration.seconds(d.attentionSeconds), 1)) },
-      { name: RECONCILE_ENV.retentionSeconds, value: String(wholeSeconds('retention', props.retention ?? Duration.seconds(d.retentionSeconds), 0)) },
+      {
+        name: RECONCILE_ENV.attentionSeconds,
+        value: String(wholeSeconds('attentionAfter', props.attentionAfter ?? Duration.seconds(d.attentionSeconds), 1)),
+      },
+      {
+        name: RECONCILE_ENV.retentionSeconds,
+        value: String(wholeSeconds('retention', props.retention ?? Duration.seconds(d.retentionSeconds), 0)),
+      },
       { name: RECONCILE_ENV.compensateForeignCommits, value: String(compensate) },
       { name: RECONCILE_ENV.bots, value: bots.join(',') },
       { name: RECONCILE_ENV.botCommitAuthors, value: commitAuthors.join(',') },

@@ -117,7 +117,8 @@ function checkedProps(props: RemediationJobProps) {
   if (props.repositories.length === 0) throw new Error('repositories: [] must name at least one owner/name');
   const remediationMode = enumValue('remediationMode', RemediationMode, props.remediationMode, DEFAULTS.mode);
   const optOutLabel = props.optOutLabel ?? DEFAULTS.github.optOutLabel;
-  if (optOutLabel.trim() === '' || optOutLabel.includes(',')) throw new Error(`optOutLabel: ${JSON.stringify(optOutLabel)} must be a GitHub label name`);
+  if (optOutLabel.trim() === '' || optOutLabel.includes(','))
+    throw new Error(`optOutLabel: ${JSON.stringify(optOutLabel)} must be a GitHub label name`);
   checkInteger('backoffLimit', props.backoffLimit, 0);
   const d = DEFAULTS.job;
   const deadlines = {
@@ -127,7 +128,11 @@ function checkedProps(props: RemediationJobProps) {
   };
   const times = {
     ttlSecondsAfterFinished: wholeSeconds('ttlAfterFinished', props.ttlAfterFinished ?? Duration.seconds(d.ttlSecondsAfterFinished), 0),
-    githubRequestTimeoutMs: wholeMillis('githubRequestTimeout', props.githubRequestTimeout ?? Duration.millis(d.githubRequestTimeoutMs), 100),
+    githubRequestTimeoutMs: wholeMillis(
+      'githubRequestTimeout',
+      props.githubRequestTimeout ?? Duration.millis(d.githubRequestTimeoutMs),
+      100,
+    ),
     leaseDurationSeconds: wholeSeconds('leaseDuration', props.leaseDuration ?? Duration.seconds(d.leaseDurationSeconds), 5),
   };
   const issues = [...selectorIssues(props), ...deadlineIssues(deadlines, 'activeDeadline')];
@@ -136,7 +141,9 @@ function checkedProps(props: RemediationJobProps) {
   const description = props.labels.remediationDescription;
   const limit = labelDescriptionLimit();
   if ([...description].length > limit) {
-    throw new Error(`labels.remediationDescription: ${JSON.stringify(description)} has ${[...description].length} characters; GitHub allows at most ${limit}`);
+    throw new Error(
+      `labels.remediationDescription: ${JSON.stringify(description)} has ${[...description].length} characters; GitHub allows at most ${limit}`,
+    );
   }
   return { mode, nodeImage, remediationMode, optOutLabel, deadlines, times };
 }
@@ -174,10 +181,7 @@ export class RemediationJob extends Construct {
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: false });
     const role = new kplus.Role(this, 'Role', { metadata });
     // Deletes by name only: each stale run is named, with a uid precondition (README: "Ordering").
-    role.allow(
-      ['get', 'list', 'delete'],
-      kplus.ApiResource.custom({ apiGroup: props.codeRun.group, resourceType: props.codeRun.plural }),
-    );
+    role.allow(['get', 'list', 'delete'], kplus.ApiResource.custom({ apiGroup: props.codeRun.group, resourceType: props.codeRun.plural }));
     role.allow(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], kplus.ApiResource.LEASES);
     role.allow(['create'], kplus.ApiResource.EVENTS);
     new kplus.RoleBinding(this, 'RoleBinding', { metadata, role }).addSubjects(this.serviceAccount);
@@ -224,7 +228,10 @@ export class RemediationJob extends Construct {
       env: [
         ...staticEnv.map(([name, value]) => ({ name, value })),
         { name: STATIC_ENV.runId, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-        { name: STATIC_ENV.githubToken, valueFrom: { secretKeyRef: { name: props.githubTokenSecret.name, key: props.githubTokenSecret.key } } },
+        {
+          name: STATIC_ENV.githubToken,
+          valueFrom: { secretKeyRef: { name: props.githubTokenSecret.name, key: props.githubTokenSecret.key } },
+        },
       ],
       volume: bundleVolume,
     };
@@ -330,7 +337,9 @@ export class RemediationJob extends Construct {
     }
     const bundle = fs.readFileSync(file, 'utf8');
     if (Buffer.byteLength(bundle) > CONFIGMAP_BUNDLE_LIMIT) {
-      throw new Error(`mode: "configmap" needs a bundle under ${CONFIGMAP_BUNDLE_LIMIT} bytes, got ${Buffer.byteLength(bundle)}; use mode "image"`);
+      throw new Error(
+        `mode: "configmap" needs a bundle under ${CONFIGMAP_BUNDLE_LIMIT} bytes, got ${Buffer.byteLength(bundle)}; use mode "image"`,
+      );
     }
     return bundle;
   }

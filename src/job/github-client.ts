@@ -1,6 +1,26 @@
 import { graphql } from '@octokit/graphql';
-import { CREATE_LABEL_MUTATION, LABEL_QUERY, RESOLVE_QUERY, TRANSITION_FIELDS, transitionMutation, VIEW_BATCH, viewQuery } from './graphql-documents';
-import { CommitAuthor, GitHubApi, GitHubError, parseMarker, PullRequestState, PullRequestView, ResolvedPush, RepositoryView, sameLabel, TransitionChange, TransitionError } from './github';
+import {
+  CREATE_LABEL_MUTATION,
+  LABEL_QUERY,
+  RESOLVE_QUERY,
+  TRANSITION_FIELDS,
+  transitionMutation,
+  VIEW_BATCH,
+  viewQuery,
+} from './graphql-documents';
+import {
+  CommitAuthor,
+  GitHubApi,
+  GitHubError,
+  parseMarker,
+  PullRequestState,
+  PullRequestView,
+  ResolvedPush,
+  RepositoryView,
+  sameLabel,
+  TransitionChange,
+  TransitionError,
+} from './github';
 import { appliedFields, classify, failureOf, GitHubFailure, isNameTaken, onlyMissingAliases, rereadHelps } from './github-errors';
 import { RetryableError, withRetry } from './retry';
 
@@ -64,7 +84,11 @@ export class GraphqlGitHub implements GitHubApi {
     };
   }
 
-  async view(owner: string, name: string, ask: { prs: number[]; commits: string[]; labels: { ready: string; remediation: string } }): Promise<RepositoryView> {
+  async view(
+    owner: string,
+    name: string,
+    ask: { prs: number[]; commits: string[]; labels: { ready: string; remediation: string } },
+  ): Promise<RepositoryView> {
     const prs = new Map<number, PullRequestView | null>();
     const commits = new Map<string, CommitAuthor | null>();
     let first: any;
@@ -103,7 +127,9 @@ export class GraphqlGitHub implements GitHubApi {
    * attempt whose answer was lost. Either way GitHub answers "Name has already been taken".
    */
   async createLabel(repositoryId: string, name: string, color: string, description: string): Promise<string> {
-    const data: any = await this.send(CREATE_LABEL_MUTATION, { repositoryId, name, color, description }, (f) => (isNameTaken(f) ? { createLabel: null } : undefined));
+    const data: any = await this.send(CREATE_LABEL_MUTATION, { repositoryId, name, color, description }, (f) =>
+      isNameTaken(f) ? { createLabel: null } : undefined,
+    );
     if (data.createLabel) return data.createLabel.label.id;
     const found: any = await this.send(LABEL_QUERY, { repositoryId, name });
     if (!found.node?.label) throw new RetryableError(`label ${JSON.stringify(name)} is taken, yet not found`);
@@ -120,7 +146,10 @@ export class GraphqlGitHub implements GitHubApi {
       ...(change.comment ? { body: change.comment } : {}),
     };
     await this.send(doc, vars, (f, error) => {
-      const byField = appliedFields(f, parts.map((p) => TRANSITION_FIELDS[p]));
+      const byField = appliedFields(
+        f,
+        parts.map((p) => TRANSITION_FIELDS[p]),
+      );
       const applied = Object.fromEntries(parts.map((p) => [p, byField[TRANSITION_FIELDS[p]]]));
       // Sent again as is only when GitHub surely did none of it: a second addComment would be a second marker.
       if (error instanceof RetryableError && Object.values(applied).every((v) => v === false)) return undefined;
@@ -132,7 +161,11 @@ export class GraphqlGitHub implements GitHubApi {
    * Sends one document, retrying what `classify` calls retryable until the deadline. `recover` sees each
    * failure first: it may return data to use instead, or throw to stop; undefined leaves it to `classify`.
    */
-  private send(query: string, variables: Record<string, unknown>, recover?: (f: GitHubFailure, error: RetryableError | GitHubError) => unknown): Promise<unknown> {
+  private send(
+    query: string,
+    variables: Record<string, unknown>,
+    recover?: (f: GitHubFailure, error: RetryableError | GitHubError) => unknown,
+  ): Promise<unknown> {
     return withRetry(
       async () => {
         try {

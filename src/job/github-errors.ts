@@ -98,12 +98,20 @@ export function appliedFields(f: GitHubFailure, fields: readonly string[]): Appl
  * the mutation went stale, such as a label deleted meanwhile). FORBIDDEN and the like stay final.
  */
 export function rereadHelps(f: GitHubFailure, applied: Applied, error: RetryableError | GitHubError): boolean {
-  return Object.values(applied).includes(undefined) || error instanceof RetryableError || (!!f.errors?.length && f.errors.every((x) => x.type === 'NOT_FOUND'));
+  return (
+    Object.values(applied).includes(undefined) ||
+    error instanceof RetryableError ||
+    (!!f.errors?.length && f.errors.every((x) => x.type === 'NOT_FOUND'))
+  );
 }
 
 /** Is this only `pullRequest(number:)` aliases under `repository` answering NOT_FOUND, the rest of `data` good? */
 export function onlyMissingAliases(f: GitHubFailure, alias: RegExp): boolean {
-  return !!f.data && !!f.errors?.length && f.errors.every((x) => x.type === 'NOT_FOUND' && x.path?.length === 2 && x.path[0] === 'repository' && alias.test(String(x.path[1])));
+  return (
+    !!f.data &&
+    !!f.errors?.length &&
+    f.errors.every((x) => x.type === 'NOT_FOUND' && x.path?.length === 2 && x.path[0] === 'repository' && alias.test(String(x.path[1])))
+  );
 }
 
 /** `createLabel` for a name the repository already has (in any case): the label exists, which is all we need. */

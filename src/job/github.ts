@@ -69,7 +69,11 @@ export interface GitHubApi {
    * when GitHub may have done part of it; never sends the same document twice unless nothing was applied.
    */
   transition(prId: string, change: TransitionChange): Promise<void>;
-  view(owner: string, name: string, ask: { prs: number[]; commits: string[]; labels: { ready: string; remediation: string } }): Promise<RepositoryView>;
+  view(
+    owner: string,
+    name: string,
+    ask: { prs: number[]; commits: string[]; labels: { ready: string; remediation: string } },
+  ): Promise<RepositoryView>;
 }
 
 /** GitHub said no in a way retrying will not fix (401, schema errors, missing repository). */

@@ -111,7 +111,13 @@ export function transitionMutation(p: TransitionParts): string {
 
 /** Every variant of every document, for schema tests. */
 export function allDocuments(): Record<string, string> {
-  const docs: Record<string, string> = { RESOLVE_QUERY, CREATE_LABEL_MUTATION, LABEL_QUERY, 'viewQuery(0, 0)': viewQuery(0, 0), [`viewQuery(${VIEW_BATCH}, ${VIEW_BATCH})`]: viewQuery(VIEW_BATCH, VIEW_BATCH) };
+  const docs: Record<string, string> = {
+    RESOLVE_QUERY,
+    CREATE_LABEL_MUTATION,
+    LABEL_QUERY,
+    'viewQuery(0, 0)': viewQuery(0, 0),
+    [`viewQuery(${VIEW_BATCH}, ${VIEW_BATCH})`]: viewQuery(VIEW_BATCH, VIEW_BATCH),
+  };
   for (let bits = 1; bits < 8; bits++) {
     const p = { remove: !!(bits & 1), add: !!(bits & 2), comment: !!(bits & 4) };
     docs[`transition(${JSON.stringify(p)})`] = transitionMutation(p);

@@ -181,7 +181,9 @@ export function readInput(env: Env): JobInput {
   const s = readStatic(env);
   const repository = matching(env, EVENT_ENV.repository, /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, 'owner/name');
   if (!s.repositories.includes(repository.toLowerCase())) {
-    throw new BadInputError(`${EVENT_ENV.repository}=${JSON.stringify(repository)} is not one of ${STATIC_ENV.allowedRepositories} (${s.repositories.join(',')})`);
+    throw new BadInputError(
+      `${EVENT_ENV.repository}=${JSON.stringify(repository)} is not one of ${STATIC_ENV.allowedRepositories} (${s.repositories.join(',')})`,
+    );
   }
   const [owner, name] = repository.split('/');
   const taskId = matching(env, EVENT_ENV.taskId, /^[0-9]{1,18}$/, 'a number');
@@ -218,11 +220,17 @@ export function readReconcileInput(env: Env): ReconcileInput {
   if (compensate !== 'true' && compensate !== 'false') {
     throw new BadInputError(`${RECONCILE_ENV.compensateForeignCommits}=${JSON.stringify(compensate)} is not "true" or "false"`);
   }
-  const list = (name: string) => present(env, name).split(',').map((b) => b.trim()).filter(Boolean);
+  const list = (name: string) =>
+    present(env, name)
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean);
   const caseInsensitive = oneOf(env, RECONCILE_ENV.botLoginCase, ['insensitive', 'exact']) === 'insensitive';
   const bots = { logins: list(RECONCILE_ENV.bots), commitAuthors: list(RECONCILE_ENV.botCommitAuthors), caseInsensitive };
   if (bots.logins.length + bots.commitAuthors.length === 0) {
-    throw new BadInputError(`${RECONCILE_ENV.bots} and ${RECONCILE_ENV.botCommitAuthors} are both empty: the resync needs the bots' identities`);
+    throw new BadInputError(
+      `${RECONCILE_ENV.bots} and ${RECONCILE_ENV.botCommitAuthors} are both empty: the resync needs the bots' identities`,
+    );
   }
   const pattern = required(env, RECONCILE_ENV.branchPattern);
   let branchRef: RegExp;

@@ -125,7 +125,10 @@ export class HttpKubeApi implements KubeApi {
   private readonly agent: https.Agent;
   private readonly now: () => number;
 
-  constructor(private readonly conn: Connection, private readonly options: HttpKubeOptions = {}) {
+  constructor(
+    private readonly conn: Connection,
+    private readonly options: HttpKubeOptions = {},
+  ) {
     this.now = options.now ?? Date.now;
     this.agent = new https.Agent({ keepAlive: true, ca: conn.ca, cert: conn.cert, key: conn.key });
   }
@@ -136,13 +139,23 @@ export class HttpKubeApi implements KubeApi {
   }
 
   async createLease(lease: Lease): Promise<Lease> {
-    const r = await this.call('POST', leases(lease.metadata.namespace!), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease }, [409]);
+    const r = await this.call(
+      'POST',
+      leases(lease.metadata.namespace!),
+      { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease },
+      [409],
+    );
     if (r.status === 409) throw new ConflictError(`lease ${lease.metadata.name} exists`);
     return r.body;
   }
 
   async updateLease(lease: Lease): Promise<Lease> {
-    const r = await this.call('PUT', `${leases(lease.metadata.namespace!)}/${lease.metadata.name}`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease }, [409]);
+    const r = await this.call(
+      'PUT',
+      `${leases(lease.metadata.namespace!)}/${lease.metadata.name}`,
+      { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease },
+      [409],
+    );
     if (r.status === 409) throw new ConflictError(`lease ${lease.metadata.name} changed`);
     return r.body;
   }
@@ -158,7 +171,12 @@ export class HttpKubeApi implements KubeApi {
 
   async deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<boolean> {
     // Background: the CodeRun goes at once and the garbage collector removes its Jobs and pods after it.
-    const r = await this.call('DELETE', `${collection(namespace, resource)}/${name}`, { preconditions: { uid }, propagationPolicy: 'Background' }, [404, 409]);
+    const r = await this.call(
+      'DELETE',
+      `${collection(namespace, resource)}/${name}`,
+      { preconditions: { uid }, propagationPolicy: 'Background' },
+      [404, 409],
+    );
     return r.status < 300;
   }
 
@@ -232,7 +250,10 @@ export class HttpKubeApi implements KubeApi {
 
 /** A non-retryable API answer (403, 404, 422…). */
 export class KubeError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'KubeError';
   }

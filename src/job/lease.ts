@@ -70,7 +70,13 @@ export async function acquire(kube: KubeApi, o: LockOptions): Promise<Lease> {
             labels: { ...MANAGED_BY, [PR_LABEL]: String(o.pr) },
             annotations: { [REPOSITORY_ANNOTATION]: o.repository },
           },
-          spec: { holderIdentity: o.holder, leaseDurationSeconds: o.durationSeconds, acquireTime: stamp, renewTime: stamp, leaseTransitions: 0 },
+          spec: {
+            holderIdentity: o.holder,
+            leaseDurationSeconds: o.durationSeconds,
+            acquireTime: stamp,
+            renewTime: stamp,
+            leaseTransitions: 0,
+          },
         });
       }
       const holder = current.spec.holderIdentity;

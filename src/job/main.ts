@@ -79,7 +79,15 @@ async function main(argv: string[]): Promise<number> {
   let log: Logger = jsonLogger({});
   try {
     const input = readInput(process.env);
-    log = jsonLogger({ repository: input.repository, task: input.taskId, event: input.event, sha: input.headSha, delivery: input.deliveryId, run: input.runId, mode: input.mode });
+    log = jsonLogger({
+      repository: input.repository,
+      task: input.taskId,
+      event: input.event,
+      sha: input.headSha,
+      delivery: input.deliveryId,
+      run: input.runId,
+      mode: input.mode,
+    });
     if (command === '--dry-run') {
       await dryRun(input, log);
       return EXIT.done;
@@ -111,7 +119,10 @@ async function reconcileOnce(): Promise<number> {
   try {
     const input = readReconcileInput(process.env);
     log = jsonLogger({ mode: 'reconcile', run: input.runId, remediationMode: input.mode });
-    const report = await reconcile(input, { ...clients(input, log), alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined });
+    const report = await reconcile(input, {
+      ...clients(input, log),
+      alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined,
+    });
     terminationMessage(JSON.stringify(report));
     return report.failed > 0 ? EXIT.retryable : EXIT.done;
   } catch (e) {
@@ -119,4 +130,4 @@ async function reconcileOnce(): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code));
+void main(process.argv.slice(2)).then((code) => process.exit(code));

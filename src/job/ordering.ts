@@ -48,7 +48,8 @@ function isHead(revision: string, headSha: string): boolean {
 export function judgeRun(run: KubeObject, push: PushMark, rules: OrderingRules): RunVerdict {
   if (run.metadata.deletionTimestamp) return { stale: false, why: 'terminating' };
   const revision = rules.revision && revisionOf(run, rules.revision);
-  if (revision !== undefined) return isHead(revision, push.headSha) ? { stale: false, why: 'head-revision' } : { stale: true, why: 'older-revision' };
+  if (revision !== undefined)
+    return isHead(revision, push.headSha) ? { stale: false, why: 'head-revision' } : { stale: true, why: 'older-revision' };
   // Both times have whole seconds; a run created in the push's own second may have started after it.
   const created = Date.parse(run.metadata.creationTimestamp ?? '');
   if (!(created < push.pushedAtMs)) return { stale: false, why: 'created-at-or-after-push' };
@@ -81,7 +82,11 @@ export function splitRuns(runs: readonly KubeObject[], push: PushMark, rules: Or
 }
 
 /** The runs a recorded push (or PR event) made stale: its head, its time, and the rules for its event. */
-export function splitForRecord(runs: readonly KubeObject[], record: { readonly sha: string; readonly pushedAt: string; readonly event?: TriggerEvent }, rules: OrderingRules): RunSplit {
+export function splitForRecord(
+  runs: readonly KubeObject[],
+  record: { readonly sha: string; readonly pushedAt: string; readonly event?: TriggerEvent },
+  rules: OrderingRules,
+): RunSplit {
   return splitRuns(runs, { headSha: record.sha, pushedAtMs: Date.parse(record.pushedAt) }, rulesFor(record.event, rules));
 }
 

@@ -80,7 +80,9 @@ export function decide(o: Observed, cfg: ReconcileInput, now: number): Action {
   if (state.phase === 'compensated' || state.phase === 'observed' || state.phase === 'skipped') return idle(state.phase);
   if (pending(state) && age < cfg.pendingSeconds * 1000) return idle('pending; its Job may still be retrying');
   if (pr === undefined) {
-    return pending(state) ? { kind: 'fail', error: `GitHub unavailable: ${o.viewError}` } : idle('GitHub unavailable; invariant not checked');
+    return pending(state)
+      ? { kind: 'fail', error: `GitHub unavailable: ${o.viewError}` }
+      : idle('GitHub unavailable; invariant not checked');
   }
   if (pr && optedOut(pr.labels, cfg)) return { kind: 'skip', skipped: 'opted-out' };
   if (pr === null || pr.state !== 'OPEN') {
@@ -132,7 +134,12 @@ export function escalate(state: PrState, cfg: Pick<ReconcileInput, 'maxFailures'
 export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promise<ReconcileReport> {
   const { kube, github, log } = deps;
   const now = deps.now ?? Date.now;
-  const leases = await kube.listLeases(cfg.namespace, Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(','));
+  const leases = await kube.listLeases(
+    cfg.namespace,
+    Object.entries(MANAGED_BY)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+  );
   const states: Array<{ lease: Lease; state: PrState }> = [];
   for (const lease of leases) {
     const state = readState(lease);
@@ -183,7 +190,8 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
   const managed = new Set(states.map((s) => `${s.state.repository.toLowerCase()}#${s.state.pr}`));
   for (const [repository, { view }] of views) {
     for (const pr of view?.labelled ?? []) {
-      if (!managed.has(`${repository}#${pr.number}`) && pr.labels.some((l) => sameLabel(l.name, cfg.labels.remediation))) report.unmanaged.push(`${repository}#${pr.number}`);
+      if (!managed.has(`${repository}#${pr.number}`) && pr.labels.some((l) => sameLabel(l.name, cfg.labels.remediation)))
+        report.unmanaged.push(`${repository}#${pr.number}`);
     }
   }
   if (report.unmanaged.length) log('unmanaged', { prs: report.unmanaged, note: 'remediation label without a state Lease; left alone' });
@@ -238,7 +246,8 @@ export function lostPush(
   const task = cfg.branchRef.exec(`refs/heads/${pr.headRefName}`);
   if (!task || !pr.head || !isBot(pr.head.author, cfg.bots) || optedOut(pr.labels, cfg)) return undefined;
   // Handled, or already observed in observe mode; a skip, or an observation once enforcing, is not handled.
-  if (state?.sha === pr.head.oid && state.phase !== 'skipped' && (state.phase !== 'observed' || cfg.mode === RemediationMode.OBSERVE)) return undefined;
+  if (state?.sha === pr.head.oid && state.phase !== 'skipped' && (state.phase !== 'observed' || cfg.mode === RemediationMode.OBSERVE))
+    return undefined;
   const pushedAtMs = Date.parse(pr.head.committedAt);
   if (qaRestartedAfterPush(pr.readyLabeledAt, pushedAtMs)) return undefined;
   const taskId = task[1];
@@ -263,7 +272,13 @@ export function lostPush(
 }
 
 /** Handles a lost push through the Job's own path; a busy Lease leaves it to the next pass. */
-async function resync(deps: ReconcileDeps, push: JobInput, view: RepositoryView, pr: PullRequestView, resolvedAt: string): Promise<boolean | 'failed'> {
+async function resync(
+  deps: ReconcileDeps,
+  push: JobInput,
+  view: RepositoryView,
+  pr: PullRequestView,
+  resolvedAt: string,
+): Promise<boolean | 'failed'> {
   try {
     const outcome = await handlePush(
       { ...push, lockWaitSeconds: 0 },
@@ -271,11 +286,23 @@ async function resync(deps: ReconcileDeps, push: JobInput, view: RepositoryView,
       resolvedAt,
       deps,
     );
-    deps.log('resync', { repository: push.repository, pr: pr.number, sha: push.headSha, pushedAt: new Date(push.pushedAtMs).toISOString(), outcome });
+    deps.log('resync', {
+      repository: push.repository,
+      pr: pr.number,
+      sha: push.headSha,
+      pushedAt: new Date(push.pushedAtMs).toISOString(),
+      outcome,
+    });
     return outcome.kind !== 'nothing-to-do';
   } catch (e) {
     const busy = e instanceof LockTimeoutError;
-    deps.log('resync', { repository: push.repository, pr: pr.number, sha: push.headSha, outcome: busy ? 'busy' : 'failed', error: (e as Error).message });
+    deps.log('resync', {
+      repository: push.repository,
+      pr: pr.number,
+      sha: push.headSha,
+      outcome: busy ? 'busy' : 'failed',
+      error: (e as Error).message,
+    });
     return busy ? false : 'failed';
   }
 }
@@ -283,7 +310,13 @@ async function resync(deps: ReconcileDeps, push: JobInput, view: RepositoryView,
 type Result = 'ok' | 'skipped' | 'failed' | 'alerted';
 
 /** Carries out one decision under the PR's Lease; a failure is counted on the state and may raise the alert. */
-async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, action: Action, view: RepositoryView | undefined): Promise<Result> {
+async function apply(
+  cfg: ReconcileInput,
+  deps: ReconcileDeps,
+  o: Observed,
+  action: Action,
+  view: RepositoryView | undefined,
+): Promise<Result> {
   const { kube, log } = deps;
   const now = deps.now ?? Date.now;
   const saw = {
@@ -305,13 +338,24 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
   }
   if (cfg.mode === RemediationMode.OBSERVE && action.kind !== 'gc' && action.kind !== 'release') {
     // Reported, never carried out: only the collection of this program's own finished records goes on.
-    const would = action.kind === 'repair' ? { removeReady: action.removeReady, stale: action.stale.map((r) => r.metadata.name) } : action.kind === 'compensate' ? { reason: action.reason } : action.kind === 'fail' ? { error: action.error } : {};
+    const would =
+      action.kind === 'repair'
+        ? { removeReady: action.removeReady, stale: action.stale.map((r) => r.metadata.name) }
+        : action.kind === 'compensate'
+          ? { reason: action.reason }
+          : action.kind === 'fail'
+            ? { error: action.error }
+            : {};
     log('reconcile', { saw, did: 'observe', would: action.kind, ...would });
     return 'ok';
   }
   if (action.kind === 'gc') {
     const gone = await collect(kube, cfg.namespace, o.lease);
-    log('reconcile', { saw, did: gone ? 'gc' : 'none', why: gone ? `finished more than ${cfg.retentionSeconds} s ago` : 'state changed since it was read' });
+    log('reconcile', {
+      saw,
+      did: gone ? 'gc' : 'none',
+      why: gone ? `finished more than ${cfg.retentionSeconds} s ago` : 'state changed since it was read',
+    });
     return gone ? 'ok' : 'skipped';
   }
 
@@ -349,9 +393,23 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
         throw new RetryableError(action.error);
       case 'resume': {
         const missing = [...(state.steps.cancel ? [] : ['cancel']), ...(relabelled(state) ? [] : ['relabel'])];
-        await completeSteps(cfg, state, held, { repositoryId: view!.repositoryId, pr: o.pr!, remediationLabelId: view!.remediationLabelId }, deps);
+        await completeSteps(
+          cfg,
+          state,
+          held,
+          { repositoryId: view!.repositoryId, pr: o.pr!, remediationLabelId: view!.remediationLabelId },
+          deps,
+        );
         Object.assign(did, { completed: missing, relabel: state.steps.relabel!.result });
-        await event(kube, cfg.namespace, held.lease, 'Normal', 'RemediationResumed', `PR #${state.pr}: ${missing.join(' and ')} completed by the reconciler`, log);
+        await event(
+          kube,
+          cfg.namespace,
+          held.lease,
+          'Normal',
+          'RemediationResumed',
+          `PR #${state.pr}: ${missing.join(' and ')} completed by the reconciler`,
+          log,
+        );
         break;
       }
       case 'repair': {
@@ -359,7 +417,15 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
         if (action.removeReady && ready) await deps.github.transition(o.pr!.id, { remove: ready.id });
         const deleted = await deleteRuns(kube, cfg, action.stale);
         Object.assign(did, { removed: action.removeReady ? cfg.labels.ready : undefined, deleted });
-        await event(kube, cfg.namespace, held.lease, 'Normal', 'InvariantRestored', `PR #${state.pr}: ${provenance(state)}: ${action.removeReady ? `removed ${cfg.labels.ready}, ` : ''}${deleted.length} QA CodeRun(s) deleted${deleted.length ? ` (${deleted.join(', ')})` : ''}`, log);
+        await event(
+          kube,
+          cfg.namespace,
+          held.lease,
+          'Normal',
+          'InvariantRestored',
+          `PR #${state.pr}: ${provenance(state)}: ${action.removeReady ? `removed ${cfg.labels.ready}, ` : ''}${deleted.length} QA CodeRun(s) deleted${deleted.length ? ` (${deleted.join(', ')})` : ''}`,
+          log,
+        );
         break;
       }
       case 'compensate': {
@@ -368,14 +434,23 @@ async function apply(cfg: ReconcileInput, deps: ReconcileDeps, o: Observed, acti
         state.compensation = { at: new Date(now()).toISOString(), reason: action.reason, restored };
         recordDelivery(state);
         Object.assign(did, { reason: action.reason, restored });
-        await event(kube, cfg.namespace, held.lease, 'Normal', 'RemediationCompensated', `PR #${state.pr} (${action.reason}): ${restored.length ? restored.join(', ') : 'no label to restore'}; cancelled CodeRuns are not restored`, log);
+        await event(
+          kube,
+          cfg.namespace,
+          held.lease,
+          'Normal',
+          'RemediationCompensated',
+          `PR #${state.pr} (${action.reason}): ${restored.length ? restored.join(', ') : 'no label to restore'}; cancelled CodeRuns are not restored`,
+          log,
+        );
         break;
       }
     }
     state.repair = undefined;
     state.attention = undefined;
     if (action.kind !== 'resume') held.lease = await save(kube, held.lease, state, true, now);
-    if (wasAttention) await event(kube, cfg.namespace, held.lease, 'Normal', 'RemediationRecovered', `PR #${state.pr}: automatic recovery succeeded`, log);
+    if (wasAttention)
+      await event(kube, cfg.namespace, held.lease, 'Normal', 'RemediationRecovered', `PR #${state.pr}: automatic recovery succeeded`, log);
     log('reconcile', { saw, did: action.kind, ...did });
     return 'ok';
   } catch (e) {
@@ -403,7 +478,13 @@ async function collect(kube: KubeApi, namespace: string, lease: Lease): Promise<
 }
 
 /** Restores the labels this push changed, where they are still as it left them; returns what it restored. */
-async function compensate(cfg: ReconcileInput, deps: ReconcileDeps, state: PrState, pr: PullRequestView | null | undefined, view: RepositoryView | undefined): Promise<string[]> {
+async function compensate(
+  cfg: ReconcileInput,
+  deps: ReconcileDeps,
+  state: PrState,
+  pr: PullRequestView | null | undefined,
+  view: RepositoryView | undefined,
+): Promise<string[]> {
   const relabel = state.steps.relabel;
   if (!pr || !relabel) return [];
   const remediation = relabel.added ? pr.labels.find((l) => sameLabel(l.name, relabel.added!)) : undefined;

@@ -17,13 +17,19 @@ export type RemediateDeps = StepDeps;
  */
 export async function remediate(input: JobInput, deps: RemediateDeps): Promise<Outcome> {
   const resolvedAt = new Date((deps.now ?? Date.now)()).toISOString();
-  if (input.event === 'push') return handlePush(input, await deps.github.resolve(input.owner, input.name, input.branch, input.labels), resolvedAt, deps);
+  if (input.event === 'push')
+    return handlePush(input, await deps.github.resolve(input.owner, input.name, input.branch, input.labels), resolvedAt, deps);
   // A PR event names its PR, which is closed or a draft now: read it by number, not as the branch's open PR.
   const view = await deps.github.view(input.owner, input.name, { prs: [input.prNumber!], commits: [], labels: input.labels });
   const pr = view.prs.get(input.prNumber!);
   return handlePush(
     input,
-    { repositoryId: view.repositoryId, branchHead: input.headSha, pr: pr?.headRefName === input.branch ? pr : undefined, remediationLabelId: view.remediationLabelId },
+    {
+      repositoryId: view.repositoryId,
+      branchHead: input.headSha,
+      pr: pr?.headRefName === input.branch ? pr : undefined,
+      remediationLabelId: view.remediationLabelId,
+    },
     resolvedAt,
     deps,
   );
@@ -61,13 +67,18 @@ function resumes(previous: PrState | undefined, input: Pick<JobInput, 'deliveryI
  * lock, whether there is a PR and the push is still its head; under the lock, from the PR's recorded state,
  * whether this delivery or head was already handled or a newer run took over, and else whether it resumes.
  */
-export function decidePush(input: Pick<JobInput, 'event' | 'prNumber' | 'headSha' | 'deliveryId'>, o: PushObserved, resolvedAt: string): PushDecision {
+export function decidePush(
+  input: Pick<JobInput, 'event' | 'prNumber' | 'headSha' | 'deliveryId'>,
+  o: PushObserved,
+  resolvedAt: string,
+): PushDecision {
   const { pr, branchHead } = o.resolved;
   if (!pr) {
     const reason = input.event === 'push' ? 'no open pull request for the branch' : `no pull request #${input.prNumber} for the branch`;
     return { kind: 'skip', reason: 'no-open-pr', log: { reason } };
   }
-  if (input.event === 'push' && branchHead !== input.headSha) return { kind: 'skip', reason: 'superseded', log: { reason: 'superseded', branchHead } };
+  if (input.event === 'push' && branchHead !== input.headSha)
+    return { kind: 'skip', reason: 'superseded', log: { reason: 'superseded', branchHead } };
   if (!o.previous) return { kind: 'lock' };
   const previous = o.previous.state;
   if (!previous) return { kind: 'start' };
@@ -102,7 +113,8 @@ function newState(input: JobInput, pr: number, previous: PrState | undefined, re
     startedAt: stamp,
     updatedAt: stamp,
     attempts: 1,
-    steps: input.event === 'push' ? {} : { relabel: { at: stamp, result: 'not-applicable', removed: earlier?.removed, added: earlier?.added } },
+    steps:
+      input.event === 'push' ? {} : { relabel: { at: stamp, result: 'not-applicable', removed: earlier?.removed, added: earlier?.added } },
     deliveries: previous?.deliveries ?? [],
   };
 }
@@ -125,17 +137,19 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
   log('resolve', { pr: pr.number, event: input.event, labels: pr.labels.map((l) => l.name) });
 
   const name = leaseName(input.repository, pr.number);
-  const held: HeldLease = { lease: await acquire(kube, {
-    namespace: input.namespace,
-    name,
-    holder: input.runId,
-    durationSeconds: input.leaseDurationSeconds,
-    waitMs: input.lockWaitSeconds * 1000,
-    repository: input.repository,
-    pr: pr.number,
-    onWait: (holder) => log('lock-wait', { pr: pr.number, holder }),
-    now,
-  }) };
+  const held: HeldLease = {
+    lease: await acquire(kube, {
+      namespace: input.namespace,
+      name,
+      holder: input.runId,
+      durationSeconds: input.leaseDurationSeconds,
+      waitMs: input.lockWaitSeconds * 1000,
+      repository: input.repository,
+      pr: pr.number,
+      onWait: (holder) => log('lock-wait', { pr: pr.number, holder }),
+      now,
+    }),
+  };
   const previous = readState(held.lease);
   log('lock', { pr: pr.number, lease: name, resumed: resumes(previous, input) && previous!.phase !== 'done' });
 
@@ -157,13 +171,27 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
   if (optedOut(pr.labels, input)) {
     // Recorded, not marked handled: once the label is gone, a redelivery or the resync acts.
     await release({ ...state, phase: 'skipped', skipped: 'opted-out' });
-    await event(kube, input.namespace, held.lease, 'Normal', 'RemediationSkipped', `PR #${pr.number}: ${provenance(state)}: skipped: opted-out (label ${input.optOutLabel})`, log);
+    await event(
+      kube,
+      input.namespace,
+      held.lease,
+      'Normal',
+      'RemediationSkipped',
+      `PR #${pr.number}: ${provenance(state)}: skipped: opted-out (label ${input.optOutLabel})`,
+      log,
+    );
     log('finish', { pr: pr.number, outcome: 'nothing-to-do', reason: 'opted-out', label: input.optOutLabel });
     return { kind: 'nothing-to-do', reason: 'opted-out', pr: pr.number };
   }
 
   try {
-    await completeSteps(input, state, held, { repositoryId: resolved.repositoryId, pr, remediationLabelId: resolved.remediationLabelId }, deps);
+    await completeSteps(
+      input,
+      state,
+      held,
+      { repositoryId: resolved.repositoryId, pr, remediationLabelId: resolved.remediationLabelId },
+      deps,
+    );
     const { cancel, relabel } = state.steps;
     const observe = input.mode === RemediationMode.OBSERVE;
     const runs = `${cancel!.deleted.length} QA CodeRun(s)${cancel!.deleted.length ? ` (${cancel!.deleted.join(', ')})` : ''}`;
@@ -179,7 +207,16 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
         : `PR #${pr.number}: ${provenance(state)}: ${runs} cancelled, ${cancel!.kept.length} kept, ${labels}`,
       log,
     );
-    log('finish', { pr: pr.number, outcome: state.phase, mode: input.mode, event: input.event, source: input.source, deleted: cancel!.deleted.length, kept: cancel!.kept.length, relabel: relabel!.result });
+    log('finish', {
+      pr: pr.number,
+      outcome: state.phase,
+      mode: input.mode,
+      event: input.event,
+      source: input.source,
+      deleted: cancel!.deleted.length,
+      kept: cancel!.kept.length,
+      relabel: relabel!.result,
+    });
     return { kind: observe ? 'observed' : 'done', pr: pr.number, deleted: cancel!.deleted, relabel: relabel!.result };
   } catch (e) {
     state.phase = 'failed';

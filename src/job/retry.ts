@@ -1,6 +1,9 @@
 /** Transient failures: retried with backoff until a deadline. */
 export class RetryableError extends Error {
-  constructor(message: string, readonly retryAfterMs?: number) {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
     this.name = 'RetryableError';
   }

@@ -51,7 +51,15 @@ export async function completeSteps(s: StaticInput, state: PrState, held: HeldLe
     const { stale, kept } = splitForRecord(runs, state, s.ordering);
     const deleted = enforce ? await deleteRuns(kube, s, stale) : stale.map((r) => r.metadata.name);
     log('cancel', { pr, mode: s.mode, selector, event: state.event ?? 'push', pushedAt: state.pushedAt, deleted, kept });
-    if (enforce) await verifyGone(kube, s, selector, stale.map((r) => r.metadata.uid!), deps.verifyTimeoutMs ?? 30_000, now);
+    if (enforce)
+      await verifyGone(
+        kube,
+        s,
+        selector,
+        stale.map((r) => r.metadata.uid!),
+        deps.verifyTimeoutMs ?? 30_000,
+        now,
+      );
     state.steps.cancel = { at: new Date(now()).toISOString(), deleted, kept };
     if (enforce) {
       held.lease = await save(kube, held.lease, state, false, now);
@@ -89,7 +97,12 @@ export interface RelabelPlan {
  * before. Labels decide: a marker never stands in for a label. The marker explains a remediation label this
  * push added, so it is posted with that label or after it, and once.
  */
-export function planRelabel(pr: PullRequestState, labels: StaticInput['labels'], delivery: string, changed: { readonly added?: string }): RelabelPlan {
+export function planRelabel(
+  pr: PullRequestState,
+  labels: StaticInput['labels'],
+  delivery: string,
+  changed: { readonly added?: string },
+): RelabelPlan {
   const ready = pr.labels.find((l) => sameLabel(l.name, labels.ready));
   const add = !pr.labels.some((l) => sameLabel(l.name, labels.remediation));
   const marked = pr.markers.some((m) => m.delivery === delivery);
@@ -127,8 +140,12 @@ async function relabel(s: StaticInput, deps: StepDeps, target: StepTarget, state
     if (qaRestartedAfterPush(pr.readyLabeledAt, Date.parse(state.pushedAt))) return { result: 'qa-restarted-after-push', ...changed };
     const plan = planRelabel(pr, s.labels, state.delivery, changed);
     if (!plan.remove && !plan.add && !plan.comment) return finished();
-    const add = plan.add ? remediationLabelId ?? (await github.createLabel(target.repositoryId, s.labels.remediation, s.labels.color, s.labels.description)) : undefined;
-    const comment = plan.comment ? markerComment({ delivery: state.delivery, sha: state.sha, startedAt: state.startedAt }, state.steps.cancel?.deleted ?? []) : undefined;
+    const add = plan.add
+      ? (remediationLabelId ?? (await github.createLabel(target.repositoryId, s.labels.remediation, s.labels.color, s.labels.description)))
+      : undefined;
+    const comment = plan.comment
+      ? markerComment({ delivery: state.delivery, sha: state.sha, startedAt: state.startedAt }, state.steps.cancel?.deleted ?? [])
+      : undefined;
     try {
       await github.transition(pr.id, { remove: plan.remove, add, comment });
       if (plan.remove) changed.removed = s.labels.ready;
@@ -143,9 +160,14 @@ async function relabel(s: StaticInput, deps: StepDeps, target: StepTarget, state
       await record();
       if (!e.reread || round === RELABEL_ROUNDS) throw e.error;
       const [owner, name] = state.repository.split('/');
-      const view = await github.view(owner, name, { prs: [pr.number], commits: [], labels: { ready: s.labels.ready, remediation: s.labels.remediation } });
+      const view = await github.view(owner, name, {
+        prs: [pr.number],
+        commits: [],
+        labels: { ready: s.labels.ready, remediation: s.labels.remediation },
+      });
       const seen = view.prs.get(pr.number);
-      if (seen?.state !== 'OPEN') throw new RetryableError(`pr #${pr.number} is ${seen ? seen.state.toLowerCase() : 'gone'} since the transition began`);
+      if (seen?.state !== 'OPEN')
+        throw new RetryableError(`pr #${pr.number} is ${seen ? seen.state.toLowerCase() : 'gone'} since the transition began`);
       pr = seen;
       remediationLabelId = view.remediationLabelId;
     }
@@ -158,12 +180,20 @@ async function relabel(s: StaticInput, deps: StepDeps, target: StepTarget, state
  */
 export async function deleteRuns(kube: KubeApi, s: StaticInput, runs: readonly KubeObject[]): Promise<string[]> {
   const deleted: string[] = [];
-  for (const run of runs) if (await kube.deleteNamed(s.namespace, s.codeRun, run.metadata.name, run.metadata.uid!)) deleted.push(run.metadata.name);
+  for (const run of runs)
+    if (await kube.deleteNamed(s.namespace, s.codeRun, run.metadata.name, run.metadata.uid!)) deleted.push(run.metadata.name);
   return deleted;
 }
 
 /** Waits until none of the deleted runs (by uid) is listed: finalizers may hold them a while. */
-async function verifyGone(kube: KubeApi, s: StaticInput, selector: string, uids: string[], timeoutMs: number, now: () => number): Promise<void> {
+async function verifyGone(
+  kube: KubeApi,
+  s: StaticInput,
+  selector: string,
+  uids: string[],
+  timeoutMs: number,
+  now: () => number,
+): Promise<void> {
   if (uids.length === 0) return;
   const giveUp = now() + timeoutMs;
   for (;;) {
@@ -177,7 +207,15 @@ async function verifyGone(kube: KubeApi, s: StaticInput, selector: string, uids:
 }
 
 /** Events are for people; failing to write one never fails the run. */
-export async function event(kube: KubeApi, namespace: string, lease: Lease, type: 'Normal' | 'Warning', reason: string, message: string, log: Logger): Promise<void> {
+export async function event(
+  kube: KubeApi,
+  namespace: string,
+  lease: Lease,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+  log: Logger,
+): Promise<void> {
   try {
     await kube.createEvent(namespace, { type, reason, message, involved: { name: lease.metadata.name, uid: lease.metadata.uid } });
   } catch (e) {

@@ -76,12 +76,22 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
   const veth = `ach${process.pid % 100000}`;
   const secretDir = path.join(SECRETS_ROOT, o.webhookSecret.name);
   // Everything started below, stopped last first by stop() or, if the caller never gets the stack, the harness.
-  const stops = [own('argo stack network and files', () => {
-    try { sh('ip', ['netns', 'del', netns]); } catch { /* already gone */ }
-    try { sh('ip', ['link', 'del', veth]); } catch { /* went with the namespace */ }
-    fs.rmSync(secretDir, { recursive: true, force: true });
-    fs.rmSync(dir, { recursive: true, force: true });
-  })];
+  const stops = [
+    own('argo stack network and files', () => {
+      try {
+        sh('ip', ['netns', 'del', netns]);
+      } catch {
+        /* already gone */
+      }
+      try {
+        sh('ip', ['link', 'del', veth]);
+      } catch {
+        /* went with the namespace */
+      }
+      fs.rmSync(secretDir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }),
+  ];
   const stop = async () => {
     for (const s of [...stops].reverse()) await s();
   };
@@ -90,11 +100,12 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
     const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     stops.push(ownChild(`argo ${name}`, child));
     const out = fs.createWriteStream(path.join(dir, `${name}.log`));
-    child.stdout!.pipe(out);
-    child.stderr!.pipe(out);
+    child.stdout.pipe(out);
+    child.stderr.pipe(out);
     return child;
   };
-  const logOf = (name: string) => (fs.existsSync(path.join(dir, `${name}.log`)) ? fs.readFileSync(path.join(dir, `${name}.log`), 'utf8') : '');
+  const logOf = (name: string) =>
+    fs.existsSync(path.join(dir, `${name}.log`)) ? fs.readFileSync(path.join(dir, `${name}.log`), 'utf8') : '';
   const waitLog = async (name: string, re: RegExp, ms: number) => {
     const giveUp = Date.now() + ms;
     while (!re.test(logOf(name))) {
@@ -112,11 +123,43 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
     sh('ip', ['netns', 'exec', netns, 'ip', 'link', 'set', 'ac-n0', 'up']);
     sh('ip', ['netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up']);
 
-    sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=nats',
-      '-addext', `subjectAltName=IP:${hostIp}`, '-keyout', path.join(dir, 'nats.key'), '-out', path.join(dir, 'nats.crt')]);
+    sh('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=nats',
+      '-addext',
+      `subjectAltName=IP:${hostIp}`,
+      '-keyout',
+      path.join(dir, 'nats.key'),
+      '-out',
+      path.join(dir, 'nats.crt'),
+    ]);
     const natsPort = await freePort();
-    spawnLogged('nats', 'nats-server', ['-js', '-a', hostIp, '-p', String(natsPort), '-sd', path.join(dir, 'js'),
-      '--tls', '--tlscert', path.join(dir, 'nats.crt'), '--tlskey', path.join(dir, 'nats.key')], {});
+    spawnLogged(
+      'nats',
+      'nats-server',
+      [
+        '-js',
+        '-a',
+        hostIp,
+        '-p',
+        String(natsPort),
+        '-sd',
+        path.join(dir, 'js'),
+        '--tls',
+        '--tlscert',
+        path.join(dir, 'nats.crt'),
+        '--tlskey',
+        path.join(dir, 'nats.key'),
+      ],
+      {},
+    );
     await waitLog('nats', /Server is ready/, 20_000);
 
     fs.mkdirSync(secretDir, { recursive: true });
@@ -131,11 +174,16 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
     const common = { EVENTBUS_CONFIG: b64(bus), EVENTBUS_SUBJECT: `eventbus-${o.namespace}` };
     const eventSource = spawnLogged('eventsource', 'ip', ['netns', 'exec', netns, binary, 'eventsource-service'], {
-      ...common, EVENTSOURCE_OBJECT: b64(o.eventSource), POD_NAME: 'eventsource-0',
+      ...common,
+      EVENTSOURCE_OBJECT: b64(o.eventSource),
+      POD_NAME: 'eventsource-0',
     });
     const sensorKube = await serviceAccountKubeconfig(o.namespace, o.sensor.spec.template.serviceAccountName);
     spawnLogged('sensor', binary, ['sensor-service'], {
-      ...common, SENSOR_OBJECT: b64(o.sensor), POD_NAME: 'sensor-0', KUBECONFIG: sensorKube.path,
+      ...common,
+      SENSOR_OBJECT: b64(o.sensor),
+      POD_NAME: 'sensor-0',
+      KUBECONFIG: sensorKube.path,
     });
 
     const webhook = Object.values<any>(o.eventSource.spec.github)[0].webhook;
@@ -146,11 +194,19 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
     const stack: ArgoStack = {
       webhookUrl,
       get jobs() {
-        return node.runs.filter((r) => r.job).map((r) => ({ name: r.job!, code: r.code, logs: r.stdout + r.stderr, finishedAt: r.finishedAt }));
+        return node.runs
+          .filter((r) => r.job)
+          .map((r) => ({ name: r.job!, code: r.code, logs: r.stdout + r.stderr, finishedAt: r.finishedAt }));
       },
       node,
       // The remediation Jobs' component label: reconciler passes are Jobs in the namespace too.
-      createdJobs: async () => (await admin().request('GET', `/apis/batch/v1/namespaces/${o.namespace}/jobs?labelSelector=app.kubernetes.io%2Fcomponent%3Dremediation-job`)).body.items.map((j: any) => j.metadata.name),
+      createdJobs: async () =>
+        (
+          await admin().request(
+            'GET',
+            `/apis/batch/v1/namespaces/${o.namespace}/jobs?labelSelector=app.kubernetes.io%2Fcomponent%3Dremediation-job`,
+          )
+        ).body.items.map((j: any) => j.metadata.name),
       deliver: (event, id, payload, secret) => post(webhookUrl, event, id, JSON.stringify(payload), secret),
       stopEventSource: async () => {
         if (eventSource.exitCode !== null) return;

@@ -28,7 +28,20 @@ import * as fs from 'fs';
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import * as path from 'path';
-import { buildClientSchema, DocumentNode, execute, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, parse, SelectionSetNode, validate, ValueNode } from 'graphql';
+import {
+  buildClientSchema,
+  DocumentNode,
+  execute,
+  FragmentDefinitionNode,
+  GraphQLError,
+  GraphQLSchema,
+  Kind,
+  OperationTypeNode,
+  parse,
+  SelectionSetNode,
+  validate,
+  ValueNode,
+} from 'graphql';
 import { own } from '../harness/owned';
 
 const SCHEMA_JSON = path.resolve(__dirname, '..', '..', 'node_modules', '@octokit', 'graphql-schema', 'schema.json');
@@ -54,7 +67,8 @@ export function githubSchema(): GraphQLSchema {
  * - `forbidden`: the root field `field` answers FORBIDDEN; the fields before and after it still run;
  * - `delete-label`: label `label` is deleted from the repository (and its PRs) just before the request runs.
  */
-export type FaultKind = '502' | 'secondary' | 'primary' | 'slow' | 'drop' | 'applied-502' | 'applied-drop' | 'timeout' | 'forbidden' | 'delete-label';
+export type FaultKind =
+  '502' | 'secondary' | 'primary' | 'slow' | 'drop' | 'applied-502' | 'applied-drop' | 'timeout' | 'forbidden' | 'delete-label';
 export interface Fault {
   readonly kind: FaultKind;
   /** How many coming requests it hits. @default 1 */
@@ -89,19 +103,57 @@ export interface RequestRecord {
   readonly points?: number;
 }
 
-interface Label { id: string; name: string; color: string; description: string }
-interface Comment { body: string; byViewer: boolean }
-interface LabelEvent { labelId: string; at: string }
+interface Label {
+  id: string;
+  name: string;
+  color: string;
+  description: string;
+}
+interface Comment {
+  body: string;
+  byViewer: boolean;
+}
+interface LabelEvent {
+  labelId: string;
+  at: string;
+}
 /** Stored in its base repository; `head` is the repository its branch is in. */
-interface PullRequest { id: string; number: number; head: string; headRefName: string; state: 'OPEN' | 'CLOSED'; labelIds: string[]; labelEvents: LabelEvent[]; comments: Comment[] }
-interface Commit { author: CommitAuthor; committedAt: string }
-interface Repo { id: string; fullName: string; labels: Label[]; refs: Map<string, string>; prs: PullRequest[]; commits: Map<string, Commit>; lastNumber: number }
-export interface CommitAuthor { name: string; login: string | null; email?: string }
+interface PullRequest {
+  id: string;
+  number: number;
+  head: string;
+  headRefName: string;
+  state: 'OPEN' | 'CLOSED';
+  labelIds: string[];
+  labelEvents: LabelEvent[];
+  comments: Comment[];
+}
+interface Commit {
+  author: CommitAuthor;
+  committedAt: string;
+}
+interface Repo {
+  id: string;
+  fullName: string;
+  labels: Label[];
+  refs: Map<string, string>;
+  prs: PullRequest[];
+  commits: Map<string, Commit>;
+  lastNumber: number;
+}
+export interface CommitAuthor {
+  name: string;
+  login: string | null;
+  email?: string;
+}
 
 /** The points a request costs on GitHub: nodes asked for by every connection, over 100, at least 1. */
 export function queryCost(document: DocumentNode, variables: Record<string, unknown>): number {
-  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
-  const value = (v: ValueNode): number => (v.kind === Kind.INT ? Number(v.value) : v.kind === Kind.VARIABLE ? Number(variables[v.name.value] ?? 0) : 0);
+  const fragments = new Map(
+    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+  );
+  const value = (v: ValueNode): number =>
+    v.kind === Kind.INT ? Number(v.value) : v.kind === Kind.VARIABLE ? Number(variables[v.name.value] ?? 0) : 0;
   const walk = (set: SelectionSetNode | undefined, multiplier: number): number => {
     let sum = 0;
     for (const sel of set?.selections ?? []) {
@@ -121,7 +173,10 @@ export function queryCost(document: DocumentNode, variables: Record<string, unkn
 }
 
 class ApiError extends Error {
-  constructor(readonly type: string, message: string) {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -150,7 +205,10 @@ export class GitHubTestServer {
   private remaining = 5000;
   private release: () => Promise<void> = async () => undefined;
 
-  private constructor(readonly token: string, private readonly mutationIntervalMs: number) {
+  private constructor(
+    readonly token: string,
+    private readonly mutationIntervalMs: number,
+  ) {
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }
 
@@ -165,7 +223,15 @@ export class GitHubTestServer {
 
   addRepository(fullName: string): void {
     if (!this.repos.has(fullName.toLowerCase())) {
-      this.repos.set(fullName.toLowerCase(), { id: this.id('R'), fullName, labels: [], refs: new Map(), prs: [], commits: new Map(), lastNumber: 0 });
+      this.repos.set(fullName.toLowerCase(), {
+        id: this.id('R'),
+        fullName,
+        labels: [],
+        refs: new Map(),
+        prs: [],
+        commits: new Map(),
+        lastNumber: 0,
+      });
     }
   }
 
@@ -240,7 +306,9 @@ export class GitHubTestServer {
 
   prLabels(fullName: string, number: number): string[] {
     const repo = this.repo(fullName);
-    return this.pr(fullName, number).labelIds.map((id) => repo.labels.find((l) => l.id === id)!.name).sort();
+    return this.pr(fullName, number)
+      .labelIds.map((id) => repo.labels.find((l) => l.id === id)!.name)
+      .sort();
   }
 
   prComments(fullName: string, number: number): string[] {
@@ -312,7 +380,14 @@ export class GitHubTestServer {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     let operation = '(unparsed)';
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}, fault?: FaultKind, errors?: string[], points?: number) => {
+    const send = (
+      status: number,
+      body: unknown,
+      headers: Record<string, string> = {},
+      fault?: FaultKind,
+      errors?: string[],
+      points?: number,
+    ) => {
       this.requests.push({ operation, status, fault, errors, at: Date.now(), points });
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       res.end(JSON.stringify(body));
@@ -363,37 +438,64 @@ export class GitHubTestServer {
       const errors = invalid.map((e) => e.message);
       return send(200, { errors: errors.map((message) => ({ message })) }, {}, undefined, errors);
     }
-    const mutation = document.definitions.some((d) => d.kind === 'OperationDefinition' && d.operation === 'mutation');
+    const mutation = document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === OperationTypeNode.MUTATION);
     if (mutation && this.mutationIntervalMs > 0) {
       const wait = this.lastMutationAt + this.mutationIntervalMs - Date.now();
       if (wait > 0) return send(403, { message: SECONDARY_MESSAGE }, { 'retry-after': String(Math.ceil(wait / 1000)) }, 'secondary');
       this.lastMutationAt = Date.now();
     }
-    if (fault?.kind === 'timeout' && !fault.applied) return send(200, { data: null, errors: [{ message: TIMEOUT_MESSAGE }] }, {}, 'timeout', [TIMEOUT_MESSAGE]);
+    if (fault?.kind === 'timeout' && !fault.applied)
+      return send(200, { data: null, errors: [{ message: TIMEOUT_MESSAGE }] }, {}, 'timeout', [TIMEOUT_MESSAGE]);
     if (fault?.kind === 'delete-label') {
       for (const repo of this.repos.values()) this.deleteLabel(repo.fullName, fault.label!);
     }
     const points = queryCost(document, payload.variables ?? {});
     this.remaining = Math.max(0, this.remaining - points);
-    const rateLimit = { cost: points, remaining: this.remaining, limit: 5000, used: 5000 - this.remaining, nodeCount: 0, resetAt: iso(this.now() + 3_600_000) };
+    const rateLimit = {
+      cost: points,
+      remaining: this.remaining,
+      limit: 5000,
+      used: 5000 - this.remaining,
+      nodeCount: 0,
+      resetAt: iso(this.now() + 3_600_000),
+    };
     const root = { ...this.root(fault?.kind === 'forbidden' ? fault.field : undefined), rateLimit };
     const result = await execute({ schema: githubSchema(), document, variableValues: payload.variables ?? {}, rootValue: root });
-    if (fault?.kind === 'timeout') return send(200, { data: null, errors: [{ message: TIMEOUT_MESSAGE }] }, {}, 'timeout', [TIMEOUT_MESSAGE]);
+    if (fault?.kind === 'timeout')
+      return send(200, { data: null, errors: [{ message: TIMEOUT_MESSAGE }] }, {}, 'timeout', [TIMEOUT_MESSAGE]);
     if (fault?.kind === 'applied-502') return send(fault.status ?? 502, { message: 'Server Error' }, {}, 'applied-502');
     if (fault?.kind === 'applied-drop') {
       this.requests.push({ operation, status: 0, fault: 'applied-drop', at: Date.now() });
       req.socket.destroy();
       return;
     }
-    const errors = result.errors?.map((e: GraphQLError) => ({ message: e.message, type: (e.originalError as ApiError | undefined)?.type, path: e.path }));
-    send(200, errors ? { data: result.data, errors } : { data: result.data }, {}, fault?.kind, errors?.map((e) => e.message), points);
+    const errors = result.errors?.map((e: GraphQLError) => ({
+      message: e.message,
+      type: (e.originalError as ApiError | undefined)?.type,
+      path: e.path,
+    }));
+    send(
+      200,
+      errors ? { data: result.data, errors } : { data: result.data },
+      {},
+      fault?.kind,
+      errors?.map((e) => e.message),
+      points,
+    );
   }
 
   /** The resolvers; `forbidden` names a root field that answers FORBIDDEN (the others run). */
   private root(forbidden?: string): Record<string, unknown> {
     const commitNode = (repo: Repo, oid: string) => {
       const c = repo.commits.get(oid);
-      return c && { __typename: 'Commit', oid, committedDate: c.committedAt, author: { name: c.author.name, email: c.author.email ?? null, user: c.author.login ? { login: c.author.login } : null } };
+      return (
+        c && {
+          __typename: 'Commit',
+          oid,
+          committedDate: c.committedAt,
+          author: { name: c.author.name, email: c.author.email ?? null, user: c.author.login ? { login: c.author.login } : null },
+        }
+      );
     };
     const prNode = (repo: Repo, pr: PullRequest) => {
       const headRepo = this.repo(pr.head);
@@ -406,12 +508,15 @@ export class GitHubTestServer {
         headRefName: pr.headRefName,
         headRefOid: head,
         baseRepository: { id: repo.id, nameWithOwner: repo.fullName },
-        labels: (a: { first?: number }) => ({ nodes: pr.labelIds.slice(0, a.first ?? 100).map((id) => repo.labels.find((l) => l.id === id)) }),
+        labels: (a: { first?: number }) => ({
+          nodes: pr.labelIds.slice(0, a.first ?? 100).map((id) => repo.labels.find((l) => l.id === id)),
+        }),
         comments: (a: { last?: number }) => ({
           nodes: pr.comments.slice(-(a.last ?? 100)).map((c) => ({ body: c.body, viewerDidAuthor: c.byViewer })),
         }),
         timelineItems: (a: { itemTypes?: string[]; last?: number }) => {
-          if (a.itemTypes?.join() !== 'LABELED_EVENT') throw new Error('test server: only timelineItems(itemTypes: [LABELED_EVENT]) is modelled');
+          if (a.itemTypes?.join() !== 'LABELED_EVENT')
+            throw new Error('test server: only timelineItems(itemTypes: [LABELED_EVENT]) is modelled');
           return {
             // A deleted label's events go with it.
             nodes: pr.labelEvents
@@ -437,7 +542,8 @@ export class GitHubTestServer {
     };
     const labelIds = (repo: Repo, ids: string[]) =>
       ids.map((id) => {
-        if (!repo.labels.some((l) => l.id === id)) throw new ApiError('NOT_FOUND', `Could not resolve to a node with the global id of '${id}'.`);
+        if (!repo.labels.some((l) => l.id === id))
+          throw new ApiError('NOT_FOUND', `Could not resolve to a node with the global id of '${id}'.`);
         return id;
       });
     const repoNode = (repo: Repo) => ({

@@ -34,37 +34,44 @@ export interface Response {
 export class Client {
   private readonly agent: https.Agent;
 
-  constructor(private readonly info: ClusterInfo, private readonly token: string) {
+  constructor(
+    private readonly info: ClusterInfo,
+    private readonly token: string,
+  ) {
     this.agent = new https.Agent({ keepAlive: true, ca: fs.readFileSync(info.caFile) });
   }
 
   request(method: string, urlPath: string, body?: unknown, contentType = 'application/json'): Promise<Response> {
     const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const req = https.request(new URL(urlPath, this.info.server), {
-        method,
-        agent: this.agent,
-        // A server that stops answering fails the request instead of the whole run waiting on it.
-        timeout: REQUEST_TIMEOUT_MS,
-        headers: {
-          authorization: `Bearer ${this.token}`,
-          accept: 'application/json',
-          ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
+      const req = https.request(
+        new URL(urlPath, this.info.server),
+        {
+          method,
+          agent: this.agent,
+          // A server that stops answering fails the request instead of the whole run waiting on it.
+          timeout: REQUEST_TIMEOUT_MS,
+          headers: {
+            authorization: `Bearer ${this.token}`,
+            accept: 'application/json',
+            ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
+          },
         },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: any = text;
-          try {
-            parsed = text ? JSON.parse(text) : undefined;
-          } catch {
-            // Not JSON: keep the text.
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-      });
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: any = text;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              // Not JSON: keep the text.
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed });
+          });
+        },
+      );
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: no answer within ${REQUEST_TIMEOUT_MS} ms`)));
       req.end(payload);
@@ -73,7 +80,12 @@ export class Client {
 
   /** Server-side apply; throws with the server's message unless it is accepted. */
   async apply(obj: Record<string, any>): Promise<Record<string, any>> {
-    const r = await this.request('PATCH', `${objectPath(obj)}?fieldManager=agent-cancellation-tests&force=true`, obj, 'application/apply-patch+yaml');
+    const r = await this.request(
+      'PATCH',
+      `${objectPath(obj)}?fieldManager=agent-cancellation-tests&force=true`,
+      obj,
+      'application/apply-patch+yaml',
+    );
     if (r.status >= 300) throw new Error(`apply ${obj.kind}/${obj.metadata.name}: HTTP ${r.status} ${r.body?.message ?? r.body}`);
     return r.body;
   }
@@ -87,10 +99,23 @@ export class Client {
 }
 
 const PLURALS: Record<string, string> = {
-  Namespace: 'namespaces', ServiceAccount: 'serviceaccounts', ConfigMap: 'configmaps', Secret: 'secrets', Event: 'events',
-  Role: 'roles', RoleBinding: 'rolebindings', Job: 'jobs', CronJob: 'cronjobs', Lease: 'leases', CustomResourceDefinition: 'customresourcedefinitions',
-  EventSource: 'eventsources', Sensor: 'sensors', CodeRun: 'coderuns', Pod: 'pods',
-  ValidatingAdmissionPolicy: 'validatingadmissionpolicies', ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
+  Namespace: 'namespaces',
+  ServiceAccount: 'serviceaccounts',
+  ConfigMap: 'configmaps',
+  Secret: 'secrets',
+  Event: 'events',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
+  Job: 'jobs',
+  CronJob: 'cronjobs',
+  Lease: 'leases',
+  CustomResourceDefinition: 'customresourcedefinitions',
+  EventSource: 'eventsources',
+  Sensor: 'sensors',
+  CodeRun: 'coderuns',
+  Pod: 'pods',
+  ValidatingAdmissionPolicy: 'validatingadmissionpolicies',
+  ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
 };
 
 export function collectionPath(apiVersion: string, kind: string, namespace?: string): string {
@@ -142,14 +167,18 @@ export async function serviceAccountKubeconfig(namespace: string, name: string):
   const token: string = r.body.status.token;
   const info = clusterInfo();
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ac-kubeconfig-')), 'config');
-  fs.writeFileSync(file, YAML.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'test', cluster: { server: info.server, 'certificate-authority': info.caFile } }],
-    users: [{ name: `${namespace}-${name}`, user: { token } }],
-    contexts: [{ name: 'test', context: { cluster: 'test', user: `${namespace}-${name}`, namespace } }],
-    'current-context': 'test',
-  }), { mode: 0o600 });
+  fs.writeFileSync(
+    file,
+    YAML.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: { server: info.server, 'certificate-authority': info.caFile } }],
+      users: [{ name: `${namespace}-${name}`, user: { token } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user: `${namespace}-${name}`, namespace } }],
+      'current-context': 'test',
+    }),
+    { mode: 0o600 },
+  );
   return { path: file, token };
 }
 
@@ -157,7 +186,11 @@ export async function serviceAccountKubeconfig(namespace: string, name: string):
  * A container's env as a kubelet resolves it: literal values, `fieldRef` to the pod's name, and Secret keys
  * from `secret` (undefined when the Secret or key is missing, which only an `optional` reference may be).
  */
-export async function kubeletEnv(container: any, podName: string, secret: (name: string, key: string) => Promise<string | undefined>): Promise<Record<string, string>> {
+export async function kubeletEnv(
+  container: any,
+  podName: string,
+  secret: (name: string, key: string) => Promise<string | undefined>,
+): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
   for (const e of container.env) {
     const ref = e.valueFrom?.secretKeyRef;
@@ -182,7 +215,9 @@ export function clusterSecrets(namespace: string): (name: string, key: string) =
  * cluster-scoped admission policy renamed and matching the ServiceAccount there.
  */
 export function distObjects(namespace?: string, file = path.join(repoRoot, 'dist', 'agent-cancellation.k8s.yaml')): Record<string, any>[] {
-  const docs = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
+  const docs = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))
+    .map((d) => d.toJSON())
+    .filter(Boolean);
   if (!namespace) return docs;
   const from = docs.find((o: any) => o.kind === 'ServiceAccount').metadata.namespace;
   return docs.map((o: any) => {
@@ -225,7 +260,13 @@ export const PRESETS: Record<'card' | 'cto', CodeRunPreset> = {
 };
 
 /** A CodeRun of `agent` for a task, named by generateName as the platform does, with `labels` added. */
-export function codeRun(namespace: string, preset: CodeRunPreset, taskId: number, agent: 'rex' | 'cleo' | 'tess', labels: Record<string, string> = {}): Record<string, any> {
+export function codeRun(
+  namespace: string,
+  preset: CodeRunPreset,
+  taskId: number,
+  agent: 'rex' | 'cleo' | 'tess',
+  labels: Record<string, string> = {},
+): Record<string, any> {
   return {
     apiVersion: `${preset.group}/v1`,
     kind: 'CodeRun',
@@ -242,7 +283,12 @@ export function codeRun(namespace: string, preset: CodeRunPreset, taskId: number
 }
 
 /** Creates one CodeRun per (task, agent); returns how many. */
-export async function seedCodeRuns(namespace: string, preset: CodeRunPreset, taskIds: number[], agents: ReadonlyArray<'rex' | 'cleo' | 'tess'> = ['rex', 'cleo', 'tess']): Promise<number> {
+export async function seedCodeRuns(
+  namespace: string,
+  preset: CodeRunPreset,
+  taskIds: number[],
+  agents: ReadonlyArray<'rex' | 'cleo' | 'tess'> = ['rex', 'cleo', 'tess'],
+): Promise<number> {
   const all = taskIds.flatMap((taskId) => agents.map((agent) => ({ taskId, agent })));
   for (let i = 0; i < all.length; i += 20) {
     await Promise.all(all.slice(i, i + 20).map(({ taskId, agent }) => admin().create(codeRun(namespace, preset, taskId, agent))));

@@ -82,10 +82,14 @@ async function httpOk(url: string, init: { token?: string; ca?: Buffer } = {}): 
   const http = await import('http');
   const mod = url.startsWith('https') ? https : http;
   return new Promise((resolve) => {
-    const req = mod.request(url, { ca: init.ca, headers: init.token ? { authorization: `Bearer ${init.token}` } : {}, timeout: 2000 } as any, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = mod.request(
+      url,
+      { ca: init.ca, headers: init.token ? { authorization: `Bearer ${init.token}` } : {}, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
     req.end();
@@ -104,12 +108,21 @@ export async function startControlPlane(): Promise<RunningControlPlane> {
   try {
     const [clientPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
     const etcdLog = path.join(dir, 'etcd.log');
-    const etcdProc = spawn(etcd, [
-      '--name=test', `--data-dir=${path.join(dir, 'etcd')}`,
-      `--listen-client-urls=http://127.0.0.1:${clientPort}`, `--advertise-client-urls=http://127.0.0.1:${clientPort}`,
-      `--listen-peer-urls=http://127.0.0.1:${peerPort}`, `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-cluster=test=http://127.0.0.1:${peerPort}`, '--unsafe-no-fsync', '--log-level=warn',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const etcdProc = spawn(
+      etcd,
+      [
+        '--name=test',
+        `--data-dir=${path.join(dir, 'etcd')}`,
+        `--listen-client-urls=http://127.0.0.1:${clientPort}`,
+        `--advertise-client-urls=http://127.0.0.1:${clientPort}`,
+        `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-cluster=test=http://127.0.0.1:${peerPort}`,
+        '--unsafe-no-fsync',
+        '--log-level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     stops.push(ownChild('etcd', etcdProc));
     logTo(etcdProc, etcdLog);
     await waitFor('etcd', () => httpOk(`http://127.0.0.1:${clientPort}/health`), 30_000, etcdProc, etcdLog);
@@ -121,16 +134,25 @@ export async function startControlPlane(): Promise<RunningControlPlane> {
     fs.writeFileSync(path.join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     const certDir = path.join(dir, 'certs');
     const apiLog = path.join(dir, 'apiserver.log');
-    const api = spawn(apiserver, [
-      `--etcd-servers=http://127.0.0.1:${clientPort}`, `--cert-dir=${certDir}`,
-      `--secure-port=${securePort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
-      '--authorization-mode=RBAC', `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
-      '--service-cluster-ip-range=10.0.0.0/24', '--disable-admission-plugins=ServiceAccount',
-      `--service-account-issuer=https://127.0.0.1:${securePort}/`,
-      `--service-account-key-file=${path.join(dir, 'sa.pub')}`,
-      `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
-      '--enable-priority-and-fairness=false',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const api = spawn(
+      apiserver,
+      [
+        `--etcd-servers=http://127.0.0.1:${clientPort}`,
+        `--cert-dir=${certDir}`,
+        `--secure-port=${securePort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        '--authorization-mode=RBAC',
+        `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--disable-admission-plugins=ServiceAccount',
+        `--service-account-issuer=https://127.0.0.1:${securePort}/`,
+        `--service-account-key-file=${path.join(dir, 'sa.pub')}`,
+        `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
+        '--enable-priority-and-fairness=false',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     stops.push(ownChild('kube-apiserver', api));
     logTo(api, apiLog);
     const caFile = path.join(certDir, 'apiserver.crt');
@@ -144,21 +166,32 @@ export async function startControlPlane(): Promise<RunningControlPlane> {
     );
 
     const kubeconfig = path.join(dir, 'admin.kubeconfig');
-    fs.writeFileSync(kubeconfig, JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'test', cluster: { server, 'certificate-authority': caFile } }],
-      users: [{ name: 'admin', user: { token: adminToken } }],
-      contexts: [{ name: 'test', context: { cluster: 'test', user: 'admin' } }],
-      'current-context': 'test',
-    }), { mode: 0o600 });
+    fs.writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'test', cluster: { server, 'certificate-authority': caFile } }],
+        users: [{ name: 'admin', user: { token: adminToken } }],
+        contexts: [{ name: 'test', context: { cluster: 'test', user: 'admin' } }],
+        'current-context': 'test',
+      }),
+      { mode: 0o600 },
+    );
     const kcmLog = path.join(dir, 'controller-manager.log');
-    const kcm = spawn(controllerManager, [
-      `--kubeconfig=${kubeconfig}`, `--controllers=${CONTROLLERS.join(',')}`,
-      // One instance per run, and no serving port to collide with other runs on the machine.
-      '--leader-elect=false', '--secure-port=0',
-      '--kube-api-qps=100', '--kube-api-burst=200',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const kcm = spawn(
+      controllerManager,
+      [
+        `--kubeconfig=${kubeconfig}`,
+        `--controllers=${CONTROLLERS.join(',')}`,
+        // One instance per run, and no serving port to collide with other runs on the machine.
+        '--leader-elect=false',
+        '--secure-port=0',
+        '--kube-api-qps=100',
+        '--kube-api-burst=200',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     stops.push(ownChild('kube-controller-manager', kcm));
     logTo(kcm, kcmLog);
     // It serves nothing: its serviceaccount controller making kube-system's `default` account shows it running.

@@ -7,13 +7,15 @@ import { admin, CLUSTER_ENV, PRESETS, repoRoot } from './cluster';
 import { RunningControlPlane, startControlPlane } from './control-plane';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __acControlPlane: RunningControlPlane | undefined;
 }
 
 /** The CodeRun CRD in each preset's group (the real platform's and the card's), and Argo Events' own CRDs. */
 function crds(): Record<string, any>[] {
-  const read = (f: string) => YAML.parseAllDocuments(fs.readFileSync(f, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
+  const read = (f: string) =>
+    YAML.parseAllDocuments(fs.readFileSync(f, 'utf8'))
+      .map((d) => d.toJSON())
+      .filter(Boolean);
   const [codeRun] = read(path.join(repoRoot, 'test', 'fixtures', 'crds', 'coderun.yaml'));
   const codeRuns = Object.values(PRESETS).map(({ group }) => {
     const crd = structuredClone(codeRun);

@@ -68,11 +68,37 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
   const started = new Map<string, { stop: () => Promise<void> }>();
   let busy = false;
 
-  await must('create Node', admin().request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } } }));
+  await must(
+    'create Node',
+    admin().request('POST', '/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+    }),
+  );
   const now = new Date().toISOString();
-  await must('Node status', admin().request('PATCH', `/api/v1/nodes/${name}/status`, {
-    status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test node', lastHeartbeatTime: now, lastTransitionTime: now }] },
-  }, 'application/merge-patch+json'));
+  await must(
+    'Node status',
+    admin().request(
+      'PATCH',
+      `/api/v1/nodes/${name}/status`,
+      {
+        status: {
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'test node',
+              lastHeartbeatTime: now,
+              lastTransitionTime: now,
+            },
+          ],
+        },
+      },
+      'application/merge-patch+json',
+    ),
+  );
 
   /** The Pod's directory: volumes, the ServiceAccount files, the termination log; and what to mount where. */
   async function prepare(pod: any, dir: string): Promise<Array<[string, string]>> {
@@ -82,7 +108,10 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
     for (const m of container.volumeMounts ?? []) {
       const volume = (pod.spec.volumes ?? []).find((v: any) => v.name === m.name);
       if (!volume?.configMap) throw new Error(`volume ${m.name}: only configMap volumes are supported`);
-      const cm = await must(`configMap ${volume.configMap.name}`, admin().request('GET', `/api/v1/namespaces/${ns}/configmaps/${volume.configMap.name}`));
+      const cm = await must(
+        `configMap ${volume.configMap.name}`,
+        admin().request('GET', `/api/v1/namespaces/${ns}/configmaps/${volume.configMap.name}`),
+      );
       const vdir = path.join(dir, 'volumes', m.name);
       fs.mkdirSync(vdir, { recursive: true, mode: 0o755 });
       for (const [key, value] of Object.entries<string>(cm.data ?? {})) {
@@ -92,11 +121,17 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
     }
     if (pod.spec.automountServiceAccountToken !== false) {
       const sa = pod.spec.serviceAccountName ?? 'default';
-      const tr = await must(`TokenRequest ${ns}/${sa}`, admin().request('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 3600, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid } },
-      }));
+      const tr = await must(
+        `TokenRequest ${ns}/${sa}`,
+        admin().request('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: {
+            expirationSeconds: 3600,
+            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid },
+          },
+        }),
+      );
       const sdir = path.join(dir, 'serviceaccount');
       fs.mkdirSync(sdir, { mode: 0o755 });
       fs.writeFileSync(path.join(sdir, 'token'), tr.status.token, { mode: 0o644 });
@@ -127,7 +162,18 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
       mounts = await prepare(pod, dir);
     } catch (e) {
       // As a kubelet: the container cannot be created; the Pod stays Pending and is tried again.
-      await patchStatus(ns, podName, { containerStatuses: [{ name: container.name, ready: false, restartCount: 0, image: container.image, imageID: '', state: { waiting: { reason: 'CreateContainerConfigError', message: (e as Error).message } } }] });
+      await patchStatus(ns, podName, {
+        containerStatuses: [
+          {
+            name: container.name,
+            ready: false,
+            restartCount: 0,
+            image: container.image,
+            imageID: '',
+            state: { waiting: { reason: 'CreateContainerConfigError', message: (e as Error).message } },
+          },
+        ],
+      });
       started.delete(pod.metadata.uid);
       fs.rmSync(dir, { recursive: true, force: true });
       return;
@@ -136,16 +182,27 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
     const program = cmd === 'node' ? jobNode() : cmd;
     // The mounts exist only in the process's own mount namespace; the mount points are made if missing.
     const script = [
-      ...mounts.map(([from, to]) => (fs.statSync(from).isDirectory() ? `mkdir -p ${quote(to)}` : `mkdir -p ${quote(path.dirname(to))} && touch ${quote(to)}`)),
+      ...mounts.map(([from, to]) =>
+        fs.statSync(from).isDirectory() ? `mkdir -p ${quote(to)}` : `mkdir -p ${quote(path.dirname(to))} && touch ${quote(to)}`,
+      ),
       ...mounts.map(([from, to]) => `mount --bind ${quote(from)} ${quote(to)}`),
       'exec "$@"',
     ].join(' && ');
     const sc = { ...pod.spec.securityContext, ...container.securityContext };
-    const user = sc.runAsUser !== undefined ? ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, '--clear-groups'] : [];
+    const user =
+      sc.runAsUser !== undefined
+        ? ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, '--clear-groups']
+        : [];
     const startedAt = new Date().toISOString();
     const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...user, program, ...args], {
       cwd: '/',
-      env: { PATH: process.env.PATH ?? '', HOSTNAME: podName, ...env, KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOSTNAME: podName,
+        ...env,
+        KUBERNETES_SERVICE_HOST: server.hostname,
+        KUBERNETES_SERVICE_PORT: server.port,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const release = ownChild(`pod ${ns}/${podName}`, child);
@@ -161,21 +218,52 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
         await patchStatus(ns, podName, {
           phase: exitCode === 0 ? 'Succeeded' : 'Failed',
           conditions: [{ type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: finishedAt }],
-          containerStatuses: [{
-            name: container.name, ready: false, restartCount: 0, image: container.image, imageID: '', started: false,
-            state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', message: message || undefined, startedAt, finishedAt } },
-          }],
+          containerStatuses: [
+            {
+              name: container.name,
+              ready: false,
+              restartCount: 0,
+              image: container.image,
+              imageID: '',
+              started: false,
+              state: {
+                terminated: {
+                  exitCode,
+                  reason: exitCode === 0 ? 'Completed' : 'Error',
+                  message: message || undefined,
+                  startedAt,
+                  finishedAt,
+                },
+              },
+            },
+          ],
         });
       }
       runs.push({ namespace: ns, pod: podName, job, code: exitCode, stdout, stderr, message, finishedAt: Date.now() });
       fs.rmSync(dir, { recursive: true, force: true });
     });
-    started.set(pod.metadata.uid, { stop: async () => { deleted = true; await stopChild(child); await release(); } });
+    started.set(pod.metadata.uid, {
+      stop: async () => {
+        deleted = true;
+        await stopChild(child);
+        await release();
+      },
+    });
     await patchStatus(ns, podName, {
       phase: 'Running',
       startTime: startedAt,
       conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: startedAt }],
-      containerStatuses: [{ name: container.name, ready: true, restartCount: 0, image: container.image, imageID: '', started: true, state: { running: { startedAt } } }],
+      containerStatuses: [
+        {
+          name: container.name,
+          ready: true,
+          restartCount: 0,
+          image: container.image,
+          imageID: '',
+          started: true,
+          state: { running: { startedAt } },
+        },
+      ],
     });
   }
 
@@ -191,7 +279,10 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
           await admin().request('DELETE', `${podPath(ns, pod.metadata.name)}?gracePeriodSeconds=0`, { preconditions: { uid } });
         } else if (!pod.spec.nodeName) {
           await admin().request('POST', `${podPath(ns, pod.metadata.name)}/binding`, {
-            apiVersion: 'v1', kind: 'Binding', metadata: { name: pod.metadata.name }, target: { apiVersion: 'v1', kind: 'Node', name },
+            apiVersion: 'v1',
+            kind: 'Binding',
+            metadata: { name: pod.metadata.name },
+            target: { apiVersion: 'v1', kind: 'Node', name },
           });
         } else if (pod.spec.nodeName === name && pod.status?.phase === 'Pending' && !started.has(uid)) {
           started.set(uid, { stop: async () => undefined });
@@ -201,11 +292,17 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
     }
   }
 
-  const stopTicks = ownInterval(`node ${name}`, () => {
-    if (busy) return;
-    busy = true;
-    tick().catch(() => undefined).finally(() => (busy = false));
-  }, TICK_MS);
+  const stopTicks = ownInterval(
+    `node ${name}`,
+    () => {
+      if (busy) return;
+      busy = true;
+      tick()
+        .catch(() => undefined)
+        .finally(() => (busy = false));
+    },
+    TICK_MS,
+  );
   const stop = own(`node ${name}`, async () => {
     await stopTicks();
     for (const s of started.values()) await s.stop();

@@ -19,10 +19,11 @@ process.once('exit', () => children.forEach((c) => c.exitCode === null && c.sign
 export function own(what: string, stop: Stop): () => Promise<void> {
   const key = Symbol(what);
   let done: Promise<void> | undefined;
-  const once = () => (done ??= (async () => {
-    running.delete(key);
-    await stop();
-  })());
+  const once = () =>
+    (done ??= (async () => {
+      running.delete(key);
+      await stop();
+    })());
   running.set(key, once);
   if (closed) {
     void once();

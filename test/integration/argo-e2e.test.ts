@@ -44,11 +44,14 @@ test('Rex pushes to task 1: the real Sensor creates a Job, task 1 QA runs go, la
     { name: 'AC_DELIVERY_ID', value: 'e2e-task-1' },
     { name: 'AC_TASK_ID', value: '1' },
   ]);
-  await until('the Job\'s Pod run', async () => stack.jobs.length === 1);
+  await until("the Job's Pod run", async () => stack.jobs.length === 1);
   expect(stack.jobs[0].code).toBe(0);
   // The Job controller reads the Pod's status, written by the test node.
   await until('the Job complete', async () =>
-    (await admin().request('GET', `/apis/batch/v1/namespaces/${NS}/jobs/${jobs[0]}`)).body.status?.conditions?.some((c: any) => c.type === 'Complete' && c.status === 'True'));
+    (await admin().request('GET', `/apis/batch/v1/namespaces/${NS}/jobs/${jobs[0]}`)).body.status?.conditions?.some(
+      (c: any) => c.type === 'Complete' && c.status === 'True',
+    ),
+  );
   console.log(`webhook POST -> labels flipped and 2 QA CodeRuns deleted in ${latency} ms (real EventSource, JetStream, Sensor, apiserver)`);
 });
 
@@ -64,7 +67,16 @@ test('negatives create nothing and delete nothing; a positive control afterwards
     ['another repository', stack.deliver('push', 'n6', push(2, 'n6', { repository: '5dlabs/other' }).payload, SECRET), 200],
     ['a non-task branch', stack.deliver('push', 'n7', push(2, 'n7', { ref: 'refs/heads/main' }).payload, SECRET), 200],
     ['a tag push', stack.deliver('push', 'n8', tagPushDelivery(BOT, REPO).payload, SECRET), 200],
-    ['a non-push event', stack.deliver('pull_request', 'n9', pullRequestDelivery({ login: BOT, repository: REPO, ref: ref(2), after: sha(2) }).payload, SECRET), 200],
+    [
+      'a non-push event',
+      stack.deliver(
+        'pull_request',
+        'n9',
+        pullRequestDelivery({ login: BOT, repository: REPO, ref: ref(2), after: sha(2) }).payload,
+        SECRET,
+      ),
+      200,
+    ],
   ];
   for (const [name, status, expected] of negatives) expect([name, await status]).toEqual([name, expected]);
   // The control goes through the same pipeline after every negative: once it has acted, they had their chance.
@@ -89,7 +101,7 @@ test('the same delivery posted twice: one effective transition', async () => {
   expect(stack.jobs.filter((j) => j.logs.includes('"delivery":"dup-3"')).map((j) => j.code)).toEqual([0, 0]);
 });
 
-test('task 6\'s PR closed while QA runs: look-alike pull_request deliveries create nothing; the close cancels exactly its QA runs, no label changes', async () => {
+test("task 6's PR closed while QA runs: look-alike pull_request deliveries create nothing; the close cancels exactly its QA runs, no label changes", async () => {
   const before = await names();
   const jobsBefore = (await stack.createdJobs()).length;
   const transitions = gh.count('Transition');
@@ -97,11 +109,20 @@ test('task 6\'s PR closed while QA runs: look-alike pull_request deliveries crea
   gh.closePullRequest(REPO, 6);
   const at = new Date(w.pushedAt * 1000).toISOString().replace('.000Z', 'Z');
   const ended = (id: string, o: Partial<Parameters<typeof pullRequestEndedDelivery>[0]> = {}) =>
-    pullRequestEndedDelivery({ action: 'closed', repository: REPO, branch: 'feature/task-6-implementation', number: 6, headSha: sha(6), at, id, ...o });
+    pullRequestEndedDelivery({
+      action: 'closed',
+      repository: REPO,
+      branch: 'feature/task-6-implementation',
+      number: 6,
+      headSha: sha(6),
+      at,
+      id,
+      ...o,
+    });
   const lookAlikes: Array<[string, ReturnType<typeof ended>]> = [
     ['reopened', ended('p1', { action: 'reopened' })],
     ['ready for review', ended('p2', { action: 'ready_for_review' })],
-    ['a fork\'s PR with the task branch name', ended('p3', { headRepository: 'evil/cto' })],
+    ["a fork's PR with the task branch name", ended('p3', { headRepository: 'evil/cto' })],
     ['another repository', ended('p4', { repository: '5dlabs/other', headRepository: '5dlabs/other' })],
     ['a non-task branch', ended('p5', { branch: 'main' })],
     ['an issue closed', { ...ended('p6'), event: 'issues' }],
@@ -116,7 +137,9 @@ test('task 6\'s PR closed while QA runs: look-alike pull_request deliveries crea
   const jobs = await stack.createdJobs();
   expect(jobs.length - jobsBefore).toBe(1);
   const all = (await admin().request('GET', `/apis/batch/v1/namespaces/${NS}/jobs`)).body.items;
-  const job = all.find((j: any) => j.spec.template.spec.containers[0].env.some((e: any) => e.name === 'AC_DELIVERY_ID' && e.value === 'close-6'));
+  const job = all.find((j: any) =>
+    j.spec.template.spec.containers[0].env.some((e: any) => e.name === 'AC_DELIVERY_ID' && e.value === 'close-6'),
+  );
   expect(job.metadata.labels['agent-cancellation.5dlabs.io/task-id']).toBe('6');
   expect(job.spec.template.spec.containers[0].env.slice(0, 9)).toEqual([
     { name: 'AC_REPOSITORY', value: REPO },
@@ -132,9 +155,15 @@ test('task 6\'s PR closed while QA runs: look-alike pull_request deliveries crea
   expect(stack.jobs.find((j) => j.logs.includes('"delivery":"close-6"'))!.code).toBe(0);
   expect(gh.count('Transition')).toBe(transitions);
   expect(Object.fromEntries([1, 2, 3, 4, 5, 6].map((t) => [t, gh.prLabels(REPO, t)]))).toEqual(labels);
-  const lease = (await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`)).body.items.find((l: any) => l.metadata.labels['agent-cancellation.5dlabs.io/pr'] === '6');
+  const lease = (await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`)).body.items.find(
+    (l: any) => l.metadata.labels['agent-cancellation.5dlabs.io/pr'] === '6',
+  );
   expect(JSON.parse(lease.metadata.annotations['agent-cancellation.5dlabs.io/state'])).toMatchObject({
-    phase: 'done', event: 'closed', delivery: 'close-6', pushedAt: new Date(w.pushedAt * 1000).toISOString(), steps: { relabel: { result: 'not-applicable' } },
+    phase: 'done',
+    event: 'closed',
+    delivery: 'close-6',
+    pushedAt: new Date(w.pushedAt * 1000).toISOString(),
+    steps: { relabel: { result: 'not-applicable' } },
   });
   console.log(`${lookAlikes.length} look-alike pull_request deliveries: 0 Jobs; the close: 1 Job, ${qaRunsOf(before, 6).length} deletions`);
 });
@@ -146,7 +175,9 @@ test('a bot push lost while the EventSource is down: the next reconciler pass ca
   const head = 'f5'.repeat(20);
   const pushedAtMs = gh.push(REPO, 'feature/task-5-implementation', head, { name: 'rex', login: BOT });
   // GitHub's delivery fails, and GitHub never redelivers on its own.
-  await expect(stack.deliver('push', 'lost-5', push(5, 'lost-5', { after: head, pushedAt: Math.floor(pushedAtMs / 1000) }).payload, SECRET)).rejects.toThrow();
+  await expect(
+    stack.deliver('push', 'lost-5', push(5, 'lost-5', { after: head, pushedAt: Math.floor(pushedAtMs / 1000) }).payload, SECRET),
+  ).rejects.toThrow();
   const jobs = (await stack.createdJobs()).length;
   const before = await names();
   const labels = Object.fromEntries([1, 2, 3, 4, 6].map((t) => [t, gh.prLabels(REPO, t)]));
@@ -160,8 +191,15 @@ test('a bot push lost while the EventSource is down: the next reconciler pass ca
   expect(gh.prLabels(REPO, 5)).toEqual(['remediation-in-progress']);
   expect(gh.prComments(REPO, 5)).toHaveLength(1);
   expect(Object.fromEntries([1, 2, 3, 4, 6].map((t) => [t, gh.prLabels(REPO, t)]))).toEqual(labels);
-  const lease = (await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`)).body.items.find((l: any) => l.metadata.labels['agent-cancellation.5dlabs.io/pr'] === '5');
-  expect(JSON.parse(lease.metadata.annotations['agent-cancellation.5dlabs.io/state'])).toMatchObject({ phase: 'done', source: 'resync', sha: head, delivery: `resync-${head.slice(0, 12)}` });
+  const lease = (await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`)).body.items.find(
+    (l: any) => l.metadata.labels['agent-cancellation.5dlabs.io/pr'] === '5',
+  );
+  expect(JSON.parse(lease.metadata.annotations['agent-cancellation.5dlabs.io/state'])).toMatchObject({
+    phase: 'done',
+    source: 'resync',
+    sha: head,
+    delivery: `resync-${head.slice(0, 12)}`,
+  });
   expect((await stack.createdJobs()).length).toBe(jobs);
   console.log(`resync pass: ${summary.github.requests} GitHub read request(s), ${summary.github.points} point(s)`);
 

@@ -19,7 +19,9 @@ beforeAll(async () => {
 afterAll(() => w?.stop());
 
 async function stateOf(pr: number): Promise<any> {
-  const lease = (await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`)).body.items.find((l: any) => l.metadata.labels['agent-cancellation.5dlabs.io/pr'] === String(pr));
+  const lease = (await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`)).body.items.find(
+    (l: any) => l.metadata.labels['agent-cancellation.5dlabs.io/pr'] === String(pr),
+  );
   return lease && JSON.parse(lease.metadata.annotations['agent-cancellation.5dlabs.io/state']);
 }
 
@@ -45,7 +47,13 @@ test('a push through the real Sensor in observe mode changes nothing; the same i
   expect([enforce.code, enforce.stderr]).toEqual([0, '']);
   const done = await stateOf(1);
   expect(done.phase).toBe('done');
-  const decision = (s: any) => ({ deleted: [...s.steps.cancel.deleted].sort(), kept: s.steps.cancel.kept, result: s.steps.relabel.result, removed: s.steps.relabel.removed, added: s.steps.relabel.added });
+  const decision = (s: any) => ({
+    deleted: [...s.steps.cancel.deleted].sort(),
+    kept: s.steps.cancel.kept,
+    result: s.steps.relabel.result,
+    removed: s.steps.relabel.removed,
+    added: s.steps.relabel.added,
+  });
   expect(decision(done)).toEqual(decision(observed));
   const after = await w.names();
   expect(before.filter((n) => !after.includes(n)).sort()).toEqual(decision(observed).deleted);

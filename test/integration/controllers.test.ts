@@ -10,7 +10,6 @@ import { runJob } from '../fixtures/run-job';
 
 jest.setTimeout(240_000);
 
-
 const list = async (namespace: string, resource: 'jobs' | 'pods'): Promise<any[]> =>
   (await admin().request('GET', `/${resource === 'jobs' ? 'apis/batch/v1' : 'api/v1'}/namespaces/${namespace}/${resource}`)).body.items;
 
@@ -21,7 +20,7 @@ describe('garbage collection after a cancellation', () => {
   });
   afterAll(() => w.stop());
 
-  test('the cancelled QA runs\' Jobs and Pods go; the implementation agent\'s and other tasks\' stay', async () => {
+  test("the cancelled QA runs' Jobs and Pods go; the implementation agent's and other tasks' stay", async () => {
     await w.seed([7, 8]);
     const runs = (await admin().request('GET', `/apis/${w.group}/v1/namespaces/${w.namespace}/coderuns`)).body.items;
     // Each CodeRun owns a Job, as the platform's controller makes them; the Job controller gives each a Pod.
@@ -32,13 +31,26 @@ describe('garbage collection after a cancellation', () => {
         metadata: {
           name: run.metadata.name,
           namespace: w.namespace,
-          ownerReferences: [{ apiVersion: run.apiVersion, kind: run.kind, name: run.metadata.name, uid: run.metadata.uid, controller: true, blockOwnerDeletion: true }],
+          ownerReferences: [
+            {
+              apiVersion: run.apiVersion,
+              kind: run.kind,
+              name: run.metadata.name,
+              uid: run.metadata.uid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
         },
-        spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'agent', image: 'agent:test', command: ['true'] }] } } },
+        spec: {
+          backoffLimit: 0,
+          template: { spec: { restartPolicy: 'Never', containers: [{ name: 'agent', image: 'agent:test', command: ['true'] }] } },
+        },
       });
     }
-    const podOf = (pods: any[], job: string) => pods.find((p) => p.metadata.ownerReferences?.some((o: any) => o.kind === 'Job' && o.name === job));
-    await until('a Pod for every CodeRun\'s Job', async () => {
+    const podOf = (pods: any[], job: string) =>
+      pods.find((p) => p.metadata.ownerReferences?.some((o: any) => o.kind === 'Job' && o.name === job));
+    await until("a Pod for every CodeRun's Job", async () => {
       const pods = await list(w.namespace, 'pods');
       return runs.every((r: any) => podOf(pods, r.metadata.name)) ? true : undefined;
     });
@@ -50,7 +62,7 @@ describe('garbage collection after a cancellation', () => {
     const kept = runs.map((r: any) => r.metadata.name).filter((n: string) => !cancelled.includes(n));
 
     const started = Date.now();
-    await until('the cancelled runs\' Jobs and Pods collected', async () => {
+    await until("the cancelled runs' Jobs and Pods collected", async () => {
       const [jobs, pods] = [await list(w.namespace, 'jobs'), await list(w.namespace, 'pods')];
       const left = cancelled.filter((n) => jobs.some((j) => j.metadata.name === n) || podOf(pods, n));
       return left.length === 0 ? true : undefined;

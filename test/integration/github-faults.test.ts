@@ -42,7 +42,8 @@ async function inWorld(namespace: string, f: (w: RemediationWorld) => Promise<vo
 }
 
 /** The operations a run sent from `start` on, each shown as its fault when it met one. */
-const sent = (w: RemediationWorld, start: number) => w.gh.requests.slice(start).map((r) => (r.fault ? `${r.operation}:${r.fault}` : r.operation));
+const sent = (w: RemediationWorld, start: number) =>
+  w.gh.requests.slice(start).map((r) => (r.fault ? `${r.operation}:${r.fault}` : r.operation));
 
 describe('one fault at a time', () => {
   let w: RemediationWorld;
@@ -60,7 +61,7 @@ describe('one fault at a time', () => {
   afterAll(() => w.stop());
 
   test.each<[string, Fault]>([
-    ['GitHub\'s timeout on HTTP 200 (no type)', { kind: 'timeout' }],
+    ["GitHub's timeout on HTTP 200 (no type)", { kind: 'timeout' }],
     ['a secondary rate limit on HTTP 200', { kind: 'secondary', status: 200, retryAfter: 1 }],
     ['a secondary rate limit on HTTP 403', { kind: 'secondary', status: 403, retryAfter: 1 }],
     ['x-ratelimit-remaining 0 on HTTP 403', { kind: 'primary', status: 403, retryAfter: 1 }],
@@ -76,7 +77,7 @@ describe('one fault at a time', () => {
     await invariant(w, pr);
   });
 
-  test('GitHub\'s timeout on HTTP 200 past the deadline: exit 75 (retryable), not 78', async () => {
+  test("GitHub's timeout on HTTP 200 past the deadline: exit 75 (retryable), not 78", async () => {
     const pr = await fresh();
     w.gh.inject({ kind: 'timeout', operation: 'Resolve', times: 1000 });
     try {
@@ -90,11 +91,11 @@ describe('one fault at a time', () => {
   });
 
   test.each<[string, Fault, string[]]>([
-    ['applied, then 502 after GitHub\'s 10 s limit', { kind: 'applied-502', status: 502 }, ['Resolve', 'Transition:applied-502', 'View']],
+    ["applied, then 502 after GitHub's 10 s limit", { kind: 'applied-502', status: 502 }, ['Resolve', 'Transition:applied-502', 'View']],
     ['applied, then 504', { kind: 'applied-502', status: 504 }, ['Resolve', 'Transition:applied-502', 'View']],
     ['applied, then the connection dropped', { kind: 'applied-drop' }, ['Resolve', 'Transition:applied-drop', 'View']],
-    ['applied, then GitHub\'s timeout on HTTP 200', { kind: 'timeout', applied: true }, ['Resolve', 'Transition:timeout', 'View']],
-    ['GitHub\'s timeout on HTTP 200, not applied', { kind: 'timeout' }, ['Resolve', 'Transition:timeout', 'View', 'Transition']],
+    ["applied, then GitHub's timeout on HTTP 200", { kind: 'timeout', applied: true }, ['Resolve', 'Transition:timeout', 'View']],
+    ["GitHub's timeout on HTTP 200, not applied", { kind: 'timeout' }, ['Resolve', 'Transition:timeout', 'View', 'Transition']],
   ])('the transition %s: read again, never sent twice once done; one marker, exit 0', async (_name, fault, ops) => {
     const pr = await fresh();
     const start = w.gh.requests.length;
@@ -104,7 +105,10 @@ describe('one fault at a time', () => {
     expect(sent(w, start)).toEqual(ops);
     expect(w.gh.prLabels(REPO, pr)).toEqual([REMEDIATION]);
     expect(markers(w, pr)).toHaveLength(1);
-    expect(await invariant(w, pr)).toMatchObject({ phase: 'done', steps: { relabel: { result: 'transitioned', removed: READY, added: REMEDIATION } } });
+    expect(await invariant(w, pr)).toMatchObject({
+      phase: 'done',
+      steps: { relabel: { result: 'transitioned', removed: READY, added: REMEDIATION } },
+    });
   });
 
   test('a secondary rate limit on HTTP 200 for the transition: nothing was applied, so the same mutation is sent again', async () => {
@@ -139,7 +143,10 @@ describe('one fault at a time', () => {
     expect(sent(w, start)).toEqual(['Resolve', 'Transition']);
     expect(w.gh.prLabels(REPO, pr)).toEqual([REMEDIATION]);
     expect(markers(w, pr)).toHaveLength(1);
-    expect(await invariant(w, pr)).toMatchObject({ phase: 'done', steps: { relabel: { result: 'transitioned', removed: READY, added: REMEDIATION } } });
+    expect(await invariant(w, pr)).toMatchObject({
+      phase: 'done',
+      steps: { relabel: { result: 'transitioned', removed: READY, added: REMEDIATION } },
+    });
   });
 
   test('the remediation label deleted between the query and the mutation: created again and added; one marker, exit 0', async () => {
@@ -264,7 +271,9 @@ describe('the reconciler', () => {
       expect((await runJob(w.env({ taskId: '1' }))).code).toBe(EXIT.done);
       w.gh.deletePullRequest(REPO, 1);
       // PR 2's Job cancels, then meets GitHub down past its deadline: pending, for the reconciler.
-      const job = await runJob(w.env({ taskId: '2' }, undefined, { AC_DEADLINE_SECONDS: '2' }), { onLog: (l) => l.step === 'verify' && w.gh.outage(true) });
+      const job = await runJob(w.env({ taskId: '2' }, undefined, { AC_DEADLINE_SECONDS: '2' }), {
+        onLog: (l) => l.step === 'verify' && w.gh.outage(true),
+      });
       w.gh.outage(false);
       expect(job.code).toBe(EXIT.retryable);
 

@@ -100,7 +100,7 @@ describe('edge cases', () => {
     ['a primary RATE_LIMITED with x-ratelimit-reset', { kind: 'primary' as const, retryAfter: 1 }],
     ['a dropped connection', { kind: 'drop' as const }],
   ])('recovers from %s on the query: 3 requests, 1 faulted', async (_name, fault) => {
-    const task = { '502': 2, secondary: 3, primary: 4, drop: 5 }[fault.kind]!;
+    const task = { '502': 2, secondary: 3, primary: 4, drop: 5 }[fault.kind];
     w.gh.addLabel(REPO, 'remediation-in-progress');
     const start = w.gh.requests.length;
     w.gh.inject(fault);
@@ -119,7 +119,12 @@ describe('edge cases', () => {
     const run = await runJob(w.env({ taskId: '6' }, undefined, { AC_GITHUB_REQUEST_TIMEOUT_MS: '1000' }));
     expect(run.code).toBe(EXIT.done);
     expect(run.logs.filter((l) => l.step === 'github-retry')).toHaveLength(1);
-    expect(w.gh.requests.slice(start).filter((r) => !r.fault).map((r) => r.operation)).toEqual(['Resolve', 'Transition']);
+    expect(
+      w.gh.requests
+        .slice(start)
+        .filter((r) => !r.fault)
+        .map((r) => r.operation),
+    ).toEqual(['Resolve', 'Transition']);
     // The server records the abandoned slow request only once its delay is over.
     while (!w.gh.requests.slice(start).some((r) => r.fault === 'slow')) await new Promise((r) => setTimeout(r, 100));
   });

@@ -60,7 +60,7 @@ test.each([
 
 test('random GitHub faults over 7 pushes: all converge, no alert-worthy exit', async () => {
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const kinds = ['502', 'secondary', 'drop', 'primary'] as const;
   let injected = 0;
   for (let task = 6; task <= 12; task++) {

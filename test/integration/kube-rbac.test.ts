@@ -70,7 +70,9 @@ describe('the Job identity', () => {
 
   test('real requests: lists CodeRuns here, is forbidden elsewhere and on Secrets', async () => {
     expect((await job.request('GET', `/apis/platform.5dlabs.com/v1/namespaces/${NS}/coderuns`)).status).toBe(200);
-    expect((await job.request('DELETE', `/apis/platform.5dlabs.com/v1/namespaces/${OTHER}/coderuns?labelSelector=task-id%3D1`)).status).toBe(403);
+    expect(
+      (await job.request('DELETE', `/apis/platform.5dlabs.com/v1/namespaces/${OTHER}/coderuns?labelSelector=task-id%3D1`)).status,
+    ).toBe(403);
     expect((await job.request('GET', `/api/v1/namespaces/${NS}/secrets`)).status).toBe(403);
     expect((await job.request('DELETE', `/apis/batch/v1/namespaces/${NS}/jobs/x`)).status).toBe(403);
   });
@@ -88,7 +90,8 @@ describe('the Sensor identity', () => {
       [NS, 'create', '', 'pods'],
       [OTHER, 'create', 'batch', 'jobs'],
     ];
-    for (const [ns, verb, group, resource] of checks) expect([ns, verb, resource, await can(sensor, ns, verb, group, resource)]).toEqual([ns, verb, resource, false]);
+    for (const [ns, verb, group, resource] of checks)
+      expect([ns, verb, resource, await can(sensor, ns, verb, group, resource)]).toEqual([ns, verb, resource, false]);
   });
 });
 
@@ -101,6 +104,7 @@ describe('the EventSource identity', () => {
       ['get', '', 'configmaps'],
       ['create', 'coordination.k8s.io', 'leases'],
     ];
-    for (const [verb, group, resource] of checks) expect([verb, resource, await can(eventSource, NS, verb, group, resource)]).toEqual([verb, resource, false]);
+    for (const [verb, group, resource] of checks)
+      expect([verb, resource, await can(eventSource, NS, verb, group, resource)]).toEqual([verb, resource, false]);
   });
 });

@@ -35,7 +35,12 @@ async function install(namespace: string, extra: Record<string, any> = {}): Prom
   config.job = { ...config.job, ttlSecondsAfterFinished: TTL_SECONDS, backoffLimit: 1 };
   const synthesized = Testing.synth(new AgentCancellation(Testing.app(), 'test', { config, disableResourceNameHashes: true }));
   for (const o of synthesized) await admin().apply(o);
-  await admin().apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: config.github.tokenSecret.name, namespace }, stringData: { [config.github.tokenSecret.key]: gh.token } });
+  await admin().apply({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: config.github.tokenSecret.name, namespace },
+    stringData: { [config.github.tokenSecret.key]: gh.token },
+  });
   return synthesized;
 }
 
@@ -85,23 +90,36 @@ afterAll(async () => {
   await gh?.stop();
 });
 
-test('a push\'s Job runs in a Pod with in-cluster credentials, cancels its task\'s QA runs, completes, and is removed after its TTL', async () => {
+test("a push's Job runs in a Pod with in-cluster credentials, cancels its task's QA runs, completes, and is removed after its TTL", async () => {
   const before = await codeRunNames(NS, PRESETS.card.group);
   const name = await createJob(7);
   const job = await finished(name);
   const [run] = runsOf(name);
-  expect([job.status.conditions.find((c: any) => c.status === 'True' && ['Complete', 'Failed'].includes(c.type)).type, run.code, run.stdout, run.stderr]).toEqual(['Complete', EXIT.done, expect.stringContaining('"outcome":"done"'), '']);
+  expect([
+    job.status.conditions.find((c: any) => c.status === 'True' && ['Complete', 'Failed'].includes(c.type)).type,
+    run.code,
+    run.stdout,
+    run.stderr,
+  ]).toEqual(['Complete', EXIT.done, expect.stringContaining('"outcome":"done"'), '']);
   // The Pod's status carries the exit code and the termination log, as a kubelet writes them.
   expect(JSON.parse(run.message)).toMatchObject({ kind: 'done' });
   const after = await codeRunNames(NS, PRESETS.card.group);
   expect(before.filter((n) => !after.includes(n)).sort()).toEqual(before.filter((n) => /^cto-t7-(quality|testing)-/.test(n)).sort());
   expect(gh.prLabels(REPO, 1)).toEqual(['remediation-in-progress']);
-  await until('the TTL controller removing the Job', async () => ((await admin().request('GET', jobPath(NS, name))).status === 404 ? true : undefined), 120_000);
+  await until(
+    'the TTL controller removing the Job',
+    async () => ((await admin().request('GET', jobPath(NS, name))).status === 404 ? true : undefined),
+    120_000,
+  );
 });
 
 test.each([
   ['64 (bad input)', EXIT.badInput, { [EVENT_ENV.headSha]: 'not-a-sha' }],
-  ['78 (needs attention)', EXIT.needsAttention, { [EVENT_ENV.repository]: '5dlabs/unknown', [STATIC_ENV.allowedRepositories]: '5dlabs/unknown' }],
+  [
+    '78 (needs attention)',
+    EXIT.needsAttention,
+    { [EVENT_ENV.repository]: '5dlabs/unknown', [STATIC_ENV.allowedRepositories]: '5dlabs/unknown' },
+  ],
 ])('exit %s fails the Job at once through podFailurePolicy: one Pod, no retry', async (_, code, env) => {
   const name = await createJob(8, env);
   const job = await finished(name);
@@ -116,7 +134,11 @@ test('exit 75 (GitHub down past the deadline) is retried: backoffLimit 1 gives t
     const name = await createJob(9, { [STATIC_ENV.deadlineSeconds]: '2' });
     const job = await finished(name);
     const failed = job.status.conditions.find((c: any) => c.type === 'Failed');
-    expect([failed?.reason, job.status.failed, runsOf(name).map((r) => r.code)]).toEqual(['BackoffLimitExceeded', 2, [EXIT.retryable, EXIT.retryable]]);
+    expect([failed?.reason, job.status.failed, runsOf(name).map((r) => r.code)]).toEqual([
+      'BackoffLimitExceeded',
+      2,
+      [EXIT.retryable, EXIT.retryable],
+    ]);
   } finally {
     gh.outage(false);
   }

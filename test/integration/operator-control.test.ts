@@ -21,7 +21,9 @@ beforeAll(async () => {
 afterAll(() => w.stop());
 
 const stateOf = async (pr: number) => {
-  const lease = (await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${w.namespace}/leases`)).body.items.find((l: any) => l.metadata.labels['agent-cancellation.5dlabs.io/pr'] === String(pr));
+  const lease = (await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${w.namespace}/leases`)).body.items.find(
+    (l: any) => l.metadata.labels['agent-cancellation.5dlabs.io/pr'] === String(pr),
+  );
   return lease && JSON.parse(lease.metadata.annotations['agent-cancellation.5dlabs.io/state']);
 };
 const reasons = async () => (await admin().request('GET', `/api/v1/namespaces/${w.namespace}/events`)).body.items.map((e: any) => e.reason);
@@ -46,7 +48,13 @@ test('a push in observe mode changes no CodeRun and nothing on GitHub, and recor
   const gone = before.filter((n) => !after.includes(n));
   const done = await stateOf(1);
   expect(done.phase).toBe('done');
-  const decision = (s: any) => ({ deleted: [...s.steps.cancel.deleted].sort(), kept: s.steps.cancel.kept, result: s.steps.relabel.result, removed: s.steps.relabel.removed, added: s.steps.relabel.added });
+  const decision = (s: any) => ({
+    deleted: [...s.steps.cancel.deleted].sort(),
+    kept: s.steps.cancel.kept,
+    result: s.steps.relabel.result,
+    removed: s.steps.relabel.removed,
+    added: s.steps.relabel.added,
+  });
   expect(decision(done)).toEqual(decision(observed));
   expect(gone.sort()).toEqual(decision(observed).deleted);
   expect(w.gh.prLabels(REPO, 1)).toEqual(['remediation-in-progress']);
@@ -54,7 +62,7 @@ test('a push in observe mode changes no CodeRun and nothing on GitHub, and recor
   expect(w.gh.prComments(REPO, 1)[0]).toContain(`(${done.steps.cancel.deleted.join(', ')})`);
 });
 
-test('the opt-out label: the Job leaves the PR\'s runs and labels alone and records skipped: opted-out', async () => {
+test("the opt-out label: the Job leaves the PR's runs and labels alone and records skipped: opted-out", async () => {
   w.gh.labelPullRequest(REPO, 2, OPT_OUT);
   const before = await w.names();
   const writesBefore = writes();
@@ -77,13 +85,20 @@ test('lost pushes: a reconciler pass in observe mode reports and changes nothing
 
   const observe = await w.reconcile({ AC_MODE: 'observe' });
   expect([observe.code, observe.stderr]).toEqual([0, '']);
-  expect(observe.logs.find((l) => l.step === 'reconcile-done')).toMatchObject({ mode: 'observe', resynced: [`${REPO}#3@${heads[3].slice(0, 12)}`], failed: 0 });
+  expect(observe.logs.find((l) => l.step === 'reconcile-done')).toMatchObject({
+    mode: 'observe',
+    resynced: [`${REPO}#3@${heads[3].slice(0, 12)}`],
+    failed: 0,
+  });
   expect([await w.names(), labelsOf(), writes()]).toEqual([before, labels, writesBefore]);
   expect(await stateOf(3)).toMatchObject({ phase: 'observed', source: 'resync', sha: heads[3] });
 
   const enforce = await w.reconcile();
   expect([enforce.code, enforce.stderr]).toEqual([0, '']);
-  expect(enforce.logs.find((l) => l.step === 'reconcile-done')).toMatchObject({ mode: 'enforce', resynced: [`${REPO}#3@${heads[3].slice(0, 12)}`] });
+  expect(enforce.logs.find((l) => l.step === 'reconcile-done')).toMatchObject({
+    mode: 'enforce',
+    resynced: [`${REPO}#3@${heads[3].slice(0, 12)}`],
+  });
   const after = await w.names();
   expect(before.filter((n) => !after.includes(n)).sort()).toEqual(qaRunsOf(before, 3).sort());
   expect(w.gh.prLabels(REPO, 3)).toEqual(['remediation-in-progress']);

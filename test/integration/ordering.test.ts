@@ -18,7 +18,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
 /** One CodeRun of `agent` for `task`, as the platform creates it, with extra labels; returns its name. */
-async function createRun(w: RemediationWorld, task: number, agent: 'rex' | 'cleo' | 'tess', labels: Record<string, string> = {}): Promise<string> {
+async function createRun(
+  w: RemediationWorld,
+  task: number,
+  agent: 'rex' | 'cleo' | 'tess',
+  labels: Record<string, string> = {},
+): Promise<string> {
   return (await admin().create(codeRun(w.namespace, PRESETS[w.preset], task, agent, labels))).metadata.name;
 }
 
@@ -40,7 +45,11 @@ async function previousCycle(w: RemediationWorld, t: number): Promise<{ pr: numb
 /** The bot's push to task `t`'s branch; returns the Job env for it (push time from the GitHub server). */
 function botPush(w: RemediationWorld, t: number, head: string, extra: Record<string, string> = {}) {
   const pushedAtMs = w.gh.push(REPO, `feature/task-${t}-implementation`, head, BOT);
-  return w.env({ taskId: String(t), headSha: head, deliveryId: `push-${t}-${head.slice(0, 6)}`, pushedAt: seconds(pushedAtMs), beforeSha: w.shaOf(t) }, undefined, extra);
+  return w.env(
+    { taskId: String(t), headSha: head, deliveryId: `push-${t}-${head.slice(0, 6)}`, pushedAt: seconds(pushedAtMs), beforeSha: w.shaOf(t) },
+    undefined,
+    extra,
+  );
 }
 
 describe.each(['card', 'cto'] as const)('preset %s', (preset) => {
@@ -61,11 +70,14 @@ describe.each(['card', 'cto'] as const)('preset %s', (preset) => {
     expect(stale.filter((n) => names.includes(n))).toEqual([]);
     expect(names).toEqual(expect.arrayContaining([fresh, rex]));
     expect(w.gh.prLabels(REPO, pr)).toEqual(['remediation-in-progress']);
-    expect((await stateOf(w, pr)).steps.cancel).toMatchObject({ deleted: expect.arrayContaining(stale), kept: [{ name: fresh, why: 'created-at-or-after-push' }] });
+    expect((await stateOf(w, pr)).steps.cancel).toMatchObject({
+      deleted: expect.arrayContaining(stale),
+      kept: [{ name: fresh, why: 'created-at-or-after-push' }],
+    });
     expect(run.logs.find((l) => l.step === 'cancel')!.kept).toEqual([{ name: fresh, why: 'created-at-or-after-push' }]);
   });
 
-  test('the race as on the platform: the bot\'s last push, within 1 s new QA runs and ready-for-qa again, then the Job: the new cycle is untouched', async () => {
+  test("the race as on the platform: the bot's last push, within 1 s new QA runs and ready-for-qa again, then the Job: the new cycle is untouched", async () => {
     const { pr, stale, rex } = await previousCycle(w, 2);
     // Remediation under way: an earlier Job had removed ready-for-qa.
     w.gh.unlabelPullRequest(REPO, pr, 'ready-for-qa');
@@ -99,7 +111,7 @@ describe('revision tracking (label agents.platform/revision)', () => {
   });
   afterAll(() => w.stop());
 
-  test('the head\'s runs are never cancelled, even created before the push; runs of older revisions are, whatever their age', async () => {
+  test("the head's runs are never cancelled, even created before the push; runs of older revisions are, whatever their age", async () => {
     const head = 'c3'.repeat(20);
     w.gh.setBranch(REPO, 'feature/task-1-implementation', w.shaOf(1));
     w.gh.openPullRequest(REPO, 'feature/task-1-implementation', ['ready-for-qa']);
@@ -118,7 +130,12 @@ describe('revision tracking (label agents.platform/revision)', () => {
     const names = await w.names();
     expect(names).toEqual(expect.arrayContaining([headRun, shortHead]));
     expect([oldRun, unrecorded].filter((n) => names.includes(n))).toEqual([]);
-    expect((await stateOf(w, 1)).steps.cancel!.kept).toEqual(expect.arrayContaining([{ name: headRun, why: 'head-revision' }, { name: shortHead, why: 'head-revision' }]));
+    expect((await stateOf(w, 1)).steps.cancel!.kept).toEqual(
+      expect.arrayContaining([
+        { name: headRun, why: 'head-revision' },
+        { name: shortHead, why: 'head-revision' },
+      ]),
+    );
   });
 });
 
@@ -148,6 +165,8 @@ describe('clock skew between GitHub and the cluster (margin 5 s)', () => {
     const names = await w.names();
     expect(names).toContain(fresh);
     expect(stale.filter((n) => names.includes(n))).toEqual([]);
-    expect((await stateOf(w, pr)).steps.cancel!.kept).toEqual([{ name: fresh, why: skew > 0 ? 'within-clock-skew' : 'created-at-or-after-push' }]);
+    expect((await stateOf(w, pr)).steps.cancel!.kept).toEqual([
+      { name: fresh, why: skew > 0 ? 'within-clock-skew' : 'created-at-or-after-push' },
+    ]);
   });
 });

@@ -20,7 +20,7 @@ const TASKS = [1, 2, 3, 4, 5, 6, 7, 8];
 const FAST = { AC_RECONCILE_PENDING_SECONDS: '0', AC_DEADLINE_SECONDS: '2' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function lease(w: RemediationWorld, pr: number): Promise<any | undefined> {
+async function lease(w: RemediationWorld, pr: number): Promise<any> {
   const r = await admin().request('GET', `/apis/coordination.k8s.io/v1/namespaces/${w.namespace}/leases/${leaseName(REPO, pr)}`);
   return r.status === 200 ? r.body : undefined;
 }
@@ -53,7 +53,8 @@ async function convergedOnly(w: RemediationWorld, before: Awaited<ReturnType<typ
   expect(after.prs[task].comments).toBe(1);
 }
 
-const mutations = (w: RemediationWorld) => w.gh.requests.filter((r) => /^(Transition|CreateLabel)$/.test(r.operation) && r.status === 200).length;
+const mutations = (w: RemediationWorld) =>
+  w.gh.requests.filter((r) => /^(Transition|CreateLabel)$/.test(r.operation) && r.status === 200).length;
 
 /** A pass that must find nothing to do: no GitHub mutation, no CodeRun change. */
 async function quietPass(w: RemediationWorld, extra: Record<string, string> = FAST): Promise<JobRun> {
@@ -161,7 +162,20 @@ describe('half-handled pushes converge in one pass', () => {
 
   test('task 5: a Lease held by a live run is never taken, whatever its state says', async () => {
     const stamp = new Date(Date.now() - 3_600_000).toISOString();
-    const state = { phase: 'running', repository: REPO, pr: 5, taskId: '5', sha: w.shaOf(5), delivery: 'd-live', resolvedAt: stamp, startedAt: stamp, updatedAt: stamp, attempts: 1, steps: {}, deliveries: [] };
+    const state = {
+      phase: 'running',
+      repository: REPO,
+      pr: 5,
+      taskId: '5',
+      sha: w.shaOf(5),
+      delivery: 'd-live',
+      resolvedAt: stamp,
+      startedAt: stamp,
+      updatedAt: stamp,
+      attempts: 1,
+      steps: {},
+      deliveries: [],
+    };
     const now = microTime(Date.now());
     await admin().create({
       apiVersion: 'coordination.k8s.io/v1',
@@ -188,7 +202,11 @@ describe('half-handled pushes converge in one pass', () => {
 
     const pass = await w.reconcile(FAST);
     expect(pass.code).toBe(EXIT.done);
-    expect(did(pass, 6)).toMatchObject({ did: 'compensate', reason: 'pr-closed', restored: ['removed remediation-in-progress', 're-added ready-for-qa'] });
+    expect(did(pass, 6)).toMatchObject({
+      did: 'compensate',
+      reason: 'pr-closed',
+      restored: ['removed remediation-in-progress', 're-added ready-for-qa'],
+    });
     expect(w.gh.prLabels(REPO, 6)).toEqual(['ready-for-qa']);
     // Forward-only for agents: the cancelled runs stay cancelled.
     expect(await w.names()).toEqual(runs);
@@ -197,7 +215,7 @@ describe('half-handled pushes converge in one pass', () => {
     await quietPass(w);
   });
 
-  test('task 7: the remediated commit is not the bot\'s: with compensation on, labels restored; off, left alone', async () => {
+  test("task 7: the remediated commit is not the bot's: with compensation on, labels restored; off, left alone", async () => {
     w.gh.setCommitAuthor(REPO, w.shaOf(7), { name: 'Octo Cat', login: 'octocat' });
     expect((await runJob(w.env({ taskId: '7' }))).code).toBe(EXIT.done);
     await quietPass(w);
@@ -246,7 +264,9 @@ describe('GitHub stays down: one alert, then recovery', () => {
   });
 
   test('Warning Event, needs-attention mark and one webhook call over many failing passes; cleared on recovery', async () => {
-    const job = await runJob(w.env({ taskId: '1' }, undefined, { AC_DEADLINE_SECONDS: '2' }), { onLog: (l) => l.step === 'verify' && w.gh.outage(true) });
+    const job = await runJob(w.env({ taskId: '1' }, undefined, { AC_DEADLINE_SECONDS: '2' }), {
+      onLog: (l) => l.step === 'verify' && w.gh.outage(true),
+    });
     expect(job.code).toBe(EXIT.retryable);
     const settings = { ...FAST, AC_RECONCILE_MAX_FAILURES: '2', AC_ALERT_WEBHOOK_URL: hookUrl };
 

@@ -26,13 +26,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function install(namespace: string, admissionPolicy: boolean): Promise<Client> {
   await createNamespace(namespace);
   const config = { namespace, admissionPolicy: { enabled: admissionPolicy } };
-  for (const o of Testing.synth(new AgentCancellation(Testing.app(), 'test', { config, disableResourceNameHashes: true }))) await admin().apply(o);
+  for (const o of Testing.synth(new AgentCancellation(Testing.app(), 'test', { config, disableResourceNameHashes: true })))
+    await admin().apply(o);
   return asToken((await serviceAccountKubeconfig(namespace, SA)).token);
 }
 
 /** A Lease of another controller (no managed-by label), or one of ours with `MANAGED_BY`. */
 function lease(namespace: string, name: string, labels: Record<string, string> = {}): Record<string, any> {
-  return { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace, labels }, spec: { holderIdentity: 'someone-else' } };
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name, namespace, labels },
+    spec: { holderIdentity: 'someone-else' },
+  };
 }
 
 /**
@@ -44,12 +50,17 @@ async function untilEnforced(job: Client, namespace: string): Promise<void> {
   await admin().apply(lease(namespace, 'probe'));
   for (let i = 0; ; i++) {
     const probe = await job.request('DELETE', `${leases(namespace)}/probe?dryRun=All`);
-    const policy = (await admin().request('GET', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${policyName(namespace)}`)).body;
+    const policy = (
+      await admin().request('GET', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${policyName(namespace)}`)
+    ).body;
     if (probe.status === 403 && policy.status?.observedGeneration === policy.metadata.generation) {
       expect(policy.status.typeChecking?.expressionWarnings ?? []).toEqual([]);
       return;
     }
-    if (i >= 120) throw new Error(`policy ${policyName(namespace)} not enforced and type-checked after 60 s: probe HTTP ${probe.status}, status ${JSON.stringify(policy.status)}`);
+    if (i >= 120)
+      throw new Error(
+        `policy ${policyName(namespace)} not enforced and type-checked after 60 s: probe HTTP ${probe.status}, status ${JSON.stringify(policy.status)}`,
+      );
     await sleep(500);
   }
 }
@@ -81,15 +92,26 @@ beforeAll(async () => {
 });
 
 test('the policy and its binding ship only when enabled', async () => {
-  expect((await admin().request('GET', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${policyName(GUARDED)}`)).status).toBe(200);
-  expect((await admin().request('GET', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${policyName(OPEN)}`)).status).toBe(404);
+  expect(
+    (await admin().request('GET', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/${policyName(GUARDED)}`)).status,
+  ).toBe(200);
+  expect(
+    (await admin().request('GET', `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/${policyName(OPEN)}`)).status,
+  ).toBe(404);
 });
 
 describe('CodeRuns by name', () => {
-  test('the implementation agent\'s run and an unlabelled run are refused, a QA run goes', async () => {
-    const uids = await codeRuns(GUARDED, [['n-rex', 'rex'], ['n-bare', null], ['n-cleo', 'cleo']]);
+  test("the implementation agent's run and an unlabelled run are refused, a QA run goes", async () => {
+    const uids = await codeRuns(GUARDED, [
+      ['n-rex', 'rex'],
+      ['n-bare', null],
+      ['n-cleo', 'cleo'],
+    ]);
     const rex = await deleteAsJob(guarded, GUARDED, 'n-rex', uids['n-rex']);
-    expect([rex.status, rex.body.message]).toEqual([403, expect.stringContaining('may delete only QA CodeRuns (agent-type in (cleo,tess)), never agent-type=rex')]);
+    expect([rex.status, rex.body.message]).toEqual([
+      403,
+      expect.stringContaining('may delete only QA CodeRuns (agent-type in (cleo,tess)), never agent-type=rex'),
+    ]);
     expect((await deleteAsJob(guarded, GUARDED, 'n-bare', uids['n-bare'])).status).toBe(403);
     expect((await deleteAsJob(guarded, GUARDED, 'n-cleo', uids['n-cleo'])).status).toBe(200);
     expect(await names(GUARDED)).toEqual(expect.arrayContaining(['n-bare', 'n-rex']));
@@ -98,7 +120,7 @@ describe('CodeRuns by name', () => {
     expect((await admin().request('DELETE', `${coderuns(GUARDED)}/n-bare`)).status).toBe(200);
   });
 
-  test('control: without the policy the same token deletes the implementation agent\'s run (RBAC cannot select by label)', async () => {
+  test("control: without the policy the same token deletes the implementation agent's run (RBAC cannot select by label)", async () => {
     const uids = await codeRuns(OPEN, [['n-rex', 'rex']]);
     expect((await deleteAsJob(open, OPEN, 'n-rex', uids['n-rex'])).status).toBe(200);
     expect(await names(OPEN)).not.toContain('n-rex');
@@ -108,7 +130,12 @@ describe('CodeRuns by name', () => {
 describe('CodeRuns by collection, with a Role granting deletecollection (the shipped Role does not)', () => {
   async function grantDeleteCollection(namespace: string): Promise<void> {
     const metadata = { name: 'test-deletecollection', namespace };
-    await admin().apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata, rules: [{ apiGroups: [card.group], resources: ['coderuns'], verbs: ['deletecollection'] }] });
+    await admin().apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata,
+      rules: [{ apiGroups: [card.group], resources: ['coderuns'], verbs: ['deletecollection'] }],
+    });
     await admin().apply({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
@@ -117,10 +144,14 @@ describe('CodeRuns by collection, with a Role granting deletecollection (the shi
       subjects: [{ kind: 'ServiceAccount', name: SA, namespace }],
     });
   }
-  const runs: Array<[string, 'rex' | 'cleo' | 'tess']> = [['c-1-cleo', 'cleo'], ['c-2-rex', 'rex'], ['c-3-tess', 'tess']];
+  const runs: Array<[string, 'rex' | 'cleo' | 'tess']> = [
+    ['c-1-cleo', 'cleo'],
+    ['c-2-rex', 'rex'],
+    ['c-3-tess', 'tess'],
+  ];
   const everyRunOfTask9 = (ns: string) => `${coderuns(ns)}?labelSelector=${encodeURIComponent('task-id=9')}`;
 
-  test('a too-broad selector is refused object by object: deletes stop at the implementation agent\'s run', async () => {
+  test("a too-broad selector is refused object by object: deletes stop at the implementation agent's run", async () => {
     await grantDeleteCollection(GUARDED);
     await codeRuns(GUARDED, runs);
     const r = await guarded.request('DELETE', everyRunOfTask9(GUARDED));
@@ -132,7 +163,7 @@ describe('CodeRuns by collection, with a Role granting deletecollection (the shi
     expect(left).not.toContain('c-1-cleo');
   });
 
-  test('control: without the policy the same request deletes every run of the task, the implementation agent\'s too', async () => {
+  test("control: without the policy the same request deletes every run of the task, the implementation agent's too", async () => {
     await grantDeleteCollection(OPEN);
     await codeRuns(OPEN, runs);
     expect((await open.request('DELETE', everyRunOfTask9(OPEN))).status).toBe(200);
@@ -146,11 +177,14 @@ describe('Leases', () => {
   const mergePatch = (job: Client, ns: string, name: string, patch: unknown) =>
     job.request('PATCH', `${leases(ns)}/${name}`, patch, 'application/merge-patch+json');
 
-  test('another controller\'s Lease can be read but not updated, patched, relabelled or deleted', async () => {
+  test("another controller's Lease can be read but not updated, patched, relabelled or deleted", async () => {
     const foreign = await admin().create(lease(GUARDED, 'other-controller'));
     expect((await guarded.request('GET', `${leases(GUARDED)}/other-controller`)).status).toBe(200);
     const put = await update(guarded, GUARDED, { ...foreign, spec: { holderIdentity: 'agent-cancellation' } });
-    expect([put.status, put.body.message]).toEqual([403, expect.stringContaining('may update or delete only Leases labelled app.kubernetes.io/managed-by=agent-cancellation')]);
+    expect([put.status, put.body.message]).toEqual([
+      403,
+      expect.stringContaining('may update or delete only Leases labelled app.kubernetes.io/managed-by=agent-cancellation'),
+    ]);
     expect((await mergePatch(guarded, GUARDED, 'other-controller', { metadata: { labels: ours } })).status).toBe(403);
     expect((await guarded.request('DELETE', `${leases(GUARDED)}/other-controller`)).status).toBe(403);
     expect((await admin().request('GET', `${leases(GUARDED)}/other-controller`)).body.spec.holderIdentity).toBe('someone-else');
@@ -161,11 +195,14 @@ describe('Leases', () => {
     expect((await guarded.request('POST', leases(GUARDED), lease(GUARDED, 'unlabelled'))).status).toBe(403);
     expect((await mergePatch(guarded, GUARDED, 'ours', { spec: { holderIdentity: 'run-2' } })).status).toBe(200);
     const drop = await mergePatch(guarded, GUARDED, 'ours', { metadata: { labels: { 'app.kubernetes.io/managed-by': null } } });
-    expect([drop.status, drop.body.message]).toEqual([403, expect.stringContaining('may create or update only Leases that keep the label')]);
+    expect([drop.status, drop.body.message]).toEqual([
+      403,
+      expect.stringContaining('may create or update only Leases that keep the label'),
+    ]);
     expect((await guarded.request('DELETE', `${leases(GUARDED)}/ours`)).status).toBe(200);
   });
 
-  test('control: without the policy the same token updates and deletes another controller\'s Lease', async () => {
+  test("control: without the policy the same token updates and deletes another controller's Lease", async () => {
     const foreign = await admin().create(lease(OPEN, 'other-controller'));
     expect((await update(open, OPEN, { ...foreign, spec: { holderIdentity: 'agent-cancellation' } })).status).toBe(200);
     expect((await open.request('POST', leases(OPEN), lease(OPEN, 'unlabelled'))).status).toBe(201);
@@ -173,7 +210,7 @@ describe('Leases', () => {
   });
 });
 
-test('the normal flow works under the policy: the bundled Job cancels the task\'s QA runs (5dlabs-cto preset)', async () => {
+test("the normal flow works under the policy: the bundled Job cancels the task's QA runs (5dlabs-cto preset)", async () => {
   const w = await remediationWorld('scope-flow', 'cto');
   try {
     await untilEnforced(asToken((await serviceAccountKubeconfig(w.namespace, SA)).token), w.namespace);

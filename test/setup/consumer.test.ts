@@ -23,7 +23,12 @@ function readmeBlocks(lang: string): string[] {
 }
 
 const sh = (cmd: string, args: string[], cwd: string) =>
-  execFileSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 let scratch: string;
 let tarball: string;
@@ -41,12 +46,23 @@ beforeAll(() => {
   const [install] = readmeBlocks('sh');
   const names = install.trim().split(/\s+/).slice(2);
   expect(names[0]).toBe('agent-cancellation');
-  const versionOf = (name: string) => JSON.parse(fs.readFileSync(path.join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')).version;
-  sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...names.slice(1).map((n) => `${n}@${versionOf(n)}`)], scratch);
+  const versionOf = (name: string) =>
+    JSON.parse(fs.readFileSync(path.join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')).version;
+  sh(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...names.slice(1).map((n) => `${n}@${versionOf(n)}`)],
+    scratch,
+  );
 });
 
 test('the tarball holds the library, its types, the Job bundle and the schema, and no tests', () => {
-  for (const f of ['lib/src/index.js', 'lib/src/index.d.ts', 'lib/bundle/remediation-job.js', 'schema/argo-events-subset.crds.yaml', 'presets/card.yaml']) {
+  for (const f of [
+    'lib/src/index.js',
+    'lib/src/index.d.ts',
+    'lib/bundle/remediation-job.js',
+    'schema/argo-events-subset.crds.yaml',
+    'presets/card.yaml',
+  ]) {
     expect(files).toContain(f);
   }
   expect(files.filter((f) => /^(test|bench|lib\/bench|lib\/test)\//.test(f))).toEqual([]);
@@ -55,19 +71,34 @@ test('the tarball holds the library, its types, the Job bundle and the schema, a
 test("the README's example compiles with tsc and synthesizes the EventSource, Sensor, Job template and RBAC", () => {
   const [example] = readmeBlocks('ts');
   fs.writeFileSync(path.join(scratch, 'main.ts'), example);
-  fs.writeFileSync(path.join(scratch, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, esModuleInterop: true, skipLibCheck: true, outDir: 'out' },
-    files: ['main.ts'],
-  }));
+  fs.writeFileSync(
+    path.join(scratch, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, esModuleInterop: true, skipLibCheck: true, outDir: 'out' },
+      files: ['main.ts'],
+    }),
+  );
   sh(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [repoRoot] }), '-p', 'tsconfig.json'], scratch);
   sh(process.execPath, ['out/main.js'], scratch);
 
   const dist = path.join(scratch, 'dist');
   const objects = fs.readdirSync(dist).flatMap((f) =>
-    YAML.parseAllDocuments(fs.readFileSync(path.join(dist, f), 'utf8')).map((d) => d.toJSON()).filter(Boolean),
+    YAML.parseAllDocuments(fs.readFileSync(path.join(dist, f), 'utf8'))
+      .map((d) => d.toJSON())
+      .filter(Boolean),
   );
   const kinds = objects.map((o) => o.kind);
-  for (const kind of ['EventSource', 'Sensor', 'ServiceAccount', 'Role', 'RoleBinding', 'ConfigMap', 'CronJob', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) {
+  for (const kind of [
+    'EventSource',
+    'Sensor',
+    'ServiceAccount',
+    'Role',
+    'RoleBinding',
+    'ConfigMap',
+    'CronJob',
+    'ValidatingAdmissionPolicy',
+    'ValidatingAdmissionPolicyBinding',
+  ]) {
     expect(kinds).toContain(kind);
   }
   const sensor = objects.find((o) => o.kind === 'Sensor');

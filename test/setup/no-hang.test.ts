@@ -27,10 +27,12 @@ function run(command: string, args: string[], env: Record<string, string> = {}, 
   child.stdout.on('data', (c) => (out += c));
   child.stderr.on('data', (c) => (out += c));
   const bound = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), boundMs);
-  return new Promise((resolve) => child.on('close', (code) => {
-    clearTimeout(bound);
-    resolve({ code, ms: Date.now() - t0, out });
-  }));
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(bound);
+      resolve({ code, ms: Date.now() - t0, out });
+    }),
+  );
 }
 
 /** A Jest config for one fixture, with the harness's teardown as in jest.config.js. */
@@ -84,9 +86,13 @@ test('a globalSetup that fails: Jest exits non-zero', async () => {
 
 test('a run that does not end: the deadline kills it and the summary line says it failed', async () => {
   const deadline = 15;
-  const r = await run('bash', ['test/harness/run-jest.sh', '--runInBand', '--config', config({ testMatch: ['<rootDir>/leaks-a-timer.test.ts'] })], {
-    AC_TEST_DEADLINE_SECONDS: String(deadline),
-  });
+  const r = await run(
+    'bash',
+    ['test/harness/run-jest.sh', '--runInBand', '--config', config({ testMatch: ['<rootDir>/leaks-a-timer.test.ts'] })],
+    {
+      AC_TEST_DEADLINE_SECONDS: String(deadline),
+    },
+  );
   expect(r.out).toContain(`Jest was still running after ${deadline} s`);
   expect(r.out.trim().split('\n').pop()).toBe('1 passed, 1 failed');
   expect(r.code).not.toBe(0);

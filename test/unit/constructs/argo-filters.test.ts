@@ -18,7 +18,15 @@ function matches(sensor: Record<string, any>, deliveries: Delivery[]): boolean[]
 }
 
 const byLogin = (sensor: Record<string, any>, logins: string[]) =>
-  Object.fromEntries(logins.map((l, i) => [l, matches(sensor, logins.map((login) => pushDelivery({ login, repository: REPO, ref: TASK_REF })))[i]]));
+  Object.fromEntries(
+    logins.map((l, i) => [
+      l,
+      matches(
+        sensor,
+        logins.map((login) => pushDelivery({ login, repository: REPO, ref: TASK_REF })),
+      )[i],
+    ]),
+  );
 
 describe('bot filter, run by Argo Events', () => {
   const lookAlikes = [
@@ -76,9 +84,17 @@ describe('event, repository and branch filters, run by Argo Events', () => {
     ['another repository', false, pushDelivery({ login: bot, repository: '5dlabs/other', ref: TASK_REF })],
     ['a repository with the allowed one as prefix', false, pushDelivery({ login: bot, repository: '5dlabs/cto-fork', ref: TASK_REF })],
     ['a non-task branch', false, pushDelivery({ login: bot, repository: REPO, ref: 'refs/heads/main' })],
-    ['a task branch with a non-numeric id', false, pushDelivery({ login: bot, repository: REPO, ref: 'refs/heads/feature/task-x-implementation' })],
+    [
+      'a task branch with a non-numeric id',
+      false,
+      pushDelivery({ login: bot, repository: REPO, ref: 'refs/heads/feature/task-x-implementation' }),
+    ],
     ['a task branch with a suffix', false, pushDelivery({ login: bot, repository: REPO, ref: `${TASK_REF}-old` })],
-    ['a task branch under another prefix', false, pushDelivery({ login: bot, repository: REPO, ref: 'refs/heads/x/feature/task-42-implementation' })],
+    [
+      'a task branch under another prefix',
+      false,
+      pushDelivery({ login: bot, repository: REPO, ref: 'refs/heads/x/feature/task-42-implementation' }),
+    ],
     ['a tag push', false, tagPushDelivery(bot, REPO)],
     ['a branch deletion', false, pushDelivery({ login: bot, repository: REPO, ref: TASK_REF, deleted: true, after: '0'.repeat(40) })],
     ['a pull_request event with every other field matching', false, pullRequestDelivery({ login: bot, repository: REPO, ref: TASK_REF })],
@@ -95,7 +111,15 @@ describe('trigger parameters, applied by Argo Events', () => {
     const sha = 'a'.repeat(40);
     const before = 'b'.repeat(40);
     const [r] = argoEvaluate(sensor, [
-      pushDelivery({ login: '5DLabs-Rex[bot]', repository: REPO, ref: 'refs/heads/feature/task-1234-implementation', after: sha, id: 'delivery-1', pushedAt: 1764158400, before }),
+      pushDelivery({
+        login: '5DLabs-Rex[bot]',
+        repository: REPO,
+        ref: 'refs/heads/feature/task-1234-implementation',
+        after: sha,
+        id: 'delivery-1',
+        pushedAt: 1764158400,
+        before,
+      }),
     ]);
     expect(r.error).toBeUndefined();
     const env = Object.fromEntries(r.resource!.spec.template.spec.containers[0].env.slice(0, 7).map((e: any) => [e.name, e.value]));
@@ -112,7 +136,10 @@ describe('trigger parameters, applied by Argo Events', () => {
     expect(r.resource!.metadata.labels['agent-cancellation.5dlabs.io/task-id']).toBe('1234');
     expect(r.resource!.metadata.generateName).toBe('agent-cancellation-');
     const rest = r.resource!.spec.template.spec.containers[0].env.slice(7, 9);
-    expect(rest).toEqual([{ name: 'AC_EVENT', value: 'push' }, { name: 'AC_PR_NUMBER', value: '' }]);
+    expect(rest).toEqual([
+      { name: 'AC_EVENT', value: 'push' },
+      { name: 'AC_PR_NUMBER', value: '' },
+    ]);
   });
 
   test('a custom branch pattern with regex characters extracts the id', () => {
@@ -126,13 +153,14 @@ describe('trigger parameters, applied by Argo Events', () => {
   });
 });
 
-describe('a task branch\'s PR closed, merged or converted to draft, run by Argo Events', () => {
+describe("a task branch's PR closed, merged or converted to draft, run by Argo Events", () => {
   const sensor = sensorOf(preset('card'));
   const BRANCH = 'feature/task-42-implementation';
-  const ended = (o: Partial<Parameters<typeof pullRequestEndedDelivery>[0]> = {}) => pullRequestEndedDelivery({ action: 'closed', repository: REPO, branch: BRANCH, ...o });
+  const ended = (o: Partial<Parameters<typeof pullRequestEndedDelivery>[0]> = {}) =>
+    pullRequestEndedDelivery({ action: 'closed', repository: REPO, branch: BRANCH, ...o });
   const cases: Array<[string, boolean, Delivery]> = [
     ['closed by a person', true, ended()],
-    ['merged by the platform\'s bot', true, ended({ merged: true, login: 'merge-bot[bot]' })],
+    ["merged by the platform's bot", true, ended({ merged: true, login: 'merge-bot[bot]' })],
     ['converted to draft', true, ended({ action: 'converted_to_draft' })],
     ['the repository in other case', true, ended({ repository: '5DLabs/CTO', headRepository: '5DLabs/CTO' })],
     ['reopened', false, ended({ action: 'reopened' })],
@@ -146,7 +174,7 @@ describe('a task branch\'s PR closed, merged or converted to draft, run by Argo 
     ['a task branch under another prefix', false, ended({ branch: `x/${BRANCH}` })],
     ['another repository', false, ended({ repository: '5dlabs/other', headRepository: '5dlabs/other' })],
     ['a repository with the allowed one as prefix', false, ended({ repository: '5dlabs/cto-fork', headRepository: '5dlabs/cto-fork' })],
-    ['a fork\'s PR with a task branch name', false, ended({ headRepository: 'evil/cto' })],
+    ["a fork's PR with a task branch name", false, ended({ headRepository: 'evil/cto' })],
     ['an issue closed, every other field matching', false, { ...ended(), event: 'issues' }],
     ['a time in another shape', false, ended({ at: '2026-11-26 12:00:00' })],
   ];

@@ -34,7 +34,9 @@ test.each([
 
 test('lint rejects a broken Sensor (the check can fail)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-lint-bad-'));
-  const text = fs.readFileSync(path.join(repoRoot, 'dist', 'agent-cancellation.k8s.yaml'), 'utf8').replace('operation: create', 'operation: explode');
+  const text = fs
+    .readFileSync(path.join(repoRoot, 'dist', 'agent-cancellation.k8s.yaml'), 'utf8')
+    .replace('operation: create', 'operation: explode');
   fs.writeFileSync(path.join(dir, 'bad.yaml'), text);
   const r = lint(dir);
   expect(r.out).toContain('unknown operation type explode');
@@ -43,7 +45,9 @@ test('lint rejects a broken Sensor (the check can fail)', () => {
 
 test('lint rejects an EventSource with both repositories and organizations, which the construct never emits', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-lint-both-'));
-  const text = fs.readFileSync(path.join(repoRoot, 'dist', 'agent-cancellation.k8s.yaml'), 'utf8').replace(/^( +)repositories:\n/m, '$1organizations:\n$1  - 5dlabs\n$1repositories:\n');
+  const text = fs
+    .readFileSync(path.join(repoRoot, 'dist', 'agent-cancellation.k8s.yaml'), 'utf8')
+    .replace(/^( +)repositories:\n/m, '$1organizations:\n$1  - 5dlabs\n$1repositories:\n');
   expect(text).toContain('organizations:');
   fs.writeFileSync(path.join(dir, 'both.yaml'), text);
   const r = lint(dir);

@@ -98,7 +98,9 @@ describe('synthesized bundle (card)', () => {
     for (const t of triggers) {
       const { parameters, source } = t.template.k8s;
       const env = source.resource.spec.template.spec.containers[0].env;
-      const set = parameters.filter((p: any) => p.dest.startsWith('spec.template.spec.containers.0.env.')).map((p: any) => env[Number(p.dest.split('.')[6])].name);
+      const set = parameters
+        .filter((p: any) => p.dest.startsWith('spec.template.spec.containers.0.env.'))
+        .map((p: any) => env[Number(p.dest.split('.')[6])].name);
       expect(set.sort()).toEqual(Object.values(EVENT_ENV).sort());
       expect(new Set(parameters.map((p: any) => p.src.dependencyName))).toEqual(new Set([t.template.conditions]));
     }
@@ -111,7 +113,12 @@ describe('synthesized bundle (card)', () => {
       activeDeadlineSeconds: 900,
       ttlSecondsAfterFinished: 86400,
       podFailurePolicy: {
-        rules: [{ action: 'FailJob', onExitCodes: { containerName: 'remediation', operator: 'In', values: [EXIT.badInput, EXIT.needsAttention] } }],
+        rules: [
+          {
+            action: 'FailJob',
+            onExitCodes: { containerName: 'remediation', operator: 'In', values: [EXIT.badInput, EXIT.needsAttention] },
+          },
+        ],
       },
     });
     const pod = job.spec.template.spec;
@@ -125,7 +132,11 @@ describe('synthesized bundle (card)', () => {
     const [container] = pod.containers;
     expect(container.image).toMatch(/^node:22-alpine@sha256:[0-9a-f]{64}$/);
     expect(container.command).toEqual(['node', '/opt/agent-cancellation/remediation-job.js', 'run']);
-    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
     expect(env).toMatchObject({
       AC_NAMESPACE: 'agent-platform',
@@ -149,7 +160,10 @@ describe('synthesized bundle (card)', () => {
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ]);
-    expect(subjects(card, 'agent-cancellation-job')).toEqual({ role: 'agent-cancellation-job', subjects: ['agent-platform/agent-cancellation-job'] });
+    expect(subjects(card, 'agent-cancellation-job')).toEqual({
+      role: 'agent-cancellation-job',
+      subjects: ['agent-platform/agent-cancellation-job'],
+    });
   });
 
   test('RBAC: the Sensor may only create Jobs; the EventSource has no token', () => {
@@ -179,7 +193,9 @@ describe('synthesized bundle (real platform preset)', () => {
       verbs: ['get', 'list', 'delete'],
     });
     const env = find(cto, 'Sensor').spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0].env;
-    expect(env.find((e: any) => e.name === 'AC_QA_SELECTOR').value).toBe('workflow-stage in (quality,security,testing),workflow-stage!=implementation');
+    expect(env.find((e: any) => e.name === 'AC_QA_SELECTOR').value).toBe(
+      'workflow-stage in (quality,security,testing),workflow-stage!=implementation',
+    );
     expect(new Set(namespaced(cto).map((o) => o.metadata.namespace))).toEqual(new Set(['cto']));
     expect(find(cto, 'Sensor').spec.dependencies[0].filters.data[2].value).toEqual(['(?i)^(?:rex-5dlabs\\[bot\\])$']);
   });

@@ -50,7 +50,10 @@ describe('configuration', () => {
     [{ github: { bots: ['evil x'] } }, 'github.bots[0]: "evil x" must match pattern'],
     [{ github: { bots: [] } }, 'github.bots: [] must NOT have fewer than 1 items'],
     [{ github: { repositories: ['no-slash'] } }, 'github.repositories[0]: "no-slash" must match pattern'],
-    [{ github: { branchPattern: 'feature/task-implementation' } }, 'github.branchPattern: "feature/task-implementation" must match pattern'],
+    [
+      { github: { branchPattern: 'feature/task-implementation' } },
+      'github.branchPattern: "feature/task-implementation" must match pattern',
+    ],
     [{ github: { botLoginCase: 'loose' } }, 'github.botLoginCase: "loose" must be one of ["insensitive","exact"]'],
     [{ job: { mode: 'docker' } }, 'job.mode: "docker" must be one of ["configmap","image"]'],
     [{ job: { nodeImage: 'node:22-alpine' } }, 'job.nodeImage: "node:22-alpine" must match pattern "@sha256:[0-9a-f]{64}$"'],
@@ -62,18 +65,28 @@ describe('configuration', () => {
     [{ ordering: { revision: 'label:Not A Key' } }, 'ordering.revision: "label:Not A Key" must match pattern'],
     [{ github: { botCommitAuthors: ['a,b'] } }, 'github.botCommitAuthors[0]: "a,b" must match pattern'],
     [{ github: { organizations: ['5dlabs/cto'] } }, 'github.organizations[0]: "5dlabs/cto" must match pattern'],
-    [{ github: { organizations: ['acme'] } }, 'github.repositories: "5dlabs/cto" is in none of github.organizations ["acme"] (its pushes would never arrive)'],
-    [{ github: { remediationLabel: { description: 'x'.repeat(101) } } }, `github.remediationLabel.description: "${'x'.repeat(101)}" must NOT have more than 100 characters`],
+    [
+      { github: { organizations: ['acme'] } },
+      'github.repositories: "5dlabs/cto" is in none of github.organizations ["acme"] (its pushes would never arrive)',
+    ],
+    [
+      { github: { remediationLabel: { description: 'x'.repeat(101) } } },
+      `github.remediationLabel.description: "${'x'.repeat(101)}" must NOT have more than 100 characters`,
+    ],
   ])('rejects %j', (input, message) => {
     expect(issuesOf(input).join('\n')).toContain(message);
   });
 
   test('an organization matches its repositories case-insensitively, as GitHub does', () => {
-    expect(resolveConfig({ github: { organizations: ['5DLabs'], repositories: ['5dlabs/cto', '5DLABS/web'] } }).github.organizations).toEqual(['5DLabs']);
+    expect(
+      resolveConfig({ github: { organizations: ['5DLabs'], repositories: ['5dlabs/cto', '5DLABS/web'] } }).github.organizations,
+    ).toEqual(['5DLabs']);
   });
 
   test('a label description of exactly 100 characters, as GitHub allows, is accepted', () => {
-    expect(resolveConfig({ github: { remediationLabel: { description: 'é'.repeat(100) } } }).github.remediationLabel.description).toHaveLength(100);
+    expect(
+      resolveConfig({ github: { remediationLabel: { description: 'é'.repeat(100) } } }).github.remediationLabel.description,
+    ).toHaveLength(100);
   });
 
   test('the RemediationJob construct refuses a label description GitHub would refuse, naming the prop and value', () => {
@@ -89,7 +102,9 @@ describe('configuration', () => {
       githubTokenSecret: { name: 'gh', key: 'token' },
     });
     const chart = Testing.chart();
-    expect(() => new RemediationJob(chart, 'Long', props('y'.repeat(101)))).toThrow(`labels.remediationDescription: "${'y'.repeat(101)}" has 101 characters; GitHub allows at most 100`);
+    expect(() => new RemediationJob(chart, 'Long', props('y'.repeat(101)))).toThrow(
+      `labels.remediationDescription: "${'y'.repeat(101)}" has 101 characters; GitHub allows at most 100`,
+    );
     expect(() => new RemediationJob(chart, 'Fits', props('y'.repeat(100)))).not.toThrow();
   });
 
@@ -115,8 +130,12 @@ describe('configuration', () => {
     });
 
     test('a Job deadline not above the lock wait plus the GitHub deadline is refused, defaults included', () => {
-      expect(make({ activeDeadline: Duration.seconds(420) })).toThrow('activeDeadline: 420 is not above lockWaitSeconds + githubDeadlineSeconds (420)');
-      expect(make({ githubDeadline: Duration.seconds(800) })).toThrow('activeDeadline: 900 is not above lockWaitSeconds + githubDeadlineSeconds (920)');
+      expect(make({ activeDeadline: Duration.seconds(420) })).toThrow(
+        'activeDeadline: 420 is not above lockWaitSeconds + githubDeadlineSeconds (420)',
+      );
+      expect(make({ githubDeadline: Duration.seconds(800) })).toThrow(
+        'activeDeadline: 900 is not above lockWaitSeconds + githubDeadlineSeconds (920)',
+      );
       expect(make({ activeDeadline: Duration.seconds(421) })).not.toThrow();
     });
 
@@ -138,7 +157,10 @@ describe('configuration', () => {
   });
 
   test('ordering reaches the Job and the reconciler: clock skew in seconds, the revision source as the Job reads it', () => {
-    const objects = synth({ ordering: { clockSkewSeconds: 2, revision: 'field:spec.commitSha' }, github: { botCommitAuthors: ['rex@5dlabs.ai'] } });
+    const objects = synth({
+      ordering: { clockSkewSeconds: 2, revision: 'field:spec.commitSha' },
+      github: { botCommitAuthors: ['rex@5dlabs.ai'] },
+    });
     const job = find(objects, 'Sensor').spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0];
     const cron = find(objects, 'CronJob').spec.jobTemplate.spec.template.spec.containers[0];
     const env = (c: any) => Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
@@ -192,7 +214,10 @@ describe('configuration', () => {
 describe('operator control', () => {
   const envOf = (objects: Record<string, any>[], kind: 'Sensor' | 'CronJob') => {
     const o = find(objects, kind);
-    const container = kind === 'Sensor' ? o.spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0] : o.spec.jobTemplate.spec.template.spec.containers[0];
+    const container =
+      kind === 'Sensor'
+        ? o.spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0]
+        : o.spec.jobTemplate.spec.template.spec.containers[0];
     return Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
   };
 
@@ -200,7 +225,8 @@ describe('operator control', () => {
     const c = resolveConfig({});
     expect([c.mode, c.github.optOutLabel]).toEqual(['enforce', 'agent-cancellation/skip']);
     const objects = synth({ mode: 'observe', github: { optOutLabel: 'hold' } });
-    for (const kind of ['Sensor', 'CronJob'] as const) expect([kind, envOf(objects, kind)]).toMatchObject([kind, { AC_MODE: 'observe', AC_OPT_OUT_LABEL: 'hold' }]);
+    for (const kind of ['Sensor', 'CronJob'] as const)
+      expect([kind, envOf(objects, kind)]).toMatchObject([kind, { AC_MODE: 'observe', AC_OPT_OUT_LABEL: 'hold' }]);
   });
 
   test('a mode that is not one of the two is refused with the value', () => {
@@ -211,9 +237,18 @@ describe('operator control', () => {
   test('the RemediationJob construct refuses a mode outside the enum, naming it', () => {
     const chart = Testing.chart();
     const props = {
-      namespace: 'ns', codeRun: { group: 'g', version: 'v1', plural: 'coderuns' }, qaSelector: { key: 'a', values: ['b'] }, implementationAgent: { key: 'a', value: 'c' }, taskIdLabel: 'task-id', repositories: ['o/r'],
-      labels: { readyForQa: 'r', remediation: 'm', remediationColor: 'd93f0b', remediationDescription: '' }, githubTokenSecret: { name: 's', key: 'k' }, mode: JobMode.IMAGE,
+      namespace: 'ns',
+      codeRun: { group: 'g', version: 'v1', plural: 'coderuns' },
+      qaSelector: { key: 'a', values: ['b'] },
+      implementationAgent: { key: 'a', value: 'c' },
+      taskIdLabel: 'task-id',
+      repositories: ['o/r'],
+      labels: { readyForQa: 'r', remediation: 'm', remediationColor: 'd93f0b', remediationDescription: '' },
+      githubTokenSecret: { name: 's', key: 'k' },
+      mode: JobMode.IMAGE,
     };
-    expect(() => new RemediationJob(chart, 'Job', { ...props, remediationMode: 'shadow' as any })).toThrow('remediationMode: "shadow" must be one of enforce, observe');
+    expect(() => new RemediationJob(chart, 'Job', { ...props, remediationMode: 'shadow' as any })).toThrow(
+      'remediationMode: "shadow" must be one of enforce, observe',
+    );
   });
 });

@@ -14,16 +14,29 @@ describe('RemediationSensor and grantLaunch', () => {
   const chart = Testing.chart();
   const job = new RemediationJob(chart, 'Job', jobProps);
   const eventSource = new GitHubPushEventSource(chart, 'EventSource', {
-    namespace: 'events', name: 'org-hook', repositories: ['5dlabs/cto'], webhookSecret: { name: 'webhook', key: 'secret' },
+    namespace: 'events',
+    name: 'org-hook',
+    repositories: ['5dlabs/cto'],
+    webhookSecret: { name: 'webhook', key: 'secret' },
   });
-  const sensor = new RemediationSensor(chart, 'Sensor', { namespace: 'events', name: 'sensor', eventSource, repositories: ['5dlabs/cto'], bots: ['rex-5dlabs[bot]'], job });
+  const sensor = new RemediationSensor(chart, 'Sensor', {
+    namespace: 'events',
+    name: 'sensor',
+    eventSource,
+    repositories: ['5dlabs/cto'],
+    bots: ['rex-5dlabs[bot]'],
+    job,
+  });
   const extra = new kplus.ServiceAccount(chart, 'Operator', { metadata: { name: 'operator', namespace: 'ops' } });
   const binding = job.grantLaunch(extra);
   const objects = Testing.synth(chart);
 
   test('each dependency names the EventSource construct and its event', () => {
     const deps = find(objects, 'Sensor').spec.dependencies;
-    expect(deps.map((d: any) => [d.eventSourceName, d.eventName])).toEqual([['org-hook', 'push'], ['org-hook', 'push']]);
+    expect(deps.map((d: any) => [d.eventSourceName, d.eventName])).toEqual([
+      ['org-hook', 'push'],
+      ['org-hook', 'push'],
+    ]);
   });
 
   test('grantLaunch returns the one launch binding, and a later call adds its subjects to it', () => {
@@ -58,10 +71,19 @@ describe('typed props reach the manifests', () => {
     retention: Duration.days(3),
   });
   const eventSource = new GitHubPushEventSource(chart, 'EventSource', {
-    namespace: 'events', name: 'hook', repositories: ['5dlabs/cto'], webhookSecret: { name: 'webhook', key: 'secret' }, port: 13000,
+    namespace: 'events',
+    name: 'hook',
+    repositories: ['5dlabs/cto'],
+    webhookSecret: { name: 'webhook', key: 'secret' },
+    port: 13000,
   });
   new RemediationSensor(chart, 'Sensor', {
-    namespace: 'events', name: 'sensor', eventSource, repositories: ['5dlabs/cto'], bots: ['rex-5dlabs[bot]'], job,
+    namespace: 'events',
+    name: 'sensor',
+    eventSource,
+    repositories: ['5dlabs/cto'],
+    bots: ['rex-5dlabs[bot]'],
+    job,
     botLoginCase: BotLoginCase.EXACT,
     retry: { steps: 3, duration: Duration.seconds(2), factor: 3, jitter: 0.5 },
   });
@@ -106,11 +128,24 @@ describe('typed props reach the manifests', () => {
 });
 
 test('GitHubPushEventSource takes repositories or organizations, exactly one, as Argo Events requires', () => {
-  const make = (over: object) => () => new GitHubPushEventSource(Testing.chart(), 'EventSource', { namespace: 'events', name: 'hook', webhookSecret: { name: 'w', key: 's' }, ...over });
-  expect(make({ repositories: ['5dlabs/cto'], organizations: ['5dlabs'] })).toThrow('repositories: ["5dlabs/cto"], organizations: ["5dlabs"]: set exactly one of them');
+  const make = (over: object) => () =>
+    new GitHubPushEventSource(Testing.chart(), 'EventSource', {
+      namespace: 'events',
+      name: 'hook',
+      webhookSecret: { name: 'w', key: 's' },
+      ...over,
+    });
+  expect(make({ repositories: ['5dlabs/cto'], organizations: ['5dlabs'] })).toThrow(
+    'repositories: ["5dlabs/cto"], organizations: ["5dlabs"]: set exactly one of them',
+  );
   expect(make({})).toThrow('repositories: [], organizations: []: set exactly one of them');
   const chart = Testing.chart();
-  new GitHubPushEventSource(chart, 'EventSource', { namespace: 'events', name: 'hook', webhookSecret: { name: 'w', key: 's' }, organizations: ['5dlabs'] });
+  new GitHubPushEventSource(chart, 'EventSource', {
+    namespace: 'events',
+    name: 'hook',
+    webhookSecret: { name: 'w', key: 's' },
+    organizations: ['5dlabs'],
+  });
   expect(find(Testing.synth(chart), 'EventSource').spec.github.push.organizations).toEqual(['5dlabs']);
 });
 
@@ -131,9 +166,23 @@ describe('Durations are checked where they enter, naming the prop and the value'
   test('RemediationSensor: a retry duration under a second is refused', () => {
     const chart = Testing.chart();
     const job = new RemediationJob(chart, 'Job', jobProps);
-    const eventSource = new GitHubPushEventSource(chart, 'EventSource', { namespace: 'events', name: 'hook', repositories: ['5dlabs/cto'], webhookSecret: { name: 'w', key: 's' } });
-    expect(() => new RemediationSensor(chart, 'Sensor', {
-      namespace: 'events', name: 'sensor', eventSource, repositories: ['5dlabs/cto'], bots: ['rex-5dlabs[bot]'], job, retry: { duration: Duration.millis(500) },
-    })).toThrow('retry.duration: 500 millis must be a whole number of seconds, at least 1');
+    const eventSource = new GitHubPushEventSource(chart, 'EventSource', {
+      namespace: 'events',
+      name: 'hook',
+      repositories: ['5dlabs/cto'],
+      webhookSecret: { name: 'w', key: 's' },
+    });
+    expect(
+      () =>
+        new RemediationSensor(chart, 'Sensor', {
+          namespace: 'events',
+          name: 'sensor',
+          eventSource,
+          repositories: ['5dlabs/cto'],
+          bots: ['rex-5dlabs[bot]'],
+          job,
+          retry: { duration: Duration.millis(500) },
+        }),
+    ).toThrow('retry.duration: 500 millis must be a whole number of seconds, at least 1');
   });
 });

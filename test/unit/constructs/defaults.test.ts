@@ -23,7 +23,7 @@ test('a configuration overrides field by field, lists whole, and never changes D
   expect(DEFAULTS).toEqual(before);
 });
 
-test('the README\'s configuration and environment tables are current (npm run docs)', () => {
+test("the README's configuration and environment tables are current (npm run docs)", () => {
   const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
   expect(withTables(readme)).toBe(readme);
 });

@@ -16,7 +16,15 @@ const BRANCH = 'feature/task-31-implementation';
 const HEAD = 'a'.repeat(40);
 const BEFORE = 'b'.repeat(40);
 
-const push = pushDelivery({ login: '5DLabs-Rex[bot]', repository: REPO, ref: `refs/heads/${BRANCH}`, after: HEAD, before: BEFORE, pushedAt: 1764158401, id: 'push-31' });
+const push = pushDelivery({
+  login: '5DLabs-Rex[bot]',
+  repository: REPO,
+  ref: `refs/heads/${BRANCH}`,
+  after: HEAD,
+  before: BEFORE,
+  pushedAt: 1764158401,
+  id: 'push-31',
+});
 const expectedPush = {
   [EVENT_ENV.repository]: REPO,
   [EVENT_ENV.branch]: BRANCH,
@@ -87,13 +95,23 @@ class ReorderedJob extends RemediationJob {
   }
 }
 
-describe('the Job\'s env in another order', () => {
+describe("the Job's env in another order", () => {
   const chart = new Chart(new App(), 'reordered');
   const job = new ReorderedJob(chart, 'Job', { ...JOB_PROPS, namespace: 'agent-platform', repositories: [REPO] });
   const eventSource = new GitHubPushEventSource(chart, 'EventSource', {
-    namespace: 'agent-platform', name: 'github', repositories: [REPO], webhookSecret: { name: 'webhook', key: 'secret' },
+    namespace: 'agent-platform',
+    name: 'github',
+    repositories: [REPO],
+    webhookSecret: { name: 'webhook', key: 'secret' },
   });
-  new RemediationSensor(chart, 'Sensor', { namespace: 'agent-platform', name: 'sensor', eventSource, repositories: [REPO], bots: ['5DLabs-Rex[bot]'], job });
+  new RemediationSensor(chart, 'Sensor', {
+    namespace: 'agent-platform',
+    name: 'sensor',
+    eventSource,
+    repositories: [REPO],
+    bots: ['5DLabs-Rex[bot]'],
+    job,
+  });
   const sensor = find(chart.toJson(), 'Sensor');
 
   test('the event variables are not where EVENT_ENV lists them', () => {

@@ -43,7 +43,10 @@ test('configuration reaches the CronJob; disabled means no CronJob', () => {
   const custom = find(synth({ reconciler: { schedule: '@hourly', maxFailures: 5, retentionSeconds: 60 } }), 'CronJob');
   // A macro becomes its 5 fields: the construct takes a cdk8s Cron.
   expect(custom.spec.schedule).toBe('0 * * * *');
-  expect(envOf(custom.spec.jobTemplate.spec.template.spec)).toMatchObject({ [RECONCILE_ENV.maxFailures]: '5', [RECONCILE_ENV.retentionSeconds]: '60' });
+  expect(envOf(custom.spec.jobTemplate.spec.template.spec)).toMatchObject({
+    [RECONCILE_ENV.maxFailures]: '5',
+    [RECONCILE_ENV.retentionSeconds]: '60',
+  });
   expect(synth({ reconciler: { enabled: false } }).some((o) => o.kind === 'CronJob')).toBe(false);
 });
 

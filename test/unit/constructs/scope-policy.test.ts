@@ -4,7 +4,7 @@ import { find, preset, synth } from './synth-helpers';
 
 const policyOf = (objects: Record<string, any>[]) => find(objects, 'ValidatingAdmissionPolicy').spec;
 
-test('matches only the Job\'s ServiceAccount, on CodeRun deletes and Lease writes', () => {
+test("matches only the Job's ServiceAccount, on CodeRun deletes and Lease writes", () => {
   const policy = policyOf(synth(preset('5dlabs-cto')));
   expect(policy.matchConditions).toEqual([
     { name: 'job-service-account', expression: 'request.userInfo.username == "system:serviceaccount:cto:agent-cancellation-job"' },
@@ -18,10 +18,12 @@ test('matches only the Job\'s ServiceAccount, on CodeRun deletes and Lease write
   expect(policy.failurePolicy).toBe('Fail');
 });
 
-test('the CodeRun rule names the preset\'s QA agents and its implementation agent; the Lease rules the managed-by label', () => {
+test("the CodeRun rule names the preset's QA agents and its implementation agent; the Lease rules the managed-by label", () => {
   const [codeRuns, ...leases] = policyOf(synth(preset('5dlabs-cto'))).validations.map((v: any) => v.expression);
   expect(codeRuns).toContain('oldObject.metadata.labels["workflow-stage"] in ["quality", "security", "testing"]');
-  expect(codeRuns).toContain('!(has(oldObject.metadata.labels) && "workflow-stage" in oldObject.metadata.labels && oldObject.metadata.labels["workflow-stage"] in ["implementation"])');
+  expect(codeRuns).toContain(
+    '!(has(oldObject.metadata.labels) && "workflow-stage" in oldObject.metadata.labels && oldObject.metadata.labels["workflow-stage"] in ["implementation"])',
+  );
   const [[key, value]] = Object.entries(MANAGED_BY);
   expect(leases[0]).toContain(`oldObject.metadata.labels[${JSON.stringify(key)}] in [${JSON.stringify(value)}]`);
   expect(leases[1]).toContain(`object.metadata.labels[${JSON.stringify(key)}] in [${JSON.stringify(value)}]`);

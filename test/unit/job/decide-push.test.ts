@@ -13,22 +13,61 @@ const closed = { ...push, event: 'closed' as const, prNumber: 7 };
 function state(o: Partial<PrState> = {}): PrState {
   const at = '2026-11-26T12:00:00.000Z';
   return {
-    phase: 'done', repository: '5dlabs/cto', pr: 7, taskId: '7', sha: OTHER, before: '0'.repeat(40), pushedAt: at, source: 'webhook',
-    delivery: 'd-1', resolvedAt: at, startedAt: at, updatedAt: at, attempts: 1, steps: {}, deliveries: ['d-1'], ...o,
+    phase: 'done',
+    repository: '5dlabs/cto',
+    pr: 7,
+    taskId: '7',
+    sha: OTHER,
+    before: '0'.repeat(40),
+    pushedAt: at,
+    source: 'webhook',
+    delivery: 'd-1',
+    resolvedAt: at,
+    startedAt: at,
+    updatedAt: at,
+    attempts: 1,
+    steps: {},
+    deliveries: ['d-1'],
+    ...o,
   };
 }
 const locked = (previous?: PrState): PushObserved => ({ resolved: { branchHead: HEAD, pr }, previous: { state: previous } });
 
 const cases: Array<[string, typeof push | typeof closed, PushObserved, PushDecision]> = [
-  ['push, no open PR', push, { resolved: { branchHead: HEAD, pr: undefined } }, { kind: 'skip', reason: 'no-open-pr', log: { reason: 'no open pull request for the branch' } }],
-  ['PR event, its PR not on the branch', closed, { resolved: { branchHead: HEAD, pr: undefined } }, { kind: 'skip', reason: 'no-open-pr', log: { reason: 'no pull request #7 for the branch' } }],
-  ['push, the branch moved on', push, { resolved: { branchHead: OTHER, pr } }, { kind: 'skip', reason: 'superseded', log: { reason: 'superseded', branchHead: OTHER } }],
-  ['push, the branch is gone', push, { resolved: { branchHead: null, pr } }, { kind: 'skip', reason: 'superseded', log: { reason: 'superseded', branchHead: null } }],
+  [
+    'push, no open PR',
+    push,
+    { resolved: { branchHead: HEAD, pr: undefined } },
+    { kind: 'skip', reason: 'no-open-pr', log: { reason: 'no open pull request for the branch' } },
+  ],
+  [
+    'PR event, its PR not on the branch',
+    closed,
+    { resolved: { branchHead: HEAD, pr: undefined } },
+    { kind: 'skip', reason: 'no-open-pr', log: { reason: 'no pull request #7 for the branch' } },
+  ],
+  [
+    'push, the branch moved on',
+    push,
+    { resolved: { branchHead: OTHER, pr } },
+    { kind: 'skip', reason: 'superseded', log: { reason: 'superseded', branchHead: OTHER } },
+  ],
+  [
+    'push, the branch is gone',
+    push,
+    { resolved: { branchHead: null, pr } },
+    { kind: 'skip', reason: 'superseded', log: { reason: 'superseded', branchHead: null } },
+  ],
   ['PR event: the head is not compared', closed, { resolved: { branchHead: OTHER, pr } }, { kind: 'lock' }],
   ['push, still the head: take the lock', push, { resolved: { branchHead: HEAD, pr } }, { kind: 'lock' }],
   ['locked, nothing recorded', push, locked(undefined), { kind: 'start' }],
   ['locked, an older push done', push, locked(state()), { kind: 'start' }],
-  ['this delivery already handled', push, locked(state({ deliveries: ['d-1', 'd-2'] })), { kind: 'skip', reason: 'duplicate', log: { reason: 'duplicate delivery' } }],
+  [
+    'this delivery already handled',
+    push,
+    locked(state({ deliveries: ['d-1', 'd-2'] })),
+    { kind: 'skip', reason: 'duplicate', log: { reason: 'duplicate delivery' } },
+  ],
   [
     'this head done by another delivery (the resync)',
     push,
@@ -44,9 +83,24 @@ const cases: Array<[string, typeof push | typeof closed, PushObserved, PushDecis
     { kind: 'skip', reason: 'superseded', log: { reason: 'superseded by a newer run', newerSha: OTHER } },
   ],
   ['an older head resolved before this run', push, locked(state({ resolvedAt: '2026-11-26T12:00:09.000Z' })), { kind: 'start' }],
-  ['this delivery failed half way: resume', push, locked(state({ sha: HEAD, delivery: 'd-2', phase: 'failed', deliveries: [] })), { kind: 'resume' }],
-  ['this delivery observed: start afresh', push, locked(state({ sha: HEAD, delivery: 'd-2', phase: 'observed', deliveries: [] })), { kind: 'start' }],
-  ['this delivery skipped (opted out): start afresh', push, locked(state({ sha: HEAD, delivery: 'd-2', phase: 'skipped', deliveries: [] })), { kind: 'start' }],
+  [
+    'this delivery failed half way: resume',
+    push,
+    locked(state({ sha: HEAD, delivery: 'd-2', phase: 'failed', deliveries: [] })),
+    { kind: 'resume' },
+  ],
+  [
+    'this delivery observed: start afresh',
+    push,
+    locked(state({ sha: HEAD, delivery: 'd-2', phase: 'observed', deliveries: [] })),
+    { kind: 'start' },
+  ],
+  [
+    'this delivery skipped (opted out): start afresh',
+    push,
+    locked(state({ sha: HEAD, delivery: 'd-2', phase: 'skipped', deliveries: [] })),
+    { kind: 'start' },
+  ],
 ];
 
 test.each(cases)('%s', (_name, input, observed, expected) => {

@@ -5,7 +5,7 @@ import { githubSchema } from '../../github-server/server';
 
 const errorsOf = (doc: string) => validate(githubSchema(), parse(doc)).map((e) => e.message);
 
-test.each(Object.entries(allDocuments()))('%s is valid against GitHub\'s schema', (_name, doc) => {
+test.each(Object.entries(allDocuments()))("%s is valid against GitHub's schema", (_name, doc) => {
   expect(errorsOf(doc)).toEqual([]);
 });
 
@@ -13,7 +13,7 @@ test('there are 12 documents: the resolve query, two view batches, createLabel, 
   expect(Object.keys(allDocuments())).toHaveLength(12);
 });
 
-test('the check fails on a typo\'d field', () => {
+test("the check fails on a typo'd field", () => {
   const typo = allDocuments().RESOLVE_QUERY.replace('headRefName', 'headRefNam');
   expect(errorsOf(typo)).toEqual([expect.stringContaining('Cannot query field "headRefNam" on type "PullRequest"')]);
 });

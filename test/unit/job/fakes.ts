@@ -60,7 +60,13 @@ export class FakeKube implements KubeApi {
   }
   private object(c: FakeRun): KubeObject {
     return {
-      metadata: { name: c.name, uid: `uid-${c.name}`, labels: c.labels, annotations: c.annotations, creationTimestamp: c.created ?? new Date(Date.now() - 3_600_000).toISOString() },
+      metadata: {
+        name: c.name,
+        uid: `uid-${c.name}`,
+        labels: c.labels,
+        annotations: c.annotations,
+        creationTimestamp: c.created ?? new Date(Date.now() - 3_600_000).toISOString(),
+      },
       spec: c.spec,
     };
   }
@@ -112,7 +118,12 @@ export class FakeGitHub implements GitHubApi {
   }
   async resolve(): Promise<ResolvedPush> {
     this.calls.push('resolve');
-    return { repositoryId: 'R_1', branchHead: this.branchHead, pr: this.pr && structuredClone(this.pr), remediationLabelId: this.remediationLabelId };
+    return {
+      repositoryId: 'R_1',
+      branchHead: this.branchHead,
+      pr: this.pr && structuredClone(this.pr),
+      remediationLabelId: this.remediationLabelId,
+    };
   }
   async view(): Promise<RepositoryView> {
     this.calls.push('view');

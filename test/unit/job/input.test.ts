@@ -118,7 +118,14 @@ test('the token never appears in an error', () => {
 
 describe('reconciler input', () => {
   test('defaults: resume after 5 min, alert after 3 failures or 1 h, keep state 7 days, no webhook', () => {
-    expect(readReconcileInput(reconciler)).toMatchObject({ pendingSeconds: 300, maxFailures: 3, attentionSeconds: 3600, retentionSeconds: 604800, alertWebhookUrl: undefined, compensateForeignCommits: false });
+    expect(readReconcileInput(reconciler)).toMatchObject({
+      pendingSeconds: 300,
+      maxFailures: 3,
+      attentionSeconds: 3600,
+      retentionSeconds: 604800,
+      alertWebhookUrl: undefined,
+      compensateForeignCommits: false,
+    });
   });
 
   test('the bots, for the resync and compensation, and the task branch', () => {
@@ -132,7 +139,10 @@ describe('reconciler input', () => {
     [{ AC_RECONCILE_MAX_FAILURES: '0' }, 'AC_RECONCILE_MAX_FAILURES="0" is not an integer >= 1'],
     [{ AC_COMPENSATE_FOREIGN_COMMITS: 'yes' }, 'AC_COMPENSATE_FOREIGN_COMMITS="yes" is not "true" or "false"'],
     [{ AC_BOTS: '' }, 'AC_BOTS and AC_BOT_COMMIT_AUTHORS are both empty'],
-    [{ AC_BRANCH_PATTERN: 'feature/task-implementation' }, 'AC_BRANCH_PATTERN="feature/task-implementation": branchPattern: "feature/task-implementation" must contain {id} exactly once'],
+    [
+      { AC_BRANCH_PATTERN: 'feature/task-implementation' },
+      'AC_BRANCH_PATTERN="feature/task-implementation": branchPattern: "feature/task-implementation" must contain {id} exactly once',
+    ],
     // The webhook URL is a secret: the message names the variable only.
     [{ AC_ALERT_WEBHOOK_URL: 'hooks.example/T0/secret' }, 'AC_ALERT_WEBHOOK_URL is not an http(s) URL'],
   ])('%j is rejected: %s', (env, message) => {
@@ -154,7 +164,15 @@ test.each([
 
 test('mode defaults to enforce; a PR event carries its number; a push ignores AC_PR_NUMBER', () => {
   expect(readInput(good)).toMatchObject({ mode: 'enforce', event: 'push', prNumber: undefined, optOutLabel: '' });
-  expect(readInput({ ...good, AC_MODE: 'observe', AC_EVENT: 'converted_to_draft', AC_PR_NUMBER: '12', AC_OPT_OUT_LABEL: 'agent-cancellation/skip' })).toMatchObject({
+  expect(
+    readInput({
+      ...good,
+      AC_MODE: 'observe',
+      AC_EVENT: 'converted_to_draft',
+      AC_PR_NUMBER: '12',
+      AC_OPT_OUT_LABEL: 'agent-cancellation/skip',
+    }),
+  ).toMatchObject({
     mode: 'observe',
     event: 'converted_to_draft',
     prNumber: 12,

@@ -7,7 +7,10 @@ const HEAD = 'a1b2c3d4'.repeat(5);
 const OLD = 'e5f6a7b8'.repeat(5);
 const PUSHED = Date.parse('2026-11-26T12:00:00Z');
 const at = (s: number) => new Date(PUSHED + s * 1000).toISOString().replace('.000Z', 'Z');
-const run = (createdOffset: number, extra: { labels?: Record<string, string>; annotations?: Record<string, string>; spec?: Record<string, unknown>; deleting?: boolean } = {}): KubeObject => ({
+const run = (
+  createdOffset: number,
+  extra: { labels?: Record<string, string>; annotations?: Record<string, string>; spec?: Record<string, unknown>; deleting?: boolean } = {},
+): KubeObject => ({
   metadata: {
     name: 'tess',
     creationTimestamp: at(createdOffset),
@@ -25,19 +28,49 @@ test.each<[string, KubeObject, OrderingRules, RunVerdict['why']]>([
   ['created 6 s before the push, margin 5 s: stale', run(-6), bySkew(5), 'created-before-push'],
   ['created 5 s before the push, margin 5 s: kept (may have started after it)', run(-5), bySkew(5), 'within-clock-skew'],
   ['created 1 s before the push, margin 0: stale', run(-1), bySkew(0), 'created-before-push'],
-  ['created in the push\'s own second: kept', run(0), bySkew(0), 'created-at-or-after-push'],
+  ["created in the push's own second: kept", run(0), bySkew(0), 'created-at-or-after-push'],
   ['created 2 s after the push (the next QA cycle): kept', run(2), bySkew(5), 'created-at-or-after-push'],
   ['no creation time: kept', { metadata: { name: 'x' } }, bySkew(0), 'created-at-or-after-push'],
   ['already being deleted: kept, nothing to do', run(-3600, { deleting: true }), bySkew(0), 'terminating'],
   ['revision is the head: kept however old', run(-3600, { labels: { 'agents.platform/revision': HEAD } }), byLabel, 'head-revision'],
-  ['revision is a 7-digit prefix of the head: kept', run(-3600, { labels: { 'agents.platform/revision': HEAD.slice(0, 7) } }), byLabel, 'head-revision'],
-  ['revision in upper case: compared case-insensitively', run(-3600, { labels: { 'agents.platform/revision': HEAD.toUpperCase() } }), byLabel, 'head-revision'],
+  [
+    'revision is a 7-digit prefix of the head: kept',
+    run(-3600, { labels: { 'agents.platform/revision': HEAD.slice(0, 7) } }),
+    byLabel,
+    'head-revision',
+  ],
+  [
+    'revision in upper case: compared case-insensitively',
+    run(-3600, { labels: { 'agents.platform/revision': HEAD.toUpperCase() } }),
+    byLabel,
+    'head-revision',
+  ],
   ['revision of an older commit: stale however new', run(30, { labels: { 'agents.platform/revision': OLD } }), byLabel, 'older-revision'],
-  ['a 6-digit prefix is ambiguous: not the head', run(30, { labels: { 'agents.platform/revision': HEAD.slice(0, 6) } }), byLabel, 'older-revision'],
+  [
+    'a 6-digit prefix is ambiguous: not the head',
+    run(30, { labels: { 'agents.platform/revision': HEAD.slice(0, 6) } }),
+    byLabel,
+    'older-revision',
+  ],
   ['no revision recorded: judged by time', run(30), byLabel, 'created-at-or-after-push'],
-  ['revision in an annotation', run(-3600, { annotations: { rev: HEAD } }), { clockSkewMs: 0, revision: { kind: 'annotation', key: 'rev' } }, 'head-revision'],
-  ['revision in a spec field', run(30, { spec: { commit: { sha: OLD } } }), { clockSkewMs: 0, revision: { kind: 'field', key: 'spec.commit.sha' } }, 'older-revision'],
-  ['a spec field that is not a string: judged by time', run(-3600, { spec: { commit: { sha: 7 } } }), { clockSkewMs: 0, revision: { kind: 'field', key: 'spec.commit.sha' } }, 'created-before-push'],
+  [
+    'revision in an annotation',
+    run(-3600, { annotations: { rev: HEAD } }),
+    { clockSkewMs: 0, revision: { kind: 'annotation', key: 'rev' } },
+    'head-revision',
+  ],
+  [
+    'revision in a spec field',
+    run(30, { spec: { commit: { sha: OLD } } }),
+    { clockSkewMs: 0, revision: { kind: 'field', key: 'spec.commit.sha' } },
+    'older-revision',
+  ],
+  [
+    'a spec field that is not a string: judged by time',
+    run(-3600, { spec: { commit: { sha: 7 } } }),
+    { clockSkewMs: 0, revision: { kind: 'field', key: 'spec.commit.sha' } },
+    'created-before-push',
+  ],
 ])('%s', (_name, r, rules, why) => {
   expect(judgeRun(r, { headSha: HEAD, pushedAtMs: PUSHED }, rules).why).toBe(why);
 });
@@ -61,7 +94,11 @@ describe('clock skew between GitHub and the cluster, default margin 5 s', () => 
 });
 
 test('splitRuns keeps every run it leaves alone, with the reason', () => {
-  const split = splitRuns([run(-60), { ...run(3), metadata: { ...run(3).metadata, name: 'fresh' } }], { headSha: HEAD, pushedAtMs: PUSHED }, bySkew(5));
+  const split = splitRuns(
+    [run(-60), { ...run(3), metadata: { ...run(3).metadata, name: 'fresh' } }],
+    { headSha: HEAD, pushedAtMs: PUSHED },
+    bySkew(5),
+  );
   expect(split.stale.map((r) => r.metadata.name)).toEqual(['tess']);
   expect(split.kept).toEqual([{ name: 'fresh', why: 'created-at-or-after-push' }]);
 });
@@ -70,7 +107,7 @@ test.each<[string, string | null, boolean]>([
   ['never added', null, false],
   ['added an hour before the push', at(-3600), false],
   ['added 1 s before the push', at(-1), false],
-  ['added in the push\'s own second', at(0), true],
+  ["added in the push's own second", at(0), true],
   ['added 1 s after the push (the next QA cycle)', at(1), true],
 ])('ready-for-qa %s: restarted %s', (_name, labeledAt, restarted) => {
   expect(qaRestartedAfterPush(labeledAt, PUSHED)).toBe(restarted);

@@ -40,7 +40,11 @@ function observe(o: {
 }): [Observed, ReconcileInput] {
   const lease: Lease = {
     metadata: { name: 'ac-pr-x-1', resourceVersion: '1' },
-    spec: { holderIdentity: o.holder, leaseDurationSeconds: 60, renewTime: o.holder ? microTime(NOW - (o.renewed ?? 0) * 1000) : undefined },
+    spec: {
+      holderIdentity: o.holder,
+      leaseDurationSeconds: 60,
+      renewTime: o.holder ? microTime(NOW - (o.renewed ?? 0) * 1000) : undefined,
+    },
   };
   const state = {
     phase: o.phase ?? 'done',
@@ -82,42 +86,122 @@ test.each<[string, Parameters<typeof observe>[0], Action['kind'] | Partial<Actio
   ['pending, the holder died long ago: resume (taking the Lease over)', { phase: 'running', holder: 'dead', renewed: 600 }, 'resume'],
   ['pending, the holder died recently: release only', { phase: 'running', updated: 100, holder: 'dead', renewed: 100 }, 'release'],
   ['pending, GitHub down: a counted failure', { phase: 'running', pr: 'down' }, { kind: 'fail', error: 'GitHub unavailable: HTTP 502' }],
-  ['pending, PR closed: compensate, never resume', { phase: 'running', pr: { state: 'CLOSED' } }, { kind: 'compensate', reason: 'pr-closed' }],
+  [
+    'pending, PR closed: compensate, never resume',
+    { phase: 'running', pr: { state: 'CLOSED' } },
+    { kind: 'compensate', reason: 'pr-closed' },
+  ],
   ['pending, PR gone: compensate', { phase: 'failed', pr: null }, { kind: 'compensate', reason: 'pr-missing' }],
-  ['done, ready-for-qa still on from before the push: repair', { labels: ['ready-for-qa', 'remediation-in-progress'] }, { kind: 'repair', removeReady: true }],
-  ['done, ready-for-qa added after the push: the platform restarted QA, left alone', { labels: ['ready-for-qa', 'remediation-in-progress'], readyAdded: 60, stale: 1 }, 'none'],
-  ['done, ready-for-qa added in the push\'s own second: counts as after it', { labels: ['ready-for-qa', 'remediation-in-progress'], readyAdded: 900 }, 'none'],
-  ['done, ready-for-qa (any case) from before the push: repair', { labels: ['Ready-For-QA', 'remediation-in-progress'] }, { kind: 'repair', removeReady: true }],
+  [
+    'done, ready-for-qa still on from before the push: repair',
+    { labels: ['ready-for-qa', 'remediation-in-progress'] },
+    { kind: 'repair', removeReady: true },
+  ],
+  [
+    'done, ready-for-qa added after the push: the platform restarted QA, left alone',
+    { labels: ['ready-for-qa', 'remediation-in-progress'], readyAdded: 60, stale: 1 },
+    'none',
+  ],
+  [
+    "done, ready-for-qa added in the push's own second: counts as after it",
+    { labels: ['ready-for-qa', 'remediation-in-progress'], readyAdded: 900 },
+    'none',
+  ],
+  [
+    'done, ready-for-qa (any case) from before the push: repair',
+    { labels: ['Ready-For-QA', 'remediation-in-progress'] },
+    { kind: 'repair', removeReady: true },
+  ],
   ['done, a QA run came back: repair', { stale: 1 }, { kind: 'repair', removeReady: false }],
   ['done and converged', {}, 'none'],
   ['done, converged, dead holder: release', { holder: 'dead', renewed: 120 }, 'release'],
   ['done, remediation label removed by the platform: remediation is over, runs left alone', { labels: ['ready-for-qa'], stale: 2 }, 'none'],
   ['done, GitHub down: nothing known to be wrong', { pr: 'down' }, 'none'],
-  ['done, PR closed, labels changed by us: compensate', { pr: { state: 'CLOSED' }, relabel: changed }, { kind: 'compensate', reason: 'pr-closed' }],
-  ['done, PR merged, labels changed by us: compensate', { pr: { state: 'MERGED' }, relabel: changed }, { kind: 'compensate', reason: 'pr-merged' }],
-  ['done, PR closed, labels were already so: nothing to restore', { pr: { state: 'CLOSED' }, relabel: { at: ago(900), result: 'already' } }, 'none'],
-  ['done, foreign head commit, compensation on: compensate', { commit: { name: 'Octo Cat', login: 'octocat' }, compensate: true }, { kind: 'compensate', reason: 'not-from-bot' }],
-  ['done, the bot\'s commit (any case): no compensation', { commit: { name: '5dlabs-rex[bot]', login: null }, compensate: true }, 'none'],
+  [
+    'done, PR closed, labels changed by us: compensate',
+    { pr: { state: 'CLOSED' }, relabel: changed },
+    { kind: 'compensate', reason: 'pr-closed' },
+  ],
+  [
+    'done, PR merged, labels changed by us: compensate',
+    { pr: { state: 'MERGED' }, relabel: changed },
+    { kind: 'compensate', reason: 'pr-merged' },
+  ],
+  [
+    'done, PR closed, labels were already so: nothing to restore',
+    { pr: { state: 'CLOSED' }, relabel: { at: ago(900), result: 'already' } },
+    'none',
+  ],
+  [
+    'done, foreign head commit, compensation on: compensate',
+    { commit: { name: 'Octo Cat', login: 'octocat' }, compensate: true },
+    { kind: 'compensate', reason: 'not-from-bot' },
+  ],
+  ["done, the bot's commit (any case): no compensation", { commit: { name: '5dlabs-rex[bot]', login: null }, compensate: true }, 'none'],
   ['done, commit unknown to GitHub: never compensated on a guess', { commit: undefined, compensate: true }, 'none'],
   ['done, past retention: collect', { updated: 90000, labels: ['ready-for-qa', 'remediation-in-progress'] }, 'gc'],
   ['compensated, past retention: collect', { phase: 'compensated', updated: 90000 }, 'gc'],
   ['compensated: final', { phase: 'compensated', labels: ['ready-for-qa', 'remediation-in-progress'] }, 'none'],
   ['pending is never collected, however old', { phase: 'failed', updated: 90000, pr: 'down' }, 'fail'],
-  ['done, ready back in another case: repair (GitHub label names are case-insensitive)', { labels: ['Ready-For-QA', 'REMEDIATION-IN-PROGRESS'] }, { kind: 'repair', removeReady: true }],
-  ['done, the remediation label in another case: still remediating', { labels: ['Remediation-In-Progress'] }, { kind: 'none', why: 'converged' }],
-  ['opted out: a pending push is left alone', { phase: 'failed', labels: ['remediation-in-progress', 'agent-cancellation/skip'] }, { kind: 'skip', skipped: 'opted-out' }],
-  ['opted out (any case): a stale run and ready-for-qa are left alone', { labels: ['ready-for-qa', 'remediation-in-progress', 'Agent-Cancellation/Skip'], stale: 1 }, { kind: 'skip', skipped: 'opted-out' }],
-  ['opted out, PR closed after we changed its labels: not compensated', { pr: { state: 'CLOSED' }, relabel: changed, labels: ['agent-cancellation/skip'] }, { kind: 'skip', skipped: 'opted-out' }],
+  [
+    'done, ready back in another case: repair (GitHub label names are case-insensitive)',
+    { labels: ['Ready-For-QA', 'REMEDIATION-IN-PROGRESS'] },
+    { kind: 'repair', removeReady: true },
+  ],
+  [
+    'done, the remediation label in another case: still remediating',
+    { labels: ['Remediation-In-Progress'] },
+    { kind: 'none', why: 'converged' },
+  ],
+  [
+    'opted out: a pending push is left alone',
+    { phase: 'failed', labels: ['remediation-in-progress', 'agent-cancellation/skip'] },
+    { kind: 'skip', skipped: 'opted-out' },
+  ],
+  [
+    'opted out (any case): a stale run and ready-for-qa are left alone',
+    { labels: ['ready-for-qa', 'remediation-in-progress', 'Agent-Cancellation/Skip'], stale: 1 },
+    { kind: 'skip', skipped: 'opted-out' },
+  ],
+  [
+    'opted out, PR closed after we changed its labels: not compensated',
+    { pr: { state: 'CLOSED' }, relabel: changed, labels: ['agent-cancellation/skip'] },
+    { kind: 'skip', skipped: 'opted-out' },
+  ],
   ['GitHub down: the opt-out label cannot be read, a pending push is a counted failure', { phase: 'failed', pr: 'down' }, 'fail'],
-  ['observed (observe mode): nothing was changed, nothing to finish', { phase: 'observed', stale: 2, labels: ['ready-for-qa', 'remediation-in-progress'] }, { kind: 'none', why: 'observed' }],
+  [
+    'observed (observe mode): nothing was changed, nothing to finish',
+    { phase: 'observed', stale: 2, labels: ['ready-for-qa', 'remediation-in-progress'] },
+    { kind: 'none', why: 'observed' },
+  ],
   ['observed, past retention: collect', { phase: 'observed', updated: 90000 }, 'gc'],
   ['skipped (opted out then): nothing to finish', { phase: 'skipped', stale: 1 }, { kind: 'none', why: 'skipped' }],
-  ['a PR close pending, PR closed: resume its cancellation, never compensate', { phase: 'failed', event: 'closed', pr: { state: 'CLOSED' } }, 'resume'],
+  [
+    'a PR close pending, PR closed: resume its cancellation, never compensate',
+    { phase: 'failed', event: 'closed', pr: { state: 'CLOSED' } },
+    'resume',
+  ],
   ['a PR close pending, PR merged: resume', { phase: 'running', event: 'closed', pr: { state: 'MERGED' } }, 'resume'],
-  ['a PR close done, an earlier push changed the labels: compensate', { event: 'closed', pr: { state: 'CLOSED' }, relabel: { ...changed, result: 'not-applicable' } }, { kind: 'compensate', reason: 'pr-closed' }],
-  ['a PR close done, no label changed: final', { event: 'closed', pr: { state: 'CLOSED' }, relabel: { at: ago(900), result: 'not-applicable' } }, 'none'],
-  ['a draft conversion done, ready-for-qa on: not ours to remove', { event: 'converted_to_draft', labels: ['ready-for-qa', 'remediation-in-progress'] }, { kind: 'none', why: 'converged' }],
-  ['a draft conversion done, a QA run from before it came back: repair, runs only', { event: 'converted_to_draft', labels: ['ready-for-qa'], stale: 1 }, { kind: 'repair', removeReady: false }],
+  [
+    'a PR close done, an earlier push changed the labels: compensate',
+    { event: 'closed', pr: { state: 'CLOSED' }, relabel: { ...changed, result: 'not-applicable' } },
+    { kind: 'compensate', reason: 'pr-closed' },
+  ],
+  [
+    'a PR close done, no label changed: final',
+    { event: 'closed', pr: { state: 'CLOSED' }, relabel: { at: ago(900), result: 'not-applicable' } },
+    'none',
+  ],
+  [
+    'a draft conversion done, ready-for-qa on: not ours to remove',
+    { event: 'converted_to_draft', labels: ['ready-for-qa', 'remediation-in-progress'] },
+    { kind: 'none', why: 'converged' },
+  ],
+  [
+    'a draft conversion done, a QA run from before it came back: repair, runs only',
+    { event: 'converted_to_draft', labels: ['ready-for-qa'], stale: 1 },
+    { kind: 'repair', removeReady: false },
+  ],
 ])('%s', (_name, o, expected) => {
   const [observed, c] = observe(o);
   const action = decide(observed, c, NOW);
@@ -128,8 +212,14 @@ test.each<[string, Parameters<typeof observe>[0], Action['kind'] | Partial<Actio
 test('a Lease without state whose holder expired is deleted: its run died before changing anything', async () => {
   const kube = new FakeKube();
   const stale = microTime(Date.now() - 120_000);
-  await kube.createLease({ metadata: { name: 'ac-pr-dead-1', namespace: 'ns' }, spec: { holderIdentity: 'dead', leaseDurationSeconds: 60, renewTime: stale } });
-  await kube.createLease({ metadata: { name: 'ac-pr-live-2', namespace: 'ns' }, spec: { holderIdentity: 'live', leaseDurationSeconds: 60, renewTime: microTime(Date.now()) } });
+  await kube.createLease({
+    metadata: { name: 'ac-pr-dead-1', namespace: 'ns' },
+    spec: { holderIdentity: 'dead', leaseDurationSeconds: 60, renewTime: stale },
+  });
+  await kube.createLease({
+    metadata: { name: 'ac-pr-live-2', namespace: 'ns' },
+    spec: { holderIdentity: 'live', leaseDurationSeconds: 60, renewTime: microTime(Date.now()) },
+  });
   const logs: any[] = [];
   const report = await reconcile(
     { ...cfg, namespace: 'ns', repositories: ['5dlabs/cto'], qaSelector: 'agent-type in (cleo,tess)', taskIdLabel: 'task-id' },
@@ -144,16 +234,46 @@ test('a Lease without state whose holder expired is deleted: its run died before
 async function failingWorld() {
   const kube = new FakeKube();
   const started = new Date(Date.now() - 2 * 3600_000).toISOString();
-  const state = { phase: 'failed', repository: '5dlabs/cto', pr: 1, taskId: '7', sha: 'a'.repeat(40), pushedAt: started, delivery: 'd1', resolvedAt: started, startedAt: started, updatedAt: started, attempts: 3, steps: {}, deliveries: [] };
+  const state = {
+    phase: 'failed',
+    repository: '5dlabs/cto',
+    pr: 1,
+    taskId: '7',
+    sha: 'a'.repeat(40),
+    pushedAt: started,
+    delivery: 'd1',
+    resolvedAt: started,
+    startedAt: started,
+    updatedAt: started,
+    attempts: 3,
+    steps: {},
+    deliveries: [],
+  };
   await kube.createLease({
-    metadata: { name: 'ac-pr-x-1', namespace: 'ns', labels: { 'app.kubernetes.io/managed-by': 'agent-cancellation' }, annotations: { 'agent-cancellation.5dlabs.io/state': JSON.stringify(state) } },
+    metadata: {
+      name: 'ac-pr-x-1',
+      namespace: 'ns',
+      labels: { 'app.kubernetes.io/managed-by': 'agent-cancellation' },
+      annotations: { 'agent-cancellation.5dlabs.io/state': JSON.stringify(state) },
+    },
     spec: { leaseDurationSeconds: 60 },
   });
   const github = new FakeGitHub('a'.repeat(40));
   github.view = async () => {
     throw new Error('HTTP 502');
   };
-  const input = { ...cfg, namespace: 'ns', runId: 'reconciler', leaseDurationSeconds: 60, maxFailures: 3, attentionSeconds: 3600, repositories: ['5dlabs/cto'], qaSelector: 'agent-type in (cleo,tess)', taskIdLabel: 'task-id', pendingSeconds: 0 };
+  const input = {
+    ...cfg,
+    namespace: 'ns',
+    runId: 'reconciler',
+    leaseDurationSeconds: 60,
+    maxFailures: 3,
+    attentionSeconds: 3600,
+    repositories: ['5dlabs/cto'],
+    qaSelector: 'agent-type in (cleo,tess)',
+    taskIdLabel: 'task-id',
+    pendingSeconds: 0,
+  };
   const stateOf = () => JSON.parse(kube.leases.get('ac-pr-x-1')!.metadata.annotations!['agent-cancellation.5dlabs.io/state']);
   const pass = (alert: (a: any) => Promise<void>) => reconcile(input, { kube, github, log: () => undefined, alert });
   return { kube, stateOf, pass };
@@ -163,7 +283,9 @@ test('a push pending past attentionSeconds alerts on its first failed repair, on
   const w = await failingWorld();
   const alerts: any[] = [];
   for (let i = 0; i < 3; i++) await w.pass(async (a) => void alerts.push(a));
-  expect(alerts).toEqual([expect.objectContaining({ reason: 'pending-too-long', pr: 1, failures: 1, lastError: 'GitHub unavailable: HTTP 502' })]);
+  expect(alerts).toEqual([
+    expect.objectContaining({ reason: 'pending-too-long', pr: 1, failures: 1, lastError: 'GitHub unavailable: HTTP 502' }),
+  ]);
   expect(w.kube.events.filter((e) => e.reason === 'RemediationNeedsAttention')).toHaveLength(1);
   expect(w.kube.leases.get('ac-pr-x-1')!.metadata.labels).toMatchObject({ 'agent-cancellation.5dlabs.io/needs-attention': 'true' });
   expect(w.stateOf()).toMatchObject({ attention: { reason: 'pending-too-long', webhook: 'sent' }, repair: { failures: 3 } });
@@ -199,39 +321,68 @@ describe('resync: the push a PR shows when its webhook was lost', () => {
     head: { oid: HEAD, committedAt: committed, author: o.author ?? { name: 'rex', login: '5dlabs-rex[bot]' } },
     ...o,
   });
-  const runs = (ageSeconds: number[]) => () => ageSeconds.map((s, i) => ({ metadata: { name: `tess-${i}`, uid: `u${i}`, creationTimestamp: ago(s) } }));
+  const runs = (ageSeconds: number[]) => () =>
+    ageSeconds.map((s, i) => ({ metadata: { name: `tess-${i}`, uid: `u${i}`, creationTimestamp: ago(s) } }));
   const c = { ...cfg, repositories: ['5dlabs/cto'], qaSelector: 'agent-type in (cleo,tess)', taskIdLabel: 'task-id' } as ReconcileInput;
 
   test.each<[string, PullRequestView, ReturnType<typeof runs>, PrState | undefined, boolean]>([
     ['a bot commit after the last ready-for-qa, with QA runs older than it', view(), runs([600]), undefined, true],
-    ['the bot known by its git email only', view({ author: { name: 'Rex', email: 'rex@5dlabs.ai', login: null } }), runs([600]), undefined, false],
+    [
+      'the bot known by its git email only',
+      view({ author: { name: 'Rex', email: 'rex@5dlabs.ai', login: null } }),
+      runs([600]),
+      undefined,
+      false,
+    ],
     ['not a task branch', view({ headRefName: 'main' }), runs([600]), undefined, false],
-    ['a person\'s commit', view({ author: { name: 'Octo Cat', login: 'octocat' } }), runs([600]), undefined, false],
+    ["a person's commit", view({ author: { name: 'Octo Cat', login: 'octocat' } }), runs([600]), undefined, false],
     ['ready-for-qa added after the commit: QA already restarted', view({ readyLabeledAt: ago(60) }), runs([600]), undefined, false],
     ['only QA runs newer than the commit', view(), runs([60]), undefined, false],
     ['no QA runs at all', view(), runs([]), undefined, false],
     ['the head is the one the state already handled', view(), runs([600]), { sha: HEAD } as PrState, false],
     ['a state for an older head', view(), runs([600]), { sha: 'e'.repeat(40) } as PrState, true],
     ['no head commit visible', view({ head: null }), runs([600]), undefined, false],
-    ['opted out', view({ labels: [{ id: 'r', name: 'ready-for-qa' }, { id: 's', name: 'agent-cancellation/skip' }] }), runs([600]), undefined, false],
+    [
+      'opted out',
+      view({
+        labels: [
+          { id: 'r', name: 'ready-for-qa' },
+          { id: 's', name: 'agent-cancellation/skip' },
+        ],
+      }),
+      runs([600]),
+      undefined,
+      false,
+    ],
     ['the head only observed (observe mode), now enforcing', view(), runs([600]), { sha: HEAD, phase: 'observed' } as PrState, true],
     ['the head skipped while opted out', view(), runs([600]), { sha: HEAD, phase: 'skipped' } as PrState, true],
   ])('%s -> %s', (_name, pr, runsOf, state, expected) => {
     const push = lostPush(c, '5dlabs/cto', pr, state, runsOf);
     expect(!!push).toBe(expected);
     if (push) {
-      expect(push).toMatchObject({ taskId: '42', headSha: HEAD, source: 'resync', deliveryId: 'resync-ffffffffffff', pushedAtMs: Date.parse(committed), branch: 'feature/task-42-implementation' });
+      expect(push).toMatchObject({
+        taskId: '42',
+        headSha: HEAD,
+        source: 'resync',
+        deliveryId: 'resync-ffffffffffff',
+        pushedAtMs: Date.parse(committed),
+        branch: 'feature/task-42-implementation',
+      });
       expect(push.selector).toBe('agent-type in (cleo,tess),task-id=42');
     }
   });
 
   test('observe mode: a head already observed is not observed again each pass', () => {
-    expect(lostPush({ ...c, mode: RemediationMode.OBSERVE }, '5dlabs/cto', view(), { sha: HEAD, phase: 'observed' } as PrState, runs([600]))).toBeUndefined();
+    expect(
+      lostPush({ ...c, mode: RemediationMode.OBSERVE }, '5dlabs/cto', view(), { sha: HEAD, phase: 'observed' } as PrState, runs([600])),
+    ).toBeUndefined();
   });
 
-  test('git identities configured as commitAuthors make a commit the bot\'s', () => {
+  test("git identities configured as commitAuthors make a commit the bot's", () => {
     const withEmail = { ...c, bots: { ...c.bots, commitAuthors: ['REX@5dlabs.ai'] } };
-    expect(lostPush(withEmail, '5dlabs/cto', view({ author: { name: 'Rex', email: 'rex@5dlabs.ai', login: null } }), undefined, runs([600]))).toBeDefined();
+    expect(
+      lostPush(withEmail, '5dlabs/cto', view({ author: { name: 'Rex', email: 'rex@5dlabs.ai', login: null } }), undefined, runs([600])),
+    ).toBeDefined();
   });
 });
 
@@ -239,18 +390,52 @@ describe('a pass in observe mode', () => {
   /** A failed push of task 7 ten minutes old, its PR open with ready-for-qa: enforce would resume it. */
   async function pendingWorld() {
     const kube = new FakeKube();
-    for (const agent of ['rex', 'cleo', 'tess']) for (const task of ['7', '8']) kube.codeRuns.push({ name: `${agent}-${task}`, labels: { 'agent-type': agent, 'task-id': task } });
+    for (const agent of ['rex', 'cleo', 'tess'])
+      for (const task of ['7', '8']) kube.codeRuns.push({ name: `${agent}-${task}`, labels: { 'agent-type': agent, 'task-id': task } });
     const at = new Date(Date.now() - 600_000).toISOString();
-    const state = { phase: 'failed', repository: '5dlabs/cto', pr: 1, taskId: '7', sha: 'a'.repeat(40), before: 'b'.repeat(40), pushedAt: at, source: 'webhook', delivery: 'd1', resolvedAt: at, startedAt: at, updatedAt: at, attempts: 1, steps: {}, deliveries: [] };
+    const state = {
+      phase: 'failed',
+      repository: '5dlabs/cto',
+      pr: 1,
+      taskId: '7',
+      sha: 'a'.repeat(40),
+      before: 'b'.repeat(40),
+      pushedAt: at,
+      source: 'webhook',
+      delivery: 'd1',
+      resolvedAt: at,
+      startedAt: at,
+      updatedAt: at,
+      attempts: 1,
+      steps: {},
+      deliveries: [],
+    };
     await kube.createLease({
-      metadata: { name: 'ac-pr-x-1', namespace: 'ns', labels: { 'app.kubernetes.io/managed-by': 'agent-cancellation' }, annotations: { 'agent-cancellation.5dlabs.io/state': JSON.stringify(state) } },
+      metadata: {
+        name: 'ac-pr-x-1',
+        namespace: 'ns',
+        labels: { 'app.kubernetes.io/managed-by': 'agent-cancellation' },
+        annotations: { 'agent-cancellation.5dlabs.io/state': JSON.stringify(state) },
+      },
       spec: { leaseDurationSeconds: 60 },
     });
     const github = new FakeGitHub('a'.repeat(40));
     const logs: any[] = [];
     const pass = (mode: RemediationMode) =>
       reconcile(
-        { ...cfg, mode, namespace: 'ns', runId: 'reconciler', leaseDurationSeconds: 60, maxFailures: 3, attentionSeconds: 3600, repositories: ['5dlabs/cto'], qaSelector: 'agent-type in (cleo,tess)', taskIdLabel: 'task-id', pendingSeconds: 0 },
+        {
+          ...cfg,
+          mode,
+          namespace: 'ns',
+          runId: 'reconciler',
+          leaseDurationSeconds: 60,
+          maxFailures: 3,
+          attentionSeconds: 3600,
+          repositories: ['5dlabs/cto'],
+          qaSelector: 'agent-type in (cleo,tess)',
+          taskIdLabel: 'task-id',
+          pendingSeconds: 0,
+        },
         { kube, github, log: (step, f) => logs.push({ step, ...f }), verifyTimeoutMs: 2000 },
       );
     return { kube, github, logs, pass };
@@ -281,15 +466,32 @@ describe('a pass in observe mode', () => {
 describe('escalation of a failed repair, as a table', () => {
   const thresholds = { maxFailures: 3, attentionSeconds: 3600 };
   const state = (o: { phase?: PrState['phase']; failures: number; startedAgo: number; attention?: PrState['attention'] }) =>
-    ({ phase: o.phase ?? 'failed', startedAt: ago(o.startedAgo), repair: { failures: o.failures, lastAt: ago(0), lastError: 'x' }, attention: o.attention }) as PrState;
+    ({
+      phase: o.phase ?? 'failed',
+      startedAt: ago(o.startedAgo),
+      repair: { failures: o.failures, lastAt: ago(0), lastError: 'x' },
+      attention: o.attention,
+    }) as PrState;
   test.each<[string, Parameters<typeof state>[0], ReturnType<typeof escalate>]>([
     ['first failure of a young push', { failures: 1, startedAgo: 60 }, { kind: 'none' }],
     ['the third failure', { failures: 3, startedAgo: 60 }, { kind: 'raise', reason: 'repairs-failing' }],
-    ['a pending push older than attentionSeconds, first failure', { failures: 1, startedAgo: 3600 }, { kind: 'raise', reason: 'pending-too-long' }],
+    [
+      'a pending push older than attentionSeconds, first failure',
+      { failures: 1, startedAgo: 3600 },
+      { kind: 'raise', reason: 'pending-too-long' },
+    ],
     ['both: the failures name it', { failures: 3, startedAgo: 7200 }, { kind: 'raise', reason: 'repairs-failing' }],
     ['a finished push is never too long, only failing', { phase: 'done', failures: 1, startedAgo: 7200 }, { kind: 'none' }],
-    ['already raised, webhook sent: nothing more', { failures: 5, startedAgo: 60, attention: { since: ago(60), reason: 'repairs-failing', webhook: 'sent' } }, { kind: 'none' }],
-    ['already raised, webhook failed: try it again', { failures: 5, startedAgo: 60, attention: { since: ago(60), reason: 'repairs-failing', webhook: 'failed' } }, { kind: 'retry-webhook' }],
+    [
+      'already raised, webhook sent: nothing more',
+      { failures: 5, startedAgo: 60, attention: { since: ago(60), reason: 'repairs-failing', webhook: 'sent' } },
+      { kind: 'none' },
+    ],
+    [
+      'already raised, webhook failed: try it again',
+      { failures: 5, startedAgo: 60, attention: { since: ago(60), reason: 'repairs-failing', webhook: 'failed' } },
+      { kind: 'retry-webhook' },
+    ],
   ])('%s', (_name, o, expected) => {
     expect(escalate(state(o), thresholds, NOW)).toEqual(expected);
   });

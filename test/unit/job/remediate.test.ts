@@ -9,22 +9,44 @@ import { FakeGitHub, FakeKube } from './fakes';
 
 const SHA = 'a'.repeat(40);
 const input: JobInput = {
-  repository: '5dlabs/cto', owner: '5dlabs', name: 'cto', branch: 'feature/task-7-implementation', headSha: SHA,
-  deliveryId: 'd1', taskId: '7', namespace: 'ns', runId: 'run-1',
+  repository: '5dlabs/cto',
+  owner: '5dlabs',
+  name: 'cto',
+  branch: 'feature/task-7-implementation',
+  headSha: SHA,
+  deliveryId: 'd1',
+  taskId: '7',
+  namespace: 'ns',
+  runId: 'run-1',
   codeRun: { group: 'platform.5dlabs.com', version: 'v1', plural: 'coderuns' },
-  selector: 'agent-type in (cleo,tess),agent-type!=rex,task-id=7', qaSelector: 'agent-type in (cleo,tess),agent-type!=rex', taskIdLabel: 'task-id',
+  selector: 'agent-type in (cleo,tess),agent-type!=rex,task-id=7',
+  qaSelector: 'agent-type in (cleo,tess),agent-type!=rex',
+  taskIdLabel: 'task-id',
   repositories: ['5dlabs/cto'],
   labels: { ready: 'ready-for-qa', remediation: 'remediation-in-progress', color: 'd93f0b', description: '' },
-  graphqlUrl: 'http://x', token: 't', deadlineSeconds: 5, requestTimeoutMs: 1000, leaseDurationSeconds: 60, lockWaitSeconds: 0, skipExitCode: 3,
+  graphqlUrl: 'http://x',
+  token: 't',
+  deadlineSeconds: 5,
+  requestTimeoutMs: 1000,
+  leaseDurationSeconds: 60,
+  lockWaitSeconds: 0,
+  skipExitCode: 3,
   // The push came a minute ago; the fake's runs were created an hour ago.
-  pushedAtMs: Math.floor(Date.now() / 1000 - 60) * 1000, beforeSha: 'b'.repeat(40), source: 'webhook',
-  ordering: { clockSkewMs: 5000 }, event: 'push', mode: RemediationMode.ENFORCE, optOutLabel: 'agent-cancellation/skip',
+  pushedAtMs: Math.floor(Date.now() / 1000 - 60) * 1000,
+  beforeSha: 'b'.repeat(40),
+  source: 'webhook',
+  ordering: { clockSkewMs: 5000 },
+  event: 'push',
+  mode: RemediationMode.ENFORCE,
+  optOutLabel: 'agent-cancellation/skip',
 };
 const LEASE = leaseName('5dlabs/cto', 1);
 
 function world(labels?: string[]) {
   const kube = new FakeKube();
-  for (const task of ['7', '8']) for (const agent of ['rex', 'cleo', 'tess']) kube.codeRuns.push({ name: `${agent}-${task}`, labels: { 'agent-type': agent, 'task-id': task } });
+  for (const task of ['7', '8'])
+    for (const agent of ['rex', 'cleo', 'tess'])
+      kube.codeRuns.push({ name: `${agent}-${task}`, labels: { 'agent-type': agent, 'task-id': task } });
   return { kube, gh: new FakeGitHub(SHA, labels), logs: [] as any[] };
 }
 const run = (w: ReturnType<typeof world>, i: Partial<JobInput> = {}) =>
@@ -72,9 +94,15 @@ test('an older push whose run comes after a newer run recorded the PR: exits wit
   const newerResolvedAt = Date.parse(readState(w.kube.leases.get(LEASE)!)!.resolvedAt);
   // The older run read the branch when it still pointed at its own SHA, a minute before the newer run did.
   w.gh.branchHead = 'c'.repeat(40);
-  const older = await remediate({ ...input, deliveryId: 'older', headSha: 'c'.repeat(40), runId: 'r2' }, {
-    kube: w.kube, github: w.gh, log: () => undefined, now: () => newerResolvedAt - 60_000,
-  });
+  const older = await remediate(
+    { ...input, deliveryId: 'older', headSha: 'c'.repeat(40), runId: 'r2' },
+    {
+      kube: w.kube,
+      github: w.gh,
+      log: () => undefined,
+      now: () => newerResolvedAt - 60_000,
+    },
+  );
   expect(older).toMatchObject({ kind: 'nothing-to-do', reason: 'superseded' });
   expect(w.gh.transitions).toHaveLength(1);
 });
@@ -122,13 +150,21 @@ const LOST = new RetryableError('HTTP 502: Server Error');
 test('the remediation label deleted between the query and the mutation: the rest ran; read again, create, add; one marker', async () => {
   const w = world();
   const deleted = () => (w.gh.remediationLabelId = undefined);
-  w.gh.failures.push({ error: new TransitionError({ remove: true, add: false, comment: true }, NOT_FOUND, true), did: ['remove', 'comment'], meanwhile: deleted });
+  w.gh.failures.push({
+    error: new TransitionError({ remove: true, add: false, comment: true }, NOT_FOUND, true),
+    did: ['remove', 'comment'],
+    meanwhile: deleted,
+  });
   expect(await run(w)).toMatchObject({ kind: 'done', relabel: 'transitioned' });
   expect(w.gh.calls).toEqual(['resolve', 'transition', 'view', 'createLabel', 'transition']);
   expect(w.gh.transitions[1]).toEqual({ remove: undefined, add: 'LA_created', comment: undefined });
   expect(w.gh.pr!.labels.map((l) => l.name)).toEqual(['remediation-in-progress']);
   expect(w.gh.pr!.markers).toHaveLength(1);
-  expect(readState(w.kube.leases.get(LEASE)!)!.steps.relabel).toMatchObject({ result: 'transitioned', removed: 'ready-for-qa', added: 'remediation-in-progress' });
+  expect(readState(w.kube.leases.get(LEASE)!)!.steps.relabel).toMatchObject({
+    result: 'transitioned',
+    removed: 'ready-for-qa',
+    added: 'remediation-in-progress',
+  });
 });
 
 test.each([
@@ -142,12 +178,18 @@ test.each([
   expect(w.gh.transitions).toHaveLength(transitions);
   expect(w.gh.pr!.labels.map((l) => l.name)).toEqual(['remediation-in-progress']);
   expect(w.gh.pr!.markers).toHaveLength(1);
-  expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({ phase: 'done', steps: { relabel: { removed: 'ready-for-qa', added: 'remediation-in-progress' } } });
+  expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({
+    phase: 'done',
+    steps: { relabel: { removed: 'ready-for-qa', added: 'remediation-in-progress' } },
+  });
 });
 
 test('FORBIDDEN on the remove, the add and marker applied: recorded exactly, final; a later run removes only, no second marker', async () => {
   const w = world();
-  w.gh.failures.push({ error: new TransitionError({ remove: false, add: true, comment: true }, FORBIDDEN, false), did: ['add', 'comment'] });
+  w.gh.failures.push({
+    error: new TransitionError({ remove: false, add: true, comment: true }, FORBIDDEN, false),
+    did: ['add', 'comment'],
+  });
   await expect(run(w)).rejects.toBe(FORBIDDEN);
   expect(w.gh.calls).toEqual(['resolve', 'transition']);
   const failed = readState(w.kube.leases.get(LEASE)!)!;
@@ -157,7 +199,11 @@ test('FORBIDDEN on the remove, the add and marker applied: recorded exactly, fin
   expect(await run(w, { runId: 'run-2' })).toMatchObject({ kind: 'done', relabel: 'transitioned' });
   expect(w.gh.transitions[1]).toEqual({ remove: 'LA_ready-for-qa', add: undefined, comment: undefined });
   expect(w.gh.pr!.markers).toHaveLength(1);
-  expect(readState(w.kube.leases.get(LEASE)!)!.steps.relabel).toMatchObject({ result: 'transitioned', removed: 'ready-for-qa', added: 'remediation-in-progress' });
+  expect(readState(w.kube.leases.get(LEASE)!)!.steps.relabel).toMatchObject({
+    result: 'transitioned',
+    removed: 'ready-for-qa',
+    added: 'remediation-in-progress',
+  });
 });
 
 test('the labels changed but the marker failed: the marker follows on the read-again round', async () => {
@@ -170,7 +216,8 @@ test('the labels changed but the marker failed: the marker follows on the read-a
 
 test('a transition that keeps failing part-way gives up after 3 rounds with the last error, state not done', async () => {
   const w = world();
-  for (let i = 0; i < 3; i++) w.gh.failures.push({ error: new TransitionError({ remove: undefined, add: undefined, comment: undefined }, LOST, true) });
+  for (let i = 0; i < 3; i++)
+    w.gh.failures.push({ error: new TransitionError({ remove: undefined, add: undefined, comment: undefined }, LOST, true) });
   await expect(run(w)).rejects.toBe(LOST);
   expect(w.gh.calls.filter((c) => c === 'transition')).toHaveLength(3);
   expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({ phase: 'failed', steps: { relabel: { result: 'partial' } } });
@@ -179,14 +226,35 @@ test('a transition that keeps failing part-way gives up after 3 rounds with the 
 test.each<[string, string[], { delivery?: string; added?: string }, RelabelPlan]>([
   ['ready only', ['ready-for-qa'], {}, { remove: 'ready-for-qa', add: true, comment: true }],
   ['both', ['ready-for-qa', 'remediation-in-progress'], {}, { remove: 'ready-for-qa', add: false, comment: false }],
-  ['remediation only: nothing, no marker for a label we did not add', ['remediation-in-progress'], {}, { remove: undefined, add: false, comment: false }],
+  [
+    'remediation only: nothing, no marker for a label we did not add',
+    ['remediation-in-progress'],
+    {},
+    { remove: undefined, add: false, comment: false },
+  ],
   ['neither', [], {}, { remove: undefined, add: true, comment: true }],
-  ['our marker there, labels not flipped: labels only', ['ready-for-qa'], { delivery: 'd1' }, { remove: 'ready-for-qa', add: true, comment: false }],
-  ['another push\'s marker there: ours too', ['ready-for-qa'], { delivery: 'd0' }, { remove: 'ready-for-qa', add: true, comment: true }],
-  ['we added the label, the marker got lost: the marker', ['remediation-in-progress'], { added: 'remediation-in-progress' }, { remove: undefined, add: false, comment: true }],
+  [
+    'our marker there, labels not flipped: labels only',
+    ['ready-for-qa'],
+    { delivery: 'd1' },
+    { remove: 'ready-for-qa', add: true, comment: false },
+  ],
+  ["another push's marker there: ours too", ['ready-for-qa'], { delivery: 'd0' }, { remove: 'ready-for-qa', add: true, comment: true }],
+  [
+    'we added the label, the marker got lost: the marker',
+    ['remediation-in-progress'],
+    { added: 'remediation-in-progress' },
+    { remove: undefined, add: false, comment: true },
+  ],
   ['any case', ['READY-FOR-QA', 'Remediation-In-Progress'], {}, { remove: 'READY-FOR-QA', add: false, comment: false }],
 ])('plan: %s', (_name, labels, o, plan) => {
-  const pr = { id: 'PR', number: 1, labels: labels.map((name) => ({ id: name, name })), markers: o.delivery ? [{ delivery: o.delivery, sha: SHA, startedAt: 'x' }] : [], readyLabeledAt: null };
+  const pr = {
+    id: 'PR',
+    number: 1,
+    labels: labels.map((name) => ({ id: name, name })),
+    markers: o.delivery ? [{ delivery: o.delivery, sha: SHA, startedAt: 'x' }] : [],
+    readyLabeledAt: null,
+  };
   expect(planRelabel(pr, input.labels, 'd1', { added: o.added })).toEqual(plan);
 });
 
@@ -207,7 +275,10 @@ test('a lock held by a live run: waits, then gives up as retryable', async () =>
   const w = world();
   await run(w);
   const lease = w.kube.leases.get(LEASE)!;
-  w.kube.leases.set(LEASE, { ...lease, spec: { ...lease.spec, holderIdentity: 'other', renewTime: new Date().toISOString(), leaseDurationSeconds: 60 } });
+  w.kube.leases.set(LEASE, {
+    ...lease,
+    spec: { ...lease.spec, holderIdentity: 'other', renewTime: new Date().toISOString(), leaseDurationSeconds: 60 },
+  });
   await expect(run(w, { deliveryId: 'd2', runId: 'run-2', lockWaitSeconds: 1 })).rejects.toThrow('held by another run');
   expect(w.logs.some((l) => l.step === 'lock-wait' && l.holder === 'other')).toBe(true);
 });
@@ -216,7 +287,10 @@ test('a dead holder (expired lease) is taken over', async () => {
   const w = world();
   await run(w);
   const lease = w.kube.leases.get(LEASE)!;
-  w.kube.leases.set(LEASE, { ...lease, spec: { ...lease.spec, holderIdentity: 'dead', renewTime: new Date(Date.now() - 120_000).toISOString(), leaseDurationSeconds: 60 } });
+  w.kube.leases.set(LEASE, {
+    ...lease,
+    spec: { ...lease.spec, holderIdentity: 'dead', renewTime: new Date(Date.now() - 120_000).toISOString(), leaseDurationSeconds: 60 },
+  });
   w.gh.branchHead = 'd'.repeat(40);
   expect(await run(w, { deliveryId: 'd2', runId: 'run-2', headSha: 'd'.repeat(40) })).toMatchObject({ kind: 'done' });
   expect(w.kube.leases.get(LEASE)!.spec.leaseTransitions).toBe(1);
@@ -225,7 +299,9 @@ test('a dead holder (expired lease) is taken over', async () => {
 test('CodeRuns still terminating past the bound: retryable, cancel not recorded', async () => {
   const w = world();
   w.kube.lingering = 100;
-  await expect(remediate(input, { kube: w.kube, github: w.gh, log: () => undefined, verifyTimeoutMs: 600 })).rejects.toThrow('still present');
+  await expect(remediate(input, { kube: w.kube, github: w.gh, log: () => undefined, verifyTimeoutMs: 600 })).rejects.toThrow(
+    'still present',
+  );
   expect(readState(w.kube.leases.get(LEASE)!)!.steps.cancel).toBeUndefined();
 });
 
@@ -238,7 +314,11 @@ test('a GitHub error that retrying will not fix propagates as is', async () => {
 describe('ordering', () => {
   test('a QA run created after the push survives it; the ones before it are cancelled, and the kept run is recorded', async () => {
     const w = world();
-    w.kube.codeRuns.push({ name: 'cleo-7-fresh', labels: { 'agent-type': 'cleo', 'task-id': '7' }, created: new Date(input.pushedAtMs + 2000).toISOString() });
+    w.kube.codeRuns.push({
+      name: 'cleo-7-fresh',
+      labels: { 'agent-type': 'cleo', 'task-id': '7' },
+      created: new Date(input.pushedAtMs + 2000).toISOString(),
+    });
     expect(await run(w)).toMatchObject({ kind: 'done', deleted: ['cleo-7', 'tess-7'] });
     expect(w.kube.codeRuns.map((c) => c.name)).toContain('cleo-7-fresh');
     expect(readState(w.kube.leases.get(LEASE)!)!.steps.cancel!.kept).toEqual([{ name: 'cleo-7-fresh', why: 'created-at-or-after-push' }]);
@@ -250,7 +330,10 @@ describe('ordering', () => {
     w.gh.pr = { ...w.gh.pr!, readyLabeledAt: new Date(input.pushedAtMs + 1000).toISOString() };
     expect(await run(w)).toMatchObject({ kind: 'done', deleted: ['cleo-7', 'tess-7'], relabel: 'qa-restarted-after-push' });
     expect(w.gh.calls).toEqual(['resolve']);
-    expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({ phase: 'done', steps: { relabel: { result: 'qa-restarted-after-push' } } });
+    expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({
+      phase: 'done',
+      steps: { relabel: { result: 'qa-restarted-after-push' } },
+    });
   });
 
   test('ready-for-qa added before the push: the flip goes ahead', async () => {
@@ -262,7 +345,11 @@ describe('ordering', () => {
   test('the push time, previous head and source are recorded for provenance', async () => {
     const w = world();
     await run(w);
-    expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({ pushedAt: new Date(input.pushedAtMs).toISOString(), before: 'b'.repeat(40), source: 'webhook' });
+    expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({
+      pushedAt: new Date(input.pushedAtMs).toISOString(),
+      before: 'b'.repeat(40),
+      source: 'webhook',
+    });
     expect(w.kube.events[0].message).toContain(`at ${new Date(input.pushedAtMs).toISOString()} (webhook d1)`);
   });
 
@@ -301,25 +388,33 @@ describe('observe mode (shadow): the whole decision, nothing changed', () => {
     const observed = await run(w, { mode: RemediationMode.OBSERVE });
     const seen = readState(w.kube.leases.get(LEASE)!)!;
     // Nothing changed: no delete, no GitHub write, and the delivery is not marked handled.
-    expect([w.kube.codeRuns.map((c) => c.name), w.gh.transitions, w.gh.calls, w.kube.calls.includes('deleteNamed')]).toEqual([runsBefore, [], ['resolve'], false]);
+    expect([w.kube.codeRuns.map((c) => c.name), w.gh.transitions, w.gh.calls, w.kube.calls.includes('deleteNamed')]).toEqual([
+      runsBefore,
+      [],
+      ['resolve'],
+      false,
+    ]);
     expect(seen).toMatchObject({ phase: 'observed', deliveries: [] });
     const done = await run(w);
     const after = readState(w.kube.leases.get(LEASE)!)!;
     return { w, observed, done, seen, after };
   };
 
-  test.each([
-    [['ready-for-qa']],
-    [['ready-for-qa', 'remediation-in-progress']],
-    [['remediation-in-progress']],
-    [['bug']],
-  ])('labels %j: the observation records exactly what enforce then does with the same input', async (labels) => {
-    const { observed, done, seen, after } = await observeThenEnforce(labels);
-    expect(observed).toEqual({ ...done, kind: 'observed' });
-    expect(after.phase).toBe('done');
-    const decision = (s: typeof seen) => ({ deleted: s.steps.cancel!.deleted, kept: s.steps.cancel!.kept, ...s.steps.relabel, at: undefined });
-    expect(decision(seen)).toEqual(decision(after));
-  });
+  test.each([[['ready-for-qa']], [['ready-for-qa', 'remediation-in-progress']], [['remediation-in-progress']], [['bug']]])(
+    'labels %j: the observation records exactly what enforce then does with the same input',
+    async (labels) => {
+      const { observed, done, seen, after } = await observeThenEnforce(labels);
+      expect(observed).toEqual({ ...done, kind: 'observed' });
+      expect(after.phase).toBe('done');
+      const decision = (s: typeof seen) => ({
+        deleted: s.steps.cancel!.deleted,
+        kept: s.steps.cancel!.kept,
+        ...s.steps.relabel,
+        at: undefined,
+      });
+      expect(decision(seen)).toEqual(decision(after));
+    },
+  );
 
   test('ready-for-qa added after the push: observed as qa-restarted-after-push, which enforce then does', async () => {
     const { seen, after } = await observeThenEnforce(['ready-for-qa'], (w) => {
@@ -333,7 +428,9 @@ describe('observe mode (shadow): the whole decision, nothing changed', () => {
     const [observedEvent, doneEvent] = w.kube.events;
     expect(observedEvent).toMatchObject({ type: 'Normal', reason: 'RemediationObserved' });
     expect(observedEvent.message).toContain(`push ${SHA.slice(0, 12)} at ${new Date(input.pushedAtMs).toISOString()} (webhook d1)`);
-    expect(observedEvent.message).toContain('nothing changed: would cancel 2 QA CodeRun(s) (cleo-7, tess-7), keep 0, labels transitioned -ready-for-qa +remediation-in-progress');
+    expect(observedEvent.message).toContain(
+      'nothing changed: would cancel 2 QA CodeRun(s) (cleo-7, tess-7), keep 0, labels transitioned -ready-for-qa +remediation-in-progress',
+    );
     expect(doneEvent).toMatchObject({ reason: 'RemediationDone' });
     expect(doneEvent.message).toContain('2 QA CodeRun(s) (cleo-7, tess-7) cancelled');
     expect(w.gh.transitions[0].comment).toContain('2 QA run(s) cancelled (cleo-7, tess-7)');
@@ -359,29 +456,48 @@ describe('opt-out label', () => {
 
 describe('a PR closed, merged or converted to draft', () => {
   const closedAt = input.pushedAtMs;
-  const prEvent = (event: 'closed' | 'converted_to_draft', i: Partial<JobInput> = {}): Partial<JobInput> => ({ event, prNumber: 1, deliveryId: `pr-${event}`, pushedAtMs: closedAt, ...i });
+  const prEvent = (event: 'closed' | 'converted_to_draft', i: Partial<JobInput> = {}): Partial<JobInput> => ({
+    event,
+    prNumber: 1,
+    deliveryId: `pr-${event}`,
+    pushedAtMs: closedAt,
+    ...i,
+  });
 
   test.each<['closed' | 'converted_to_draft', 'OPEN' | 'CLOSED' | 'MERGED']>([
     ['closed', 'CLOSED'],
     ['closed', 'MERGED'],
     ['converted_to_draft', 'OPEN'],
-  ])('%s (PR %s now): the task\'s QA runs from before it go, other tasks untouched, no label changed', async (event, state) => {
+  ])("%s (PR %s now): the task's QA runs from before it go, other tasks untouched, no label changed", async (event, state) => {
     const w = world(['ready-for-qa']);
     w.gh.prState = state;
-    w.kube.codeRuns.push({ name: 'tess-7-fresh', labels: { 'agent-type': 'tess', 'task-id': '7' }, created: new Date(closedAt + 1000).toISOString() });
+    w.kube.codeRuns.push({
+      name: 'tess-7-fresh',
+      labels: { 'agent-type': 'tess', 'task-id': '7' },
+      created: new Date(closedAt + 1000).toISOString(),
+    });
     expect(await run(w, prEvent(event))).toEqual({ kind: 'done', pr: 1, deleted: ['cleo-7', 'tess-7'], relabel: 'not-applicable' });
     expect(w.kube.codeRuns.map((c) => c.name)).toEqual(['rex-7', 'rex-8', 'cleo-8', 'tess-8', 'tess-7-fresh']);
     expect(w.gh.calls).toEqual(['view']);
     expect(w.gh.pr!.labels.map((l) => l.name)).toEqual(['ready-for-qa']);
-    expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({ phase: 'done', event, delivery: `pr-${event}`, pushedAt: new Date(closedAt).toISOString() });
-    expect(w.kube.events[0].message).toContain(`${event} ${SHA.slice(0, 12)} at ${new Date(closedAt).toISOString()} (webhook pr-${event}): 2 QA CodeRun(s) (cleo-7, tess-7) cancelled`);
+    expect(readState(w.kube.leases.get(LEASE)!)).toMatchObject({
+      phase: 'done',
+      event,
+      delivery: `pr-${event}`,
+      pushedAt: new Date(closedAt).toISOString(),
+    });
+    expect(w.kube.events[0].message).toContain(
+      `${event} ${SHA.slice(0, 12)} at ${new Date(closedAt).toISOString()} (webhook pr-${event}): 2 QA CodeRun(s) (cleo-7, tess-7) cancelled`,
+    );
   });
 
-  test('the revision rule does not spare the head\'s runs: the PR no longer awaits their review', async () => {
+  test("the revision rule does not spare the head's runs: the PR no longer awaits their review", async () => {
     const w = world();
     w.gh.prState = 'CLOSED';
     for (const c of w.kube.codeRuns) c.labels = { ...c.labels, rev: SHA };
-    expect(await run(w, prEvent('closed', { ordering: { clockSkewMs: 5000, revision: { kind: 'label', key: 'rev' } } }))).toMatchObject({ deleted: ['cleo-7', 'tess-7'] });
+    expect(await run(w, prEvent('closed', { ordering: { clockSkewMs: 5000, revision: { kind: 'label', key: 'rev' } } }))).toMatchObject({
+      deleted: ['cleo-7', 'tess-7'],
+    });
   });
 
   test('after a push that flipped the labels: its changes stay on record, so compensation can restore them', async () => {
@@ -389,19 +505,29 @@ describe('a PR closed, merged or converted to draft', () => {
     await run(w);
     w.gh.prState = 'CLOSED';
     await run(w, prEvent('closed', { pushedAtMs: closedAt + 30_000 }));
-    expect(readState(w.kube.leases.get(LEASE)!)!.steps.relabel).toMatchObject({ result: 'not-applicable', removed: 'ready-for-qa', added: 'remediation-in-progress' });
+    expect(readState(w.kube.leases.get(LEASE)!)!.steps.relabel).toMatchObject({
+      result: 'not-applicable',
+      removed: 'ready-for-qa',
+      added: 'remediation-in-progress',
+    });
   });
 
   test('observe mode: recorded, nothing deleted', async () => {
     const w = world();
     w.gh.prState = 'CLOSED';
-    expect(await run(w, prEvent('closed', { mode: RemediationMode.OBSERVE }))).toMatchObject({ kind: 'observed', deleted: ['cleo-7', 'tess-7'] });
+    expect(await run(w, prEvent('closed', { mode: RemediationMode.OBSERVE }))).toMatchObject({
+      kind: 'observed',
+      deleted: ['cleo-7', 'tess-7'],
+    });
     expect(w.kube.codeRuns).toHaveLength(6);
   });
 
   test('the number names a PR of another branch: nothing touched', async () => {
     const w = world();
-    expect(await run(w, prEvent('closed', { branch: 'feature/task-8-implementation' }))).toEqual({ kind: 'nothing-to-do', reason: 'no-open-pr' });
+    expect(await run(w, prEvent('closed', { branch: 'feature/task-8-implementation' }))).toEqual({
+      kind: 'nothing-to-do',
+      reason: 'no-open-pr',
+    });
     expect(w.kube.calls).toEqual([]);
   });
 });
@@ -412,6 +538,8 @@ test('every time the Job records comes from its injected clock', async () => {
   await remediate(input, { kube: w.kube, github: w.gh, log: () => undefined, verifyTimeoutMs: 2000, now: () => at });
   const lease = w.kube.leases.get(LEASE)!;
   const state = readState(lease)!;
-  expect([state.resolvedAt, state.startedAt, state.steps.cancel!.at, state.steps.relabel!.at]).toEqual(Array(4).fill('2030-01-02T03:04:05.678Z'));
+  expect([state.resolvedAt, state.startedAt, state.steps.cancel!.at, state.steps.relabel!.at]).toEqual(
+    Array(4).fill('2030-01-02T03:04:05.678Z'),
+  );
   expect(state.updatedAt).toBe('2030-01-02T03:04:05.678000Z');
 });
