@@ -101,7 +101,7 @@ const JOB_ENV_ROWS: EnvRow[] = [
     meaning: 'the push',
   },
   {
-    names: [EVENT_ENV.pushedAt, EVENT_ENV.beforeSha],
+    names: [EVENT_ENV.pushedAtMs, EVENT_ENV.beforeSha],
     setBy: 'Sensor parameters',
     meaning: '`repository.pushed_at` (epoch seconds) and `before`: when and from what; for a PR event its time (epoch seconds) and head',
   },
@@ -128,7 +128,17 @@ const JOB_ENV_ROWS: EnvRow[] = [
     meaning: 'where the CodeRuns are',
   },
   { names: [STATIC_ENV.qaSelector, STATIC_ENV.taskIdLabel], setBy: 'config', meaning: 'the selector; `<label>=<id>` is always added' },
-  { names: [STATIC_ENV.allowedRepositories], setBy: 'config', meaning: 'comma-separated; anything else is bad input' },
+  {
+    names: [STATIC_ENV.allowedRepositories],
+    setBy: 'config',
+    meaning: 'comma-separated `owner/name` or `owner/*`; anything else is bad input',
+  },
+  {
+    names: [STATIC_ENV.repositoryFrom, STATIC_ENV.repositoryFormat],
+    setBy: 'config',
+    meaning: "where each CodeRun names its repository, and how; a label's term joins the selector",
+    from: ['repositoryScope.from', 'repositoryScope.format'],
+  },
   {
     names: [STATIC_ENV.labelReady, STATIC_ENV.labelRemediation, STATIC_ENV.labelRemediationColor, STATIC_ENV.labelRemediationDescription],
     setBy: 'config',

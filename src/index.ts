@@ -4,7 +4,8 @@
  */
 export { AgentCancellation, AgentCancellationProps } from './constructs/agent-cancellation';
 export { GitHubPushEventSource, GitHubPushEventSourceProps } from './constructs/github-push-event-source';
-export { OrderingOptions, RevisionLocation } from './constructs/ordering-options';
+export { CodeRunLocation } from './constructs/code-run-location';
+export { OrderingOptions } from './constructs/ordering-options';
 export { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './constructs/reconciler-cron-job';
 export { CodeRunResource, JobMode, RemediationJob, RemediationJobProps, TransitionLabels } from './constructs/remediation-job';
 export { BotLoginCase, RemediationSensor, RemediationSensorProps, TriggerRetry } from './constructs/remediation-sensor';

@@ -4,6 +4,8 @@ import Ajv, { ErrorObject } from 'ajv';
 import * as YAML from 'yaml';
 import { DEFAULTS } from './defaults';
 import { RemediationMode } from '../contract/env';
+import { parseLocation } from '../contract/location';
+import { scopeIssues } from '../contract/repository-scope';
 import { packageRoot } from './package-root';
 import { deadlineIssues, ImplementationAgent, QaSelector, selectorIssues } from './safety-rules';
 
@@ -87,8 +89,18 @@ export interface AgentCancellationConfig {
   readonly implementationAgent?: Partial<ImplementationAgent>;
   /** Label holding the task id on CodeRuns. @default DEFAULTS.taskIdLabel */
   readonly taskIdLabel?: string;
+  /**
+   * Where each CodeRun names its repository (README: "One organization, many repositories"). Task ids are per
+   * repository, so this is required when `github.repositories` allows more than one.
+   */
+  readonly repositoryScope?: {
+    /** `label:<key>`, `annotation:<key>` or `field:<path>`; empty: a single repository. @default DEFAULTS.repositoryScope.from */
+    readonly from?: string;
+    /** How the value spells `owner/name`, with `{owner}` and `{name}`. @default DEFAULTS.repositoryScope.format */
+    readonly format?: string;
+  };
   readonly github?: {
-    /** `owner/name` of every repository served. @default DEFAULTS.github.repositories */
+    /** `owner/name` of every repository served, or `owner/*` for all of an owner's. @default DEFAULTS.github.repositories */
     readonly repositories?: string[];
     /**
      * Organizations whose organization-wide webhook delivers to the EventSource, instead of one webhook per
@@ -223,10 +235,22 @@ function describe(error: ErrorObject, input: unknown): string {
 
 /** Rules a JSON schema cannot say: they keep the cancellation scoped to one task's QA agents. */
 function semanticIssues(c: ResolvedConfig): string[] {
-  const issues = [...selectorIssues(c), ...deadlineIssues(c.job, 'job.activeDeadlineSeconds')];
+  const issues = [
+    ...selectorIssues(c),
+    ...deadlineIssues(c.job, 'job.activeDeadlineSeconds'),
+    ...scopeIssues(
+      c.github.repositories,
+      { from: parseLocation(c.repositoryScope.from), format: c.repositoryScope.format },
+      'repositoryScope',
+    ),
+  ];
   for (const repository of c.github.repositories) {
     const owner = repository.split('/')[0].toLowerCase();
-    if (c.github.organizations.length && !c.github.organizations.some((o) => o.toLowerCase() === owner)) {
+    if (repository.endsWith('/*') && !c.github.organizations.some((o) => o.toLowerCase() === owner)) {
+      issues.push(
+        `github.repositories: ${JSON.stringify(repository)} needs its owner in github.organizations (only an organization webhook delivers every repository)`,
+      );
+    } else if (c.github.organizations.length && !c.github.organizations.some((o) => o.toLowerCase() === owner)) {
       issues.push(
         `github.repositories: ${JSON.stringify(repository)} is in none of github.organizations ${JSON.stringify(c.github.organizations)} (its pushes would never arrive)`,
       );

@@ -15,6 +15,7 @@ export const DEFAULTS: Omit<ResolvedConfig, 'eventsNamespace'> = {
   qaSelector: { key: 'agent-type', values: ['cleo', 'tess'] },
   implementationAgent: { key: 'agent-type', value: 'rex' },
   taskIdLabel: 'task-id',
+  repositoryScope: { from: '', format: '{name}' },
   github: {
     repositories: ['5dlabs/cto'],
     organizations: [],

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { AgentCancellationConfig, resolveConfig } from '../config/config';
 import { GitHubPushEventSource } from './github-push-event-source';
 import { RemediationMode } from '../contract/env';
-import { RevisionLocation } from './ordering-options';
+import { CodeRunLocation } from './code-run-location';
 import { parseCron, ReconcilerCronJob } from './reconciler-cron-job';
 import { JobMode, RemediationJob } from './remediation-job';
 import { BotLoginCase, RemediationSensor } from './remediation-sensor';
@@ -39,6 +39,9 @@ export class AgentCancellation extends Chart {
       qaSelector: c.qaSelector,
       implementationAgent: c.implementationAgent,
       taskIdLabel: c.taskIdLabel,
+      repositoryScope: c.repositoryScope.from
+        ? { location: CodeRunLocation.parse('repositoryScope.from', c.repositoryScope.from)!, format: c.repositoryScope.format }
+        : undefined,
       repositories: c.github.repositories,
       labels: {
         readyForQa: c.github.readyForQaLabel,
@@ -48,7 +51,10 @@ export class AgentCancellation extends Chart {
       },
       githubTokenSecret: c.github.tokenSecret,
       githubGraphqlUrl: c.github.graphqlUrl,
-      ordering: { clockSkew: Duration.seconds(c.ordering.clockSkewSeconds), revision: RevisionLocation.parse(c.ordering.revision) },
+      ordering: {
+        clockSkew: Duration.seconds(c.ordering.clockSkewSeconds),
+        revision: CodeRunLocation.parse('ordering.revision', c.ordering.revision),
+      },
       remediationMode: c.mode as RemediationMode,
       optOutLabel: c.github.optOutLabel,
       mode: c.job.mode as JobMode,

@@ -33,7 +33,7 @@ export function eventSources(refRegex: string, headRegex: string): { readonly [K
     },
     // Epoch seconds, as push payloads give them: the Job orders QA runs against this time. A PR event's is its
     // ISO closed_at (set when closed) else updated_at, converted.
-    pushedAt: {
+    pushedAtMs: {
       push: { dataKey: 'body.repository.pushed_at' },
       prEnded: {
         dataTemplate:

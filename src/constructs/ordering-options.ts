@@ -1,50 +1,5 @@
 import { Duration } from 'cdk8s';
-import { LABEL_KEY } from '../contract/labels';
-import { formatRevisionSource, parseRevisionSource, RevisionSource } from '../contract/revision';
-const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_-]*)+$/;
-
-/** Where the platform records which commit a QA CodeRun reviews. */
-export class RevisionLocation {
-  /** A label on the CodeRun, such as `agents.platform/revision`. */
-  public static label(key: string): RevisionLocation {
-    return new RevisionLocation('label', key, LABEL_KEY, 'a label key');
-  }
-
-  /** An annotation on the CodeRun. */
-  public static annotation(key: string): RevisionLocation {
-    return new RevisionLocation('annotation', key, LABEL_KEY, 'an annotation key');
-  }
-
-  /** A string field of the CodeRun, as a dotted path such as `spec.commitSha`. */
-  public static field(path: string): RevisionLocation {
-    return new RevisionLocation('field', path, FIELD_PATH, 'a dotted field path such as spec.commitSha');
-  }
-
-  /** From its text form, `label:<key>`, `annotation:<key>` or `field:<path>`; undefined for "". */
-  public static parse(text: string): RevisionLocation | undefined {
-    let r: RevisionSource | undefined;
-    try {
-      r = parseRevisionSource(text);
-    } catch (e) {
-      throw new Error(`ordering.revision: ${(e as Error).message}`, { cause: e });
-    }
-    return r && RevisionLocation[r.kind](r.key);
-  }
-
-  private constructor(
-    public readonly kind: RevisionSource['kind'],
-    public readonly key: string,
-    valid: RegExp,
-    expected: string,
-  ) {
-    if (!valid.test(key)) throw new Error(`ordering.revision.${kind}: ${JSON.stringify(key)} is not ${expected}`);
-  }
-
-  /** The form the Job reads from its environment. */
-  public toString(): string {
-    return formatRevisionSource(this);
-  }
-}
+import { CodeRunLocation } from './code-run-location';
 
 /** How a push decides which QA runs it made stale (README: "Ordering"). */
 export interface OrderingOptions {
@@ -60,5 +15,5 @@ export interface OrderingOptions {
    * that revision is not the pushed head, whatever its age; runs that record none are judged by time.
    * @default - off: every run is judged by its creation time
    */
-  readonly revision?: RevisionLocation;
+  readonly revision?: CodeRunLocation;
 }

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { SecretRef } from '../config/config';
 import { DEFAULTS } from '../config/defaults';
 import { branchRefRegex } from '../contract/filters';
-import { RECONCILE_ENV } from '../contract/env';
+import { ALERT_WEBHOOK_URL, encodeEnv, RECONCILE_FIELDS } from '../contract/env';
 import { checkInteger, enumValue, wholeSeconds } from './prop-checks';
 import { RemediationJob } from './remediation-job';
 import { BotLoginCase } from './remediation-sensor';
@@ -86,29 +86,20 @@ export class ReconcilerCronJob extends Construct {
     const branchPattern = props.branchPattern ?? DEFAULTS.github.branchPattern;
     branchRefRegex(branchPattern);
 
-    const env: k8s.EnvVar[] = [
-      {
-        name: RECONCILE_ENV.pendingSeconds,
-        value: String(wholeSeconds('pendingAfter', props.pendingAfter ?? Duration.seconds(d.pendingSeconds), 0)),
-      },
-      { name: RECONCILE_ENV.maxFailures, value: String(maxFailures) },
-      {
-        name: RECONCILE_ENV.attentionSeconds,
-        value: String(wholeSeconds('attentionAfter', props.attentionAfter ?? Duration.seconds(d.attentionSeconds), 1)),
-      },
-      {
-        name: RECONCILE_ENV.retentionSeconds,
-        value: String(wholeSeconds('retention', props.retention ?? Duration.seconds(d.retentionSeconds), 0)),
-      },
-      { name: RECONCILE_ENV.compensateForeignCommits, value: String(compensate) },
-      { name: RECONCILE_ENV.bots, value: bots.join(',') },
-      { name: RECONCILE_ENV.botCommitAuthors, value: commitAuthors.join(',') },
-      { name: RECONCILE_ENV.branchPattern, value: branchPattern },
-      { name: RECONCILE_ENV.botLoginCase, value: botLoginCase },
-    ];
+    const env: k8s.EnvVar[] = encodeEnv(RECONCILE_FIELDS, {
+      pendingSeconds: wholeSeconds('pendingAfter', props.pendingAfter ?? Duration.seconds(d.pendingSeconds), 0),
+      maxFailures,
+      attentionSeconds: wholeSeconds('attentionAfter', props.attentionAfter ?? Duration.seconds(d.attentionSeconds), 1),
+      retentionSeconds: wholeSeconds('retention', props.retention ?? Duration.seconds(d.retentionSeconds), 0),
+      compensateForeignCommits: compensate,
+      bots,
+      botLoginCase,
+      botCommitAuthors: commitAuthors,
+      branchPattern,
+    });
     if (props.alertWebhookSecret) {
       const { name, key } = props.alertWebhookSecret;
-      env.push({ name: RECONCILE_ENV.alertWebhookUrl, valueFrom: { secretKeyRef: { name, key, optional: true } } });
+      env.push({ name: ALERT_WEBHOOK_URL.name, valueFrom: { secretKeyRef: { name, key, optional: true } } });
     }
 
     this.name = `${job.prefix}-reconciler`;

@@ -6,7 +6,9 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { labelDescriptionLimit, SecretRef } from '../config/config';
 import { DEFAULTS } from '../config/defaults';
-import { EVENT_ENV, EXIT, RemediationMode, STATIC_ENV } from '../contract/env';
+import { encodeEnv, EVENT_ENV, EXIT, INSTALLATION_FIELDS, RemediationMode, STATIC_ENV } from '../contract/env';
+import { scopeIssues } from '../contract/repository-scope';
+import { CodeRunLocation } from './code-run-location';
 import { OrderingOptions } from './ordering-options';
 import { packageRoot } from '../config/package-root';
 import { checkInteger, enumValue, wholeMillis, wholeSeconds } from './prop-checks';
@@ -34,6 +36,18 @@ export interface TransitionLabels {
   readonly remediationDescription: string;
 }
 
+/** Where each CodeRun names its repository: a task id means a task of one repository. */
+export interface RepositoryScopeOptions {
+  /** The label (the platform's `service`), annotation or field (`spec.repositoryUrl`) holding it. */
+  readonly location: CodeRunLocation;
+  /**
+   * How its value spells the repository, `{owner}` and `{name}` standing for the parts, e.g.
+   * `https://github.com/{owner}/{name}` for a URL. Without `{owner}`, the repositories' single owner.
+   * @default DEFAULTS.repositoryScope.format
+   */
+  readonly format?: string;
+}
+
 /** Where the Job's script comes from. */
 export enum JobMode {
   /** The bundle in a ConfigMap, run on `nodeImage`. */
@@ -55,8 +69,14 @@ export interface RemediationJobProps {
   readonly implementationAgent: ImplementationAgent;
   /** Label holding the task id on CodeRuns; not `qaSelector.key`. */
   readonly taskIdLabel: string;
-  /** `owner/name` of each repository the Job may act on. */
+  /** `owner/name` of each repository the Job may act on, or `owner/*` for every repository of an owner. */
   readonly repositories: string[];
+  /**
+   * Where CodeRuns name their repository, so a push cancels only its own repository's runs. Required when
+   * `repositories` allows more than one repository.
+   * @default - none: `repositories` must be one repository, and every CodeRun is its
+   */
+  readonly repositoryScope?: RepositoryScopeOptions;
   /** The PR labels the Job swaps, and how it creates the remediation label. */
   readonly labels: TransitionLabels;
   /** Secret holding the GitHub token. */
@@ -145,7 +165,10 @@ function checkedProps(props: RemediationJobProps) {
       `labels.remediationDescription: ${JSON.stringify(description)} has ${[...description].length} characters; GitHub allows at most ${limit}`,
     );
   }
-  return { mode, nodeImage, remediationMode, optOutLabel, deadlines, times };
+  const scope = { from: props.repositoryScope?.location, format: props.repositoryScope?.format ?? DEFAULTS.repositoryScope.format };
+  const scopeProblems = scopeIssues(props.repositories, scope, 'repositoryScope');
+  if (scopeProblems.length) throw new Error(scopeProblems.join('; '));
+  return { mode, nodeImage, remediationMode, optOutLabel, deadlines, times, scope };
 }
 
 /**
@@ -174,7 +197,7 @@ export class RemediationJob extends Construct {
     this.namespace = props.namespace;
     this.codeRun = props.codeRun;
     this.prefix = props.name ?? DEFAULTS.name;
-    const { mode, nodeImage, remediationMode, optOutLabel, deadlines, times } = checkedProps(props);
+    const { mode, nodeImage, remediationMode, optOutLabel, deadlines, times, scope: repositoryScope } = checkedProps(props);
     this.qaSelector = qaSelectorString(props);
 
     const metadata = { name: `${this.prefix}-job`, namespace: props.namespace, labels: this.labels() };
@@ -198,35 +221,41 @@ export class RemediationJob extends Construct {
 
     const eventEnv = Object.values(EVENT_ENV).map((name) => ({ name, value: '' }));
 
-    const staticEnv: Array<[string, string]> = [
-      [STATIC_ENV.namespace, props.namespace],
-      [STATIC_ENV.codeRunGroup, props.codeRun.group],
-      [STATIC_ENV.codeRunVersion, props.codeRun.version],
-      [STATIC_ENV.codeRunPlural, props.codeRun.plural],
-      [STATIC_ENV.qaSelector, this.qaSelector],
-      [STATIC_ENV.taskIdLabel, props.taskIdLabel],
-      [STATIC_ENV.allowedRepositories, props.repositories.join(',')],
-      [STATIC_ENV.labelReady, props.labels.readyForQa],
-      [STATIC_ENV.labelRemediation, props.labels.remediation],
-      [STATIC_ENV.labelRemediationColor, props.labels.remediationColor],
-      [STATIC_ENV.labelRemediationDescription, props.labels.remediationDescription],
-      [STATIC_ENV.githubGraphqlUrl, props.githubGraphqlUrl ?? DEFAULTS.github.graphqlUrl],
-      [STATIC_ENV.deadlineSeconds, String(deadlines.githubDeadlineSeconds)],
-      [STATIC_ENV.githubRequestTimeoutMs, String(times.githubRequestTimeoutMs)],
-      [STATIC_ENV.leaseDurationSeconds, String(times.leaseDurationSeconds)],
-      [STATIC_ENV.lockWaitSeconds, String(deadlines.lockWaitSeconds)],
-      [STATIC_ENV.clockSkewSeconds, String(props.ordering?.clockSkew?.toSeconds() ?? DEFAULTS.ordering.clockSkewSeconds)],
-      [STATIC_ENV.revisionFrom, props.ordering?.revision?.toString() ?? ''],
-      [STATIC_ENV.mode, remediationMode],
-      [STATIC_ENV.optOutLabel, optOutLabel],
-      // A skipped run (no PR, superseded, duplicate) is a success for the Job controller.
-      [STATIC_ENV.skipExitCode, '0'],
-    ];
+    const staticEnv = encodeEnv(
+      INSTALLATION_FIELDS,
+      {
+        namespace: props.namespace,
+        codeRunGroup: props.codeRun.group,
+        codeRunVersion: props.codeRun.version,
+        codeRunPlural: props.codeRun.plural,
+        qaSelector: this.qaSelector,
+        taskIdLabel: props.taskIdLabel,
+        allowedRepositories: props.repositories,
+        repositoryFrom: repositoryScope.from,
+        repositoryFormat: repositoryScope.format,
+        labelReady: props.labels.readyForQa,
+        labelRemediation: props.labels.remediation,
+        labelRemediationColor: props.labels.remediationColor,
+        labelRemediationDescription: props.labels.remediationDescription,
+        githubGraphqlUrl: props.githubGraphqlUrl ?? DEFAULTS.github.graphqlUrl,
+        deadlineSeconds: deadlines.githubDeadlineSeconds,
+        githubRequestTimeoutMs: times.githubRequestTimeoutMs,
+        leaseDurationSeconds: times.leaseDurationSeconds,
+        lockWaitSeconds: deadlines.lockWaitSeconds,
+        clockSkewSeconds: props.ordering?.clockSkew?.toSeconds() ?? DEFAULTS.ordering.clockSkewSeconds,
+        revisionFrom: props.ordering?.revision,
+        mode: remediationMode,
+        optOutLabel,
+        // A skipped run (no PR, superseded, duplicate) is a success for the Job controller.
+        skipExitCode: 0,
+      },
+      ['runId', 'githubToken'],
+    );
 
     this.runtime = {
       image: mode === JobMode.CONFIGMAP ? nodeImage : (props.image ?? DEFAULTS.job.image),
       env: [
-        ...staticEnv.map(([name, value]) => ({ name, value })),
+        ...staticEnv,
         { name: STATIC_ENV.runId, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
         {
           name: STATIC_ENV.githubToken,

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { Sensor, SensorSpecDependenciesFiltersData, SensorSpecTriggersTemplateK8SParameters } from '../../imports/argoproj.io';
 import { DEFAULTS } from '../config/defaults';
 import { eventSources, EventValues } from './event-parameters';
-import { branchRefRegex, branchRegex, exactAlternation } from '../contract/filters';
+import { branchRefRegex, branchRegex, exactAlternation, repositoryAlternation } from '../contract/filters';
 import { GitHubPushEventSource } from './github-push-event-source';
 import { EVENT_ENV, PR_ACTIONS } from '../contract/env';
 import { enumValue, wholeSeconds } from './prop-checks';
@@ -77,7 +77,7 @@ export class RemediationSensor extends Construct {
     const branchPattern = props.branchPattern ?? DEFAULTS.github.branchPattern;
     const refRegex = branchRefRegex(branchPattern);
     const headRegex = branchRegex(branchPattern);
-    const repositories = exactAlternation(props.repositories, true);
+    const repositories = repositoryAlternation(props.repositories);
     const retry = props.retry ?? {};
     const defaultRetry = DEFAULTS.sensor.retry;
     const retrySeconds = wholeSeconds('retry.duration', retry.duration ?? Duration.seconds(defaultRetry.durationSeconds), 1);

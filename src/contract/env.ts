@@ -1,24 +1,11 @@
 /**
- * The environment contract between the Sensor's Job template and the remediation Job runtime.
- * The construct writes these names and the runtime reads them, so both import them from here.
+ * The environment contract between the constructs, which write the Job's and the reconciler's env, and the
+ * runtime, which reads it. Each variable is declared once here with its name, its format and its unit: the
+ * constructs encode through `encodeEnv` and the runtime decodes through `decodeEnv`, so neither side spells a
+ * name or a format of its own.
  */
-
-/** Set per event by the Sensor's trigger parameters (src/event-parameters.ts); the Job's template leaves them empty. */
-export const EVENT_ENV = {
-  repository: 'AC_REPOSITORY',
-  branch: 'AC_BRANCH',
-  headSha: 'AC_HEAD_SHA',
-  deliveryId: 'AC_DELIVERY_ID',
-  taskId: 'AC_TASK_ID',
-  /** `repository.pushed_at`: when GitHub took the push, in epoch seconds. */
-  pushedAt: 'AC_PUSHED_AT',
-  /** The branch head before the push (all zeros for a new branch). */
-  beforeSha: 'AC_BEFORE_SHA',
-  /** What happened: `push`, or a pull_request action in PR_ACTIONS. */
-  event: 'AC_EVENT',
-  /** The PR of a pull_request event; empty for a push, whose PR the Job looks up by branch. */
-  prNumber: 'AC_PR_NUMBER',
-} as const;
+import { LABEL_KEY } from './labels';
+import { formatLocation, ObjectLocation, parseLocation } from './location';
 
 /**
  * How the Job and the reconciler act. `observe` (shadow mode) runs every decision against the real cluster and
@@ -35,50 +22,7 @@ export const PR_ACTIONS = ['closed', 'converted_to_draft'] as const;
 /** What reported the runs stale: a push, or one of PR_ACTIONS. */
 export type TriggerEvent = 'push' | (typeof PR_ACTIONS)[number];
 
-/** Fixed per installation, from the synthesized configuration. */
-export const STATIC_ENV = {
-  namespace: 'AC_NAMESPACE',
-  runId: 'AC_RUN_ID',
-  codeRunGroup: 'AC_CODERUN_GROUP',
-  codeRunVersion: 'AC_CODERUN_VERSION',
-  codeRunPlural: 'AC_CODERUN_PLURAL',
-  qaSelector: 'AC_QA_SELECTOR',
-  taskIdLabel: 'AC_TASK_ID_LABEL',
-  allowedRepositories: 'AC_ALLOWED_REPOSITORIES',
-  labelReady: 'AC_LABEL_READY',
-  labelRemediation: 'AC_LABEL_REMEDIATION',
-  labelRemediationColor: 'AC_LABEL_REMEDIATION_COLOR',
-  labelRemediationDescription: 'AC_LABEL_REMEDIATION_DESCRIPTION',
-  githubGraphqlUrl: 'AC_GITHUB_GRAPHQL_URL',
-  githubToken: 'GITHUB_TOKEN',
-  deadlineSeconds: 'AC_DEADLINE_SECONDS',
-  githubRequestTimeoutMs: 'AC_GITHUB_REQUEST_TIMEOUT_MS',
-  leaseDurationSeconds: 'AC_LEASE_DURATION_SECONDS',
-  lockWaitSeconds: 'AC_LOCK_WAIT_SECONDS',
-  skipExitCode: 'AC_SKIP_EXIT_CODE',
-  clockSkewSeconds: 'AC_CLOCK_SKEW_SECONDS',
-  revisionFrom: 'AC_REVISION_FROM',
-  /** A RemediationMode; unset means enforce. */
-  mode: 'AC_MODE',
-  /** A PR carrying this label is left alone; empty means no opt-out label. */
-  optOutLabel: 'AC_OPT_OUT_LABEL',
-} as const;
-
-/** The reconciler's own settings, on top of STATIC_ENV. */
-export const RECONCILE_ENV = {
-  pendingSeconds: 'AC_RECONCILE_PENDING_SECONDS',
-  maxFailures: 'AC_RECONCILE_MAX_FAILURES',
-  attentionSeconds: 'AC_RECONCILE_ATTENTION_SECONDS',
-  retentionSeconds: 'AC_RETENTION_SECONDS',
-  alertWebhookUrl: 'AC_ALERT_WEBHOOK_URL',
-  compensateForeignCommits: 'AC_COMPENSATE_FOREIGN_COMMITS',
-  bots: 'AC_BOTS',
-  botLoginCase: 'AC_BOT_LOGIN_CASE',
-  botCommitAuthors: 'AC_BOT_COMMIT_AUTHORS',
-  branchPattern: 'AC_BRANCH_PATTERN',
-} as const;
-
-/** Exit codes of the runtime. Kubernetes counts only 0 as success, so the Job sets AC_SKIP_EXIT_CODE=0. */
+/** Exit codes of the runtime. Kubernetes counts only 0 as success, so the Job sets its skip exit code to 0. */
 export const EXIT = {
   done: 0,
   nothingToDo: 3,
@@ -86,3 +30,212 @@ export const EXIT = {
   retryable: 75,
   needsAttention: 78,
 } as const;
+
+/** A variable that is missing or not in its format; the message names the variable and shows the value. */
+export class EnvError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvError';
+  }
+}
+
+/** One variable: its name, how a value is written, and how the text is read back (throwing EnvError). */
+export interface EnvField<T> {
+  readonly name: string;
+  /** What the value is, for error messages and the docs: `a namespace name`, `whole seconds`, … */
+  readonly format: string;
+  encode(value: T): string;
+  decode(text: string): T;
+}
+
+type Codec<T> = Omit<EnvField<T>, 'name'>;
+
+const fail = (format: string, text: string): never => {
+  throw new EnvError(`${JSON.stringify(text)} is not ${format}`);
+};
+
+/** Text matching `pattern`; `empty` allows the empty string (an unset option). */
+function text(format: string, pattern = /\S/, empty = false): Codec<string> {
+  return {
+    format,
+    encode: (v) => v,
+    decode: (t) => ((t === '' && empty) || pattern.test(t) ? t : fail(format, t)),
+  };
+}
+
+function integer(min: number, unit: string): Codec<number> {
+  const format = `an integer >= ${min} (${unit})`;
+  return {
+    format,
+    encode: (v) => String(v),
+    decode: (t) => {
+      const n = Number(t);
+      return t !== '' && Number.isInteger(n) && n >= min ? n : fail(format, t);
+    },
+  };
+}
+
+/** A comma-separated list; empty is the empty list. `item` checks each entry. */
+function list(item: Codec<string>, lower = false): Codec<string[]> {
+  return {
+    format: `a comma-separated list of ${item.format}`,
+    encode: (v) => v.join(','),
+    decode: (t) =>
+      t
+        .split(',')
+        .map((s) => (lower ? s.trim().toLowerCase() : s.trim()))
+        .filter(Boolean)
+        .map((s) => item.decode(s)),
+  };
+}
+
+function oneOf<T extends string>(values: readonly T[]): Codec<T> {
+  const format = `one of ${values.join(', ')}`;
+  return { format, encode: (v) => v, decode: (t) => (values.includes(t as T) ? (t as T) : fail(format, t)) };
+}
+
+const BOOL: Codec<boolean> = {
+  format: '"true" or "false"',
+  encode: (v) => String(v),
+  decode: (t) => (t === 'true' ? true : t === 'false' ? false : fail('"true" or "false"', t)),
+};
+
+/** `label:<key>`, `annotation:<key>` or `field:<path>`, or empty for none. */
+const LOCATION: Codec<ObjectLocation | undefined> = {
+  format: 'label:<key>, annotation:<key>, field:<path> or empty',
+  encode: (v) => formatLocation(v),
+  decode: (t) => {
+    try {
+      return parseLocation(t);
+    } catch (e) {
+      throw new EnvError((e as Error).message);
+    }
+  },
+};
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const HTTP_URL = /^https?:\/\/\S+$/;
+/** A commit SHA: SHA-1, or SHA-256 for repositories that use it. */
+export const SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
+/** GitHub's `owner/name`. */
+export const REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
+/** An allowlist entry: a repository, or `owner/*` for every repository of an owner. */
+const REPOSITORY_OR_OWNER = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/([A-Za-z0-9._-]{1,100}|\*)$/;
+
+const field = <T>(name: string, codec: Codec<T>): EnvField<T> => ({ name, ...codec });
+
+/** Set per event by the Sensor's trigger parameters; the Job's template leaves them empty. */
+export const EVENT_FIELDS = {
+  repository: field('AC_REPOSITORY', text('owner/name', REPOSITORY)),
+  branch: field('AC_BRANCH', text('a branch name', /^[^\s~^:?*[\\]+$/)),
+  headSha: field('AC_HEAD_SHA', text('a commit SHA', SHA)),
+  deliveryId: field('AC_DELIVERY_ID', text('a delivery id', /^[A-Za-z0-9._-]{1,100}$/)),
+  taskId: field('AC_TASK_ID', text('a number', /^[0-9]{1,18}$/)),
+  /** `repository.pushed_at`: when GitHub took the push, in epoch seconds (ten digits: 2001 to 5138). */
+  pushedAtMs: field('AC_PUSHED_AT', {
+    format: 'epoch seconds',
+    encode: (ms: number) => String(Math.floor(ms / 1000)),
+    decode: (t) => (/^[1-9][0-9]{9}$/.test(t) ? Number(t) * 1000 : fail('epoch seconds', t)),
+  }),
+  /** The branch head before the push (all zeros for a new branch). */
+  beforeSha: field('AC_BEFORE_SHA', text('a commit SHA', SHA)),
+  /** What happened: `push`, or a pull_request action in PR_ACTIONS. */
+  event: field('AC_EVENT', oneOf<TriggerEvent>(['push', ...PR_ACTIONS])),
+  /** The PR of a pull_request event; empty for a push, whose PR the Job looks up by branch. */
+  prNumber: field('AC_PR_NUMBER', {
+    format: 'a PR number or empty',
+    encode: (v: number | undefined) => (v === undefined ? '' : String(v)),
+    decode: (t) => (t === '' ? undefined : /^[1-9][0-9]{0,9}$/.test(t) ? Number(t) : fail('a PR number', t)),
+  }),
+} as const;
+
+/** Fixed per installation, from the synthesized configuration; shared by the Job and the reconciler. */
+export const INSTALLATION_FIELDS = {
+  namespace: field('AC_NAMESPACE', text('a namespace name', DNS_LABEL)),
+  /** The pod's name (fieldRef): the Lease holder. */
+  runId: field('AC_RUN_ID', text('a run id')),
+  codeRunGroup: field('AC_CODERUN_GROUP', text('an API group')),
+  codeRunVersion: field('AC_CODERUN_VERSION', text('an API version')),
+  codeRunPlural: field('AC_CODERUN_PLURAL', text('a resource plural', DNS_LABEL)),
+  /** Selects QA CodeRuns of every task; the task-id term (and the repository's, when scoped by label) is added. */
+  qaSelector: field('AC_QA_SELECTOR', text('a label selector')),
+  taskIdLabel: field('AC_TASK_ID_LABEL', text('a label key', LABEL_KEY)),
+  /** Lower-cased `owner/name`s, or `owner/*` for a whole owner. */
+  allowedRepositories: field('AC_ALLOWED_REPOSITORIES', list(text('owner/name or owner/*', REPOSITORY_OR_OWNER), true)),
+  /** Where a CodeRun names its repository; empty: the installation serves one repository. */
+  repositoryFrom: field('AC_REPOSITORY_FROM', LOCATION),
+  /** How that value spells `owner/name`, with `{owner}` and `{name}`. */
+  repositoryFormat: field('AC_REPOSITORY_FORMAT', text('a format with {name}', /\{name\}/, true)),
+  labelReady: field('AC_LABEL_READY', text('a label name')),
+  labelRemediation: field('AC_LABEL_REMEDIATION', text('a label name')),
+  labelRemediationColor: field('AC_LABEL_REMEDIATION_COLOR', text('a 6-digit hex colour', /^[0-9a-fA-F]{6}$/)),
+  labelRemediationDescription: field('AC_LABEL_REMEDIATION_DESCRIPTION', text('a label description', /\S/, true)),
+  githubGraphqlUrl: field('AC_GITHUB_GRAPHQL_URL', text('an http(s) URL', HTTP_URL)),
+  /** From a Secret; never logged. */
+  githubToken: field('GITHUB_TOKEN', text('a token')),
+  deadlineSeconds: field('AC_DEADLINE_SECONDS', integer(1, 'seconds')),
+  githubRequestTimeoutMs: field('AC_GITHUB_REQUEST_TIMEOUT_MS', integer(100, 'milliseconds')),
+  leaseDurationSeconds: field('AC_LEASE_DURATION_SECONDS', integer(1, 'seconds')),
+  lockWaitSeconds: field('AC_LOCK_WAIT_SECONDS', integer(0, 'seconds')),
+  skipExitCode: field('AC_SKIP_EXIT_CODE', integer(0, 'an exit code')),
+  clockSkewSeconds: field('AC_CLOCK_SKEW_SECONDS', integer(0, 'seconds')),
+  revisionFrom: field('AC_REVISION_FROM', LOCATION),
+  mode: field('AC_MODE', oneOf(Object.values(RemediationMode))),
+  /** A PR carrying this label is left alone; empty: no opt-out label. */
+  optOutLabel: field('AC_OPT_OUT_LABEL', text('a label name', /\S/, true)),
+} as const;
+
+/** The reconciler's own settings, on top of INSTALLATION_FIELDS. */
+export const RECONCILE_FIELDS = {
+  pendingSeconds: field('AC_RECONCILE_PENDING_SECONDS', integer(0, 'seconds')),
+  maxFailures: field('AC_RECONCILE_MAX_FAILURES', integer(1, 'failed repairs')),
+  attentionSeconds: field('AC_RECONCILE_ATTENTION_SECONDS', integer(1, 'seconds')),
+  retentionSeconds: field('AC_RETENTION_SECONDS', integer(0, 'seconds')),
+  compensateForeignCommits: field('AC_COMPENSATE_FOREIGN_COMMITS', BOOL),
+  bots: field('AC_BOTS', list(text('a login'))),
+  botLoginCase: field('AC_BOT_LOGIN_CASE', oneOf(['insensitive', 'exact'] as const)),
+  botCommitAuthors: field('AC_BOT_COMMIT_AUTHORS', list(text('a git name or email'))),
+  branchPattern: field('AC_BRANCH_PATTERN', text('a branch pattern')),
+} as const;
+
+/** Optional: from a Secret that may not exist; unset, alerts are Events only. Its value is never shown. */
+export const ALERT_WEBHOOK_URL = field('AC_ALERT_WEBHOOK_URL', text('an http(s) URL', HTTP_URL));
+
+type Fields = Record<string, EnvField<any>>;
+/** The values a set of fields carries, by key. */
+export type EnvValues<F extends Fields> = { -readonly [K in keyof F]: F[K] extends EnvField<infer T> ? T : never };
+
+/** The variable names of a set of fields, by key. */
+export function envNames<F extends Fields>(fields: F): { readonly [K in keyof F]: string } {
+  return Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.name])) as { [K in keyof F]: string };
+}
+
+export const EVENT_ENV = envNames(EVENT_FIELDS);
+export const STATIC_ENV = envNames(INSTALLATION_FIELDS);
+export const RECONCILE_ENV = { ...envNames(RECONCILE_FIELDS), alertWebhookUrl: ALERT_WEBHOOK_URL.name };
+
+/** `values` as `{ name, value }` pairs, in the fields' order; keys in `except` are left to the caller (fieldRef, Secret). */
+export function encodeEnv<F extends Fields, E extends keyof F = never>(
+  fields: F,
+  values: Omit<EnvValues<F>, E>,
+  except: readonly E[] = [],
+): Array<{ name: string; value: string }> {
+  return Object.entries(fields)
+    .filter(([key]) => !except.includes(key as E))
+    .map(([key, f]) => ({ name: f.name, value: f.encode((values as Record<string, unknown>)[key]) }));
+}
+
+/** Reads every field from `env`, trimmed; throws EnvError naming the first variable that is missing or malformed. */
+export function decodeEnv<F extends Fields>(fields: F, env: Record<string, string | undefined>): EnvValues<F> {
+  const out: Record<string, unknown> = {};
+  for (const [key, f] of Object.entries(fields)) {
+    const raw = env[f.name];
+    if (raw === undefined) throw new EnvError(`${f.name} is missing`);
+    try {
+      out[key] = f.decode(raw.trim());
+    } catch (e) {
+      throw new EnvError(raw.trim() === '' ? `${f.name} is missing or empty` : `${f.name}=${(e as Error).message}`);
+    }
+  }
+  return out as EnvValues<F>;
+}

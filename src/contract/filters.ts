@@ -16,6 +16,16 @@ export function exactAlternation(values: readonly string[], caseInsensitive: boo
 }
 
 /**
+ * Matches one of an allowlist of repositories, case-insensitively as GitHub compares them: `owner/name` whole,
+ * or `owner/*` as any repository name of that owner.
+ */
+export function repositoryAlternation(allowed: readonly string[]): string {
+  if (allowed.length === 0) throw new Error('repositoryAlternation: allowed must not be empty');
+  const one = (a: string) => (a.endsWith('/*') ? `${escapeRegExp(a.slice(0, -1))}[A-Za-z0-9._-]+` : escapeRegExp(a));
+  return `(?i)^(?:${allowed.map(one).join('|')})$`;
+}
+
+/**
  * `feature/task-{id}-implementation` -> a regex over the branch name, after `prefix` (`refs/heads/` for a push's
  * `body.ref`), whose group 1 is the numeric task id.
  */

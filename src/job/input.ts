@@ -1,7 +1,15 @@
 import { branchRefRegex } from '../contract/filters';
-import { EVENT_ENV, PR_ACTIONS, RECONCILE_ENV, RemediationMode, STATIC_ENV, TriggerEvent } from '../contract/env';
-import { LABEL_KEY } from '../contract/labels';
-import { parseRevisionSource } from '../contract/revision';
+import {
+  ALERT_WEBHOOK_URL,
+  decodeEnv,
+  EnvError,
+  EVENT_FIELDS,
+  INSTALLATION_FIELDS,
+  RECONCILE_FIELDS,
+  RemediationMode,
+  TriggerEvent,
+} from '../contract/env';
+import { allows, RepositoryScope, scopeIssues, scopeSelector } from '../contract/repository-scope';
 import { OrderingRules } from './ordering';
 
 /** What the Job and the reconciler share: the installation's settings, fixed per synthesized manifest. */
@@ -12,8 +20,10 @@ export interface StaticInput {
   /** Selects QA CodeRuns of every task; `taskSelector` narrows it to one. */
   readonly qaSelector: string;
   readonly taskIdLabel: string;
-  /** Lower-case `owner/name`s. */
+  /** Lower-case `owner/name`s, or `owner/*` for every repository of an owner. */
   readonly repositories: string[];
+  /** Where a CodeRun names its repository: a task's runs are those of its repository. */
+  readonly scope: RepositoryScope;
   readonly labels: {
     readonly ready: string;
     readonly remediation: string;
@@ -44,7 +54,7 @@ export interface JobInput extends StaticInput {
   readonly headSha: string;
   readonly deliveryId: string;
   readonly taskId: string;
-  /** The QA selector AND the task-id term: the task's QA runs, stale or not. */
+  /** The QA selector AND the task-id term (AND the repository's, for a label scope): the task's QA runs, stale or not. */
   readonly selector: string;
   /** When GitHub took the push (ms since epoch, whole seconds). */
   readonly pushedAtMs: number;
@@ -76,8 +86,9 @@ export interface ReconcileInput extends StaticInput {
   readonly branchRef: RegExp;
 }
 
-export function taskSelector(s: StaticInput, taskId: string): string {
-  return `${s.qaSelector},${s.taskIdLabel}=${taskId}`;
+/** The label selector of one task's QA runs: the repository's term too when the scope is a label. */
+export function taskSelector(s: StaticInput, repository: string, taskId: string): string {
+  return [s.qaSelector, `${s.taskIdLabel}=${taskId}`, scopeSelector(s.scope, repository)].filter(Boolean).join(',');
 }
 
 /** Bad input: never retried, nothing changed. */
@@ -90,164 +101,108 @@ export class BadInputError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-function required(env: Env, name: string): string {
-  const v = env[name];
-  if (v === undefined || v.trim() === '') throw new BadInputError(`${name} is missing or empty`);
-  return v.trim();
+/** The contract's decoding, with its errors as bad input. */
+function decoded<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof EnvError) throw new BadInputError(e.message);
+    throw e;
+  }
 }
-
-function matching(env: Env, name: string, re: RegExp, expected: string): string {
-  const v = required(env, name);
-  if (!re.test(v)) throw new BadInputError(`${name}=${JSON.stringify(v)} is not ${expected}`);
-  return v;
-}
-
-/** A variable the template sets but may leave empty (an empty list, no opt-out label). */
-function present(env: Env, name: string): string {
-  const v = env[name];
-  if (v === undefined) throw new BadInputError(`${name} is missing`);
-  return v.trim();
-}
-
-function integer(env: Env, name: string, min: number): number {
-  const raw = required(env, name);
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new BadInputError(`${name}=${JSON.stringify(raw)} is not an integer >= ${min}`);
-  return n;
-}
-
-const HTTP_URL = /^https?:\/\/\S+$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function readStatic(env: Env): StaticInput {
-  const repositories = required(env, STATIC_ENV.allowedRepositories)
-    .split(',')
-    .map((r) => r.trim().toLowerCase())
-    .filter(Boolean);
-  const url = required(env, STATIC_ENV.githubGraphqlUrl);
-  if (!HTTP_URL.test(url)) throw new BadInputError(`${STATIC_ENV.githubGraphqlUrl}=${JSON.stringify(url)} is not an http(s) URL`);
+  const v = decoded(() => decodeEnv(INSTALLATION_FIELDS, env));
+  const scope = { from: v.repositoryFrom, format: v.repositoryFormat };
+  const issues = scopeIssues(v.allowedRepositories, scope, 'repository scope');
+  if (v.allowedRepositories.length === 0) issues.push(`${INSTALLATION_FIELDS.allowedRepositories.name} is empty`);
+  if (issues.length) throw new BadInputError(issues.join('; '));
   return {
-    namespace: matching(env, STATIC_ENV.namespace, DNS_LABEL, 'a namespace name'),
-    runId: required(env, STATIC_ENV.runId),
-    codeRun: {
-      group: required(env, STATIC_ENV.codeRunGroup),
-      version: required(env, STATIC_ENV.codeRunVersion),
-      plural: matching(env, STATIC_ENV.codeRunPlural, DNS_LABEL, 'a resource plural'),
-    },
-    qaSelector: required(env, STATIC_ENV.qaSelector),
-    taskIdLabel: matching(env, STATIC_ENV.taskIdLabel, LABEL_KEY, 'a label key'),
-    repositories,
+    namespace: v.namespace,
+    runId: v.runId,
+    codeRun: { group: v.codeRunGroup, version: v.codeRunVersion, plural: v.codeRunPlural },
+    qaSelector: v.qaSelector,
+    taskIdLabel: v.taskIdLabel,
+    repositories: v.allowedRepositories,
+    scope,
     labels: {
-      ready: required(env, STATIC_ENV.labelReady),
-      remediation: required(env, STATIC_ENV.labelRemediation),
-      color: matching(env, STATIC_ENV.labelRemediationColor, /^[0-9a-fA-F]{6}$/, 'a 6-digit hex colour'),
-      description: present(env, STATIC_ENV.labelRemediationDescription),
+      ready: v.labelReady,
+      remediation: v.labelRemediation,
+      color: v.labelRemediationColor,
+      description: v.labelRemediationDescription,
     },
-    graphqlUrl: url,
-    token: required(env, STATIC_ENV.githubToken),
-    deadlineSeconds: integer(env, STATIC_ENV.deadlineSeconds, 1),
-    requestTimeoutMs: integer(env, STATIC_ENV.githubRequestTimeoutMs, 100),
-    leaseDurationSeconds: integer(env, STATIC_ENV.leaseDurationSeconds, 1),
-    lockWaitSeconds: integer(env, STATIC_ENV.lockWaitSeconds, 0),
-    skipExitCode: integer(env, STATIC_ENV.skipExitCode, 0),
-    ordering: {
-      clockSkewMs: integer(env, STATIC_ENV.clockSkewSeconds, 0) * 1000,
-      revision: revisionSource(env),
-    },
-    mode: oneOf(env, STATIC_ENV.mode, Object.values(RemediationMode)),
-    optOutLabel: present(env, STATIC_ENV.optOutLabel),
+    graphqlUrl: v.githubGraphqlUrl,
+    token: v.githubToken,
+    deadlineSeconds: v.deadlineSeconds,
+    requestTimeoutMs: v.githubRequestTimeoutMs,
+    leaseDurationSeconds: v.leaseDurationSeconds,
+    lockWaitSeconds: v.lockWaitSeconds,
+    skipExitCode: v.skipExitCode,
+    ordering: { clockSkewMs: v.clockSkewSeconds * 1000, revision: v.revisionFrom },
+    mode: v.mode,
+    optOutLabel: v.optOutLabel,
   };
 }
 
-function oneOf<T extends string>(env: Env, name: string, values: readonly T[]): T {
-  const v = required(env, name);
-  if (!values.includes(v as T)) throw new BadInputError(`${name}=${JSON.stringify(v)} is not one of ${values.join(', ')}`);
-  return v as T;
-}
-
-function revisionSource(env: Env): OrderingRules['revision'] {
-  const text = present(env, STATIC_ENV.revisionFrom);
-  try {
-    return parseRevisionSource(text);
-  } catch (e) {
-    throw new BadInputError(`${STATIC_ENV.revisionFrom}=${(e as Error).message}`);
-  }
-}
-
-const SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
-
-/** Reads the env contract of src/job-env.ts; throws BadInputError naming the variable and its value. */
+/** Reads the Job's env (src/contract/env.ts); throws BadInputError naming the variable and its value. */
 export function readInput(env: Env): JobInput {
   const s = readStatic(env);
-  const repository = matching(env, EVENT_ENV.repository, /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, 'owner/name');
-  if (!s.repositories.includes(repository.toLowerCase())) {
+  const e = decoded(() => decodeEnv(EVENT_FIELDS, env));
+  if (!allows(s.repositories, e.repository)) {
     throw new BadInputError(
-      `${EVENT_ENV.repository}=${JSON.stringify(repository)} is not one of ${STATIC_ENV.allowedRepositories} (${s.repositories.join(',')})`,
+      `${EVENT_FIELDS.repository.name}=${JSON.stringify(e.repository)} is not one of ` +
+        `${INSTALLATION_FIELDS.allowedRepositories.name} (${s.repositories.join(',')})`,
     );
   }
-  const [owner, name] = repository.split('/');
-  const taskId = matching(env, EVENT_ENV.taskId, /^[0-9]{1,18}$/, 'a number');
-  const event = oneOf<TriggerEvent>(env, EVENT_ENV.event, ['push', ...PR_ACTIONS]);
+  if (e.event !== 'push' && e.prNumber === undefined)
+    throw new BadInputError(`${EVENT_FIELDS.prNumber.name} is missing or empty (a ${e.event} event names its PR)`);
+  const [owner, name] = e.repository.split('/');
   return {
     ...s,
-    repository,
+    ...e,
     owner,
     name,
-    branch: matching(env, EVENT_ENV.branch, /^[^\s~^:?*[\\]+$/, 'a branch name'),
-    headSha: matching(env, EVENT_ENV.headSha, SHA, 'a commit SHA'),
-    deliveryId: matching(env, EVENT_ENV.deliveryId, /^[A-Za-z0-9._-]{1,100}$/, 'a delivery id'),
-    taskId,
-    selector: taskSelector(s, taskId),
-    // Epoch seconds since 2001 and before 5138: ten digits. The Sensor converts a PR event's ISO time to these.
-    pushedAtMs: Number(matching(env, EVENT_ENV.pushedAt, /^[1-9][0-9]{9}$/, 'epoch seconds')) * 1000,
-    beforeSha: matching(env, EVENT_ENV.beforeSha, SHA, 'a commit SHA'),
+    selector: taskSelector(s, e.repository, e.taskId),
     source: 'webhook',
-    event,
-    prNumber: event === 'push' ? undefined : Number(matching(env, EVENT_ENV.prNumber, /^[1-9][0-9]{0,9}$/, 'a PR number')),
+    prNumber: e.event === 'push' ? undefined : e.prNumber,
   };
 }
 
-/** Reads the reconciler's env: the shared contract plus RECONCILE_ENV. */
+/** Reads the reconciler's env: the installation's fields plus RECONCILE_FIELDS. */
 export function readReconcileInput(env: Env): ReconcileInput {
   const s = readStatic(env);
+  const r = decoded(() => decodeEnv(RECONCILE_FIELDS, env));
   // From an optional Secret: unset when there is none, and then alerts go to Events only.
-  const webhook = env[RECONCILE_ENV.alertWebhookUrl]?.trim();
-  if (webhook && !HTTP_URL.test(webhook)) {
-    // The URL is a secret: name the variable, not the value.
-    throw new BadInputError(`${RECONCILE_ENV.alertWebhookUrl} is not an http(s) URL`);
+  const webhook = env[ALERT_WEBHOOK_URL.name]?.trim();
+  if (webhook) {
+    try {
+      ALERT_WEBHOOK_URL.decode(webhook);
+    } catch {
+      // The URL is a secret: name the variable, not the value.
+      throw new BadInputError(`${ALERT_WEBHOOK_URL.name} is not an http(s) URL`);
+    }
   }
-  const compensate = required(env, RECONCILE_ENV.compensateForeignCommits);
-  if (compensate !== 'true' && compensate !== 'false') {
-    throw new BadInputError(`${RECONCILE_ENV.compensateForeignCommits}=${JSON.stringify(compensate)} is not "true" or "false"`);
-  }
-  const list = (name: string) =>
-    present(env, name)
-      .split(',')
-      .map((b) => b.trim())
-      .filter(Boolean);
-  const caseInsensitive = oneOf(env, RECONCILE_ENV.botLoginCase, ['insensitive', 'exact']) === 'insensitive';
-  const bots = { logins: list(RECONCILE_ENV.bots), commitAuthors: list(RECONCILE_ENV.botCommitAuthors), caseInsensitive };
+  const bots = { logins: r.bots, commitAuthors: r.botCommitAuthors, caseInsensitive: r.botLoginCase === 'insensitive' };
   if (bots.logins.length + bots.commitAuthors.length === 0) {
     throw new BadInputError(
-      `${RECONCILE_ENV.bots} and ${RECONCILE_ENV.botCommitAuthors} are both empty: the resync needs the bots' identities`,
+      `${RECONCILE_FIELDS.bots.name} and ${RECONCILE_FIELDS.botCommitAuthors.name} are both empty: the resync needs the bots' identities`,
     );
   }
-  const pattern = required(env, RECONCILE_ENV.branchPattern);
   let branchRef: RegExp;
   try {
-    branchRef = new RegExp(branchRefRegex(pattern));
+    branchRef = new RegExp(branchRefRegex(r.branchPattern));
   } catch (e) {
-    throw new BadInputError(`${RECONCILE_ENV.branchPattern}=${JSON.stringify(pattern)}: ${(e as Error).message}`);
+    throw new BadInputError(`${RECONCILE_FIELDS.branchPattern.name}=${JSON.stringify(r.branchPattern)}: ${(e as Error).message}`);
   }
   return {
     ...s,
-    pendingSeconds: integer(env, RECONCILE_ENV.pendingSeconds, 0),
-    maxFailures: integer(env, RECONCILE_ENV.maxFailures, 1),
-    attentionSeconds: integer(env, RECONCILE_ENV.attentionSeconds, 1),
-    retentionSeconds: integer(env, RECONCILE_ENV.retentionSeconds, 0),
+    pendingSeconds: r.pendingSeconds,
+    maxFailures: r.maxFailures,
+    attentionSeconds: r.attentionSeconds,
+    retentionSeconds: r.retentionSeconds,
     alertWebhookUrl: webhook || undefined,
     bots,
-    compensateForeignCommits: compensate === 'true',
+    compensateForeignCommits: r.compensateForeignCommits,
     branchRef,
   };
 }

@@ -6,7 +6,7 @@ import { webhookSender } from './alert';
 import { BadInputError, JobInput, readInput, readReconcileInput, StaticInput } from './input';
 import { HttpKubeApi, KubeError, loadConnection } from './kube';
 import { jsonLogger, Logger } from './log';
-import { qaRestartedAfterPush, rulesFor, splitRuns } from './ordering';
+import { ownRuns, qaRestartedAfterPush, rulesFor, splitRuns } from './ordering';
 import { reconcile } from './reconcile';
 import { remediate } from './remediate';
 import { RetryableError } from './retry';
@@ -51,8 +51,9 @@ function failed(e: unknown, log: Logger): number {
 async function dryRun(input: JobInput, log: Logger): Promise<void> {
   const { kube, github } = clients(input, log);
   const resolved = await github.resolve(input.owner, input.name, input.branch, input.labels);
-  const runs = await kube.list(input.namespace, input.codeRun, input.selector);
-  const { stale, kept } = splitRuns(runs, input, rulesFor(input.event, input.ordering));
+  const listed = await kube.list(input.namespace, input.codeRun, input.selector);
+  const { mine, unreadable } = ownRuns(listed, input.scope, input.repositories, input.repository);
+  const { stale, kept } = splitRuns(mine, input, rulesFor(input.event, input.ordering));
   log('dry-run', {
     pr: resolved.pr?.number ?? null,
     branchHead: resolved.branchHead,
@@ -61,7 +62,7 @@ async function dryRun(input: JobInput, log: Logger): Promise<void> {
     qaRestartedAfterPush: resolved.pr ? qaRestartedAfterPush(resolved.pr.readyLabeledAt, input.pushedAtMs) : false,
     selector: input.selector,
     wouldDelete: stale.map((r) => r.metadata.name),
-    kept,
+    kept: [...kept, ...unreadable],
   });
 }
 

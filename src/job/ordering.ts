@@ -7,7 +7,8 @@
  * repaired later (the reconciler's resync) but a killed fresh run is lost, every doubt keeps the run.
  */
 import { TriggerEvent } from '../contract/env';
-import { RevisionSource } from '../contract/revision';
+import { ObjectLocation, readLocation } from '../contract/location';
+import { RepositoryScope, runRepository } from '../contract/repository-scope';
 import { KubeObject } from './kube';
 
 export interface OrderingRules {
@@ -17,7 +18,7 @@ export interface OrderingRules {
    */
   readonly clockSkewMs: number;
   /** When set, a run that records its revision is judged by it, whatever its age. */
-  readonly revision?: RevisionSource;
+  readonly revision?: ObjectLocation;
 }
 
 /** The push a decision is about, as GitHub reported it. */
@@ -32,12 +33,8 @@ export type RunVerdict =
   | { readonly stale: false; readonly why: 'head-revision' | 'created-at-or-after-push' | 'within-clock-skew' | 'terminating' };
 
 /** The revision a run records, lower-cased; undefined when it records none. */
-export function revisionOf(run: KubeObject, source: RevisionSource): string | undefined {
-  let v: unknown;
-  if (source.kind === 'label') v = run.metadata.labels?.[source.key];
-  else if (source.kind === 'annotation') v = run.metadata.annotations?.[source.key];
-  else v = source.key.split('.').reduce<any>((o, k) => (o === null || typeof o !== 'object' ? undefined : o[k]), run);
-  return typeof v === 'string' && v !== '' ? v.toLowerCase() : undefined;
+export function revisionOf(run: KubeObject, source: ObjectLocation): string | undefined {
+  return readLocation(run, source)?.toLowerCase();
 }
 
 /** A recorded revision names the head when it is the head SHA or an unambiguous prefix of it (7+ digits). */
@@ -63,6 +60,26 @@ export function judgeRun(run: KubeObject, push: PushMark, rules: OrderingRules):
  */
 export function rulesFor(event: TriggerEvent | undefined, rules: OrderingRules): OrderingRules {
   return (event ?? 'push') === 'push' ? rules : { clockSkewMs: rules.clockSkewMs };
+}
+
+/**
+ * The listed runs that belong to `repository`. A run whose repository cannot be read is never cancelled: it is
+ * kept, with the reason. Runs of other repositories are not this task's and are left out.
+ */
+export function ownRuns(
+  runs: readonly KubeObject[],
+  scope: RepositoryScope,
+  allowed: readonly string[],
+  repository: string,
+): { readonly mine: KubeObject[]; readonly unreadable: Array<{ readonly name: string; readonly why: string }> } {
+  const mine: KubeObject[] = [];
+  const unreadable: Array<{ name: string; why: string }> = [];
+  for (const run of runs) {
+    const of = runRepository(run, scope, allowed);
+    if ('unreadable' in of) unreadable.push({ name: run.metadata.name, why: `repository-unreadable: ${of.unreadable}` });
+    else if (of.repository === repository.toLowerCase()) mine.push(run);
+  }
+  return { mine, unreadable };
 }
 
 export interface RunSplit {

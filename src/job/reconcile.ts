@@ -263,7 +263,7 @@ export function lostPush(
     // One id per head: a second pass, or the webhook arriving late, finds the head handled.
     deliveryId: `resync-${pr.head.oid.slice(0, 12)}`,
     taskId,
-    selector: taskSelector(cfg, taskId),
+    selector: taskSelector(cfg, repository, taskId),
     pushedAtMs,
     beforeSha: state?.sha ?? '0'.repeat(40),
     source: 'resync',

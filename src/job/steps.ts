@@ -5,7 +5,7 @@ import { KubeApi, KubeObject, Lease } from './kube';
 import { save } from './lease';
 import { PrState, recordDelivery, relabelled, relabels } from './pr-state';
 import { Logger } from './log';
-import { qaRestartedAfterPush, splitForRecord } from './ordering';
+import { ownRuns, qaRestartedAfterPush, splitForRecord } from './ordering';
 import { RetryableError, sleep } from './retry';
 
 export interface StepDeps {
@@ -46,9 +46,10 @@ export async function completeSteps(s: StaticInput, state: PrState, held: HeldLe
   if (!state.steps.cancel) {
     // Write-ahead: a crash between the deletes and the next write still leaves a record to resume from.
     if (enforce) held.lease = await save(kube, held.lease, state, false, now);
-    const selector = taskSelector(s, state.taskId);
-    const runs = await kube.list(s.namespace, s.codeRun, selector);
-    const { stale, kept } = splitForRecord(runs, state, s.ordering);
+    const selector = taskSelector(s, state.repository, state.taskId);
+    const { mine, unreadable } = ownRuns(await kube.list(s.namespace, s.codeRun, selector), s.scope, s.repositories, state.repository);
+    const { stale, kept } = splitForRecord(mine, state, s.ordering);
+    kept.push(...unreadable);
     const deleted = enforce ? await deleteRuns(kube, s, stale) : stale.map((r) => r.metadata.name);
     log('cancel', { pr, mode: s.mode, selector, event: state.event ?? 'push', pushedAt: state.pushedAt, deleted, kept });
     if (enforce)

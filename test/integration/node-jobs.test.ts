@@ -53,7 +53,7 @@ async function createJob(taskId: number, env: Record<string, string> = {}): Prom
     [EVENT_ENV.headSha]: shaOf(taskId),
     [EVENT_ENV.deliveryId]: `node-${taskId}-${Date.now()}`,
     [EVENT_ENV.taskId]: String(taskId),
-    [EVENT_ENV.pushedAt]: String(seededAt + 6),
+    [EVENT_ENV.pushedAtMs]: String(seededAt + 6),
     [EVENT_ENV.beforeSha]: '0'.repeat(40),
     [EVENT_ENV.event]: 'push',
     ...env,

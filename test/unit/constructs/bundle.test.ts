@@ -74,7 +74,7 @@ describe('synthesized bundle (card)', () => {
       [EVENT_ENV.repository]: { dependencyName: 'rex-push', dataKey: 'body.repository.full_name' },
       [EVENT_ENV.branch]: { dependencyName: 'rex-push', dataTemplate: '{{ trimPrefix "refs/heads/" .Input.body.ref }}' },
       [EVENT_ENV.headSha]: { dependencyName: 'rex-push', dataKey: 'body.after' },
-      [EVENT_ENV.pushedAt]: { dependencyName: 'rex-push', dataKey: 'body.repository.pushed_at' },
+      [EVENT_ENV.pushedAtMs]: { dependencyName: 'rex-push', dataKey: 'body.repository.pushed_at' },
       [EVENT_ENV.beforeSha]: { dependencyName: 'rex-push', dataKey: 'body.before' },
       [EVENT_ENV.deliveryId]: { dependencyName: 'rex-push', dataKey: 'body.X-GitHub-Delivery' },
       [EVENT_ENV.taskId]: { dependencyName: 'rex-push', dataTemplate: `{{ regexReplaceAll \`${ref}\` .Input.body.ref "\${1}" }}` },

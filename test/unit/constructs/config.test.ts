@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Duration, Testing } from 'cdk8s';
-import { ConfigError, JobMode, RemediationJob, resolveConfig, RevisionLocation } from '../../../src';
+import { ConfigError, JobMode, RemediationJob, resolveConfig, CodeRunLocation } from '../../../src';
 import { qaSelectorString } from '../../../src/config/safety-rules';
 import { find, JOB_PROPS, preset, repoRoot, synth } from './synth-helpers';
 
@@ -79,8 +79,47 @@ describe('configuration', () => {
 
   test('an organization matches its repositories case-insensitively, as GitHub does', () => {
     expect(
-      resolveConfig({ github: { organizations: ['5DLabs'], repositories: ['5dlabs/cto', '5DLABS/web'] } }).github.organizations,
+      resolveConfig({
+        github: { organizations: ['5DLabs'], repositories: ['5dlabs/cto', '5DLABS/web'] },
+        repositoryScope: { from: 'label:service' },
+      }).github.organizations,
     ).toEqual(['5DLabs']);
+  });
+
+  describe('one organization, many repositories: a task id is a task of one repository', () => {
+    const several = { github: { organizations: ['5dlabs'], repositories: ['5dlabs/cto', '5dlabs/web'] } };
+    test.each([
+      [several, 'repositoryScope.from: unset while ["5dlabs/cto","5dlabs/web"] allows several repositories'],
+      [{ github: { organizations: ['5dlabs'], repositories: ['5dlabs/*'] } }, 'repositoryScope.from: unset while ["5dlabs/*"]'],
+      [
+        { github: { repositories: ['5dlabs/*'] }, repositoryScope: { from: 'label:service' } },
+        'github.repositories: "5dlabs/*" needs its owner in github.organizations',
+      ],
+      [
+        { ...several, repositoryScope: { from: 'label:service', format: '{owner}/{name}' } },
+        'repositoryScope.format: "{owner}/{name}" cannot give a label value',
+      ],
+      [
+        { github: { organizations: ['a', 'b'], repositories: ['a/x', 'b/y'] }, repositoryScope: { from: 'label:service' } },
+        'repositoryScope.format: "{name}" has no {owner} while several owners are allowed',
+      ],
+      [{ ...several, repositoryScope: { from: 'spec.repositoryUrl' } }, 'repositoryScope.from: "spec.repositoryUrl" must match pattern'],
+    ])('refuses %j', (input, message) => {
+      expect(issuesOf(input).join('\n')).toContain(message);
+    });
+
+    test.each([
+      [{ ...several, repositoryScope: { from: 'label:service' } }],
+      [
+        {
+          github: { organizations: ['5dlabs'], repositories: ['5dlabs/*'] },
+          repositoryScope: { from: 'field:spec.repositoryUrl', format: 'https://github.com/{owner}/{name}' },
+        },
+      ],
+      [{}],
+    ])('accepts %j', (input) => {
+      expect(() => resolveConfig(input)).not.toThrow();
+    });
   });
 
   test('a label description of exactly 100 characters, as GitHub allows, is accepted', () => {
@@ -173,16 +212,24 @@ describe('configuration', () => {
   });
 
   test.each([
-    [() => RevisionLocation.label('Not A Key'), 'ordering.revision.label: "Not A Key" is not a label key'],
-    [() => RevisionLocation.field('commitSha'), 'ordering.revision.field: "commitSha" is not a dotted field path such as spec.commitSha'],
-    [() => RevisionLocation.parse('spec.sha'), 'ordering.revision: "spec.sha" is not label:<key>, annotation:<key> or field:<path>'],
-  ])('RevisionLocation checks its input: %#', (make, message) => {
+    [() => CodeRunLocation.label('Not A Key'), 'label: "Not A Key" is not a label key'],
+    [() => CodeRunLocation.field('commitSha'), 'field: "commitSha" is not a dotted field path such as spec.commitSha'],
+    [
+      () => CodeRunLocation.parse('ordering.revision', 'label:Not A Key'),
+      'ordering.revision: "label:Not A Key" is not label:<key>, annotation:<key> or field:<path>',
+    ],
+    [() => CodeRunLocation.parse('ordering.revision', 'label:-x'), 'ordering.revision.label: "-x" is not a label key'],
+    [
+      () => CodeRunLocation.parse('ordering.revision', 'spec.sha'),
+      'ordering.revision: "spec.sha" is not label:<key>, annotation:<key> or field:<path>',
+    ],
+  ])('CodeRunLocation checks its input: %#', (make, message) => {
     expect(make).toThrow(message);
   });
 
-  test('RevisionLocation round-trips through its text form', () => {
-    expect(String(RevisionLocation.parse('annotation:agents.platform/revision'))).toBe('annotation:agents.platform/revision');
-    expect(RevisionLocation.parse('')).toBeUndefined();
+  test('CodeRunLocation round-trips through its text form', () => {
+    expect(String(CodeRunLocation.parse('f', 'annotation:agents.platform/revision'))).toBe('annotation:agents.platform/revision');
+    expect(CodeRunLocation.parse('f', '')).toBeUndefined();
   });
 
   test('rejects a Job deadline shorter than its own retries', () => {

@@ -34,6 +34,8 @@ const good: Record<string, string> = {
   AC_REVISION_FROM: '',
   AC_MODE: 'enforce',
   AC_OPT_OUT_LABEL: '',
+  AC_REPOSITORY_FROM: 'label:service',
+  AC_REPOSITORY_FORMAT: '{name}',
 };
 const reconciler = {
   ...good,
@@ -73,7 +75,7 @@ describe('the runtime has no defaults: every variable the template sets is requi
 
 test('a valid environment: the selector always carries the task id', () => {
   const i = readInput(good);
-  expect(i.selector).toBe('agent-type in (cleo,tess),agent-type!=rex,task-id=7');
+  expect(i.selector).toBe('agent-type in (cleo,tess),agent-type!=rex,task-id=7,service=cto');
   expect([i.owner, i.name, i.skipExitCode, i.deadlineSeconds]).toEqual(['5dlabs', 'cto', 3, 300]);
   expect([i.pushedAtMs, i.beforeSha, i.source]).toEqual([1764158400000, '0'.repeat(40), 'webhook']);
   expect(i.ordering).toEqual({ clockSkewMs: 5000, revision: undefined });
@@ -162,7 +164,7 @@ test.each([
   expect(() => readInput({ ...good, ...env })).toThrow(message);
 });
 
-test('mode defaults to enforce; a PR event carries its number; a push ignores AC_PR_NUMBER', () => {
+test('mode defaults to enforce; a PR event carries its number; a push has no PR number', () => {
   expect(readInput(good)).toMatchObject({ mode: 'enforce', event: 'push', prNumber: undefined, optOutLabel: '' });
   expect(
     readInput({
@@ -178,5 +180,7 @@ test('mode defaults to enforce; a PR event carries its number; a push ignores AC
     prNumber: 12,
     optOutLabel: 'agent-cancellation/skip',
   });
-  expect(readInput({ ...good, AC_PR_NUMBER: 'x' }).prNumber).toBeUndefined();
+  // The contract checks every variable it carries, whichever event: the Sensor writes '' for a push.
+  expect(() => readInput({ ...good, AC_PR_NUMBER: 'x' })).toThrow('AC_PR_NUMBER="x" is not a PR number');
+  expect(readInput({ ...good, AC_PR_NUMBER: '12' }).prNumber).toBeUndefined();
 });

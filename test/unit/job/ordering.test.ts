@@ -1,6 +1,6 @@
 /** The happens-before rules as tables: which runs a push made stale, and whether its label flip still applies. */
 import { KubeObject } from '../../../src/job/kube';
-import { parseRevisionSource } from '../../../src/contract/revision';
+import { parseLocation } from '../../../src/contract/location';
 import { judgeRun, OrderingRules, qaRestartedAfterPush, RunVerdict, splitRuns } from '../../../src/job/ordering';
 
 const HEAD = 'a1b2c3d4'.repeat(5);
@@ -114,5 +114,5 @@ test.each<[string, string | null, boolean]>([
 });
 
 test.each(['label', 'annotation:', 'spec.sha', 'field:', 'label:a b'])('revision source %j is rejected', (text) => {
-  expect(() => parseRevisionSource(text)).toThrow(`${JSON.stringify(text)} is not label:<key>, annotation:<key> or field:<path>`);
+  expect(() => parseLocation(text)).toThrow(`${JSON.stringify(text)} is not label:<key>, annotation:<key> or field:<path>`);
 });

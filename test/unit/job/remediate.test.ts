@@ -23,6 +23,7 @@ const input: JobInput = {
   qaSelector: 'agent-type in (cleo,tess),agent-type!=rex',
   taskIdLabel: 'task-id',
   repositories: ['5dlabs/cto'],
+  scope: { format: '{name}' },
   labels: { ready: 'ready-for-qa', remediation: 'remediation-in-progress', color: 'd93f0b', description: '' },
   graphqlUrl: 'http://x',
   token: 't',

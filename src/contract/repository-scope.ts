@@ -1,0 +1,83 @@
+/**
+ * Which repository a CodeRun belongs to. Task ids are per repository, so a task's QA runs are the runs with its
+ * task id AND its repository: one organization's projects all number their tasks from 1. The constructs check a
+ * scope with `scopeIssues`; the Job selects and filters runs with the rest.
+ */
+import { escapeRegExp } from './filters';
+import { ObjectLocation, readLocation } from './location';
+
+export interface RepositoryScope {
+  /** Where each CodeRun names its repository; undefined when the installation serves a single repository. */
+  readonly from?: ObjectLocation;
+  /** How the value there spells the repository: `{owner}` and `{name}` stand for its parts, e.g. `{name}`. */
+  readonly format: string;
+}
+
+const OWNER = '[A-Za-z0-9][A-Za-z0-9-]{0,38}';
+const NAME = '[A-Za-z0-9._-]{1,100}';
+/** A label value: at most 63 characters of alphanumerics, `-`, `_` and `.`, starting and ending alphanumeric. */
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** `owner/*` allows every repository of the owner; otherwise entries are `owner/name`. Case-insensitive. */
+export function allows(allowed: readonly string[], repository: string): boolean {
+  const r = repository.toLowerCase();
+  return allowed.some((a) => a.toLowerCase() === r || (a.endsWith('/*') && r.startsWith(a.slice(0, -1).toLowerCase())));
+}
+
+/** The owners of the allowlist, lower-cased. */
+const owners = (allowed: readonly string[]) => [...new Set(allowed.map((a) => a.split('/')[0].toLowerCase()))];
+
+/**
+ * Why a scope cannot keep the allowlist's repositories apart, or cannot be read: several repositories (or a
+ * whole owner) need a location; the format needs `{name}`, and `{owner}` when several owners are allowed; a
+ * label location needs a format whose values are label values.
+ */
+export function scopeIssues(allowed: readonly string[], scope: RepositoryScope, field: string): string[] {
+  const issues: string[] = [];
+  const several = allowed.length > 1 || allowed.some((a) => a.endsWith('/*'));
+  if (!scope.from) {
+    if (several) {
+      issues.push(
+        `${field}.from: unset while ${JSON.stringify(allowed)} allows several repositories ` +
+          '(task ids are per repository: without a scope a push would cancel the same task of every repository)',
+      );
+    }
+    return issues;
+  }
+  if (!scope.format.includes('{name}')) issues.push(`${field}.format: ${JSON.stringify(scope.format)} must contain {name}`);
+  if (!scope.format.includes('{owner}') && owners(allowed).length > 1) {
+    issues.push(`${field}.format: ${JSON.stringify(scope.format)} has no {owner} while several owners are allowed`);
+  }
+  if (scope.from.kind === 'label' && !LABEL_VALUE.test(scope.format.replace(/\{owner\}|\{name\}/g, 'x'))) {
+    issues.push(`${field}.format: ${JSON.stringify(scope.format)} cannot give a label value (at most 63 of A-Z a-z 0-9 - _ .)`);
+  }
+  return issues;
+}
+
+/** The value a run of `repository` carries at the scope's location. */
+export function scopeValue(scope: RepositoryScope, repository: string): string {
+  const [owner, name] = repository.split('/');
+  return scope.format.replace(/\{owner\}/g, owner).replace(/\{name\}/g, name);
+}
+
+/** The label selector term for `repository`, when the scope is a label (the apiserver then filters). */
+export function scopeSelector(scope: RepositoryScope, repository: string): string | undefined {
+  return scope.from?.kind === 'label' ? `${scope.from.key}=${scopeValue(scope, repository)}` : undefined;
+}
+
+export type RunRepository = { readonly repository: string } | { readonly unreadable: string };
+
+/**
+ * The lower-cased `owner/name` a run belongs to, or why it cannot be read. A format without `{owner}` takes the
+ * allowlist's single owner. Unscoped, every run belongs to the single allowed repository.
+ */
+export function runRepository(run: Parameters<typeof readLocation>[0], scope: RepositoryScope, allowed: readonly string[]): RunRepository {
+  if (!scope.from) return { repository: allowed[0].toLowerCase() };
+  const value = readLocation(run, scope.from);
+  if (value === undefined) return { unreadable: `no ${scope.from.kind} ${scope.from.key}` };
+  const pattern = escapeRegExp(scope.format).replace('\\{owner\\}', `(?<owner>${OWNER})`).replace('\\{name\\}', `(?<name>${NAME})`);
+  const m = new RegExp(`^${pattern}$`, 'i').exec(value);
+  if (!m?.groups) return { unreadable: `${scope.from.kind} ${scope.from.key}=${JSON.stringify(value)} does not match ${scope.format}` };
+  const repository = `${m.groups.owner ?? owners(allowed)[0]}/${m.groups.name}`.toLowerCase();
+  return allows(allowed, repository) ? { repository } : { unreadable: `${repository} is not an allowed repository` };
+}
