@@ -90,7 +90,7 @@ function inProcess(w: RemediationWorld, c: KubeCounts, deadlineMs = 30_000) {
       deadline: Date.now() + deadlineMs,
       requestTimeoutMs: DEFAULTS.job.githubRequestTimeoutMs,
     });
-    return remediate(input, { kube, github, log: () => undefined });
+    return remediate(input, { kube, github, log: () => undefined, now: Date.now });
   };
 }
 

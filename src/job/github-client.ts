@@ -3,21 +3,24 @@ import {
   CREATE_LABEL_MUTATION,
   LABEL_QUERY,
   RESOLVE_QUERY,
+  SURVEY_BATCH,
+  surveyQuery,
   TRANSITION_FIELDS,
   transitionMutation,
-  VIEW_BATCH,
-  viewQuery,
 } from './graphql-documents';
 import {
   CommitAuthor,
   GitHubApi,
   GitHubError,
+  Labels,
   parseMarker,
   PullRequestState,
   PullRequestView,
   ResolvedPush,
   RepositoryView,
   sameLabel,
+  Survey,
+  SurveyAsk,
   TransitionChange,
   TransitionError,
 } from './github';
@@ -57,6 +60,9 @@ function prView(pr: any, ready: string): PullRequestView {
   return {
     ...prState(pr, ready),
     state: pr.state,
+    isDraft: pr.isDraft,
+    closedAt: pr.closedAt,
+    updatedAt: pr.updatedAt,
     headRefName: pr.headRefName,
     head: head ? { oid: head.oid, committedAt: head.committedDate, author: author(head.author) } : null,
   };
@@ -70,7 +76,7 @@ export class GraphqlGitHub implements GitHubApi {
     this.client = graphql.defaults({ url: o.url, headers: { authorization: `bearer ${o.token}` } });
   }
 
-  async resolve(owner: string, name: string, branch: string, labels: { ready: string; remediation: string }): Promise<ResolvedPush> {
+  async resolve(owner: string, name: string, branch: string, labels: Labels): Promise<ResolvedPush> {
     const data: any = await this.send(RESOLVE_QUERY, { owner, name, ref: `refs/heads/${branch}`, remediation: labels.remediation });
     const repo = data.repository;
     if (!repo) throw new GitHubError(`repository ${owner}/${name} not found or not accessible`);
@@ -84,42 +90,56 @@ export class GraphqlGitHub implements GitHubApi {
     };
   }
 
-  async view(
-    owner: string,
-    name: string,
-    ask: { prs: number[]; commits: string[]; labels: { ready: string; remediation: string } },
-  ): Promise<RepositoryView> {
-    const prs = new Map<number, PullRequestView | null>();
-    const commits = new Map<string, CommitAuthor | null>();
-    let first: any;
+  async view(owner: string, name: string, prs: number[], labels: Labels): Promise<RepositoryView> {
+    const repository = `${owner}/${name}`.toLowerCase();
+    const read = (await this.survey([{ repository, branches: [], prs, commits: [] }], labels)).repositories.get(repository)!;
+    if ('error' in read) throw new GitHubError(read.error);
+    return read;
+  }
+
+  async survey(asks: readonly SurveyAsk[], labels: Labels): Promise<Survey> {
+    const views = new Map<string, Building | { error: string }>();
     const cost = { requests: 0, points: 0, remaining: null as number | null };
-    // At least one request, for the labelled PRs and label ids, then one per batch of aliases.
-    for (let at = 0; at === 0 || at < Math.max(ask.prs.length, ask.commits.length); at += VIEW_BATCH) {
-      const n = ask.prs.slice(at, at + VIEW_BATCH);
-      const o = ask.commits.slice(at, at + VIEW_BATCH);
-      const vars: Record<string, unknown> = { owner, name, ...ask.labels };
-      n.forEach((v, i) => (vars[`n${i}`] = v));
-      o.forEach((v, i) => (vars[`o${i}`] = v));
-      // A PR that no longer exists answers null plus NOT_FOUND for its alias: that PR is missing, not the view.
-      const data: any = await this.send(viewQuery(n.length, o.length), vars, (f) => (onlyMissingAliases(f, /^p\d+$/) ? f.data : undefined));
+    for (const request of surveyRequests(asks)) {
+      const vars: Record<string, unknown> = { ...labels };
+      request.forEach((part, i) => {
+        [vars[`r${i}o`], vars[`r${i}n`]] = part.repository.split('/');
+        part.branches.forEach((b, j) => (vars[`r${i}b${j}`] = b));
+        part.prs.forEach((n, j) => (vars[`r${i}p${j}`] = n));
+        part.commits.forEach((c, j) => (vars[`r${i}c${j}`] = c));
+      });
+      let data: any;
+      try {
+        // A PR or repository that no longer exists answers null plus NOT_FOUND for its alias; the rest is good.
+        data = await this.send(surveyQuery(request.map(shapeOf)), vars, (f) => (onlyMissingAliases(f) ? f.data : undefined));
+      } catch (e) {
+        for (const part of request) views.set(part.repository, { error: (e as Error).message });
+        continue;
+      }
       cost.requests++;
       cost.points += data.rateLimit?.cost ?? 0;
       cost.remaining = data.rateLimit?.remaining ?? null;
-      const repo = data.repository;
-      if (!repo) throw new GitHubError(`repository ${owner}/${name} not found or not accessible`);
-      first ??= repo;
-      n.forEach((v, i) => prs.set(v, repo[`p${i}`] ? prView(repo[`p${i}`], ask.labels.ready) : null));
-      o.forEach((v, i) => commits.set(v, repo[`c${i}`]?.author ? author(repo[`c${i}`].author) : null));
+      request.forEach((part, i) => {
+        const seen = views.get(part.repository);
+        if (seen && 'error' in seen) return;
+        const repo = data[`r${i}`];
+        if (!repo) {
+          views.set(part.repository, { error: `repository ${part.repository} not found or not accessible` });
+          return;
+        }
+        const view: Building = seen ?? { prs: new Map(), branches: new Map(), commits: new Map() };
+        Object.assign(view, { repositoryId: repo.id, readyLabelId: repo.readyLabel?.id, remediationLabelId: repo.remediationLabel?.id });
+        part.prs.forEach((n, j) => view.prs.set(n, repo[`p${j}`] ? prView(repo[`p${j}`], labels.ready) : null));
+        part.commits.forEach((c, j) => view.commits.set(c, repo[`c${j}`]?.author ? author(repo[`c${j}`].author) : null));
+        // A fork's PR can share the branch name: only one from this repository's own branch is the task's.
+        part.branches.forEach((b, j) => {
+          const own = repo[`b${j}`].nodes.find((p: any) => !p.isCrossRepository && p.headRefName === b);
+          view.branches.set(b, own ? prView(own, labels.ready) : null);
+        });
+        views.set(part.repository, view);
+      });
     }
-    return {
-      repositoryId: first.id,
-      readyLabelId: first.readyLabel?.id,
-      remediationLabelId: first.remediationLabel?.id,
-      prs,
-      labelled: first.labelled.nodes.map((pr: any) => prView(pr, ask.labels.ready)),
-      commits,
-      cost,
-    };
+    return { repositories: views as Survey['repositories'], cost };
   }
 
   /**
@@ -181,4 +201,56 @@ export class GraphqlGitHub implements GitHubApi {
       { deadline: this.o.deadline, baseMs: 1000, maxMs: 60_000, onRetry: (e, _n, ms) => this.o.onRetry?.(e.message, ms), now: this.o.now },
     );
   }
+}
+
+/** A repository's view while its parts come in. */
+interface Building {
+  repositoryId?: string;
+  readyLabelId?: string;
+  remediationLabelId?: string;
+  prs: Map<number, PullRequestView | null>;
+  branches: Map<string, PullRequestView | null>;
+  commits: Map<string, CommitAuthor | null>;
+}
+
+/** What one request asks of one repository: a part of its ask, so that a repository of many tasks spans requests. */
+type SurveyPart = SurveyAsk;
+
+const aliases = (p: SurveyPart) => p.branches.length + p.prs.length + p.commits.length;
+const shapeOf = (p: SurveyPart) => ({ branches: p.branches.length, prs: p.prs.length, commits: p.commits.length });
+
+/**
+ * The requests of a survey: each repository's ask cut into parts of at most SURVEY_BATCH aliases, packed into
+ * requests of at most SURVEY_BATCH aliases, a repository counting as one.
+ */
+export function surveyRequests(asks: readonly SurveyAsk[]): SurveyPart[][] {
+  const parts: SurveyPart[] = [];
+  for (const ask of asks) {
+    const all = [
+      ...ask.branches.map((b) => ['branches', b] as const),
+      ...ask.prs.map((n) => ['prs', n] as const),
+      ...ask.commits.map((c) => ['commits', c] as const),
+    ];
+    for (let at = 0; at === 0 || at < all.length; at += SURVEY_BATCH - 1) {
+      const slice = all.slice(at, at + SURVEY_BATCH - 1);
+      const pick = <K extends 'branches' | 'prs' | 'commits'>(k: K) => slice.filter(([kind]) => kind === k).map(([, v]) => v);
+      parts.push({
+        repository: ask.repository,
+        branches: pick('branches') as string[],
+        prs: pick('prs') as number[],
+        commits: pick('commits') as string[],
+      });
+    }
+  }
+  const requests: SurveyPart[][] = [];
+  let size = Infinity;
+  for (const part of parts) {
+    if (size + aliases(part) + 1 > SURVEY_BATCH) {
+      requests.push([]);
+      size = 0;
+    }
+    requests[requests.length - 1].push(part);
+    size += aliases(part) + 1;
+  }
+  return requests;
 }

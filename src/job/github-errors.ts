@@ -105,13 +105,14 @@ export function rereadHelps(f: GitHubFailure, applied: Applied, error: Retryable
   );
 }
 
-/** Is this only `pullRequest(number:)` aliases under `repository` answering NOT_FOUND, the rest of `data` good? */
-export function onlyMissingAliases(f: GitHubFailure, alias: RegExp): boolean {
-  return (
-    !!f.data &&
-    !!f.errors?.length &&
-    f.errors.every((x) => x.type === 'NOT_FOUND' && x.path?.length === 2 && x.path[0] === 'repository' && alias.test(String(x.path[1])))
-  );
+/**
+ * Is every error a NOT_FOUND of one survey alias, a repository (`r<i>`) or a PR under one (`r<i>.p<j>`), with
+ * `data` for the rest? GitHub answers a missing PR or repository that way; the others in the request are good.
+ */
+export function onlyMissingAliases(f: GitHubFailure): boolean {
+  const alias = (path: ReadonlyArray<string | number> | undefined) =>
+    !!path && /^r\d+$/.test(String(path[0])) && (path.length === 1 || (path.length === 2 && /^p\d+$/.test(String(path[1]))));
+  return !!f.data && !!f.errors?.length && f.errors.every((x) => x.type === 'NOT_FOUND' && alias(x.path));
 }
 
 /** `createLabel` for a name the repository already has (in any case): the label exists, which is all we need. */

@@ -35,24 +35,49 @@ export interface CommitAuthor {
 /** A PR as the reconciler sees it. */
 export interface PullRequestView extends PullRequestState {
   readonly state: 'OPEN' | 'CLOSED' | 'MERGED';
+  readonly isDraft: boolean;
+  /** When it was closed or merged, else null (GitHub's clock). */
+  readonly closedAt: string | null;
+  /** Its last change: for a draft, no later than the conversion's time is knowable from a read. */
+  readonly updatedAt: string;
   readonly headRefName: string;
   /** The head commit; null when GitHub shows no commit. */
   readonly head: { readonly oid: string; readonly committedAt: string; readonly author: CommitAuthor } | null;
 }
 
-/** One repository's state for a reconcile pass, from one request per 50 PRs. */
+/** What the reconciler asks of one repository: its task branches' PRs, PRs by number, commits by oid. */
+export interface SurveyAsk {
+  /** Lower-case `owner/name`. */
+  readonly repository: string;
+  readonly branches: readonly string[];
+  readonly prs: readonly number[];
+  readonly commits: readonly string[];
+}
+
+/** One repository as a survey read it. */
 export interface RepositoryView {
   readonly repositoryId: string;
   readonly readyLabelId?: string;
   readonly remediationLabelId?: string;
   /** Each asked-for PR by number; null when GitHub has no such PR. */
   readonly prs: ReadonlyMap<number, PullRequestView | null>;
-  /** Open PRs carrying either label, most recently updated first (up to 100). */
-  readonly labelled: readonly PullRequestView[];
+  /** Each asked-for task branch: its newest PR into this repository from this repository, any state; null if none. */
+  readonly branches: ReadonlyMap<string, PullRequestView | null>;
   /** Each asked-for commit by oid; null when unknown. */
   readonly commits: ReadonlyMap<string, CommitAuthor | null>;
-  /** Requests made and GitHub points they cost (`rateLimit.cost`), and what was left after the last. */
-  readonly cost: { readonly requests: number; readonly points: number; readonly remaining: number | null };
+}
+
+/** What GitHub cost: requests, points by `rateLimit.cost`, and what was left after the last. */
+export interface GitHubCost {
+  readonly requests: number;
+  readonly points: number;
+  readonly remaining: number | null;
+}
+
+/** A survey: each repository asked about, read or with the reason it could not be; and its cost. */
+export interface Survey {
+  readonly repositories: ReadonlyMap<string, RepositoryView | { readonly error: string }>;
+  readonly cost: GitHubCost;
 }
 
 export interface TransitionChange {
@@ -61,19 +86,32 @@ export interface TransitionChange {
   readonly comment?: string;
 }
 
+/** The two labels of the transition, by name. */
+export interface Labels {
+  readonly ready: string;
+  readonly remediation: string;
+}
+
 export interface GitHubApi {
-  resolve(owner: string, name: string, branch: string, labels: { ready: string; remediation: string }): Promise<ResolvedPush>;
+  resolve(owner: string, name: string, branch: string, labels: Labels): Promise<ResolvedPush>;
   createLabel(repositoryId: string, name: string, color: string, description: string): Promise<string>;
   /**
    * One request: remove `remove`, add `add`, post `comment`, each only when given. Throws `TransitionError`
    * when GitHub may have done part of it; never sends the same document twice unless nothing was applied.
    */
   transition(prId: string, change: TransitionChange): Promise<void>;
-  view(
-    owner: string,
-    name: string,
-    ask: { prs: number[]; commits: string[]; labels: { ready: string; remediation: string } },
-  ): Promise<RepositoryView>;
+  /**
+   * The repositories this client will act on, before it does: an App's client mints its token(s) scoped to
+   * them. A client with one fixed token needs nothing.
+   */
+  prepare?(repositories: readonly string[]): Promise<void>;
+  /** One repository's PRs by number: the Job's read of a PR event's PR, and its re-read after a partial transition. */
+  view(owner: string, name: string, prs: number[], labels: Labels): Promise<RepositoryView>;
+  /**
+   * The reconciler's read: every repository asked about, batched into as few requests as GitHub's limits allow.
+   * A request that fails marks its repositories with the error; the others are still read.
+   */
+  survey(asks: readonly SurveyAsk[], labels: Labels): Promise<Survey>;
 }
 
 /** GitHub said no in a way retrying will not fix (401, schema errors, missing repository). */

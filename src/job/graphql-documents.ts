@@ -33,46 +33,63 @@ export const RESOLVE_QUERY = `query Resolve($owner: String!, $name: String!, $re
 
 const AUTHOR = 'author { name email user { login } }';
 
-/** Most aliased PRs and commits in one view query, well inside GitHub's node limits. */
-export const VIEW_BATCH = 50;
-
-/**
- * The reconciler's view of one repository: both label ids, the open PRs carrying either label (with their head
- * commit, for the resync), the PRs (and, optionally, the commits) its state records, as aliases `p<i>` and
- * `c<i>`, and what the request cost, in one request.
- */
-export function viewQuery(prs: number, commits: number): string {
-  const vars = ['$owner: String!', '$name: String!', '$ready: String!', '$remediation: String!'];
-  const fields = [
-    'id',
-    'readyLabel: label(name: $ready) { id }',
-    'remediationLabel: label(name: $remediation) { id }',
-    'labelled: pullRequests(states: [OPEN], labels: [$ready, $remediation], first: 100, orderBy: { field: UPDATED_AT, direction: DESC }) { nodes { ...Pr } }',
-  ];
-  for (let i = 0; i < prs; i++) {
-    vars.push(`$n${i}: Int!`);
-    fields.push(`p${i}: pullRequest(number: $n${i}) { ...Pr }`);
-  }
-  for (let i = 0; i < commits; i++) {
-    vars.push(`$o${i}: GitObjectID!`);
-    fields.push(`c${i}: object(oid: $o${i}) { ... on Commit { ${AUTHOR} } }`);
-  }
-  return `query View(${vars.join(', ')}) {
-  rateLimit { cost remaining }
-  repository(owner: $owner, name: $name) {
-    ${fields.join('\n    ')}
-  }
-}
-fragment Pr on PullRequest {
+/** What both reads take of a PR: its state, labels, our markers, recent label events and the head commit. */
+const PR_FRAGMENT = `fragment Pr on PullRequest {
   id
   number
   state
+  isDraft
+  isCrossRepository
   headRefName
+  closedAt
+  updatedAt
   labels(first: 100) { nodes { id name } }
   comments(last: 30) { nodes { body viewerDidAuthor } }
   ${LABEL_EVENTS}
   commits(last: 1) { nodes { commit { oid committedDate ${AUTHOR} } } }
 }`;
+
+/** The PRs read per task branch, newest first: the task's own, and room for one from a fork of the same name. */
+export const BRANCH_PRS = 2;
+
+/** Aliases one survey request carries at most: well inside GitHub's 500,000 nodes and its 10 s time-out. */
+export const SURVEY_BATCH = 100;
+
+/** What a survey asks of one repository: task branches, PRs by number, commits by oid. */
+export interface SurveyShape {
+  readonly branches: number;
+  readonly prs: number;
+  readonly commits: number;
+}
+
+/**
+ * The reconciler's one read of GitHub, for many repositories at once (aliases `r<i>`): per repository its id and
+ * label ids, the PRs of each task branch (`b<j>`, any state), the PRs its records name (`p<j>`) and the commits
+ * compensation checks (`c<j>`), and what the request cost. Only repositories with work are asked about.
+ */
+export function surveyQuery(repositories: readonly SurveyShape[]): string {
+  const vars = ['$ready: String!', '$remediation: String!'];
+  const blocks = repositories.map((shape, i) => {
+    vars.push(`$r${i}o: String!`, `$r${i}n: String!`);
+    const fields = ['id', 'readyLabel: label(name: $ready) { id }', 'remediationLabel: label(name: $remediation) { id }'];
+    for (let j = 0; j < shape.branches; j++) {
+      vars.push(`$r${i}b${j}: String!`);
+      fields.push(
+        `b${j}: pullRequests(headRefName: $r${i}b${j}, first: ${BRANCH_PRS}, orderBy: { field: CREATED_AT, direction: DESC }) { nodes { ...Pr } }`,
+      );
+    }
+    for (let j = 0; j < shape.prs; j++) {
+      vars.push(`$r${i}p${j}: Int!`);
+      fields.push(`p${j}: pullRequest(number: $r${i}p${j}) { ...Pr }`);
+    }
+    for (let j = 0; j < shape.commits; j++) {
+      vars.push(`$r${i}c${j}: GitObjectID!`);
+      fields.push(`c${j}: object(oid: $r${i}c${j}) { ... on Commit { ${AUTHOR} } }`);
+    }
+    return `  r${i}: repository(owner: $r${i}o, name: $r${i}n) {\n    ${fields.join('\n    ')}\n  }`;
+  });
+  const usesPr = repositories.some((r) => r.branches + r.prs > 0);
+  return `query Survey(${vars.join(', ')}) {\n  rateLimit { cost remaining }\n${blocks.join('\n')}\n}\n${usesPr ? PR_FRAGMENT : ''}`;
 }
 
 export const CREATE_LABEL_MUTATION = `mutation CreateLabel($repositoryId: ID!, $name: String!, $color: String!, $description: String) {
@@ -115,8 +132,11 @@ export function allDocuments(): Record<string, string> {
     RESOLVE_QUERY,
     CREATE_LABEL_MUTATION,
     LABEL_QUERY,
-    'viewQuery(0, 0)': viewQuery(0, 0),
-    [`viewQuery(${VIEW_BATCH}, ${VIEW_BATCH})`]: viewQuery(VIEW_BATCH, VIEW_BATCH),
+    'surveyQuery(one repository, nothing asked)': surveyQuery([{ branches: 0, prs: 0, commits: 0 }]),
+    'surveyQuery(two repositories, every kind of alias)': surveyQuery([
+      { branches: 2, prs: 1, commits: 1 },
+      { branches: 1, prs: 0, commits: 0 },
+    ]),
   };
   for (let bits = 1; bits < 8; bits++) {
     const p = { remove: !!(bits & 1), add: !!(bits & 2), comment: !!(bits & 4) };

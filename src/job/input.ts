@@ -82,8 +82,8 @@ export interface ReconcileInput extends StaticInput {
   readonly bots: { readonly logins: string[]; readonly commitAuthors: string[]; readonly caseInsensitive: boolean };
   /** Restore the labels of a remediated PR whose head commit is none of the bots'. */
   readonly compensateForeignCommits: boolean;
-  /** Matches `refs/heads/<task branch>`, group 1 the task id: the resync's PRs. */
-  readonly branchRef: RegExp;
+  /** The task branch, `{id}` standing for the task id: where the pass finds a task's PR. */
+  readonly branchPattern: string;
 }
 
 /** The label selector of one task's QA runs: the repository's term too when the scope is a label. */
@@ -188,9 +188,8 @@ export function readReconcileInput(env: Env): ReconcileInput {
       `${RECONCILE_FIELDS.bots.name} and ${RECONCILE_FIELDS.botCommitAuthors.name} are both empty: the resync needs the bots' identities`,
     );
   }
-  let branchRef: RegExp;
   try {
-    branchRef = new RegExp(branchRefRegex(r.branchPattern));
+    branchRefRegex(r.branchPattern);
   } catch (e) {
     throw new BadInputError(`${RECONCILE_FIELDS.branchPattern.name}=${JSON.stringify(r.branchPattern)}: ${(e as Error).message}`);
   }
@@ -203,6 +202,6 @@ export function readReconcileInput(env: Env): ReconcileInput {
     alertWebhookUrl: webhook || undefined,
     bots,
     compensateForeignCommits: r.compensateForeignCommits,
-    branchRef,
+    branchPattern: r.branchPattern,
   };
 }

@@ -48,7 +48,7 @@ export interface LockOptions {
   readonly repository: string;
   readonly pr: number;
   readonly onWait?: (holder: string) => void;
-  readonly now?: () => number;
+  readonly now: () => number;
 }
 
 /**
@@ -56,7 +56,7 @@ export interface LockOptions {
  * resourceVersion it read, so of two racing runs exactly one wins; the other re-reads (409) and waits.
  */
 export async function acquire(kube: KubeApi, o: LockOptions): Promise<Lease> {
-  const now = o.now ?? Date.now;
+  const { now } = o;
   const giveUp = now() + o.waitMs;
   for (;;) {
     const stamp = microTime(now());

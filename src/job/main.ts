@@ -7,7 +7,7 @@ import { BadInputError, JobInput, readInput, readReconcileInput, StaticInput } f
 import { HttpKubeApi, KubeError, loadConnection } from './kube';
 import { jsonLogger, Logger } from './log';
 import { ownRuns, qaRestartedAfterPush, rulesFor, splitRuns } from './ordering';
-import { reconcile } from './reconcile';
+import { reconcile } from './reconcile/pass';
 import { remediate } from './remediate';
 import { RetryableError } from './retry';
 
@@ -101,17 +101,21 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The run's clients, all on the one real clock: the only place the runtime reads it. */
 function clients(input: StaticInput, log: Logger) {
+  const now = Date.now;
   return {
-    kube: new HttpKubeApi(loadConnection(process.env)),
+    kube: new HttpKubeApi(loadConnection(process.env), { now }),
     github: new GraphqlGitHub({
       url: input.graphqlUrl,
       token: input.token,
-      deadline: Date.now() + input.deadlineSeconds * 1000,
+      deadline: now() + input.deadlineSeconds * 1000,
       requestTimeoutMs: input.requestTimeoutMs,
       onRetry: (reason, waitMs) => log('github-retry', { reason, waitMs }),
+      now,
     }),
     log,
+    now,
   };
 }
 

@@ -1,4 +1,5 @@
 import { RemediationMode } from '../contract/env';
+import { REASON } from './event-reasons';
 import { ResolvedPush, sameLabel } from './github';
 import { JobInput, StaticInput } from './input';
 import { acquire, leaseName, readState, save } from './lease';
@@ -16,11 +17,11 @@ export type RemediateDeps = StepDeps;
  * each step. Every step is skipped when the PR's state already records it, so a rerun after a crash resumes.
  */
 export async function remediate(input: JobInput, deps: RemediateDeps): Promise<Outcome> {
-  const resolvedAt = new Date((deps.now ?? Date.now)()).toISOString();
+  const resolvedAt = new Date(deps.now()).toISOString();
   if (input.event === 'push')
     return handlePush(input, await deps.github.resolve(input.owner, input.name, input.branch, input.labels), resolvedAt, deps);
   // A PR event names its PR, which is closed or a draft now: read it by number, not as the branch's open PR.
-  const view = await deps.github.view(input.owner, input.name, { prs: [input.prNumber!], commits: [], labels: input.labels });
+  const view = await deps.github.view(input.owner, input.name, [input.prNumber!], input.labels);
   const pr = view.prs.get(input.prNumber!);
   return handlePush(
     input,
@@ -124,8 +125,7 @@ function newState(input: JobInput, pr: number, previous: PrState | undefined, re
  * lost, which reads GitHub in its own batched query.
  */
 export async function handlePush(input: JobInput, resolved: ResolvedPush, resolvedAt: string, deps: RemediateDeps): Promise<Outcome> {
-  const { kube, log } = deps;
-  const now = deps.now ?? Date.now;
+  const { kube, log, now } = deps;
   const before = decidePush(input, { resolved }, resolvedAt);
   if (before.kind === 'skip') {
     const pr = resolved.pr && { pr: resolved.pr.number };
@@ -176,7 +176,7 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
       input.namespace,
       held.lease,
       'Normal',
-      'RemediationSkipped',
+      REASON.skipped,
       `PR #${pr.number}: ${provenance(state)}: skipped: opted-out (label ${input.optOutLabel})`,
       log,
     );
@@ -201,7 +201,7 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
       input.namespace,
       held.lease,
       'Normal',
-      observe ? 'RemediationObserved' : 'RemediationDone',
+      observe ? REASON.observed : REASON.done,
       observe
         ? `PR #${pr.number}: ${provenance(state)}: observe mode, nothing changed: would cancel ${runs}, keep ${cancel!.kept.length}, ${labels}`
         : `PR #${pr.number}: ${provenance(state)}: ${runs} cancelled, ${cancel!.kept.length} kept, ${labels}`,
@@ -222,7 +222,7 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
     state.phase = 'failed';
     state.lastError = (e as Error).message;
     await release(state).catch((err) => log('release-failed', { error: (err as Error).message }));
-    await event(kube, input.namespace, held.lease, 'Warning', 'RemediationFailed', `PR #${pr.number}: ${state.lastError}`, log);
+    await event(kube, input.namespace, held.lease, 'Warning', REASON.failed, `PR #${pr.number}: ${state.lastError}`, log);
     throw e;
   }
 }

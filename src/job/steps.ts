@@ -1,3 +1,4 @@
+import { Reason } from './event-reasons';
 import { RemediationMode } from '../contract/env';
 import { GitHubApi, markerComment, PullRequestState, sameLabel, TransitionError } from './github';
 import { StaticInput, taskSelector } from './input';
@@ -14,7 +15,8 @@ export interface StepDeps {
   readonly log: Logger;
   /** How long deleted CodeRuns may take to disappear (finalizers). @default 30000 */
   readonly verifyTimeoutMs?: number;
-  readonly now?: () => number;
+  /** The one clock of a run: Lease stamps, step times, Event times, waits. */
+  readonly now: () => number;
 }
 
 /** The PR a push's steps act on, as GitHub showed it in this run. */
@@ -39,8 +41,7 @@ export interface HeldLease {
  * same input in enforce mode later acts.
  */
 export async function completeSteps(s: StaticInput, state: PrState, held: HeldLease, target: StepTarget, deps: StepDeps): Promise<void> {
-  const { kube, log } = deps;
-  const now = deps.now ?? Date.now;
+  const { kube, log, now } = deps;
   const enforce = s.mode === RemediationMode.ENFORCE;
   const pr = target.pr.number;
   if (!state.steps.cancel) {
@@ -130,8 +131,7 @@ const RELABEL_ROUNDS = 3;
  * part, records what it did (`record` saves the state), reads the PR again and finishes the rest.
  */
 async function relabel(s: StaticInput, deps: StepDeps, target: StepTarget, state: PrState, record: () => Promise<void>): Promise<Relabel> {
-  const { github } = deps;
-  const now = deps.now ?? Date.now;
+  const { github, now } = deps;
   let { pr, remediationLabelId } = target;
   const previous = state.steps.relabel;
   const changed: { removed?: string; added?: string } = { removed: previous?.removed, added: previous?.added };
@@ -161,11 +161,7 @@ async function relabel(s: StaticInput, deps: StepDeps, target: StepTarget, state
       await record();
       if (!e.reread || round === RELABEL_ROUNDS) throw e.error;
       const [owner, name] = state.repository.split('/');
-      const view = await github.view(owner, name, {
-        prs: [pr.number],
-        commits: [],
-        labels: { ready: s.labels.ready, remediation: s.labels.remediation },
-      });
+      const view = await github.view(owner, name, [pr.number], s.labels);
       const seen = view.prs.get(pr.number);
       if (seen?.state !== 'OPEN')
         throw new RetryableError(`pr #${pr.number} is ${seen ? seen.state.toLowerCase() : 'gone'} since the transition began`);
@@ -213,7 +209,7 @@ export async function event(
   namespace: string,
   lease: Lease,
   type: 'Normal' | 'Warning',
-  reason: string,
+  reason: Reason,
   message: string,
   log: Logger,
 ): Promise<void> {

@@ -123,7 +123,10 @@ interface PullRequest {
   number: number;
   head: string;
   headRefName: string;
-  state: 'OPEN' | 'CLOSED';
+  state: 'OPEN' | 'CLOSED' | 'MERGED';
+  isDraft: boolean;
+  closedAt: string | null;
+  updatedAt: string;
   labelIds: string[];
   labelEvents: LabelEvent[];
   comments: Comment[];
@@ -147,13 +150,21 @@ export interface CommitAuthor {
   email?: string;
 }
 
-/** The points a request costs on GitHub: nodes asked for by every connection, over 100, at least 1. */
-export function queryCost(document: DocumentNode, variables: Record<string, unknown>): number {
+/** GitHub's cap on the nodes one request may ask for. */
+export const MAX_NODES = 500_000;
+
+/**
+ * The points a request costs on GitHub (the requests its connections imply, over 100, at least 1), and the nodes
+ * it may return (each connection's `first`/`last` times its parents'). Throws GitHub's error for a `first` or
+ * `last` outside 1 to 100.
+ */
+export function queryCost(document: DocumentNode, variables: Record<string, unknown>): { points: number; nodes: number } {
   const fragments = new Map(
     document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
   );
   const value = (v: ValueNode): number =>
     v.kind === Kind.INT ? Number(v.value) : v.kind === Kind.VARIABLE ? Number(variables[v.name.value] ?? 0) : 0;
+  let nodes = 0;
   const walk = (set: SelectionSetNode | undefined, multiplier: number): number => {
     let sum = 0;
     for (const sel of set?.selections ?? []) {
@@ -161,15 +172,26 @@ export function queryCost(document: DocumentNode, variables: Record<string, unkn
       else if (sel.kind === Kind.INLINE_FRAGMENT) sum += walk(sel.selectionSet, multiplier);
       else {
         const size = sel.arguments?.find((a) => a.name.value === 'first' || a.name.value === 'last');
-        if (size) sum += multiplier;
-        sum += walk(sel.selectionSet, size ? multiplier * value(size.value) : multiplier);
+        const n = size ? value(size.value) : 1;
+        if (size && (n < 1 || n > 100)) {
+          throw new ApiError(
+            'EXCESSIVE_PAGINATION',
+            `Requesting ${n} records on the \`${sel.name.value}\` connection exceeds the \`${size.name.value}\` limit of 100 records.`,
+          );
+        }
+        if (size) {
+          sum += multiplier;
+          nodes += multiplier * n;
+        }
+        sum += walk(sel.selectionSet, multiplier * n);
       }
     }
     return sum;
   };
   const op = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
-  if (!op || op.kind !== Kind.OPERATION_DEFINITION) return 1;
-  return Math.max(1, Math.round(walk(op.selectionSet, 1) / 100));
+  if (!op || op.kind !== Kind.OPERATION_DEFINITION) return { points: 1, nodes: 0 };
+  const points = Math.max(1, Math.round(walk(op.selectionSet, 1) / 100));
+  return { points, nodes };
 }
 
 class ApiError extends Error {
@@ -182,8 +204,12 @@ class ApiError extends Error {
 }
 
 export class GitHubTestServer {
-  static async start(options: { token?: string; mutationIntervalMs?: number } = {}): Promise<GitHubTestServer> {
-    const s = new GitHubTestServer(options.token ?? 'test-token', options.mutationIntervalMs ?? 0);
+  /**
+   * `pointsPerHour`: the primary budget, as GitHub gives a token (5,000) or an App installation (up to 12,500);
+   * a request costing more than is left is refused with RATE_LIMITED until the hour is over.
+   */
+  static async start(options: { token?: string; mutationIntervalMs?: number; pointsPerHour?: number } = {}): Promise<GitHubTestServer> {
+    const s = new GitHubTestServer(options.token ?? 'test-token', options.mutationIntervalMs ?? 0, options.pointsPerHour ?? 5000);
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     s.release = own('GitHub test server', () => {
       s.server.closeAllConnections();
@@ -201,14 +227,17 @@ export class GitHubTestServer {
   private lastMutationAt = -Infinity;
   /** How far this server's clock runs ahead of the machine's, for its timestamps (negative: behind). */
   clockSkewMs = 0;
-  /** Points left in the hour's budget, as `rateLimit.remaining` reports it. */
-  private remaining = 5000;
+  /** Points left in the hour's budget, as `rateLimit.remaining` reports it, and when the budget is refilled. */
+  private remaining: number;
+  private resetAt = Date.now() + 3_600_000;
   private release: () => Promise<void> = async () => undefined;
 
   private constructor(
     readonly token: string,
     private readonly mutationIntervalMs: number,
+    private readonly pointsPerHour: number,
   ) {
+    this.remaining = pointsPerHour;
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }
 
@@ -268,7 +297,20 @@ export class GitHubTestServer {
     const head = this.repo(options.head ?? fullName).fullName;
     const labelIds = labels.map((l) => findLabel(repo, l)!.id);
     const labelEvents = labelIds.map((labelId) => ({ labelId, at: iso(this.now()) }));
-    repo.prs.push({ id: this.id('PR'), number, head, headRefName: branch, state: 'OPEN', labelIds, labelEvents, comments: [] });
+    const at = iso(this.now());
+    repo.prs.push({
+      id: this.id('PR'),
+      number,
+      head,
+      headRefName: branch,
+      state: 'OPEN',
+      isDraft: false,
+      closedAt: null,
+      updatedAt: at,
+      labelIds,
+      labelEvents,
+      comments: [],
+    });
     return number;
   }
 
@@ -279,8 +321,34 @@ export class GitHubTestServer {
     repo.prs = repo.prs.filter((p) => p.number !== number);
   }
 
-  closePullRequest(fullName: string, number: number): void {
-    this.pr(fullName, number).state = 'CLOSED';
+  /** Closes a PR unmerged, now; returns the time GitHub records (ms). */
+  closePullRequest(fullName: string, number: number): number {
+    return this.end(this.pr(fullName, number), 'CLOSED');
+  }
+
+  /** Merges a PR, now: GitHub closes it too; returns the time (ms). */
+  mergePullRequest(fullName: string, number: number): number {
+    return this.end(this.pr(fullName, number), 'MERGED');
+  }
+
+  /** Converts an open PR to a draft, now; returns the time (ms). */
+  convertToDraft(fullName: string, number: number): number {
+    const pr = this.pr(fullName, number);
+    pr.isDraft = true;
+    return this.touch(pr);
+  }
+
+  private end(pr: PullRequest, state: 'CLOSED' | 'MERGED'): number {
+    pr.state = state;
+    const at = this.touch(pr);
+    pr.closedAt = pr.updatedAt;
+    return at;
+  }
+
+  /** Stamps a change of the PR, as GitHub's `updatedAt`; returns the time (ms, whole seconds). */
+  private touch(pr: PullRequest): number {
+    pr.updatedAt = iso(this.now());
+    return Date.parse(pr.updatedAt);
   }
 
   /** Adds a label to a PR, as an agent would; the timeline records when. */
@@ -301,6 +369,7 @@ export class GitHubTestServer {
       if (pr.labelIds.includes(id)) continue;
       pr.labelIds.push(id);
       pr.labelEvents.push({ labelId: id, at: iso(this.now()) });
+      this.touch(pr);
     }
   }
 
@@ -449,15 +518,32 @@ export class GitHubTestServer {
     if (fault?.kind === 'delete-label') {
       for (const repo of this.repos.values()) this.deleteLabel(repo.fullName, fault.label!);
     }
-    const points = queryCost(document, payload.variables ?? {});
-    this.remaining = Math.max(0, this.remaining - points);
+    let cost: { points: number; nodes: number };
+    try {
+      cost = queryCost(document, payload.variables ?? {});
+    } catch (e) {
+      const error = e as ApiError;
+      return send(200, { errors: [{ type: error.type, message: error.message }] }, {}, undefined, [error.message]);
+    }
+    if (cost.nodes > MAX_NODES) {
+      const message = `By the time this query traverses to the nodes connection, it is requesting up to ${cost.nodes} possible nodes which exceeds the maximum limit of ${MAX_NODES}.`;
+      return send(200, { errors: [{ type: 'MAX_NODE_LIMIT_EXCEEDED', message }] }, {}, undefined, [message]);
+    }
+    const points = cost.points;
+    if (Date.now() >= this.resetAt) [this.remaining, this.resetAt] = [this.pointsPerHour, Date.now() + 3_600_000];
+    const limits = { 'x-ratelimit-limit': String(this.pointsPerHour), 'x-ratelimit-reset': String(Math.ceil(this.resetAt / 1000)) };
+    if (points > this.remaining) {
+      const message = 'API rate limit exceeded';
+      return send(200, { errors: [{ type: 'RATE_LIMITED', message }] }, { ...limits, 'x-ratelimit-remaining': '0' }, 'primary', [message]);
+    }
+    this.remaining -= points;
     const rateLimit = {
       cost: points,
       remaining: this.remaining,
-      limit: 5000,
-      used: 5000 - this.remaining,
-      nodeCount: 0,
-      resetAt: iso(this.now() + 3_600_000),
+      limit: this.pointsPerHour,
+      used: this.pointsPerHour - this.remaining,
+      nodeCount: cost.nodes,
+      resetAt: iso(this.resetAt),
     };
     const root = { ...this.root(fault?.kind === 'forbidden' ? fault.field : undefined), rateLimit };
     const result = await execute({ schema: githubSchema(), document, variableValues: payload.variables ?? {}, rootValue: root });
@@ -505,6 +591,11 @@ export class GitHubTestServer {
         id: pr.id,
         number: pr.number,
         state: pr.state,
+        isDraft: pr.isDraft,
+        isCrossRepository: !sameName(pr.head, repo.fullName),
+        closedAt: pr.closedAt,
+        mergedAt: pr.state === 'MERGED' ? pr.closedAt : null,
+        updatedAt: pr.updatedAt,
         headRefName: pr.headRefName,
         headRefOid: head,
         baseRepository: { id: repo.id, nameWithOwner: repo.fullName },
@@ -555,14 +646,22 @@ export class GitHubTestServer {
         if (!pr) throw new ApiError('NOT_FOUND', `Could not resolve to a PullRequest with the number of ${b.number}.`);
         return prNode(repo, pr);
       },
-      // orderBy UPDATED_AT is not modelled: PRs come in creation order.
-      pullRequests: (b: { states?: string[]; labels?: string[]; first?: number }) => ({
-        nodes: repo.prs
+      // Creation order, or newest first with orderBy CREATED_AT DESC; other orders are not modelled.
+      pullRequests: (b: {
+        states?: string[];
+        labels?: string[];
+        headRefName?: string;
+        first?: number;
+        orderBy?: { field: string; direction: string };
+      }) => {
+        if (b.orderBy && b.orderBy.field !== 'CREATED_AT') throw new Error('test server: only orderBy CREATED_AT is modelled');
+        const prs = repo.prs
           .filter((p) => !b.states || b.states.includes(p.state))
-          .filter((p) => !b.labels || p.labelIds.some((id) => b.labels!.some((n) => findLabel(repo, n)?.id === id)))
-          .slice(0, b.first ?? 100)
-          .map((p) => prNode(repo, p)),
-      }),
+          .filter((p) => b.headRefName === undefined || p.headRefName === b.headRefName)
+          .filter((p) => !b.labels || p.labelIds.some((id) => b.labels!.some((n) => findLabel(repo, n)?.id === id)));
+        if (b.orderBy?.direction === 'DESC') prs.reverse();
+        return { nodes: prs.slice(0, b.first ?? 100).map((p) => prNode(repo, p)) };
+      },
       object: (b: { oid: string }) => commitNode(repo, b.oid) ?? null,
       ref: (b: { qualifiedName: string }) => {
         const branch = b.qualifiedName.replace(/^refs\/heads\//, '');

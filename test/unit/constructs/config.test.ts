@@ -36,7 +36,8 @@ describe('configuration', () => {
     expect(c.namespace).toBe('cto');
     expect(c.codeRun.group).toBe('agents.platform');
     expect(qaSelectorString(c)).toBe('workflow-stage in (quality,security,testing),workflow-stage!=implementation');
-    expect(c.github).toMatchObject({ organizations: ['5dlabs'], repositories: ['5dlabs/cto'], bots: ['rex-5dlabs[bot]'] });
+    expect(c.github).toMatchObject({ organizations: ['5dlabs'], repositories: ['5dlabs/*'], bots: ['rex-5dlabs[bot]'] });
+    expect(c.repositoryScope).toEqual({ from: 'label:service', format: '{name}' });
   });
 
   test('resolving does not modify the input', () => {
@@ -236,13 +237,19 @@ describe('configuration', () => {
     expect(issuesOf({ job: { activeDeadlineSeconds: 100 } })[0]).toContain('job.activeDeadlineSeconds: 100 is not above');
   });
 
-  test('bad config fails synth with the field and value, and leaves dist untouched', () => {
+  test.each([
+    ['github:\n  bots: ["5DLabs-Rex bot"]\n', 'github.bots[0]: "5DLabs-Rex bot" must match pattern'],
+    [
+      'github:\n  organizations: [5dlabs]\n  repositories: [5dlabs/cto, 5dlabs/web]\n',
+      'repositoryScope.from: unset while ["5dlabs/cto","5dlabs/web"] allows several repositories (task ids are per repository',
+    ],
+  ])('bad config fails synth with the field and value, and leaves dist untouched: %j', (yaml, message) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ac-synth-'));
     const outdir = path.join(dir, 'dist');
     fs.mkdirSync(outdir);
     fs.writeFileSync(path.join(outdir, 'keep.yaml'), 'kept: true\n');
     const config = path.join(dir, 'bad.yaml');
-    fs.writeFileSync(config, 'github:\n  bots: ["5DLabs-Rex bot"]\n');
+    fs.writeFileSync(config, yaml);
     let stderr = '';
     try {
       execFileSync('node', [path.join(repoRoot, 'lib/src/main.js')], {
@@ -253,7 +260,7 @@ describe('configuration', () => {
       stderr = e.stderr.toString();
       expect(e.status).toBe(1);
     }
-    expect(stderr).toContain('github.bots[0]: "5DLabs-Rex bot" must match pattern');
+    expect(stderr).toContain(message);
     expect(fs.readdirSync(outdir)).toEqual(['keep.yaml']);
   });
 });

@@ -1,5 +1,14 @@
 /** In-memory stand-ins for the Job's two interfaces, for unit tests of its logic only. */
-import { GitHubApi, PullRequestState, RepositoryView, ResolvedPush, TransitionChange } from '../../../src/job/github';
+import {
+  GitHubApi,
+  PullRequestState,
+  PullRequestView,
+  RepositoryView,
+  ResolvedPush,
+  Survey,
+  SurveyAsk,
+  TransitionChange,
+} from '../../../src/job/github';
 import { ConflictError, KubeApi, KubeEvent, KubeObject, Lease } from '../../../src/job/kube';
 
 /** A CodeRun as the fake keeps it; `created` defaults to an hour before now, long before any push in a test. */
@@ -127,15 +136,28 @@ export class FakeGitHub implements GitHubApi {
   }
   async view(): Promise<RepositoryView> {
     this.calls.push('view');
-    const pr = this.pr && { ...structuredClone(this.pr), state: this.prState, headRefName: 'feature/task-7-implementation', head: null };
+    const pr: PullRequestView | undefined = this.pr && {
+      ...structuredClone(this.pr),
+      state: this.prState,
+      isDraft: false,
+      closedAt: null,
+      updatedAt: new Date().toISOString(),
+      headRefName: 'feature/task-7-implementation',
+      head: null,
+    };
     return {
       repositoryId: 'R_1',
       remediationLabelId: this.remediationLabelId,
       prs: new Map(pr ? [[pr.number, pr]] : []),
-      labelled: pr ? [pr] : [],
+      branches: new Map(pr ? [[pr.headRefName, pr]] : []),
       commits: new Map(),
-      cost: { requests: 1, points: 1, remaining: 4999 },
     };
+  }
+  /** Each repository as `view` shows it, or the error `view` throws. */
+  async survey(asks: readonly SurveyAsk[]): Promise<Survey> {
+    const repositories = new Map<string, RepositoryView | { error: string }>();
+    for (const ask of asks) repositories.set(ask.repository, await this.view().catch((e: Error) => ({ error: e.message })));
+    return { repositories, cost: { requests: 1, points: 1, remaining: 4999 } };
   }
   async createLabel() {
     this.calls.push('createLabel');

@@ -189,7 +189,7 @@ test.each<[string, GitHubFailure, boolean]>([
   [
     'one missing PR alias',
     on200(
-      [{ type: 'NOT_FOUND', message: 'Could not resolve to a PullRequest with the number of 9.', path: ['repository', 'p1'] }],
+      [{ type: 'NOT_FOUND', message: 'Could not resolve to a PullRequest with the number of 9.', path: ['r0', 'p1'] }],
       {},
       { repository: { p0: {}, p1: null } },
     ),
@@ -199,31 +199,32 @@ test.each<[string, GitHubFailure, boolean]>([
     'two missing PR aliases',
     on200(
       [
-        { type: 'NOT_FOUND', message: 'a', path: ['repository', 'p0'] },
-        { type: 'NOT_FOUND', message: 'b', path: ['repository', 'p3'] },
+        { type: 'NOT_FOUND', message: 'a', path: ['r0', 'p0'] },
+        { type: 'NOT_FOUND', message: 'b', path: ['r1', 'p3'] },
       ],
       {},
-      { repository: {} },
+      { r0: {}, r1: {} },
     ),
     true,
   ],
-  ['the repository itself missing', on200([{ type: 'NOT_FOUND', message: 'a', path: ['repository'] }], {}, { repository: null }), false],
+  ['a repository missing, the others answered', on200([{ type: 'NOT_FOUND', message: 'a', path: ['r1'] }], {}, { r0: {}, r1: null }), true],
+  ['an alias under a missing PR', on200([{ type: 'NOT_FOUND', message: 'a', path: ['r0', 'p0', 'labels'] }], {}, { r0: {} }), false],
   [
     'a missing PR and a FORBIDDEN',
     on200(
       [
-        { type: 'NOT_FOUND', message: 'a', path: ['repository', 'p0'] },
-        { type: 'FORBIDDEN', message: 'b', path: ['repository', 'p1'] },
+        { type: 'NOT_FOUND', message: 'a', path: ['r0', 'p0'] },
+        { type: 'FORBIDDEN', message: 'b', path: ['r0', 'p1'] },
       ],
       {},
-      { repository: {} },
+      { r0: {}, r1: {} },
     ),
     false,
   ],
-  ['NOT_FOUND on another alias', on200([{ type: 'NOT_FOUND', message: 'a', path: ['repository', 'c0'] }], {}, { repository: {} }), false],
-  ['NOT_FOUND without data', on200([{ type: 'NOT_FOUND', message: 'a', path: ['repository', 'p0'] }]), false],
-])('view: %s is a missing PR, not a failed view: %s', (_name, failure, expected) => {
-  expect(onlyMissingAliases(failure, /^p\d+$/)).toBe(expected);
+  ['NOT_FOUND on another alias', on200([{ type: 'NOT_FOUND', message: 'a', path: ['r0', 'c0'] }], {}, { r0: {}, r1: {} }), false],
+  ['NOT_FOUND without data', on200([{ type: 'NOT_FOUND', message: 'a', path: ['r0', 'p0'] }]), false],
+])('survey: %s is a missing alias, not a failed request: %s', (_name, failure, expected) => {
+  expect(onlyMissingAliases(failure)).toBe(expected);
 });
 
 test.each<[GitHubFailure, boolean]>([

@@ -133,8 +133,7 @@ describe('reconciler input', () => {
   test('the bots, for the resync and compensation, and the task branch', () => {
     const i = readReconcileInput({ ...reconciler, AC_COMPENSATE_FOREIGN_COMMITS: 'true', AC_BOT_COMMIT_AUTHORS: 'rex@5dlabs.ai' });
     expect(i.bots).toEqual({ logins: ['5DLabs-Rex[bot]', '5DLabs-Rex'], commitAuthors: ['rex@5dlabs.ai'], caseInsensitive: true });
-    expect(i.branchRef.exec('refs/heads/feature/task-42-implementation')?.[1]).toBe('42');
-    expect(i.branchRef.test('refs/heads/feature/task-42-implementation-x')).toBe(false);
+    expect(i.branchPattern).toBe('feature/task-{id}-implementation');
   });
 
   test.each([

@@ -5,7 +5,8 @@ import { ReconcileInput } from '../../../src/job/input';
 import { Lease } from '../../../src/job/kube';
 import { microTime } from '../../../src/job/lease';
 import { PrState } from '../../../src/job/pr-state';
-import { Action, decide, escalate, lostPush, Observed, reconcile } from '../../../src/job/reconcile';
+import { Action, decide, escalate, lostPrEvent, lostPush, Observed } from '../../../src/job/reconcile/decide';
+import { reconcile } from '../../../src/job/reconcile/pass';
 import { FakeGitHub, FakeKube } from './fakes';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
@@ -18,7 +19,8 @@ const cfg = {
   bots: { logins: ['5DLabs-Rex[bot]'], commitAuthors: [], caseInsensitive: true },
   compensateForeignCommits: false,
   ordering: { clockSkewMs: 5000 },
-  branchRef: /^refs\/heads\/feature\/task-([0-9]+)-implementation$/,
+  branchPattern: 'feature/task-{id}-implementation',
+  scope: { format: '{name}' },
   optOutLabel: 'agent-cancellation/skip',
   mode: RemediationMode.ENFORCE,
 } as unknown as ReconcileInput;
@@ -223,7 +225,7 @@ test('a Lease without state whose holder expired is deleted: its run died before
   const logs: any[] = [];
   const report = await reconcile(
     { ...cfg, namespace: 'ns', repositories: ['5dlabs/cto'], qaSelector: 'agent-type in (cleo,tess)', taskIdLabel: 'task-id' },
-    { kube, github: new FakeGitHub('a'.repeat(40)), log: (step, f) => logs.push({ step, ...f }) },
+    { kube, github: new FakeGitHub('a'.repeat(40)), log: (step, f) => logs.push({ step, ...f }), now: Date.now },
   );
   expect([...kube.leases.keys()]).toEqual(['ac-pr-live-2']);
   expect(report).toMatchObject({ scanned: 0, failed: 0 });
@@ -275,7 +277,7 @@ async function failingWorld() {
     pendingSeconds: 0,
   };
   const stateOf = () => JSON.parse(kube.leases.get('ac-pr-x-1')!.metadata.annotations!['agent-cancellation.5dlabs.io/state']);
-  const pass = (alert: (a: any) => Promise<void>) => reconcile(input, { kube, github, log: () => undefined, alert });
+  const pass = (alert: (a: any) => Promise<void>) => reconcile(input, { kube, github, log: () => undefined, alert, now: Date.now });
   return { kube, stateOf, pass };
 }
 
@@ -314,6 +316,9 @@ describe('resync: the push a PR shows when its webhook was lost', () => {
     id: 'PR',
     number: 3,
     state: 'OPEN',
+    isDraft: false,
+    closedAt: null,
+    updatedAt: ago(30),
     headRefName: 'feature/task-42-implementation',
     labels: [{ id: 'r', name: 'ready-for-qa' }],
     markers: [],
@@ -321,7 +326,7 @@ describe('resync: the push a PR shows when its webhook was lost', () => {
     head: { oid: HEAD, committedAt: committed, author: o.author ?? { name: 'rex', login: '5dlabs-rex[bot]' } },
     ...o,
   });
-  const runs = (ageSeconds: number[]) => () =>
+  const runs = (ageSeconds: number[]) =>
     ageSeconds.map((s, i) => ({ metadata: { name: `tess-${i}`, uid: `u${i}`, creationTimestamp: ago(s) } }));
   const c = { ...cfg, repositories: ['5dlabs/cto'], qaSelector: 'agent-type in (cleo,tess)', taskIdLabel: 'task-id' } as ReconcileInput;
 
@@ -334,7 +339,8 @@ describe('resync: the push a PR shows when its webhook was lost', () => {
       undefined,
       false,
     ],
-    ['not a task branch', view({ headRefName: 'main' }), runs([600]), undefined, false],
+    ['the PR is closed: that is a PR event, not a push', view({ state: 'CLOSED', closedAt: ago(60) }), runs([600]), undefined, false],
+    ['the PR is a draft', view({ isDraft: true }), runs([600]), undefined, false],
     ["a person's commit", view({ author: { name: 'Octo Cat', login: 'octocat' } }), runs([600]), undefined, false],
     ['ready-for-qa added after the commit: QA already restarted', view({ readyLabeledAt: ago(60) }), runs([600]), undefined, false],
     ['only QA runs newer than the commit', view(), runs([60]), undefined, false],
@@ -357,7 +363,7 @@ describe('resync: the push a PR shows when its webhook was lost', () => {
     ['the head only observed (observe mode), now enforcing', view(), runs([600]), { sha: HEAD, phase: 'observed' } as PrState, true],
     ['the head skipped while opted out', view(), runs([600]), { sha: HEAD, phase: 'skipped' } as PrState, true],
   ])('%s -> %s', (_name, pr, runsOf, state, expected) => {
-    const push = lostPush(c, '5dlabs/cto', pr, state, runsOf);
+    const push = lostPush(c, '5dlabs/cto', '42', pr, state, runsOf);
     expect(!!push).toBe(expected);
     if (push) {
       expect(push).toMatchObject({
@@ -374,15 +380,72 @@ describe('resync: the push a PR shows when its webhook was lost', () => {
 
   test('observe mode: a head already observed is not observed again each pass', () => {
     expect(
-      lostPush({ ...c, mode: RemediationMode.OBSERVE }, '5dlabs/cto', view(), { sha: HEAD, phase: 'observed' } as PrState, runs([600])),
+      lostPush(
+        { ...c, mode: RemediationMode.OBSERVE },
+        '5dlabs/cto',
+        '42',
+        view(),
+        { sha: HEAD, phase: 'observed' } as PrState,
+        runs([600]),
+      ),
     ).toBeUndefined();
   });
 
   test("git identities configured as commitAuthors make a commit the bot's", () => {
     const withEmail = { ...c, bots: { ...c.bots, commitAuthors: ['REX@5dlabs.ai'] } };
     expect(
-      lostPush(withEmail, '5dlabs/cto', view({ author: { name: 'Rex', email: 'rex@5dlabs.ai', login: null } }), undefined, runs([600])),
+      lostPush(
+        withEmail,
+        '5dlabs/cto',
+        '42',
+        view({ author: { name: 'Rex', email: 'rex@5dlabs.ai', login: null } }),
+        undefined,
+        runs([600]),
+      ),
     ).toBeDefined();
+  });
+});
+
+describe('resync: the PR event a task PR shows when its webhook was lost', () => {
+  const HEAD = 'f'.repeat(40);
+  const pr = (o: Partial<PullRequestView> = {}): PullRequestView => ({
+    id: 'PR',
+    number: 3,
+    state: 'CLOSED',
+    isDraft: false,
+    closedAt: ago(120),
+    updatedAt: ago(100),
+    headRefName: 'feature/task-42-implementation',
+    labels: [{ id: 'r', name: 'ready-for-qa' }],
+    markers: [],
+    readyLabeledAt: ago(3600),
+    head: { oid: HEAD, committedAt: ago(900), author: { name: 'Octo Cat', login: 'octocat' } },
+    ...o,
+  });
+  const runs = (ageSeconds: number[]) =>
+    ageSeconds.map((s, i) => ({ metadata: { name: `tess-${i}`, uid: `u${i}`, creationTimestamp: ago(s) } }));
+  const c = { ...cfg, repositories: ['5dlabs/cto'], qaSelector: 'agent-type in (cleo,tess)', taskIdLabel: 'task-id' } as ReconcileInput;
+  const handled = (o: Partial<PrState>) => ({ sha: HEAD, phase: 'done', event: 'closed', pushedAt: ago(120), ...o }) as PrState;
+
+  test.each<[string, PullRequestView, number[], PrState | undefined, string | undefined]>([
+    ['closed, a QA run from before', pr(), [600], undefined, 'closed'],
+    ['merged (GitHub closes it too)', pr({ state: 'MERGED' }), [600], undefined, 'closed'],
+    ['turned to draft', pr({ state: 'OPEN', isDraft: true, closedAt: null }), [600], undefined, 'converted_to_draft'],
+    ['open and ready: a push matter, not a PR event', pr({ state: 'OPEN', closedAt: null }), [600], undefined, undefined],
+    ['only runs created after the close', pr(), [60], undefined, undefined],
+    ['the close already handled', pr(), [600], handled({}), undefined],
+    ['the last push handled, not the close', pr(), [600], handled({ event: 'push', pushedAt: ago(900) }), 'closed'],
+    ['the close only observed, now enforcing', pr(), [600], handled({ phase: 'observed' }), 'closed'],
+    ['opted out', pr({ labels: [{ id: 's', name: 'agent-cancellation/skip' }] }), [600], undefined, undefined],
+    ['no head commit visible', pr({ head: null }), [600], undefined, undefined],
+  ])('%s -> %s', (_name, p, ages, state, expected) => {
+    const input = lostPrEvent(c, '5dlabs/cto', '42', p, state, runs(ages));
+    expect(input?.event).toBe(expected);
+    if (input) {
+      const at = Date.parse(p.state === 'OPEN' ? p.updatedAt : p.closedAt!);
+      expect(input).toMatchObject({ prNumber: 3, headSha: HEAD, pushedAtMs: at, source: 'resync', taskId: '42' });
+      expect(input.deliveryId).toBe(`resync-${expected}-3-${at / 1000}`);
+    }
   });
 });
 
@@ -436,7 +499,7 @@ describe('a pass in observe mode', () => {
           taskIdLabel: 'task-id',
           pendingSeconds: 0,
         },
-        { kube, github, log: (step, f) => logs.push({ step, ...f }), verifyTimeoutMs: 2000 },
+        { kube, github, log: (step, f) => logs.push({ step, ...f }), verifyTimeoutMs: 2000, now: Date.now },
       );
     return { kube, github, logs, pass };
   }

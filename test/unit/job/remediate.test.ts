@@ -51,7 +51,10 @@ function world(labels?: string[]) {
   return { kube, gh: new FakeGitHub(SHA, labels), logs: [] as any[] };
 }
 const run = (w: ReturnType<typeof world>, i: Partial<JobInput> = {}) =>
-  remediate({ ...input, ...i }, { kube: w.kube, github: w.gh, log: (step, f) => w.logs.push({ step, ...f }), verifyTimeoutMs: 2000 });
+  remediate(
+    { ...input, ...i },
+    { kube: w.kube, github: w.gh, log: (step, f) => w.logs.push({ step, ...f }), verifyTimeoutMs: 2000, now: Date.now },
+  );
 
 test('normal transition: deletes only the task QA runs, one query, one mutation, state done, lease released', async () => {
   const w = world();
@@ -300,7 +303,7 @@ test('a dead holder (expired lease) is taken over', async () => {
 test('CodeRuns still terminating past the bound: retryable, cancel not recorded', async () => {
   const w = world();
   w.kube.lingering = 100;
-  await expect(remediate(input, { kube: w.kube, github: w.gh, log: () => undefined, verifyTimeoutMs: 600 })).rejects.toThrow(
+  await expect(remediate(input, { kube: w.kube, github: w.gh, log: () => undefined, verifyTimeoutMs: 600, now: Date.now })).rejects.toThrow(
     'still present',
   );
   expect(readState(w.kube.leases.get(LEASE)!)!.steps.cancel).toBeUndefined();
