@@ -185,7 +185,7 @@ test('a bot push lost while the EventSource is down: the next reconciler pass ca
   const pass = await w.reconcile();
   expect([pass.code, pass.stderr]).toEqual([0, '']);
   const summary = pass.logs.find((l) => l.step === 'reconcile-done')!;
-  expect(summary.resynced).toEqual([`${REPO}#5@${head.slice(0, 12)}`]);
+  expect(summary.resynced).toEqual([`${REPO}#5@${head.slice(0, 12)} push`]);
   const after = await names();
   expect(before.filter((n) => !after.includes(n)).sort()).toEqual(qaRunsOf(before, 5).sort());
   expect(gh.prLabels(REPO, 5)).toEqual(['remediation-in-progress']);

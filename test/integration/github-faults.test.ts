@@ -91,11 +91,11 @@ describe('one fault at a time', () => {
   });
 
   test.each<[string, Fault, string[]]>([
-    ["applied, then 502 after GitHub's 10 s limit", { kind: 'applied-502', status: 502 }, ['Resolve', 'Transition:applied-502', 'View']],
-    ['applied, then 504', { kind: 'applied-502', status: 504 }, ['Resolve', 'Transition:applied-502', 'View']],
-    ['applied, then the connection dropped', { kind: 'applied-drop' }, ['Resolve', 'Transition:applied-drop', 'View']],
-    ["applied, then GitHub's timeout on HTTP 200", { kind: 'timeout', applied: true }, ['Resolve', 'Transition:timeout', 'View']],
-    ["GitHub's timeout on HTTP 200, not applied", { kind: 'timeout' }, ['Resolve', 'Transition:timeout', 'View', 'Transition']],
+    ["applied, then 502 after GitHub's 10 s limit", { kind: 'applied-502', status: 502 }, ['Resolve', 'Transition:applied-502', 'Survey']],
+    ['applied, then 504', { kind: 'applied-502', status: 504 }, ['Resolve', 'Transition:applied-502', 'Survey']],
+    ['applied, then the connection dropped', { kind: 'applied-drop' }, ['Resolve', 'Transition:applied-drop', 'Survey']],
+    ["applied, then GitHub's timeout on HTTP 200", { kind: 'timeout', applied: true }, ['Resolve', 'Transition:timeout', 'Survey']],
+    ["GitHub's timeout on HTTP 200, not applied", { kind: 'timeout' }, ['Resolve', 'Transition:timeout', 'Survey', 'Transition']],
   ])('the transition %s: read again, never sent twice once done; one marker, exit 0', async (_name, fault, ops) => {
     const pr = await fresh();
     const start = w.gh.requests.length;
@@ -155,7 +155,7 @@ describe('one fault at a time', () => {
     w.gh.inject({ kind: 'delete-label', label: REMEDIATION, operation: 'Transition' });
     const run = await runJob(w.env({ taskId: String(pr) }));
     expect(run.code).toBe(EXIT.done);
-    expect(sent(w, start)).toEqual(['Resolve', 'Transition:delete-label', 'View', 'CreateLabel', 'Transition']);
+    expect(sent(w, start)).toEqual(['Resolve', 'Transition:delete-label', 'Survey', 'CreateLabel', 'Transition']);
     expect(w.gh.prLabels(REPO, pr)).toEqual([REMEDIATION]);
     expect(markers(w, pr)).toHaveLength(1);
     expect(await invariant(w, pr)).toMatchObject({ phase: 'done', steps: { relabel: { removed: READY, added: REMEDIATION } } });
@@ -167,7 +167,7 @@ describe('one fault at a time', () => {
     w.gh.inject({ kind: 'delete-label', label: READY, operation: 'Transition' });
     const run = await runJob(w.env({ taskId: String(pr) }));
     expect(run.code).toBe(EXIT.done);
-    expect(sent(w, start)).toEqual(['Resolve', 'Transition:delete-label', 'View']);
+    expect(sent(w, start)).toEqual(['Resolve', 'Transition:delete-label', 'Survey']);
     expect(w.gh.prLabels(REPO, pr)).toEqual([REMEDIATION]);
     expect(markers(w, pr)).toHaveLength(1);
     const state = await invariant(w, pr);
@@ -183,7 +183,7 @@ describe('one fault at a time', () => {
     w.gh.inject({ kind: 'delete-label', label: READY, operation: 'Transition' });
     const run = await runJob(w.env({ taskId: String(pr) }));
     expect(run.code).toBe(EXIT.done);
-    expect(sent(w, start)).toEqual(['Resolve', 'Transition:delete-label', 'View']);
+    expect(sent(w, start)).toEqual(['Resolve', 'Transition:delete-label', 'Survey']);
     expect(w.gh.prLabels(REPO, pr)).toEqual([REMEDIATION]);
     expect(markers(w, pr)).toHaveLength(0);
     expect(await invariant(w, pr)).toMatchObject({ phase: 'done', steps: { relabel: { result: 'already' } } });

@@ -87,7 +87,7 @@ test('lost pushes: a reconciler pass in observe mode reports and changes nothing
   expect([observe.code, observe.stderr]).toEqual([0, '']);
   expect(observe.logs.find((l) => l.step === 'reconcile-done')).toMatchObject({
     mode: 'observe',
-    resynced: [`${REPO}#3@${heads[3].slice(0, 12)}`],
+    resynced: [`${REPO}#3@${heads[3].slice(0, 12)} push`],
     failed: 0,
   });
   expect([await w.names(), labelsOf(), writes()]).toEqual([before, labels, writesBefore]);
@@ -97,7 +97,7 @@ test('lost pushes: a reconciler pass in observe mode reports and changes nothing
   expect([enforce.code, enforce.stderr]).toEqual([0, '']);
   expect(enforce.logs.find((l) => l.step === 'reconcile-done')).toMatchObject({
     mode: 'enforce',
-    resynced: [`${REPO}#3@${heads[3].slice(0, 12)}`],
+    resynced: [`${REPO}#3@${heads[3].slice(0, 12)} push`],
   });
   const after = await w.names();
   expect(before.filter((n) => !after.includes(n)).sort()).toEqual(qaRunsOf(before, 3).sort());

@@ -72,9 +72,10 @@ describe.each(['cto', 'card'] as const)('preset %s: the same task id in two repo
   });
   afterAll(() => w.stop());
 
-  /** Task `t` in both repositories: an open PR labelled ready-for-qa, Rex's run and two QA runs, all older than now. */
+  /** Task `t` in both repositories: Rex's push, then an open PR labelled ready-for-qa, Rex's run and two QA runs. */
   async function bothRepositories(t: number): Promise<{ pr: number; otherPr: number }> {
-    for (const repo of [REPO, OTHER]) w.gh.setBranch(repo, `feature/task-${t}-implementation`, w.shaOf(t));
+    // Rex's last push came before QA started: ready-for-qa is added after it, so nothing is stale yet.
+    for (const repo of [REPO, OTHER]) w.gh.push(repo, `feature/task-${t}-implementation`, w.shaOf(t), BOT);
     const pr = w.gh.openPullRequest(REPO, `feature/task-${t}-implementation`, ['ready-for-qa']);
     const otherPr = w.gh.openPullRequest(OTHER, `feature/task-${t}-implementation`, ['ready-for-qa']);
     await seedRepository(w, REPO, [t]);
