@@ -92,12 +92,18 @@ export class GraphqlGitHub implements GitHubApi {
 
   async view(owner: string, name: string, prs: number[], labels: Labels): Promise<RepositoryView> {
     const repository = `${owner}/${name}`.toLowerCase();
-    const read = (await this.survey([{ repository, branches: [], prs, commits: [] }], labels)).repositories.get(repository)!;
+    // The Job's read: a failed request fails it with GitHub's own error, retryable or not.
+    const read = (await this.read([{ repository, branches: [], prs, commits: [] }], labels, true)).repositories.get(repository)!;
     if ('error' in read) throw new GitHubError(read.error);
     return read;
   }
 
-  async survey(asks: readonly SurveyAsk[], labels: Labels): Promise<Survey> {
+  survey(asks: readonly SurveyAsk[], labels: Labels): Promise<Survey> {
+    return this.read(asks, labels, false);
+  }
+
+  /** The survey's requests; a failed one throws when `rethrow`, else marks its repositories with the error. */
+  private async read(asks: readonly SurveyAsk[], labels: Labels, rethrow: boolean): Promise<Survey> {
     const views = new Map<string, Building | { error: string }>();
     const cost = { requests: 0, points: 0, remaining: null as number | null };
     for (const request of surveyRequests(asks)) {
@@ -113,6 +119,7 @@ export class GraphqlGitHub implements GitHubApi {
         // A PR or repository that no longer exists answers null plus NOT_FOUND for its alias; the rest is good.
         data = await this.send(surveyQuery(request.map(shapeOf)), vars, (f) => (onlyMissingAliases(f) ? f.data : undefined));
       } catch (e) {
+        if (rethrow) throw e;
         for (const part of request) views.set(part.repository, { error: (e as Error).message });
         continue;
       }
