@@ -3,6 +3,7 @@
  * through test/argo-eval) over deliveries shaped like GitHub's real payloads.
  */
 import { argoEvaluate } from '../../fixtures/argo-eval';
+import { envByName } from '../../fixtures/container-env';
 import { Delivery, pullRequestDelivery, pullRequestEndedDelivery, pushDelivery, tagPushDelivery } from '../../fixtures/github-deliveries';
 import { find, preset, synth } from './synth-helpers';
 
@@ -122,9 +123,8 @@ describe('trigger parameters, applied by Argo Events', () => {
       }),
     ]);
     expect(r.error).toBeUndefined();
-    const env = Object.fromEntries(r.resource!.spec.template.spec.containers[0].env.slice(0, 7).map((e: any) => [e.name, e.value]));
     // pushed_at is a JSON number: Argo writes its digits, which the Job reads as epoch seconds.
-    expect(env).toEqual({
+    expect(envByName(r.resource!.spec.template.spec.containers[0])).toMatchObject({
       AC_REPOSITORY: REPO,
       AC_BRANCH: 'feature/task-1234-implementation',
       AC_HEAD_SHA: sha,
@@ -132,14 +132,11 @@ describe('trigger parameters, applied by Argo Events', () => {
       AC_TASK_ID: '1234',
       AC_PUSHED_AT: '1764158400',
       AC_BEFORE_SHA: before,
+      AC_EVENT: 'push',
+      AC_PR_NUMBER: '',
     });
     expect(r.resource!.metadata.labels['agent-cancellation.5dlabs.io/task-id']).toBe('1234');
     expect(r.resource!.metadata.generateName).toBe('agent-cancellation-');
-    const rest = r.resource!.spec.template.spec.containers[0].env.slice(7, 9);
-    expect(rest).toEqual([
-      { name: 'AC_EVENT', value: 'push' },
-      { name: 'AC_PR_NUMBER', value: '' },
-    ]);
   });
 
   test('a custom branch pattern with regex characters extracts the id', () => {
@@ -148,7 +145,7 @@ describe('trigger parameters, applied by Argo Events', () => {
       pushDelivery({ login: '5DLabs-Rex', repository: REPO, ref: 'refs/heads/rex/t7.impl' }),
       pushDelivery({ login: '5DLabs-Rex', repository: REPO, ref: 'refs/heads/rex/t7ximpl' }),
     ]);
-    expect(ok.resource!.spec.template.spec.containers[0].env[4]).toEqual({ name: 'AC_TASK_ID', value: '7' });
+    expect(envByName(ok.resource!.spec.template.spec.containers[0]).AC_TASK_ID).toBe('7');
     expect(dotless.matched).toBe(false);
   });
 });
@@ -197,8 +194,7 @@ describe("a task branch's PR closed, merged or converted to draft, run by Argo E
     const sha = 'c'.repeat(40);
     const [r] = argoEvaluate(sensor, [ended({ action, at, number: 17, headSha: sha, id: 'delivery-pr' })]);
     expect(r.error).toBeUndefined();
-    const env = Object.fromEntries(r.resource!.spec.template.spec.containers[0].env.slice(0, 9).map((e: any) => [e.name, e.value]));
-    expect(env).toEqual({
+    expect(envByName(r.resource!.spec.template.spec.containers[0])).toMatchObject({
       AC_REPOSITORY: REPO,
       AC_BRANCH: BRANCH,
       AC_HEAD_SHA: sha,
