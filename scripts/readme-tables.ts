@@ -1,7 +1,7 @@
 /**
- * Writes the README's configuration and environment tables from DEFAULTS and the env contract, between markers
- * `<!-- tables:NAME -->` and `<!-- /tables:NAME -->`. `npm run docs` rewrites README.md; a unit test checks that
- * it is up to date.
+ * Writes the configuration and environment tables of docs/configuration.md from DEFAULTS and the env contract,
+ * between markers `<!-- tables:NAME -->` and `<!-- /tables:NAME -->`. `npm run docs` rewrites that page; a unit
+ * test checks that it is up to date.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -21,7 +21,10 @@ const CONFIG_ROWS: ConfigRow[] = [
   { fields: ['namespace'], meaning: 'namespace of the CodeRuns; the Job, its RBAC and Leases go here' },
   { fields: ['eventsNamespace'], meaning: 'namespace of the EventSource and Sensor (needs an EventBus)', defaultText: '= `namespace`' },
   { fields: ['eventBusName'], meaning: 'EventBus they use' },
-  { fields: ['mode'], meaning: '`observe`: shadow mode, decide and record, change nothing ([Operator control](#operator-control))' },
+  {
+    fields: ['mode'],
+    meaning: '`observe`: shadow mode, decide and record, change nothing ([Operator control](operations.md#operator-control))',
+  },
   { fields: ['codeRun.group', 'codeRun.version', 'codeRun.kind', 'codeRun.plural'], meaning: 'the CodeRun resource' },
   { fields: ['qaSelector.key', 'qaSelector.values'], meaning: 'QA agents: `key in (values)`' },
   { fields: ['implementationAgent.key', 'implementationAgent.value'], meaning: 'always excluded: `key!=value` is part of the selector' },
@@ -47,7 +50,7 @@ const CONFIG_ROWS: ConfigRow[] = [
   },
   { fields: ['github.graphqlUrl'], meaning: 'GitHub Enterprise: `https://HOST/api/graphql`' },
   { fields: ['github.tokenSecret'], meaning: 'existing Secret with the GitHub token' },
-  { fields: ['ordering.clockSkewSeconds'], meaning: 'a QA run created less than this before the push is kept ([Ordering](#ordering))' },
+  { fields: ['ordering.clockSkewSeconds'], meaning: 'a QA run created less than this before the push is kept ([Ordering](ordering.md))' },
   {
     fields: ['ordering.revision'],
     meaning: '`label:<key>`, `annotation:<key>` or `field:<path>`: where CodeRuns record the commit they review; empty: off',
@@ -65,7 +68,8 @@ const CONFIG_ROWS: ConfigRow[] = [
   },
   {
     fields: ['admissionPolicy.enabled'],
-    meaning: "the [admission policy](#admission-policy) confining the Job's ServiceAccount; `false` for clusters before 1.30",
+    meaning:
+      "the [admission policy](architecture.md#admission-policy) confining the Job's ServiceAccount; `false` for clusters before 1.30",
   },
   {
     fields: ['sensor.retry.steps', 'sensor.retry.durationSeconds', 'sensor.retry.factor', 'sensor.retry.jitter'],
@@ -113,13 +117,13 @@ const JOB_ENV_ROWS: EnvRow[] = [
   {
     names: [STATIC_ENV.mode, STATIC_ENV.optOutLabel],
     setBy: 'config',
-    meaning: '`enforce` or `observe`, anything else exits 64; the opt-out label ([Operator control](#operator-control))',
+    meaning: '`enforce` or `observe`, anything else exits 64; the opt-out label ([Operator control](operations.md#operator-control))',
     from: ['mode', 'github.optOutLabel'],
   },
   {
     names: [STATIC_ENV.clockSkewSeconds, STATIC_ENV.revisionFrom],
     setBy: 'config',
-    meaning: 'the [ordering](#ordering) rules',
+    meaning: 'the [ordering](ordering.md) rules',
     from: ['ordering.clockSkewSeconds', 'ordering.revision'],
   },
   {
@@ -198,7 +202,7 @@ function defaultAt(field: string): unknown {
   return value;
 }
 
-/** A default as the README shows it; digests are shortened to their first and last four digits. */
+/** A default as the tables show it; digests are shortened to their first and last four digits. */
 function shown(value: unknown): string {
   if (Array.isArray(value)) return `\`[${value.join(', ')}]\``;
   if (typeof value === 'object' && value !== null && 'name' in value && 'key' in value)
@@ -239,19 +243,22 @@ export function tables(): Record<string, string> {
   };
 }
 
-/** `readme` with every marked table replaced by its generated text; throws for a missing marker. */
-export function withTables(readme: string): string {
+/** The page that holds the generated tables, relative to the repository root. */
+export const TABLES_PAGE = 'docs/configuration.md';
+
+/** `page` with every marked table replaced by its generated text; throws for a missing marker. */
+export function withTables(page: string): string {
   return Object.entries(tables()).reduce((text, [name, table]) => {
     const start = `<!-- tables:${name} -->\n`;
     const end = `<!-- /tables:${name} -->`;
     const from = text.indexOf(start);
     const to = text.indexOf(end, from);
-    if (from < 0 || to < 0) throw new Error(`readme-tables: README.md has no ${start.trim()} … ${end} markers`);
+    if (from < 0 || to < 0) throw new Error(`readme-tables: ${TABLES_PAGE} has no ${start.trim()} … ${end} markers`);
     return `${text.slice(0, from + start.length)}${table}\n${text.slice(to)}`;
-  }, readme);
+  }, page);
 }
 
 if (require.main === module) {
-  const readme = path.resolve(process.argv[2] ?? 'README.md');
-  fs.writeFileSync(readme, withTables(fs.readFileSync(readme, 'utf8')));
+  const page = path.resolve(process.argv[2] ?? TABLES_PAGE);
+  fs.writeFileSync(page, withTables(fs.readFileSync(page, 'utf8')));
 }

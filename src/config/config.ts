@@ -136,7 +136,7 @@ export interface AgentCancellationConfig {
     /** Secret with the webhook's HMAC secret. @default DEFAULTS.webhook.secret */
     readonly secret?: SecretRef;
   };
-  /** Which QA runs a push made stale (README: "Ordering"). */
+  /** Which QA runs a push made stale (docs/ordering.md). */
   readonly ordering?: {
     /** How far GitHub's clock may run ahead of the cluster's, in seconds. @default DEFAULTS.ordering.clockSkewSeconds */
     readonly clockSkewSeconds?: number;

@@ -2,9 +2,9 @@ import type { ResolvedConfig } from './config';
 
 /**
  * Every default of agent-cancellation, and the only place each is written: `resolveConfig` fills a configuration
- * from it, the constructs fall back to it for an optional prop, and `npm run docs` writes the README's tables
- * from it. The JSON schema checks shape only, and the Job's runtime has no defaults: its template sets every
- * variable it reads. It is the user's card (presets/card.yaml).
+ * from it, the constructs fall back to it for an optional prop, and `npm run docs` writes the tables of
+ * docs/configuration.md from it. The JSON schema checks shape only, and the Job's runtime has no defaults: its
+ * template sets every variable it reads. It is the user's card (presets/card.yaml).
  */
 export const DEFAULTS: Omit<ResolvedConfig, 'eventsNamespace'> = {
   name: 'agent-cancellation',

@@ -5,6 +5,7 @@
  */
 import { pullRequestDelivery, pullRequestEndedDelivery, tagPushDelivery } from '../fixtures/github-deliveries';
 import { argoWorld, ArgoWorld, BOT, ref, SECRET, sha } from '../fixtures/argo-world';
+import { envByName } from '../fixtures/container-env';
 import { qaRunsOf, REPO, untilPast } from '../fixtures/remediation-env';
 import { admin } from '../harness/cluster';
 
@@ -37,13 +38,13 @@ test('Rex pushes to task 1: the real Sensor creates a Job, task 1 QA runs go, la
   expect(jobs).toHaveLength(1);
   const job = (await admin().request('GET', `/apis/batch/v1/namespaces/${NS}/jobs/${jobs[0]}`)).body;
   expect(job.metadata.labels['agent-cancellation.5dlabs.io/task-id']).toBe('1');
-  expect(job.spec.template.spec.containers[0].env.slice(0, 5)).toEqual([
-    { name: 'AC_REPOSITORY', value: REPO },
-    { name: 'AC_BRANCH', value: 'feature/task-1-implementation' },
-    { name: 'AC_HEAD_SHA', value: sha(1) },
-    { name: 'AC_DELIVERY_ID', value: 'e2e-task-1' },
-    { name: 'AC_TASK_ID', value: '1' },
-  ]);
+  expect(envByName(job.spec.template.spec.containers[0])).toMatchObject({
+    AC_REPOSITORY: REPO,
+    AC_BRANCH: 'feature/task-1-implementation',
+    AC_HEAD_SHA: sha(1),
+    AC_DELIVERY_ID: 'e2e-task-1',
+    AC_TASK_ID: '1',
+  });
   await until("the Job's Pod run", async () => stack.jobs.length === 1);
   expect(stack.jobs[0].code).toBe(0);
   // The Job controller reads the Pod's status, written by the test node.
@@ -141,17 +142,17 @@ test("task 6's PR closed while QA runs: look-alike pull_request deliveries creat
     j.spec.template.spec.containers[0].env.some((e: any) => e.name === 'AC_DELIVERY_ID' && e.value === 'close-6'),
   );
   expect(job.metadata.labels['agent-cancellation.5dlabs.io/task-id']).toBe('6');
-  expect(job.spec.template.spec.containers[0].env.slice(0, 9)).toEqual([
-    { name: 'AC_REPOSITORY', value: REPO },
-    { name: 'AC_BRANCH', value: 'feature/task-6-implementation' },
-    { name: 'AC_HEAD_SHA', value: sha(6) },
-    { name: 'AC_DELIVERY_ID', value: 'close-6' },
-    { name: 'AC_TASK_ID', value: '6' },
-    { name: 'AC_PUSHED_AT', value: String(w.pushedAt) },
-    { name: 'AC_BEFORE_SHA', value: sha(6) },
-    { name: 'AC_EVENT', value: 'closed' },
-    { name: 'AC_PR_NUMBER', value: '6' },
-  ]);
+  expect(envByName(job.spec.template.spec.containers[0])).toMatchObject({
+    AC_REPOSITORY: REPO,
+    AC_BRANCH: 'feature/task-6-implementation',
+    AC_HEAD_SHA: sha(6),
+    AC_DELIVERY_ID: 'close-6',
+    AC_TASK_ID: '6',
+    AC_PUSHED_AT: String(w.pushedAt),
+    AC_BEFORE_SHA: sha(6),
+    AC_EVENT: 'closed',
+    AC_PR_NUMBER: '6',
+  });
   expect(stack.jobs.find((j) => j.logs.includes('"delivery":"close-6"'))!.code).toBe(0);
   expect(gh.count('Transition')).toBe(transitions);
   expect(Object.fromEntries([1, 2, 3, 4, 5, 6].map((t) => [t, gh.prLabels(REPO, t)]))).toEqual(labels);

@@ -11,7 +11,7 @@ import * as YAML from 'yaml';
 jest.setTimeout(300_000);
 
 const repoRoot = path.resolve(__dirname, '..', '..');
-const SECTION = '## Using the constructs from another repository';
+const SECTION = '## Use the constructs from npm';
 
 /** The fenced blocks of `lang` in the README's section on reuse, in order. */
 function readmeBlocks(lang: string): string[] {

@@ -3,6 +3,7 @@
  * through test/argo-eval) over deliveries shaped like GitHub's real payloads.
  */
 import { argoEvaluate } from '../../fixtures/argo-eval';
+import { envByName } from '../../fixtures/container-env';
 import { Delivery, pullRequestDelivery, pullRequestEndedDelivery, pushDelivery, tagPushDelivery } from '../../fixtures/github-deliveries';
 import { find, preset, synth } from './synth-helpers';
 
@@ -69,10 +70,23 @@ describe('bot filter, run by Argo Events', () => {
   });
 });
 
-test('real platform preset: its organization-wide webhook delivers every repository, the Sensor accepts only the allowlist', () => {
+test('real platform preset: every repository of the organization, and no other owner, even by prefix', () => {
   const sensor = sensorOf(preset('5dlabs-cto'));
   const push = (repository: string) => pushDelivery({ login: 'rex-5dlabs[bot]', repository, ref: TASK_REF });
-  expect(matches(sensor, [push(REPO), push('5dlabs/other-project'), push('5dlabs/cto-fork')])).toEqual([true, false, false]);
+  const repositories = [REPO, '5dlabs/other-project', '5DLabs/Web', 'other/cto', '5dlabs-evil/cto', 'x5dlabs/cto'];
+  expect(matches(sensor, repositories.map(push))).toEqual([true, true, true, false, false, false]);
+});
+
+test('an allowlist of two repositories: exactly those, whatever their case', () => {
+  const cto = preset('5dlabs-cto');
+  const sensor = sensorOf({ ...cto, github: { ...cto.github, repositories: [REPO, '5dlabs/web'] } });
+  const push = (repository: string) => pushDelivery({ login: 'rex-5dlabs[bot]', repository, ref: TASK_REF });
+  expect(matches(sensor, [push(REPO), push('5DLABS/WEB'), push('5dlabs/web-fork'), push('5dlabs/other')])).toEqual([
+    true,
+    true,
+    false,
+    false,
+  ]);
 });
 
 describe('event, repository and branch filters, run by Argo Events', () => {
@@ -122,9 +136,8 @@ describe('trigger parameters, applied by Argo Events', () => {
       }),
     ]);
     expect(r.error).toBeUndefined();
-    const env = Object.fromEntries(r.resource!.spec.template.spec.containers[0].env.slice(0, 7).map((e: any) => [e.name, e.value]));
     // pushed_at is a JSON number: Argo writes its digits, which the Job reads as epoch seconds.
-    expect(env).toEqual({
+    expect(envByName(r.resource!.spec.template.spec.containers[0])).toMatchObject({
       AC_REPOSITORY: REPO,
       AC_BRANCH: 'feature/task-1234-implementation',
       AC_HEAD_SHA: sha,
@@ -132,14 +145,11 @@ describe('trigger parameters, applied by Argo Events', () => {
       AC_TASK_ID: '1234',
       AC_PUSHED_AT: '1764158400',
       AC_BEFORE_SHA: before,
+      AC_EVENT: 'push',
+      AC_PR_NUMBER: '',
     });
     expect(r.resource!.metadata.labels['agent-cancellation.5dlabs.io/task-id']).toBe('1234');
     expect(r.resource!.metadata.generateName).toBe('agent-cancellation-');
-    const rest = r.resource!.spec.template.spec.containers[0].env.slice(7, 9);
-    expect(rest).toEqual([
-      { name: 'AC_EVENT', value: 'push' },
-      { name: 'AC_PR_NUMBER', value: '' },
-    ]);
   });
 
   test('a custom branch pattern with regex characters extracts the id', () => {
@@ -148,7 +158,7 @@ describe('trigger parameters, applied by Argo Events', () => {
       pushDelivery({ login: '5DLabs-Rex', repository: REPO, ref: 'refs/heads/rex/t7.impl' }),
       pushDelivery({ login: '5DLabs-Rex', repository: REPO, ref: 'refs/heads/rex/t7ximpl' }),
     ]);
-    expect(ok.resource!.spec.template.spec.containers[0].env[4]).toEqual({ name: 'AC_TASK_ID', value: '7' });
+    expect(envByName(ok.resource!.spec.template.spec.containers[0]).AC_TASK_ID).toBe('7');
     expect(dotless.matched).toBe(false);
   });
 });
@@ -197,8 +207,7 @@ describe("a task branch's PR closed, merged or converted to draft, run by Argo E
     const sha = 'c'.repeat(40);
     const [r] = argoEvaluate(sensor, [ended({ action, at, number: 17, headSha: sha, id: 'delivery-pr' })]);
     expect(r.error).toBeUndefined();
-    const env = Object.fromEntries(r.resource!.spec.template.spec.containers[0].env.slice(0, 9).map((e: any) => [e.name, e.value]));
-    expect(env).toEqual({
+    expect(envByName(r.resource!.spec.template.spec.containers[0])).toMatchObject({
       AC_REPOSITORY: REPO,
       AC_BRANCH: BRANCH,
       AC_HEAD_SHA: sha,

@@ -1,9 +1,11 @@
-import { EXIT } from '../../../src';
+import { DEFAULTS, EXIT } from '../../../src';
 import { EVENT_ENV } from '../../../src/contract/env';
 import { find, preset, synth } from './synth-helpers';
 
 const card = synth(preset('card'));
 const cto = synth(preset('5dlabs-cto'));
+/** The card preset is the defaults (config.test.ts): what the card synthesizes is read from DEFAULTS, never re-spelled. */
+const { name: NAME, namespace: NS, codeRun, github, job: jobDefaults } = DEFAULTS;
 
 function rules(objects: Record<string, any>[], role: string) {
   return find(objects, 'Role', role).rules;
@@ -17,23 +19,23 @@ function subjects(objects: Record<string, any>[], binding: string) {
 const namespaced = (objects: Record<string, any>[]) => objects.filter((o) => !o.kind.startsWith('ValidatingAdmissionPolicy'));
 
 describe('synthesized bundle (card)', () => {
-  test('emits exactly these objects, all namespaced in agent-platform but the cluster-scoped admission policy', () => {
+  test('emits exactly these objects, all namespaced in the default namespace but the cluster-scoped admission policy', () => {
     expect(card.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
-      'ConfigMap/agent-cancellation-job-bundle',
-      'CronJob/agent-cancellation-reconciler',
-      'EventSource/agent-cancellation-github',
-      'Role/agent-cancellation-job',
-      'Role/agent-cancellation-launch-job',
-      'RoleBinding/agent-cancellation-job',
-      'RoleBinding/agent-cancellation-launch-job',
-      'Sensor/agent-cancellation-sensor',
-      'ServiceAccount/agent-cancellation-github',
-      'ServiceAccount/agent-cancellation-job',
-      'ServiceAccount/agent-cancellation-sensor',
-      'ValidatingAdmissionPolicy/agent-cancellation-job-scope.agent-platform',
-      'ValidatingAdmissionPolicyBinding/agent-cancellation-job-scope.agent-platform',
+      `ConfigMap/${NAME}-job-bundle`,
+      `CronJob/${NAME}-reconciler`,
+      `EventSource/${NAME}-github`,
+      `Role/${NAME}-job`,
+      `Role/${NAME}-launch-job`,
+      `RoleBinding/${NAME}-job`,
+      `RoleBinding/${NAME}-launch-job`,
+      `Sensor/${NAME}-sensor`,
+      `ServiceAccount/${NAME}-github`,
+      `ServiceAccount/${NAME}-job`,
+      `ServiceAccount/${NAME}-sensor`,
+      `ValidatingAdmissionPolicy/${NAME}-job-scope.${NS}`,
+      `ValidatingAdmissionPolicyBinding/${NAME}-job-scope.${NS}`,
     ]);
-    expect(new Set(namespaced(card).map((o) => o.metadata.namespace))).toEqual(new Set(['agent-platform']));
+    expect(new Set(namespaced(card).map((o) => o.metadata.namespace))).toEqual(new Set([NS]));
   });
 
   test('the Sensor filters are exact, anchored and typed', () => {
@@ -55,9 +57,10 @@ describe('synthesized bundle (card)', () => {
   test('the trigger creates one Job per event, at least once, with retries', () => {
     const trigger = find(card, 'Sensor').spec.triggers[0];
     expect(trigger.atLeastOnce).toBe(true);
-    expect(trigger.retryStrategy).toEqual({ steps: 5, duration: '1s', factor: 2, jitter: 0.2 });
+    const { durationSeconds, ...retry } = DEFAULTS.sensor.retry;
+    expect(trigger.retryStrategy).toEqual({ ...retry, duration: `${durationSeconds}s` });
     expect(trigger.template.k8s.operation).toBe('create');
-    expect(trigger.template.k8s.source.resource.metadata.generateName).toBe('agent-cancellation-');
+    expect(trigger.template.k8s.source.resource.metadata.generateName).toBe(`${NAME}-`);
     expect(trigger.template.k8s.source.resource.metadata.name).toBeUndefined();
   });
 
@@ -81,8 +84,9 @@ describe('synthesized bundle (card)', () => {
       [EVENT_ENV.event]: { dependencyName: 'rex-push', dataKey: 'body.X-GitHub-Event' },
       [EVENT_ENV.prNumber]: { dependencyName: 'rex-push', value: '' },
     });
-    expect(parameters).toHaveLength(10);
-    expect(parameters[9].dest).toBe('metadata.labels.agent-cancellation\\.5dlabs\\.io/task-id');
+    expect(parameters.filter((p: any) => !p.dest.startsWith('spec.template.spec.containers.0.env.')).map((p: any) => p.dest)).toEqual([
+      'metadata.labels.agent-cancellation\\.5dlabs\\.io/task-id',
+    ]);
   });
 
   test('two dependencies, a trigger for each: its conditions name its own dependency, its parameters set every event env var from it', () => {
@@ -109,9 +113,9 @@ describe('synthesized bundle (card)', () => {
   test('the Job spec: non-root, read-only, bounded, failing fast on non-retryable exits', () => {
     const job = find(card, 'Sensor').spec.triggers[0].template.k8s.source.resource;
     expect(job.spec).toMatchObject({
-      backoffLimit: 4,
-      activeDeadlineSeconds: 900,
-      ttlSecondsAfterFinished: 86400,
+      backoffLimit: jobDefaults.backoffLimit,
+      activeDeadlineSeconds: jobDefaults.activeDeadlineSeconds,
+      ttlSecondsAfterFinished: jobDefaults.ttlSecondsAfterFinished,
       podFailurePolicy: {
         rules: [
           {
@@ -123,13 +127,14 @@ describe('synthesized bundle (card)', () => {
     });
     const pod = job.spec.template.spec;
     expect(pod).toMatchObject({
-      serviceAccountName: 'agent-cancellation-job',
+      serviceAccountName: `${NAME}-job`,
       automountServiceAccountToken: true,
       restartPolicy: 'Never',
       securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-      volumes: [{ name: 'bundle', configMap: { name: 'agent-cancellation-job-bundle', defaultMode: 0o444 } }],
+      volumes: [{ name: 'bundle', configMap: { name: `${NAME}-job-bundle`, defaultMode: 0o444 } }],
     });
     const [container] = pod.containers;
+    expect(container.image).toBe(jobDefaults.nodeImage);
     expect(container.image).toMatch(/^node:22-alpine@sha256:[0-9a-f]{64}$/);
     expect(container.command).toEqual(['node', '/opt/agent-cancellation/remediation-job.js', 'run']);
     expect(container.securityContext).toEqual({
@@ -139,48 +144,42 @@ describe('synthesized bundle (card)', () => {
     });
     const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
     expect(env).toMatchObject({
-      AC_NAMESPACE: 'agent-platform',
-      AC_CODERUN_GROUP: 'platform.5dlabs.com',
-      AC_CODERUN_VERSION: 'v1',
-      AC_CODERUN_PLURAL: 'coderuns',
-      AC_QA_SELECTOR: 'agent-type in (cleo,tess),agent-type!=rex',
-      AC_TASK_ID_LABEL: 'task-id',
-      AC_ALLOWED_REPOSITORIES: '5dlabs/cto',
-      AC_LABEL_READY: 'ready-for-qa',
-      AC_LABEL_REMEDIATION: 'remediation-in-progress',
+      AC_NAMESPACE: NS,
+      AC_CODERUN_GROUP: codeRun.group,
+      AC_CODERUN_VERSION: codeRun.version,
+      AC_CODERUN_PLURAL: codeRun.plural,
+      AC_QA_SELECTOR: `${DEFAULTS.qaSelector.key} in (${DEFAULTS.qaSelector.values.join(',')}),${DEFAULTS.implementationAgent.key}!=${DEFAULTS.implementationAgent.value}`,
+      AC_TASK_ID_LABEL: DEFAULTS.taskIdLabel,
+      AC_ALLOWED_REPOSITORIES: github.repositories.join(','),
+      AC_LABEL_READY: github.readyForQaLabel,
+      AC_LABEL_REMEDIATION: github.remediationLabel.name,
       AC_SKIP_EXIT_CODE: '0',
       AC_RUN_ID: { fieldRef: { fieldPath: 'metadata.name' } },
-      GITHUB_TOKEN: { secretKeyRef: { name: 'agent-cancellation-github', key: 'token' } },
+      GITHUB_TOKEN: { secretKeyRef: github.tokenSecret },
     });
   });
 
   test('RBAC: the Job may only touch CodeRuns, Leases and Events', () => {
-    expect(rules(card, 'agent-cancellation-job')).toEqual([
-      { apiGroups: ['platform.5dlabs.com'], resources: ['coderuns'], verbs: ['get', 'list', 'delete'] },
+    expect(rules(card, `${NAME}-job`)).toEqual([
+      { apiGroups: [codeRun.group], resources: [codeRun.plural], verbs: ['get', 'list', 'delete'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ]);
-    expect(subjects(card, 'agent-cancellation-job')).toEqual({
-      role: 'agent-cancellation-job',
-      subjects: ['agent-platform/agent-cancellation-job'],
-    });
+    expect(subjects(card, `${NAME}-job`)).toEqual({ role: `${NAME}-job`, subjects: [`${NS}/${NAME}-job`] });
   });
 
   test('RBAC: the Sensor may only create Jobs; the EventSource has no token', () => {
-    expect(rules(card, 'agent-cancellation-launch-job')).toEqual([{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['create'] }]);
-    expect(subjects(card, 'agent-cancellation-launch-job')).toEqual({
-      role: 'agent-cancellation-launch-job',
-      subjects: ['agent-platform/agent-cancellation-sensor'],
-    });
-    expect(find(card, 'ServiceAccount', 'agent-cancellation-github').automountServiceAccountToken).toBe(false);
+    expect(rules(card, `${NAME}-launch-job`)).toEqual([{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['create'] }]);
+    expect(subjects(card, `${NAME}-launch-job`)).toEqual({ role: `${NAME}-launch-job`, subjects: [`${NS}/${NAME}-sensor`] });
+    expect(find(card, 'ServiceAccount', `${NAME}-github`).automountServiceAccountToken).toBe(false);
     const bound = card.filter((o) => o.kind === 'RoleBinding').flatMap((b) => b.subjects.map((s: any) => s.name));
-    expect(bound).not.toContain('agent-cancellation-github');
+    expect(bound).not.toContain(`${NAME}-github`);
   });
 
   test('no secret values: only Secret references', () => {
     expect(card.filter((o) => o.kind === 'Secret')).toEqual([]);
     const es = find(card, 'EventSource');
-    expect(es.spec.github.push.webhookSecret).toEqual({ name: 'agent-cancellation-webhook', key: 'secret' });
+    expect(es.spec.github.push.webhookSecret).toEqual(DEFAULTS.webhook.secret);
     expect(es.spec.github.push.apiToken).toBeUndefined();
   });
 });
@@ -197,7 +196,8 @@ describe('synthesized bundle (real platform preset)', () => {
       'workflow-stage in (quality,security,testing),workflow-stage!=implementation',
     );
     expect(new Set(namespaced(cto).map((o) => o.metadata.namespace))).toEqual(new Set(['cto']));
-    expect(find(cto, 'Sensor').spec.dependencies[0].filters.data[2].value).toEqual(['(?i)^(?:rex-5dlabs\\[bot\\])$']);
+    const sender = find(cto, 'Sensor').spec.dependencies[0].filters.data.find((f: any) => f.path === 'body.sender.login');
+    expect(sender.value).toEqual(['(?i)^(?:rex-5dlabs\\[bot\\])$']);
   });
 
   test('one organization-wide webhook: the EventSource names the organization and no repository', () => {

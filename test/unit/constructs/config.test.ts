@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Duration, Testing } from 'cdk8s';
-import { ConfigError, JobMode, RemediationJob, resolveConfig, CodeRunLocation } from '../../../src';
+import { CodeRunLocation, ConfigError, DEFAULTS, JobMode, RemediationJob, resolveConfig } from '../../../src';
 import { qaSelectorString } from '../../../src/config/safety-rules';
 import { find, JOB_PROPS, preset, repoRoot, synth } from './synth-helpers';
 
@@ -17,18 +17,17 @@ function issuesOf(input: unknown): string[] {
   throw new Error('expected the configuration to be rejected');
 }
 
+/** What every selector ends with under the defaults: the default implementation agent excluded. */
+const EXCLUDE_DEFAULT_AGENT = `${DEFAULTS.implementationAgent.key}!=${DEFAULTS.implementationAgent.value}`;
+
 describe('configuration', () => {
-  test('defaults are the user card', () => {
-    const c = resolveConfig({});
-    expect(c.codeRun).toEqual({ group: 'platform.5dlabs.com', version: 'v1', kind: 'CodeRun', plural: 'coderuns' });
-    expect(qaSelectorString(c)).toBe('agent-type in (cleo,tess),agent-type!=rex');
-    expect(c.github.bots).toEqual(['5DLabs-Rex[bot]', '5DLabs-Rex']);
-    expect([c.github.readyForQaLabel, c.github.remediationLabel.name]).toEqual(['ready-for-qa', 'remediation-in-progress']);
-    expect(c.eventsNamespace).toBe(c.namespace);
+  test("the defaults are the user's card: presets/card.yaml resolves to exactly the defaults", () => {
+    expect(preset('card')).toEqual(resolveConfig({}));
   });
 
-  test('the card preset equals the defaults', () => {
-    expect(preset('card')).toEqual(resolveConfig({}));
+  test('the default selector takes the QA agents and excludes the implementation agent', () => {
+    const { key, values } = DEFAULTS.qaSelector;
+    expect(qaSelectorString(resolveConfig({}))).toBe(`${key} in (${values.join(',')}),${EXCLUDE_DEFAULT_AGENT}`);
   });
 
   test('the real-platform preset selects the QA workflow stages in cto', () => {
@@ -170,13 +169,17 @@ describe('configuration', () => {
     });
 
     test('a Job deadline not above the lock wait plus the GitHub deadline is refused, defaults included', () => {
-      expect(make({ activeDeadline: Duration.seconds(420) })).toThrow(
-        'activeDeadline: 420 is not above lockWaitSeconds + githubDeadlineSeconds (420)',
+      const { activeDeadlineSeconds, lockWaitSeconds, githubDeadlineSeconds } = DEFAULTS.job;
+      const floor = lockWaitSeconds + githubDeadlineSeconds;
+      expect(make({ activeDeadline: Duration.seconds(floor) })).toThrow(
+        `activeDeadline: ${floor} is not above lockWaitSeconds + githubDeadlineSeconds (${floor})`,
       );
-      expect(make({ githubDeadline: Duration.seconds(800) })).toThrow(
-        'activeDeadline: 900 is not above lockWaitSeconds + githubDeadlineSeconds (920)',
+      // The default deadline against a GitHub deadline that leaves it too short.
+      const githubDeadline = activeDeadlineSeconds - lockWaitSeconds + 20;
+      expect(make({ githubDeadline: Duration.seconds(githubDeadline) })).toThrow(
+        `activeDeadline: ${activeDeadlineSeconds} is not above lockWaitSeconds + githubDeadlineSeconds (${activeDeadlineSeconds + 20})`,
       );
-      expect(make({ activeDeadline: Duration.seconds(421) })).not.toThrow();
+      expect(make({ activeDeadline: Duration.seconds(floor + 1) })).not.toThrow();
     });
 
     test('the construct builds the selector, always excluding the implementation agent', () => {
@@ -193,7 +196,7 @@ describe('configuration', () => {
 
   test('always excludes the implementation agent, even on another label key', () => {
     const c = resolveConfig({ qaSelector: { key: 'workflow-stage', values: ['quality', 'testing'] } });
-    expect(qaSelectorString(c)).toBe('workflow-stage in (quality,testing),agent-type!=rex');
+    expect(qaSelectorString(c)).toBe(`workflow-stage in (quality,testing),${EXCLUDE_DEFAULT_AGENT}`);
   });
 
   test('ordering reaches the Job and the reconciler: clock skew in seconds, the revision source as the Job reads it', () => {
@@ -206,10 +209,10 @@ describe('configuration', () => {
     const env = (c: any) => Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
     for (const c of [job, cron]) expect(env(c)).toMatchObject({ AC_CLOCK_SKEW_SECONDS: '2', AC_REVISION_FROM: 'field:spec.commitSha' });
     expect(env(cron).AC_BOT_COMMIT_AUTHORS).toBe('rex@5dlabs.ai');
-    // Defaults: a 5 s margin, no revision tracking.
+    // Defaults: the default margin, no revision tracking.
     const defaults = find(synth(), 'Sensor').spec.triggers[0].template.k8s.source.resource.spec.template.spec.containers[0];
-    expect(env(defaults)).toMatchObject({ AC_CLOCK_SKEW_SECONDS: '5' });
-    expect(env(defaults).AC_REVISION_FROM ?? '').toBe('');
+    expect(env(defaults)).toMatchObject({ AC_CLOCK_SKEW_SECONDS: String(DEFAULTS.ordering.clockSkewSeconds) });
+    expect(env(defaults).AC_REVISION_FROM ?? '').toBe(DEFAULTS.ordering.revision);
   });
 
   test.each([
@@ -275,12 +278,16 @@ describe('operator control', () => {
     return Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
   };
 
-  test('mode defaults to enforce, the opt-out label to agent-cancellation/skip; the Job and the reconciler get both', () => {
-    const c = resolveConfig({});
-    expect([c.mode, c.github.optOutLabel]).toEqual(['enforce', 'agent-cancellation/skip']);
+  test('the mode and the opt-out label reach the Job and the reconciler, the defaults and a configured value alike', () => {
+    const defaults = synth();
     const objects = synth({ mode: 'observe', github: { optOutLabel: 'hold' } });
-    for (const kind of ['Sensor', 'CronJob'] as const)
+    for (const kind of ['Sensor', 'CronJob'] as const) {
+      expect([kind, envOf(defaults, kind)]).toMatchObject([
+        kind,
+        { AC_MODE: DEFAULTS.mode, AC_OPT_OUT_LABEL: DEFAULTS.github.optOutLabel },
+      ]);
       expect([kind, envOf(objects, kind)]).toMatchObject([kind, { AC_MODE: 'observe', AC_OPT_OUT_LABEL: 'hold' }]);
+    }
   });
 
   test('a mode that is not one of the two is refused with the value', () => {

@@ -117,7 +117,9 @@ describe('typed props reach the manifests', () => {
   test('RemediationSensor: the retry duration in seconds, and an exact login match', () => {
     const sensor = find(objects, 'Sensor');
     expect(sensor.spec.triggers[0].retryStrategy).toEqual({ steps: 3, duration: '2s', factor: 3, jitter: 0.5 });
-    expect(sensor.spec.dependencies[0].filters.data[2].value).toEqual(['^(?:rex-5dlabs\\[bot\\])$']);
+    expect(sensor.spec.dependencies[0].filters.data.find((f: any) => f.path === 'body.sender.login').value).toEqual([
+      '^(?:rex-5dlabs\\[bot\\])$',
+    ]);
   });
 
   test('GitHubPushEventSource: its port on the service and the webhook', () => {

@@ -1,8 +1,8 @@
-/** Each default is written once (src/defaults.ts); the schema, the runtime and the README take none of their own. */
+/** Each default is written once (src/config/defaults.ts); the schema, the runtime and the docs take none of their own. */
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULTS, resolveConfig } from '../../../src';
-import { withTables } from '../../../scripts/readme-tables';
+import { TABLES_PAGE, withTables } from '../../../scripts/readme-tables';
 import { repoRoot } from './synth-helpers';
 
 test('the schema checks shape only: it carries no default', () => {
@@ -23,7 +23,7 @@ test('a configuration overrides field by field, lists whole, and never changes D
   expect(DEFAULTS).toEqual(before);
 });
 
-test("the README's configuration and environment tables are current (npm run docs)", () => {
-  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  expect(withTables(readme)).toBe(readme);
+test('the configuration and environment tables of docs/configuration.md are current (npm run docs)', () => {
+  const page = fs.readFileSync(path.join(repoRoot, TABLES_PAGE), 'utf8');
+  expect(withTables(page)).toBe(page);
 });

@@ -43,10 +43,20 @@ export class FakeKube implements KubeApi {
     if (this.leases.get(l.metadata.name)?.metadata.resourceVersion !== l.metadata.resourceVersion) throw new ConflictError('stale');
     return this.store(l);
   }
-  async listLeases() {
-    return [...this.leases.values()];
+  /** Runs after a list of Leases is answered and before its caller goes on: what another writer did meanwhile. */
+  afterListLeases?: () => Promise<void>;
+  async listLeases(_ns: string, selector: string) {
+    this.calls.push('listLeases');
+    const hits = [...this.leases.values()].filter((l) => matches(l.metadata.labels ?? {}, selector));
+    await this.afterListLeases?.();
+    return hits;
   }
-  async deleteLease(_ns: string, name: string) {
+  /** As the apiserver: gone already is no error; a resourceVersion precondition that fails is a conflict. */
+  async deleteLease(_ns: string, name: string, resourceVersion: string) {
+    this.calls.push('deleteLease');
+    const lease = this.leases.get(name);
+    if (!lease) return;
+    if (lease.metadata.resourceVersion !== resourceVersion) throw new ConflictError(`lease ${name} changed`);
     this.leases.delete(name);
   }
   /** Deleted runs that a finalizer still holds, listed with a deletionTimestamp while `lingering` lasts. */

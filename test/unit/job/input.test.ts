@@ -1,5 +1,8 @@
+import { DEFAULTS } from '../../../src';
 import { EVENT_ENV, RECONCILE_ENV, STATIC_ENV } from '../../../src/contract/env';
 import { readInput, readReconcileInput } from '../../../src/job/input';
+import { kubeletEnv } from '../../harness/cluster';
+import { find, synth } from '../constructs/synth-helpers';
 
 const good: Record<string, string> = {
   AC_REPOSITORY: '5dlabs/cto',
@@ -49,6 +52,21 @@ const reconciler = {
   AC_RETENTION_SECONDS: '604800',
   AC_COMPENSATE_FOREIGN_COMMITS: 'false',
 };
+
+/**
+ * The real defaults: the env of the default installation's Job (a push's event env filled in) or reconciler, as
+ * a kubelet gives it to the container, with the token's Secret present and the alert webhook's absent.
+ */
+async function defaultInstallationEnv(kind: 'Sensor' | 'CronJob'): Promise<Record<string, string>> {
+  const o = find(synth(), kind);
+  const pod =
+    kind === 'Sensor' ? o.spec.triggers[0].template.k8s.source.resource.spec.template.spec : o.spec.jobTemplate.spec.template.spec;
+  const env = await kubeletEnv(pod.containers[0], 'agent-cancellation-x7k2p', async (name) =>
+    name === DEFAULTS.github.tokenSecret.name ? 'secret-token' : undefined,
+  );
+  const event = Object.fromEntries(Object.values(EVENT_ENV).map((n) => [n, good[n]]));
+  return kind === 'Sensor' ? { ...env, ...event } : env;
+}
 
 /** `env` without `name`. */
 const without = (env: Record<string, string>, name: string) => Object.fromEntries(Object.entries(env).filter(([k]) => k !== name));
@@ -119,14 +137,25 @@ test('the token never appears in an error', () => {
 });
 
 describe('reconciler input', () => {
-  test('defaults: resume after 5 min, alert after 3 failures or 1 h, keep state 7 days, no webhook', () => {
-    expect(readReconcileInput(reconciler)).toMatchObject({
-      pendingSeconds: 300,
+  test("defaults: the default installation's reconciler reads DEFAULTS.reconciler, and no webhook without its Secret", async () => {
+    const { pendingSeconds, maxFailures, attentionSeconds, retentionSeconds, compensateForeignCommits } = DEFAULTS.reconciler;
+    expect(readReconcileInput(await defaultInstallationEnv('CronJob'))).toMatchObject({
+      pendingSeconds,
+      maxFailures,
+      attentionSeconds,
+      retentionSeconds,
+      alertWebhookUrl: undefined,
+      compensateForeignCommits,
+    });
+  });
+
+  test('the fixture reads as written: seconds, counts and the switch', () => {
+    expect(readReconcileInput({ ...reconciler, AC_RECONCILE_PENDING_SECONDS: '60', AC_COMPENSATE_FOREIGN_COMMITS: 'true' })).toMatchObject({
+      pendingSeconds: 60,
       maxFailures: 3,
       attentionSeconds: 3600,
       retentionSeconds: 604800,
-      alertWebhookUrl: undefined,
-      compensateForeignCommits: false,
+      compensateForeignCommits: true,
     });
   });
 
@@ -163,7 +192,16 @@ test.each([
   expect(() => readInput({ ...good, ...env })).toThrow(message);
 });
 
-test('mode defaults to enforce; a PR event carries its number; a push has no PR number', () => {
+test("defaults: the default installation's Job, for a push, enforces and knows the default opt-out label", async () => {
+  expect(readInput(await defaultInstallationEnv('Sensor'))).toMatchObject({
+    mode: DEFAULTS.mode,
+    optOutLabel: DEFAULTS.github.optOutLabel,
+    event: 'push',
+    prNumber: undefined,
+  });
+});
+
+test('a PR event carries its number; a push has no PR number', () => {
   expect(readInput(good)).toMatchObject({ mode: 'enforce', event: 'push', prNumber: undefined, optOutLabel: '' });
   expect(
     readInput({

@@ -1,4 +1,5 @@
-/** Every transition of the reconciler's state machine (README), as a table over `decide`. */
+/** Every transition of the reconciler's state machine (docs/reconciler.md), as a table over `decide`. */
+import { MANAGED_BY } from '../../../src/contract/labels';
 import { RemediationMode, TriggerEvent } from '../../../src/contract/env';
 import { PullRequestView } from '../../../src/job/github';
 import { ReconcileInput } from '../../../src/job/input';
@@ -211,25 +212,84 @@ test.each<[string, Parameters<typeof observe>[0], Action['kind'] | Partial<Actio
   else expect(action).toMatchObject(expected);
 });
 
+const MANAGED = MANAGED_BY;
+const passInput = {
+  ...cfg,
+  namespace: 'ns',
+  repositories: ['5dlabs/cto'],
+  qaSelector: 'agent-type in (cleo,tess)',
+  taskIdLabel: 'task-id',
+};
+
 test('a Lease without state whose holder expired is deleted: its run died before changing anything', async () => {
   const kube = new FakeKube();
   const stale = microTime(Date.now() - 120_000);
   await kube.createLease({
-    metadata: { name: 'ac-pr-dead-1', namespace: 'ns' },
+    metadata: { name: 'ac-pr-dead-1', namespace: 'ns', labels: MANAGED },
     spec: { holderIdentity: 'dead', leaseDurationSeconds: 60, renewTime: stale },
   });
   await kube.createLease({
-    metadata: { name: 'ac-pr-live-2', namespace: 'ns' },
+    metadata: { name: 'ac-pr-live-2', namespace: 'ns', labels: MANAGED },
     spec: { holderIdentity: 'live', leaseDurationSeconds: 60, renewTime: microTime(Date.now()) },
   });
+  // Another controller's Lease, expired too: not this program's, so never listed.
+  await kube.createLease({
+    metadata: { name: 'other-controller', namespace: 'ns' },
+    spec: { holderIdentity: 'dead', leaseDurationSeconds: 60, renewTime: stale },
+  });
   const logs: any[] = [];
-  const report = await reconcile(
-    { ...cfg, namespace: 'ns', repositories: ['5dlabs/cto'], qaSelector: 'agent-type in (cleo,tess)', taskIdLabel: 'task-id' },
-    { kube, github: new FakeGitHub('a'.repeat(40)), log: (step, f) => logs.push({ step, ...f }), now: Date.now },
-  );
-  expect([...kube.leases.keys()]).toEqual(['ac-pr-live-2']);
+  const report = await reconcile(passInput, {
+    kube,
+    github: new FakeGitHub('a'.repeat(40)),
+    log: (step, f) => logs.push({ step, ...f }),
+    now: Date.now,
+  });
+  expect([...kube.leases.keys()].sort()).toEqual(['ac-pr-live-2', 'other-controller']);
   expect(report).toMatchObject({ scanned: 0, failed: 0 });
   expect(logs.at(-1)).toMatchObject({ step: 'reconcile-done' });
+});
+
+describe('collection deletes a finished Lease only if it is still the version the pass read', () => {
+  /** A done push of PR 1, finished two days ago: past the one-day retention of `cfg`. */
+  async function finishedWorld() {
+    const kube = new FakeKube();
+    const at = new Date(Date.now() - 2 * 86400_000).toISOString();
+    const state = { phase: 'done', repository: '5dlabs/cto', pr: 1, taskId: '7', sha: 'a'.repeat(40), pushedAt: at, delivery: 'd1' };
+    await kube.createLease({
+      metadata: {
+        name: 'ac-pr-x-1',
+        namespace: 'ns',
+        labels: MANAGED,
+        annotations: { 'agent-cancellation.5dlabs.io/state': JSON.stringify({ ...state, startedAt: at, updatedAt: at, steps: {} }) },
+      },
+      spec: { leaseDurationSeconds: 60 },
+    });
+    const logs: any[] = [];
+    const pass = () =>
+      reconcile(passInput, { kube, github: new FakeGitHub('a'.repeat(40)), log: (step, f) => logs.push({ step, ...f }), now: Date.now });
+    return { kube, logs, pass };
+  }
+
+  test('unchanged since the read: collected', async () => {
+    const w = await finishedWorld();
+    const report = await w.pass();
+    expect(report).toMatchObject({ actions: { gc: 1 }, failed: 0 });
+    expect(w.kube.leases.has('ac-pr-x-1')).toBe(false);
+  });
+
+  test('changed between the read and the delete (a new push of that PR took it): kept, and the pass goes on', async () => {
+    const w = await finishedWorld();
+    w.kube.afterListLeases = async () => {
+      w.kube.afterListLeases = undefined;
+      const read = w.kube.leases.get('ac-pr-x-1')!;
+      await w.kube.updateLease({ ...read, spec: { ...read.spec, holderIdentity: 'agent-cancellation-new-push' } });
+    };
+    const report = await w.pass();
+    expect(w.kube.calls).toContain('deleteLease');
+    expect(w.kube.leases.get('ac-pr-x-1')!.spec.holderIdentity).toBe('agent-cancellation-new-push');
+    expect(w.logs.find((l) => l.step === 'reconcile')).toMatchObject({ did: 'none', why: 'state changed since it was read' });
+    expect(report).toMatchObject({ failed: 0 });
+  });
 });
 
 /** One failed push two hours old, and GitHub down: every pass is a failed repair. */
