@@ -296,6 +296,22 @@ export async function seedCodeRuns(
   return all.length;
 }
 
+/**
+ * Runs of `tasks` in another repository of the organization: named `<name>-t<task>-<stage>-…`, naming the
+ * repository in `spec.repositoryUrl` and, for the platform's preset, in the `service` label.
+ */
+export async function seedRepositoryRuns(namespace: string, preset: 'card' | 'cto', repository: string, tasks: number[]): Promise<void> {
+  const name = repository.split('/')[1];
+  for (const t of tasks) {
+    for (const agent of ['rex', 'cleo', 'tess'] as const) {
+      const run = codeRun(namespace, PRESETS[preset], t, agent, preset === 'cto' ? { service: name } : {});
+      run.metadata.generateName = run.metadata.generateName.replace(/^cto-/, `${name}-`);
+      run.spec.repositoryUrl = `https://github.com/${repository}`;
+      await admin().create(run);
+    }
+  }
+}
+
 /** Every CodeRun in `namespace`, as "task-agentLabel" keys, for before/after comparisons. */
 export async function codeRunNames(namespace: string, group: string): Promise<string[]> {
   const r = await admin().request('GET', `/apis/${group}/v1/namespaces/${namespace}/coderuns`);

@@ -8,7 +8,7 @@ import { AgentCancellationConfig } from '../../src';
 import { EXIT } from '../../src/contract/env';
 import { MANAGED_BY } from '../../src/contract/labels';
 import { leaseName, PR_LABEL, REPOSITORY_ANNOTATION, STATE_ANNOTATION } from '../../src/job/lease';
-import { admin, codeRun, PRESETS } from '../harness/cluster';
+import { admin, seedRepositoryRuns } from '../harness/cluster';
 import { REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
 import { JobRun, runJob } from '../fixtures/run-job';
 
@@ -44,19 +44,6 @@ function later<T>(w: RemediationWorld, happen: () => T): T {
   }
 }
 
-/** QA and implementation runs of `tasks` in `repository`, named `<name>-t<task>-<stage>-…`. */
-async function seedRepository(w: RemediationWorld, repository: string, tasks: number[]): Promise<void> {
-  const name = repository.split('/')[1];
-  for (const t of tasks) {
-    for (const agent of ['rex', 'cleo', 'tess'] as const) {
-      const run = codeRun(w.namespace, PRESETS[w.preset], t, agent, w.preset === 'cto' ? { service: name } : {});
-      run.metadata.generateName = run.metadata.generateName.replace(/^cto-/, `${name}-`);
-      run.spec.repositoryUrl = `https://github.com/${repository}`;
-      await admin().create(run);
-    }
-  }
-}
-
 /** The QA runs of a task of a repository, by name. */
 const qa = (names: string[], repository: string, task: number) =>
   names.filter((n) => new RegExp(`^${repository.split('/')[1]}-t${task}-(quality|testing)-`).test(n));
@@ -78,8 +65,8 @@ describe.each(['cto', 'card'] as const)('preset %s: the same task id in two repo
     for (const repo of [REPO, OTHER]) w.gh.push(repo, `feature/task-${t}-implementation`, w.shaOf(t), BOT);
     const pr = w.gh.openPullRequest(REPO, `feature/task-${t}-implementation`, ['ready-for-qa']);
     const otherPr = w.gh.openPullRequest(OTHER, `feature/task-${t}-implementation`, ['ready-for-qa']);
-    await seedRepository(w, REPO, [t]);
-    await seedRepository(w, OTHER, [t]);
+    await seedRepositoryRuns(w.namespace, w.preset, REPO, [t]);
+    await seedRepositoryRuns(w.namespace, w.preset, OTHER, [t]);
     return { pr, otherPr };
   }
 
