@@ -14,7 +14,7 @@
  *     see FaultKind for each of GitHub's failure shapes
  *   gh.outage(true) answers every request 502 until gh.outage(false)
  *   GitHubTestServer.start({ mutationIntervalMs }) enforces GitHub's "1 s between mutations on one token" as a
- *     secondary rate limit (HTTP 403, retry-after)
+ *     secondary rate limit (HTTP 403, retry-after); start({ limits: GITHUB_LIMITS.token }) GitHub's other limits (limits.ts)
  *   gh.setCommitAuthor('o/r', sha, { name, login }) for `object(oid:)` lookups
  *   gh.push('o/r', branch, sha, author) moves a branch as a push does: a new head commit, committed now
  *   gh.labelPullRequest('o/r', n, name) adds a label and a LabeledEvent (the timeline keeps when)
@@ -43,6 +43,7 @@ import {
   ValueNode,
 } from 'graphql';
 import { own } from '../harness/owned';
+import { contentCreations, GitHubLimits, RateLimiter } from './limits';
 
 const SCHEMA_JSON = path.resolve(__dirname, '..', '..', 'node_modules', '@octokit', 'graphql-schema', 'schema.json');
 let cachedSchema: GraphQLSchema | undefined;
@@ -182,8 +183,9 @@ class ApiError extends Error {
 }
 
 export class GitHubTestServer {
-  static async start(options: { token?: string; mutationIntervalMs?: number } = {}): Promise<GitHubTestServer> {
+  static async start(options: { token?: string; mutationIntervalMs?: number; limits?: GitHubLimits } = {}): Promise<GitHubTestServer> {
     const s = new GitHubTestServer(options.token ?? 'test-token', options.mutationIntervalMs ?? 0);
+    s.limiter = options.limits && new RateLimiter(options.limits, () => s.now());
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     s.release = own('GitHub test server', () => {
       s.server.closeAllConnections();
@@ -204,6 +206,8 @@ export class GitHubTestServer {
   /** Points left in the hour's budget, as `rateLimit.remaining` reports it. */
   private remaining = 5000;
   private release: () => Promise<void> = async () => undefined;
+  /** GitHub's limits on this server's token, when started with them. */
+  limiter?: RateLimiter;
 
   private constructor(
     readonly token: string,
@@ -450,7 +454,14 @@ export class GitHubTestServer {
       for (const repo of this.repos.values()) this.deleteLabel(repo.fullName, fault.label!);
     }
     const points = queryCost(document, payload.variables ?? {});
-    this.remaining = Math.max(0, this.remaining - points);
+    const refused = this.limiter?.charge({ points, mutation, contents: contentCreations(document) });
+    if (refused?.kind === 'secondary')
+      return send(403, { message: SECONDARY_MESSAGE }, { 'retry-after': String(Math.ceil(refused.retryAfterMs / 1000)) }, 'secondary');
+    if (refused) {
+      const headers = { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(refused.resetAt / 1000)) };
+      return send(200, { errors: [{ type: 'RATE_LIMITED', message: 'API rate limit exceeded' }] }, headers, 'primary');
+    }
+    this.remaining = this.limiter?.remaining ?? Math.max(0, this.remaining - points);
     const rateLimit = {
       cost: points,
       remaining: this.remaining,
