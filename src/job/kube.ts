@@ -63,11 +63,16 @@ export interface KubeApi {
   updateLease(lease: Lease): Promise<Lease>;
   listLeases(namespace: string, labelSelector: string): Promise<Lease[]>;
   deleteLease(namespace: string, name: string, resourceVersion: string): Promise<void>;
-  /** Deletes one object if it is still the one seen (uid precondition); false when already gone or replaced. */
-  deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<boolean>;
+  /**
+   * Deletes one object if it is still the one seen (uid precondition): `gone` at once, `terminating` while a
+   * finalizer holds it; undefined when it was already gone or replaced.
+   */
+  deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<Deletion | undefined>;
   list(namespace: string, resource: Resource, labelSelector: string): Promise<KubeObject[]>;
   createEvent(namespace: string, event: KubeEvent): Promise<void>;
 }
+
+export type Deletion = 'gone' | 'terminating';
 
 export interface Connection {
   readonly server: string;
@@ -169,7 +174,7 @@ export class HttpKubeApi implements KubeApi {
     if (r.status === 409) throw new ConflictError(`lease ${name} changed`);
   }
 
-  async deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<boolean> {
+  async deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<Deletion | undefined> {
     // Background: the CodeRun goes at once and the garbage collector removes its Jobs and pods after it.
     const r = await this.call(
       'DELETE',
@@ -177,7 +182,9 @@ export class HttpKubeApi implements KubeApi {
       { preconditions: { uid }, propagationPolicy: 'Background' },
       [404, 409],
     );
-    return r.status < 300;
+    if (r.status >= 300) return undefined;
+    // The answer is the object as deleted: with finalizers left, it stays until they are removed.
+    return r.body?.metadata?.finalizers?.length ? 'terminating' : 'gone';
   }
 
   async list(namespace: string, resource: Resource, labelSelector: string): Promise<KubeObject[]> {

@@ -361,7 +361,7 @@ async function apply(
 
   const held = {} as HeldLease;
   try {
-    held.lease = await acquire(kube, {
+    ({ lease: held.lease } = await acquire(kube, {
       namespace: cfg.namespace,
       name: o.lease.metadata.name,
       holder: cfg.runId,
@@ -370,7 +370,7 @@ async function apply(
       repository: o.state.repository,
       pr: o.state.pr,
       now,
-    });
+    }));
   } catch (e) {
     if (!(e instanceof LockTimeoutError)) throw e;
     log('reconcile', { saw, did: 'busy', why: 'taken by another run meanwhile' });
@@ -415,7 +415,7 @@ async function apply(
       case 'repair': {
         const ready = o.pr!.labels.find((l) => sameLabel(l.name, cfg.labels.ready));
         if (action.removeReady && ready) await deps.github.transition(o.pr!.id, { remove: ready.id });
-        const deleted = await deleteRuns(kube, cfg, action.stale);
+        const { deleted } = await deleteRuns(kube, cfg, action.stale);
         Object.assign(did, { removed: action.removeReady ? cfg.labels.ready : undefined, deleted });
         await event(
           kube,
