@@ -1,6 +1,5 @@
 import * as fs from 'fs';
 import * as https from 'https';
-import * as YAML from 'yaml';
 import { RetryableError, withRetry } from './retry';
 
 export interface ObjectMeta {
@@ -89,11 +88,21 @@ function fileOrData(data: string | undefined, file: string | undefined): Buffer 
   return file ? fs.readFileSync(file) : undefined;
 }
 
+/**
+ * A kubeconfig as JSON when it is JSON (a YAML subset), else as YAML. The YAML parser is most of the bundle,
+ * so it is loaded only here: a pod reads its ServiceAccount's files and never parses a kubeconfig.
+ */
+function parseKubeconfig(text: string): any {
+  if (text.trimStart().startsWith('{')) return JSON.parse(text);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, not at start-up
+  return (require('yaml') as typeof import('yaml')).parse(text);
+}
+
 /** KUBECONFIG's current context when set (first file only), otherwise the in-cluster service account. */
 export function loadConnection(env: Record<string, string | undefined>): Connection {
   const file = env.KUBECONFIG?.split(':')[0];
   if (file) {
-    const kc = YAML.parse(fs.readFileSync(file, 'utf8'));
+    const kc = parseKubeconfig(fs.readFileSync(file, 'utf8'));
     const ctx = kc.contexts?.find((c: any) => c.name === kc['current-context'])?.context ?? kc.contexts?.[0]?.context;
     const cluster = kc.clusters?.find((c: any) => c.name === ctx?.cluster)?.cluster;
     const user = kc.users?.find((u: any) => u.name === ctx?.user)?.user ?? {};

@@ -167,9 +167,10 @@ export async function serviceAccountKubeconfig(namespace: string, name: string):
   const token: string = r.body.status.token;
   const info = clusterInfo();
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ac-kubeconfig-')), 'config');
+  // JSON, which is YAML too: the Job then parses it without loading its YAML parser, as in a pod, which reads no kubeconfig.
   fs.writeFileSync(
     file,
-    YAML.stringify({
+    JSON.stringify({
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [{ name: 'test', cluster: { server: info.server, 'certificate-authority': info.caFile } }],
