@@ -45,7 +45,7 @@ async function main() {
     await figure('wallTime', () => wallTime(quick ? 2 : 10));
     await figure('jobBundle', () => jobBundle(quick ? 3 : 10));
     await figure('scale', () => scale(quick ? [100] : [100, 1000, 5000], quick ? 5 : 100));
-    await figure('throughput', () => throughput(quick ? 10 : 100));
+    await figure('throughput', () => throughput(quick ? 10 : 100, quick ? 1 : 5));
     await figure('reconciler', () => reconcilerCost(quick ? [2] : [10, 50]));
     await figure('mutationLimit', () => mutationLimit(quick ? 10 : 100, 1000));
     await figure('capacity', () =>
