@@ -323,31 +323,23 @@ export async function throughput(prs: number, rounds: number) {
     const kube = newCounts();
     let jobGitHub = 0;
     let done = 0;
-    // Each burst returns once it has started all its pushes' clients, so that making them is not timed.
+    // Each burst makes its pushes' clients and returns their starts, so that making the clients is not timed.
+    const bareBurst = (overFetch: boolean) => (tasks: number[]) =>
+      tasks.map((t) => {
+        const c = bareClient({ ...client, overFetch });
+        return () => c(push(t));
+      });
     const bursts = {
-      floor: (tasks: number[]) =>
-        tasks
-          .map((t) => [bareClient(client), t] as const)
-          .map(
-            ([c, t]) =>
-              () =>
-                c(push(t)),
-          ),
+      floor: bareBurst(false),
       // The floor with GitHub over fetch, the Job's transport: what fetch alone costs at this concurrency.
-      fetch: (tasks: number[]) =>
-        tasks
-          .map((t) => [bareClient({ ...client, overFetch: true }), t] as const)
-          .map(
-            ([c, t]) =>
-              () =>
-                c(push(t)),
-          ),
+      fetch: bareBurst(true),
       job: (tasks: number[]) =>
-        tasks
-          .map((t) => [inProcess(w, kube), t] as const)
-          .map(([run, t]) => async () => {
+        tasks.map((t) => {
+          const run = inProcess(w, kube);
+          return async () => {
             if ((await run(t)).kind === 'done') done++;
-          }),
+          };
+        }),
     };
     const times: Record<keyof typeof bursts, number[]> = { floor: [], fetch: [], job: [] };
     const all: number[] = [];
