@@ -26,16 +26,22 @@ function call(url, agent, method, headers, body) {
 /**
  * One client, as one Job process would hold: keep-alive connections to the apiserver and GitHub. `c` is
  * { kubeServer, kubeToken, kubeCaFile, namespace, group, version, plural, graphqlUrl, githubToken,
- * resolveQuery, transitionMutation, ready, remediation }; the returned function cancels one push
- * { owner, name, branch, selector, leaseName, pushedAtMs }.
+ * resolveQuery, transitionMutation, ready, remediation, overFetch? }; the returned function cancels one push
+ * { owner, name, branch, selector, leaseName, pushedAtMs }. `overFetch` sends the GitHub requests with
+ * fetch, as the Job's @octokit/graphql does, to show what that transport costs.
  */
 function bareClient(c) {
   const kubeAgent = new https.Agent({ keepAlive: true, ca: fs.readFileSync(c.kubeCaFile) });
   const githubUrl = new URL(c.graphqlUrl);
   const githubAgent = new (githubUrl.protocol === 'https:' ? https : http).Agent({ keepAlive: true });
   const kube = (method, path, body) => call(new URL(path, c.kubeServer), kubeAgent, method, { authorization: `Bearer ${c.kubeToken}` }, body);
+  const post = async (headers, body) => {
+    if (!c.overFetch) return call(githubUrl, githubAgent, 'POST', headers, body);
+    const res = await fetch(githubUrl, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return res.json();
+  };
   const github = async (query, variables) => {
-    const json = await call(githubUrl, githubAgent, 'POST', { authorization: `bearer ${c.githubToken}` }, { query, variables });
+    const json = await post({ authorization: `bearer ${c.githubToken}` }, { query, variables });
     if (json.errors) throw new Error(JSON.stringify(json.errors));
     return json.data;
   };

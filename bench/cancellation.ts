@@ -19,7 +19,9 @@ import { packageRoot } from '../src/config/package-root';
 import { REPO, remediationWorld, RemediationWorld } from '../test/fixtures/remediation-env';
 import { BUNDLE } from '../test/fixtures/run-job';
 import { admin, clusterInfo, PRESETS, seedCodeRuns } from '../test/harness/cluster';
+import { GITHUB_LIMITS } from '../test/github-server/limits';
 import { bareClient } from './bare-cancellation.js';
+import { PushCosts } from './capacity';
 import { heading, median, mib, ms, quantile, ratio, row, since } from './stats';
 
 /** QA runs each benchmarked push makes stale: its task's Cleo and Tess. */
@@ -34,13 +36,13 @@ const STALE_PER_PUSH = 2;
 const PROTOCOL: ReadonlyArray<{ purpose: string; minimum: number; why: string }> = [
   { purpose: 'GitHub query', minimum: 1, why: 'PR, labels and when ready-for-qa was added, head, label ids' },
   { purpose: 'GitHub mutation', minimum: 1, why: 'labels + marker comment' },
-  { purpose: 'Lease read', minimum: 0, why: 'extra: tells free from held without a failed write' },
-  { purpose: 'Lease create', minimum: 1, why: 'the lock' },
-  { purpose: 'Lease state write', minimum: 0, why: 'extra: write-ahead and after the cancel, so a crash resumes' },
+  { purpose: 'Lease create', minimum: 1, why: 'the lock, carrying the state (write-ahead): a crash after it resumes from it' },
+  { purpose: 'Lease read', minimum: 0, why: "only when the create found the PR's Lease (a later push): its state decides" },
+  { purpose: 'Lease state write', minimum: 0, why: 'the take of an existing Lease (with the state), or a renewal after a finalizer wait' },
   { purpose: 'Lease release', minimum: 1, why: 'unlock, with the final state' },
-  { purpose: 'list', minimum: 1, why: "the task's QA runs, ordered against the push; the 2nd is extra: verify waits out finalizers" },
-  { purpose: 'delete by name', minimum: STALE_PER_PUSH, why: 'one per stale run, uid precondition' },
-  { purpose: 'Event', minimum: 0, why: 'extra: for people' },
+  { purpose: 'list', minimum: 1, why: "the task's QA runs, ordered against the push; more only while a finalizer holds a deleted run" },
+  { purpose: 'delete by name', minimum: STALE_PER_PUSH, why: 'one per stale run, uid precondition; its answer shows any finalizer' },
+  { purpose: 'Event', minimum: 0, why: 'extra: for people (kubectl describe lease)' },
 ];
 const MIN_KUBE = 3 + STALE_PER_PUSH;
 const MIN_GITHUB = 2;
@@ -99,6 +101,18 @@ function githubCounts(w: RemediationWorld, from: number): Record<string, number>
   const sent = w.gh.requests.slice(from);
   const query = sent.filter((r) => r.operation === 'Resolve').length;
   return { 'GitHub query': query, 'GitHub mutation': sent.length - query };
+}
+
+/** What the pushes of `tasks` cost GitHub, per push: requests, primary points, and content (marker comments). */
+function githubCosts(w: RemediationWorld, from: number, tasks: number[]): PushCosts {
+  const sent = w.gh.requests.slice(from);
+  const per = (n: number) => n / tasks.length;
+  return {
+    queries: per(sent.filter((r) => r.operation !== 'Transition' && r.operation !== 'CreateLabel').length),
+    mutations: per(sent.filter((r) => r.operation === 'Transition' || r.operation === 'CreateLabel').length),
+    primaryPoints: per(sent.reduce((sum, r) => sum + (r.points ?? 0), 0)),
+    contents: per(tasks.reduce((sum, t) => sum + w.gh.prComments(REPO, t).length, 0)),
+  };
 }
 
 /** The bare script's settings for this world, and its push for a task (its own Lease, beside the Job's). */
@@ -164,7 +178,13 @@ export async function roundTrips(samples: number) {
     const http = kube.http / samples;
     row('GitHub, all', github.toFixed(1), `minimum ${MIN_GITHUB}, ${ratio(github, MIN_GITHUB)}`);
     row('Kubernetes, all (HTTP requests, retries included)', http.toFixed(1), `minimum ${MIN_KUBE}, ${ratio(http, MIN_KUBE)}`);
-    return { samples, purposes: result, github: { ours: github, minimum: MIN_GITHUB }, kube: { ours: http, minimum: MIN_KUBE } };
+    return {
+      samples,
+      purposes: result,
+      github: { ours: github, minimum: MIN_GITHUB },
+      kube: { ours: http, minimum: MIN_KUBE },
+      perPush: githubCosts(w, from, range(1, samples)),
+    };
   } finally {
     await w.stop();
   }
@@ -295,45 +315,79 @@ export async function scale(sizes: number[], samples: number) {
  * measure the machine, not the protocol's contention on the apiserver, the Leases and GitHub. The floor is
  * as many bare clients at once, on other tasks of the same namespace.
  */
-export async function throughput(prs: number) {
+export async function throughput(prs: number, rounds: number) {
   const w = await remediationWorld('bench-throughput', 'card');
   try {
-    const tasks = range(1, prs);
-    const floorTasks = range(prs + 1, prs);
-    await w.seed([...tasks, ...floorTasks]);
     w.gh.addLabel(REPO, 'remediation-in-progress');
     const { client, push } = bare(w);
-    const floorClients = floorTasks.map(() => bareClient(client));
-    const t0 = process.hrtime.bigint();
-    await Promise.all(floorTasks.map((t, i) => floorClients[i](push(t))));
-    const floorMs = since(t0);
-
     const kube = newCounts();
-    const from = w.gh.requests.length;
-    const runs = tasks.map(() => inProcess(w, kube));
-    const t1 = process.hrtime.bigint();
-    const outcomes = await Promise.all(tasks.map((t, i) => runs[i](t)));
-    const totalMs = since(t1);
-
-    const relabelled = [...tasks, ...floorTasks].filter((t) => w.gh.prLabels(REPO, t).join() === 'remediation-in-progress').length;
+    let jobGitHub = 0;
+    let done = 0;
+    // Each burst makes its pushes' clients and returns their starts, so that making the clients is not timed.
+    const bareBurst = (overFetch: boolean) => (tasks: number[]) =>
+      tasks.map((t) => {
+        const c = bareClient({ ...client, overFetch });
+        return () => c(push(t));
+      });
+    const bursts = {
+      floor: bareBurst(false),
+      // The floor with GitHub over fetch, the Job's transport: what fetch alone costs at this concurrency.
+      fetch: bareBurst(true),
+      job: (tasks: number[]) =>
+        tasks.map((t) => {
+          const run = inProcess(w, kube);
+          return async () => {
+            if ((await run(t)).kind === 'done') done++;
+          };
+        }),
+    };
+    const times: Record<keyof typeof bursts, number[]> = { floor: [], fetch: [], job: [] };
+    const all: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      // Each round in another order, so that what the machine does meanwhile hits all three alike.
+      const order = (['floor', 'fetch', 'job'] as const).map((_, i, a) => a[(i + r) % a.length]);
+      for (const kind of order) {
+        const tasks = range(all.length + 1, prs);
+        all.push(...tasks);
+        await w.seed(tasks);
+        const pushes = bursts[kind](tasks);
+        const from = w.gh.requests.length;
+        const t0 = process.hrtime.bigint();
+        await Promise.all(pushes.map((p) => p()));
+        times[kind].push(since(t0));
+        if (kind === 'job') jobGitHub += w.gh.requests.length - from;
+      }
+    }
+    const relabelled = all.filter((t) => w.gh.prLabels(REPO, t).join() === 'remediation-in-progress').length;
     const left = (await w.names()).length;
-    const gh = githubCounts(w, from);
-    const githubPerPush = (gh['GitHub query'] + gh['GitHub mutation']) / prs;
-    heading(`4. ${prs} pushes for ${prs} PRs at once (in process, one client per push)`);
-    row(`bare floor: ${prs} at once, to the last answer`, ms(floorMs), `floor; ${ms(floorMs / prs)} per push`);
-    row('Job: time to global convergence', ms(totalMs), `${ratio(totalMs, floorMs)}; ${ms(totalMs / prs)} per push`);
-    row('PRs relabelled / CodeRuns left (Rex only)', `${relabelled} / ${left}`, `expected ${2 * prs} / ${2 * prs}`);
-    row('GitHub requests per push', githubPerPush.toFixed(2), `minimum ${MIN_GITHUB}, ${ratio(githubPerPush, MIN_GITHUB)}`);
-    row('Kubernetes requests per push', (kube.http / prs).toFixed(2), `minimum ${MIN_KUBE}, ${ratio(kube.http / prs, MIN_KUBE)}`);
+    const [floorMs, fetchFloorMs, totalMs] = [median(times.floor), median(times.fetch), median(times.job)];
+    const ratios = times.job.map((j, i) => j / times.floor[i]);
+    const jobs = prs * rounds;
+    heading(`4. ${prs} pushes for ${prs} PRs at once (in process, one client per push; medians of ${rounds} rounds)`);
+    row(`bare floor: ${prs} at once, to the last answer`, ms(floorMs), `floor; rounds ${times.floor.map(ms).join(', ')}`);
+    row("bare floor, GitHub over fetch (the Job's transport)", ms(fetchFloorMs), ratio(fetchFloorMs, floorMs));
+    row('Job: time to global convergence', ms(totalMs), `${ratio(totalMs, floorMs)}; ${ratio(totalMs, fetchFloorMs)} the fetch floor`);
+    row('  Job against the floor, round by round', ratios.map((x) => x.toFixed(2)).join(' '), `median ${median(ratios).toFixed(2)}x`);
+    row(
+      'PRs relabelled / CodeRuns left (Rex only) / Jobs done',
+      `${relabelled} / ${left} / ${done}`,
+      `expected ${all.length} / ${all.length} / ${jobs}`,
+    );
+    row('GitHub requests per push', (jobGitHub / jobs).toFixed(2), `minimum ${MIN_GITHUB}, ${ratio(jobGitHub / jobs, MIN_GITHUB)}`);
+    row('Kubernetes requests per push', (kube.http / jobs).toFixed(2), `minimum ${MIN_KUBE}, ${ratio(kube.http / jobs, MIN_KUBE)}`);
     return {
       prs,
+      rounds,
       floorMs,
+      fetchFloorMs,
       totalMs,
+      roundsMs: times,
+      medianRatio: median(ratios),
       relabelled,
       codeRunsLeft: left,
-      done: outcomes.filter((o) => o.kind === 'done').length,
-      githubPerPush,
-      kubePerPush: kube.http / prs,
+      done,
+      githubPerPush: jobGitHub / jobs,
+      kubePerPush: kube.http / jobs,
     };
   } finally {
     await w.stop();
@@ -388,6 +442,44 @@ export async function mutationLimit(prs: number, intervalMs: number) {
       requestsPerPush: sent.length / prs,
       failed: failures.length,
     };
+  } finally {
+    await w.stop();
+  }
+}
+
+/**
+ * `prs` pushes at once on one token whose hour of content creation is spent, against a GitHub enforcing all
+ * of its limits as documented (test/github-server/limits.ts) and 1 s between mutations: 500 markers were
+ * posted over the past hour, the oldest expiring in 1 s and then one every 7.2 s. Each push must wait for a
+ * slot and finish within the Job's default GitHub deadline; the floor is when the window has `prs` slots.
+ */
+export async function limitBinds(prs: number) {
+  const w = await remediationWorld('bench-limit-binds', 'card', { mutationIntervalMs: 1000, limits: GITHUB_LIMITS.token });
+  try {
+    const tasks = range(1, prs);
+    await w.seed(tasks);
+    w.gh.addLabel(REPO, 'remediation-in-progress');
+    const hour = 3_600_000;
+    const spent = GITHUB_LIMITS.token.contentPerHour;
+    w.gh.limiter!.spentBefore(spent, hour - 1000);
+    const floorMs = 1000 + ((prs - 1) * (hour - 1000)) / spent;
+    const run = inProcess(w, newCounts(), DEFAULTS.job.githubDeadlineSeconds * 1000);
+    const from = w.gh.requests.length;
+    const t0 = process.hrtime.bigint();
+    const outcomes = await Promise.allSettled(tasks.map((t) => run(t)));
+    const totalMs = since(t0);
+    const sent = w.gh.requests.slice(from);
+    const refused = sent.filter((r) => r.fault === 'secondary' || r.fault === 'primary').length;
+    const done = outcomes.filter((o) => o.status === 'fulfilled' && o.value.kind === 'done').length;
+    const relabelled = tasks.filter((t) => w.gh.prLabels(REPO, t).join() === 'remediation-in-progress').length;
+    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
+    heading(`6b. ${prs} pushes at once, content creation spent for the hour, GitHub's limits on one token`);
+    row(`floor: the window frees ${prs} slots`, ms(floorMs), 'floor');
+    row('Job: time to global convergence', ms(totalMs), ratio(totalMs, floorMs));
+    row('pushes done / PRs relabelled / failed', `${done} / ${relabelled} / ${failures.length}`, `expected ${prs} / ${prs} / 0`);
+    row('requests refused by a limit, per push', (refused / prs).toFixed(2), 'each waited out as retry-after asked');
+    if (failures.length) row('first failure', failures.length, failures[0]);
+    return { prs, floorMs, totalMs, done, relabelled, refusedPerPush: refused / prs, failed: failures.length };
   } finally {
     await w.stop();
   }

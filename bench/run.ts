@@ -9,7 +9,8 @@ import * as path from 'path';
 import { packageRoot } from '../src/config/package-root';
 import globalSetup from '../test/harness/global-setup';
 import globalTeardown from '../test/harness/global-teardown';
-import { mutationLimit, roundTrips, scale, throughput, wallTime } from './cancellation';
+import { capacity } from './capacity';
+import { limitBinds, mutationLimit, roundTrips, scale, throughput, wallTime } from './cancellation';
 import { endToEnd } from './e2e';
 import { reconcilerCost } from './reconciler';
 import { jobBundle } from './job-bundle';
@@ -44,9 +45,13 @@ async function main() {
     await figure('wallTime', () => wallTime(quick ? 2 : 10));
     await figure('jobBundle', () => jobBundle(quick ? 3 : 10));
     await figure('scale', () => scale(quick ? [100] : [100, 1000, 5000], quick ? 5 : 100));
-    await figure('throughput', () => throughput(quick ? 10 : 100));
+    await figure('throughput', () => throughput(quick ? 10 : 100, quick ? 1 : 5));
     await figure('reconciler', () => reconcilerCost(quick ? [2] : [10, 100, 1000]));
     await figure('mutationLimit', () => mutationLimit(quick ? 10 : 100, 1000));
+    await figure('capacity', () =>
+      capacity(results.roundTrips.perPush, { burst: results.throughput, jobCpuMs: results.wallTime?.job?.cpuMs, cores: os.cpus().length }),
+    );
+    await figure('limitBinds', () => limitBinds(quick ? 3 : 8));
     await figure('endToEnd', () => endToEnd(quick ? 2 : 10, results.wallTime?.job?.wallMs));
   } finally {
     await globalTeardown();

@@ -1,6 +1,5 @@
 import * as fs from 'fs';
 import * as https from 'https';
-import * as YAML from 'yaml';
 import { RetryableError, withRetry } from './retry';
 
 export interface ObjectMeta {
@@ -63,11 +62,16 @@ export interface KubeApi {
   updateLease(lease: Lease): Promise<Lease>;
   listLeases(namespace: string, labelSelector: string): Promise<Lease[]>;
   deleteLease(namespace: string, name: string, resourceVersion: string): Promise<void>;
-  /** Deletes one object if it is still the one seen (uid precondition); false when already gone or replaced. */
-  deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<boolean>;
+  /**
+   * Deletes one object if it is still the one seen (uid precondition): `gone` at once, `terminating` while a
+   * finalizer holds it; undefined when it was already gone or replaced.
+   */
+  deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<Deletion | undefined>;
   list(namespace: string, resource: Resource, labelSelector: string): Promise<KubeObject[]>;
   createEvent(namespace: string, event: KubeEvent): Promise<void>;
 }
+
+export type Deletion = 'gone' | 'terminating';
 
 export interface Connection {
   readonly server: string;
@@ -84,11 +88,21 @@ function fileOrData(data: string | undefined, file: string | undefined): Buffer 
   return file ? fs.readFileSync(file) : undefined;
 }
 
+/**
+ * A kubeconfig as JSON when it is JSON (a YAML subset), else as YAML. The YAML parser is most of the bundle,
+ * so it is loaded only here: a pod reads its ServiceAccount's files and never parses a kubeconfig.
+ */
+function parseKubeconfig(text: string): any {
+  if (text.trimStart().startsWith('{')) return JSON.parse(text);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, not at start-up
+  return (require('yaml') as typeof import('yaml')).parse(text);
+}
+
 /** KUBECONFIG's current context when set (first file only), otherwise the in-cluster service account. */
 export function loadConnection(env: Record<string, string | undefined>): Connection {
   const file = env.KUBECONFIG?.split(':')[0];
   if (file) {
-    const kc = YAML.parse(fs.readFileSync(file, 'utf8'));
+    const kc = parseKubeconfig(fs.readFileSync(file, 'utf8'));
     const ctx = kc.contexts?.find((c: any) => c.name === kc['current-context'])?.context ?? kc.contexts?.[0]?.context;
     const cluster = kc.clusters?.find((c: any) => c.name === ctx?.cluster)?.cluster;
     const user = kc.users?.find((u: any) => u.name === ctx?.user)?.user ?? {};
@@ -169,7 +183,7 @@ export class HttpKubeApi implements KubeApi {
     if (r.status === 409) throw new ConflictError(`lease ${name} changed`);
   }
 
-  async deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<boolean> {
+  async deleteNamed(namespace: string, resource: Resource, name: string, uid: string): Promise<Deletion | undefined> {
     // Background: the CodeRun goes at once and the garbage collector removes its Jobs and pods after it.
     const r = await this.call(
       'DELETE',
@@ -177,7 +191,9 @@ export class HttpKubeApi implements KubeApi {
       { preconditions: { uid }, propagationPolicy: 'Background' },
       [404, 409],
     );
-    return r.status < 300;
+    if (r.status >= 300) return undefined;
+    // The answer is the object as deleted: with finalizers left, it stays until they are removed.
+    return r.body?.metadata?.finalizers?.length ? 'terminating' : 'gone';
   }
 
   async list(namespace: string, resource: Resource, labelSelector: string): Promise<KubeObject[]> {

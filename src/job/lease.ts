@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { MANAGED_BY } from '../contract/labels';
-import { ConflictError, KubeApi, Lease } from './kube';
+import { ConflictError, KubeApi, Lease, ObjectMeta } from './kube';
 import { PrState } from './pr-state';
 import { RetryableError, sleep } from './retry';
 
@@ -47,29 +47,52 @@ export interface LockOptions {
   readonly waitMs: number;
   readonly repository: string;
   readonly pr: number;
+  /**
+   * Tries the create before any read: a PR without a Lease is then locked in one request, and a Lease that
+   * exists costs one failed create more. For a push; the reconciler acts on Leases it has listed.
+   */
+  readonly createFirst?: boolean;
+  /**
+   * The state the taking write records, given the one recorded before (undefined: none, or a new Lease):
+   * the write-ahead of a run, so that a crash before its next write leaves a record to resume from.
+   * Undefined keeps the recorded state.
+   */
+  readonly begin?: (previous: PrState | undefined) => PrState | undefined;
   readonly onWait?: (holder: string) => void;
   readonly now: () => number;
+}
+
+/** A taken Lease and the state recorded on it before it was taken. */
+export interface Lock {
+  readonly lease: Lease;
+  readonly previous: PrState | undefined;
 }
 
 /**
  * Takes the Lease: creates it, or takes it over when free, ours, or expired. Every write carries the
  * resourceVersion it read, so of two racing runs exactly one wins; the other re-reads (409) and waits.
  */
-export async function acquire(kube: KubeApi, o: LockOptions): Promise<Lease> {
+export async function acquire(kube: KubeApi, o: LockOptions): Promise<Lock> {
   const { now } = o;
   const giveUp = now() + o.waitMs;
-  for (;;) {
+  for (let read = !o.createFirst; ; read = true) {
     const stamp = microTime(now());
-    const current = await kube.getLease(o.namespace, o.name);
+    const current = read ? await kube.getLease(o.namespace, o.name) : undefined;
+    const previous = current && readState(current);
+    const state = o.begin?.(previous);
     try {
       if (!current) {
-        return await kube.createLease({
-          metadata: {
-            name: o.name,
-            namespace: o.namespace,
-            labels: { ...MANAGED_BY, [PR_LABEL]: String(o.pr) },
-            annotations: { [REPOSITORY_ANNOTATION]: o.repository },
-          },
+        const created = await kube.createLease({
+          metadata: withState(
+            {
+              name: o.name,
+              namespace: o.namespace,
+              labels: { ...MANAGED_BY, [PR_LABEL]: String(o.pr) },
+              annotations: { [REPOSITORY_ANNOTATION]: o.repository },
+            },
+            state,
+            stamp,
+          ),
           spec: {
             holderIdentity: o.holder,
             leaseDurationSeconds: o.durationSeconds,
@@ -78,11 +101,13 @@ export async function acquire(kube: KubeApi, o: LockOptions): Promise<Lease> {
             leaseTransitions: 0,
           },
         });
+        return { lease: created, previous: undefined };
       }
       const holder = current.spec.holderIdentity;
       if (!holder || holder === o.holder || expired(current, now())) {
-        return await kube.updateLease({
+        const taken = await kube.updateLease({
           ...current,
+          metadata: withState(current.metadata, state, stamp),
           spec: {
             ...current.spec,
             holderIdentity: o.holder,
@@ -92,28 +117,37 @@ export async function acquire(kube: KubeApi, o: LockOptions): Promise<Lease> {
             leaseTransitions: (current.spec.leaseTransitions ?? 0) + (holder && holder !== o.holder ? 1 : 0),
           },
         });
+        return { lease: taken, previous };
       }
       o.onWait?.(holder);
     } catch (e) {
       if (!(e instanceof ConflictError)) throw e;
+      // The create tried first found a Lease: read it at once.
+      if (!read) continue;
     }
     if (now() >= giveUp) throw new LockTimeoutError(`lease ${o.name} is held by another run`);
     await sleep(Math.min(1000, Math.max(50, giveUp - now())));
   }
 }
 
+/** `meta` recording `state` (stamped), and labelled when it needs a person; unchanged without a state. */
+function withState(meta: ObjectMeta, state: PrState | undefined, stamp: string): ObjectMeta {
+  if (!state) return meta;
+  const { [ATTENTION_LABEL]: _, ...labels } = meta.labels ?? {};
+  return {
+    ...meta,
+    labels: state.attention ? { ...labels, [ATTENTION_LABEL]: 'true' } : labels,
+    annotations: { ...meta.annotations, [STATE_ANNOTATION]: JSON.stringify({ ...state, updatedAt: stamp }) },
+  };
+}
+
 /** Writes the state and renews the Lease, stamped with `now`; a 409 here means the Lease was taken over, so stop. */
 export async function save(kube: KubeApi, lease: Lease, state: PrState, release: boolean, now: () => number): Promise<Lease> {
   const stamp = microTime(now());
-  const { [ATTENTION_LABEL]: _, ...labels } = lease.metadata.labels ?? {};
   try {
     return await kube.updateLease({
       ...lease,
-      metadata: {
-        ...lease.metadata,
-        labels: state.attention ? { ...labels, [ATTENTION_LABEL]: 'true' } : labels,
-        annotations: { ...lease.metadata.annotations, [STATE_ANNOTATION]: JSON.stringify({ ...state, updatedAt: stamp }) },
-      },
+      metadata: withState(lease.metadata, state, stamp),
       spec: release ? { ...lease.spec, holderIdentity: null, acquireTime: null, renewTime: null } : { ...lease.spec, renewTime: stamp },
     });
   } catch (e) {

@@ -2,7 +2,7 @@ import { RemediationMode } from '../contract/env';
 import { REASON } from './event-reasons';
 import { ResolvedPush, sameLabel } from './github';
 import { JobInput, StaticInput } from './input';
-import { acquire, leaseName, readState, save } from './lease';
+import { acquire, leaseName, save } from './lease';
 import { PrState } from './pr-state';
 import { completeSteps, event, HeldLease, StepDeps } from './steps';
 
@@ -137,38 +137,48 @@ export async function handlePush(input: JobInput, resolved: ResolvedPush, resolv
   log('resolve', { pr: pr.number, event: input.event, labels: pr.labels.map((l) => l.name) });
 
   const name = leaseName(input.repository, pr.number);
-  const held: HeldLease = {
-    lease: await acquire(kube, {
-      namespace: input.namespace,
-      name,
-      holder: input.runId,
-      durationSeconds: input.leaseDurationSeconds,
-      waitMs: input.lockWaitSeconds * 1000,
-      repository: input.repository,
-      pr: pr.number,
-      onWait: (holder) => log('lock-wait', { pr: pr.number, holder }),
-      now,
-    }),
-  };
-  const previous = readState(held.lease);
+  const stamp = new Date(now()).toISOString();
+  const optOut = optedOut(pr.labels, input);
+  const decideOn = (previous: PrState | undefined) => decidePush(input, { resolved, previous: { state: previous } }, resolvedAt);
+  /** The state this run works on, given the PR's recorded one; undefined when it skips. */
+  const begin = (decision: PushDecision, previous: PrState | undefined): PrState | undefined =>
+    decision.kind === 'skip'
+      ? undefined
+      : decision.kind === 'resume'
+        ? { ...previous!, phase: 'running', attempts: previous!.attempts + 1, lastError: undefined }
+        : newState(input, pr.number, previous, resolvedAt, stamp);
+  const lock = await acquire(kube, {
+    namespace: input.namespace,
+    name,
+    holder: input.runId,
+    durationSeconds: input.leaseDurationSeconds,
+    waitMs: input.lockWaitSeconds * 1000,
+    repository: input.repository,
+    pr: pr.number,
+    createFirst: true,
+    // Write-ahead with the lock: the steps to come are on record before any delete. Observe mode and an
+    // opted-out PR change nothing, so they record only their outcome, on release.
+    begin: input.mode === RemediationMode.ENFORCE && !optOut ? (previous) => begin(decideOn(previous), previous) : undefined,
+    onWait: (holder) => log('lock-wait', { pr: pr.number, holder }),
+    now,
+  });
+  const held: HeldLease = { lease: lock.lease };
+  const previous = lock.previous;
   log('lock', { pr: pr.number, lease: name, resumed: resumes(previous, input) && previous!.phase !== 'done' });
 
   const release = async (state: PrState) => {
     held.lease = await save(kube, held.lease, state, true, now);
   };
 
-  const decision = decidePush(input, { resolved, previous: { state: previous } }, resolvedAt);
+  const decision = decideOn(previous);
   if (decision.kind === 'skip') {
     await release(previous!);
     log('finish', { pr: pr.number, outcome: 'nothing-to-do', ...decision.log });
     return { kind: 'nothing-to-do', reason: decision.reason, pr: pr.number };
   }
-  const state: PrState =
-    decision.kind === 'resume'
-      ? { ...previous!, phase: 'running', attempts: previous!.attempts + 1, lastError: undefined }
-      : newState(input, pr.number, previous, resolvedAt, new Date(now()).toISOString());
+  const state = begin(decision, previous)!;
 
-  if (optedOut(pr.labels, input)) {
+  if (optOut) {
     // Recorded, not marked handled: once the label is gone, a redelivery or the resync acts.
     await release({ ...state, phase: 'skipped', skipped: 'opted-out' });
     await event(

@@ -45,28 +45,21 @@ export async function completeSteps(s: StaticInput, state: PrState, held: HeldLe
   const enforce = s.mode === RemediationMode.ENFORCE;
   const pr = target.pr.number;
   if (!state.steps.cancel) {
-    // Write-ahead: a crash between the deletes and the next write still leaves a record to resume from.
-    if (enforce) held.lease = await save(kube, held.lease, state, false, now);
+    // Enforce mode: the caller recorded the state before this step (write-ahead), so a crash between the
+    // deletes and the release resumes here; the resumed list finds the deleted runs gone.
     const selector = taskSelector(s, state.repository, state.taskId);
     const { mine, unreadable } = ownRuns(await kube.list(s.namespace, s.codeRun, selector), s.scope, s.repositories, state.repository);
     const { stale, kept } = splitForRecord(mine, state, s.ordering);
     kept.push(...unreadable);
-    const deleted = enforce ? await deleteRuns(kube, s, stale) : stale.map((r) => r.metadata.name);
+    const { deleted, held: finalized } = enforce
+      ? await deleteRuns(kube, s, stale)
+      : { deleted: stale.map((r) => r.metadata.name), held: [] };
     log('cancel', { pr, mode: s.mode, selector, event: state.event ?? 'push', pushedAt: state.pushedAt, deleted, kept });
-    if (enforce)
-      await verifyGone(
-        kube,
-        s,
-        selector,
-        stale.map((r) => r.metadata.uid!),
-        deps.verifyTimeoutMs ?? 30_000,
-        now,
-      );
+    await verifyGone(kube, s, selector, finalized, deps.verifyTimeoutMs ?? 30_000, now);
     state.steps.cancel = { at: new Date(now()).toISOString(), deleted, kept };
-    if (enforce) {
-      held.lease = await save(kube, held.lease, state, false, now);
-      log('verify', { pr, remaining: 0 });
-    }
+    // After a wait for finalizers: renew the Lease, and spare a resume the wait.
+    if (finalized.length) held.lease = await save(kube, held.lease, state, false, now);
+    if (enforce) log('verify', { pr, remaining: 0, waitedFor: finalized.length });
   }
   if (!relabelled(state)) {
     const change = enforce
@@ -173,16 +166,27 @@ async function relabel(s: StaticInput, deps: StepDeps, target: StepTarget, state
 
 /**
  * Deletes each run by name with a uid precondition, so a run replaced since it was listed is a new run and is
- * never hit; returns the names it deleted.
+ * never hit; returns the names it deleted and the uids of those a finalizer still holds.
  */
-export async function deleteRuns(kube: KubeApi, s: StaticInput, runs: readonly KubeObject[]): Promise<string[]> {
+export async function deleteRuns(
+  kube: KubeApi,
+  s: StaticInput,
+  runs: readonly KubeObject[],
+): Promise<{ deleted: string[]; held: string[] }> {
   const deleted: string[] = [];
-  for (const run of runs)
-    if (await kube.deleteNamed(s.namespace, s.codeRun, run.metadata.name, run.metadata.uid!)) deleted.push(run.metadata.name);
-  return deleted;
+  const held: string[] = [];
+  for (const run of runs) {
+    const result = await kube.deleteNamed(s.namespace, s.codeRun, run.metadata.name, run.metadata.uid!);
+    if (result) deleted.push(run.metadata.name);
+    if (result === 'terminating') held.push(run.metadata.uid!);
+  }
+  return { deleted, held };
 }
 
-/** Waits until none of the deleted runs (by uid) is listed: finalizers may hold them a while. */
+/**
+ * Waits until none of the runs a finalizer held (by uid) is listed. Only those: a delete that answered with
+ * no finalizer removed its run then, and a list right after it would only confirm that.
+ */
 async function verifyGone(
   kube: KubeApi,
   s: StaticInput,

@@ -14,7 +14,7 @@
  *     see FaultKind for each of GitHub's failure shapes
  *   gh.outage(true) answers every request 502 until gh.outage(false)
  *   GitHubTestServer.start({ mutationIntervalMs }) enforces GitHub's "1 s between mutations on one token" as a
- *     secondary rate limit (HTTP 403, retry-after)
+ *     secondary rate limit (HTTP 403, retry-after); start({ limits: GITHUB_LIMITS.token }) GitHub's other limits (limits.ts)
  *   gh.setCommitAuthor('o/r', sha, { name, login }) for `object(oid:)` lookups
  *   gh.push('o/r', branch, sha, author) moves a branch as a push does: a new head commit, committed now
  *   gh.labelPullRequest('o/r', n, name) adds a label and a LabeledEvent (the timeline keeps when)
@@ -43,6 +43,7 @@ import {
   ValueNode,
 } from 'graphql';
 import { own } from '../harness/owned';
+import { contentCreations, GitHubLimits, RateLimiter } from './limits';
 
 const SCHEMA_JSON = path.resolve(__dirname, '..', '..', 'node_modules', '@octokit', 'graphql-schema', 'schema.json');
 let cachedSchema: GraphQLSchema | undefined;
@@ -204,12 +205,9 @@ class ApiError extends Error {
 }
 
 export class GitHubTestServer {
-  /**
-   * `pointsPerHour`: the primary budget, as GitHub gives a token (5,000) or an App installation (up to 12,500);
-   * a request costing more than is left is refused with RATE_LIMITED until the hour is over.
-   */
-  static async start(options: { token?: string; mutationIntervalMs?: number; pointsPerHour?: number } = {}): Promise<GitHubTestServer> {
-    const s = new GitHubTestServer(options.token ?? 'test-token', options.mutationIntervalMs ?? 0, options.pointsPerHour ?? 5000);
+  static async start(options: { token?: string; mutationIntervalMs?: number; limits?: GitHubLimits } = {}): Promise<GitHubTestServer> {
+    const s = new GitHubTestServer(options.token ?? 'test-token', options.mutationIntervalMs ?? 0);
+    s.limiter = options.limits && new RateLimiter(options.limits, () => s.now());
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     s.release = own('GitHub test server', () => {
       s.server.closeAllConnections();
@@ -227,17 +225,16 @@ export class GitHubTestServer {
   private lastMutationAt = -Infinity;
   /** How far this server's clock runs ahead of the machine's, for its timestamps (negative: behind). */
   clockSkewMs = 0;
-  /** Points left in the hour's budget, as `rateLimit.remaining` reports it, and when the budget is refilled. */
-  private remaining: number;
-  private resetAt = Date.now() + 3_600_000;
+  /** Points left in the hour's budget, as `rateLimit.remaining` reports it. */
+  private remaining = 5000;
   private release: () => Promise<void> = async () => undefined;
+  /** GitHub's limits on this server's token, when started with them. */
+  limiter?: RateLimiter;
 
   private constructor(
     readonly token: string,
     private readonly mutationIntervalMs: number,
-    private readonly pointsPerHour: number,
   ) {
-    this.remaining = pointsPerHour;
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }
 
@@ -530,20 +527,21 @@ export class GitHubTestServer {
       return send(200, { errors: [{ type: 'MAX_NODE_LIMIT_EXCEEDED', message }] }, {}, undefined, [message]);
     }
     const points = cost.points;
-    if (Date.now() >= this.resetAt) [this.remaining, this.resetAt] = [this.pointsPerHour, Date.now() + 3_600_000];
-    const limits = { 'x-ratelimit-limit': String(this.pointsPerHour), 'x-ratelimit-reset': String(Math.ceil(this.resetAt / 1000)) };
-    if (points > this.remaining) {
-      const message = 'API rate limit exceeded';
-      return send(200, { errors: [{ type: 'RATE_LIMITED', message }] }, { ...limits, 'x-ratelimit-remaining': '0' }, 'primary', [message]);
+    const refused = this.limiter?.charge({ points, mutation, contents: contentCreations(document) });
+    if (refused?.kind === 'secondary')
+      return send(403, { message: SECONDARY_MESSAGE }, { 'retry-after': String(Math.ceil(refused.retryAfterMs / 1000)) }, 'secondary');
+    if (refused) {
+      const headers = { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil(refused.resetAt / 1000)) };
+      return send(200, { errors: [{ type: 'RATE_LIMITED', message: 'API rate limit exceeded' }] }, headers, 'primary');
     }
-    this.remaining -= points;
+    this.remaining = this.limiter?.remaining ?? Math.max(0, this.remaining - points);
     const rateLimit = {
       cost: points,
       remaining: this.remaining,
-      limit: this.pointsPerHour,
-      used: this.pointsPerHour - this.remaining,
+      limit: 5000,
+      used: 5000 - this.remaining,
       nodeCount: cost.nodes,
-      resetAt: iso(this.resetAt),
+      resetAt: iso(this.now() + 3_600_000),
     };
     const root = { ...this.root(fault?.kind === 'forbidden' ? fault.field : undefined), rateLimit };
     const result = await execute({ schema: githubSchema(), document, variableValues: payload.variables ?? {}, rootValue: root });

@@ -41,6 +41,35 @@ export class Client {
     this.agent = new https.Agent({ keepAlive: true, ca: fs.readFileSync(info.caFile) });
   }
 
+  /**
+   * Watches the collection at `urlPath`, calling `onChange` whenever the server sends events (a chunk may hold
+   * several), and opens the watch again when the server ends it. Returns the stop.
+   */
+  watch(urlPath: string, onChange: () => void): () => void {
+    let req: ReturnType<typeof https.request> | undefined;
+    let stopped = false;
+    const open = () => {
+      if (stopped) return;
+      // Its own connection: a watch holds it open, which the shared keep-alive agent must not wait on.
+      req = https.request(
+        new URL(`${urlPath}?watch=1&allowWatchBookmarks=false`, this.info.server),
+        { ca: fs.readFileSync(this.info.caFile), headers: { authorization: `Bearer ${this.token}`, accept: 'application/json' } },
+        (res) => {
+          res.on('data', onChange);
+          res.on('error', () => undefined);
+          res.on('end', () => setTimeout(open, 100));
+        },
+      );
+      req.on('error', () => setTimeout(open, 1000));
+      req.end();
+    };
+    open();
+    return () => {
+      stopped = true;
+      req?.destroy();
+    };
+  }
+
   request(method: string, urlPath: string, body?: unknown, contentType = 'application/json'): Promise<Response> {
     const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     return new Promise((resolve, reject) => {
@@ -167,9 +196,10 @@ export async function serviceAccountKubeconfig(namespace: string, name: string):
   const token: string = r.body.status.token;
   const info = clusterInfo();
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ac-kubeconfig-')), 'config');
+  // JSON, which is YAML too: the Job then parses it without loading its YAML parser, as in a pod, which reads no kubeconfig.
   fs.writeFileSync(
     file,
-    YAML.stringify({
+    JSON.stringify({
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [{ name: 'test', cluster: { server: info.server, 'certificate-authority': info.caFile } }],

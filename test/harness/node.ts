@@ -22,7 +22,8 @@ import { admin, clusterInfo, clusterSecrets, kubeletEnv } from './cluster';
 import { own, ownChild, ownInterval, stopChild } from './owned';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-const TICK_MS = 300;
+/** A pass over the Pods after every watch event, and this often regardless, in case a watch missed one. */
+const RESYNC_MS = 5000;
 
 export interface PodRun {
   readonly namespace: string;
@@ -34,6 +35,9 @@ export interface PodRun {
   readonly stderr: string;
   /** The termination log, as the Pod's status shows it. */
   readonly message: string;
+  /** When this node first saw the Pod (a watch event, so within ms of its creation), its process started, and ended. */
+  readonly seenAt: number;
+  readonly spawnedAt: number;
   readonly finishedAt: number;
 }
 
@@ -66,7 +70,9 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
   const server = new URL(info.server);
   const runs: PodRun[] = [];
   const started = new Map<string, { stop: () => Promise<void> }>();
+  const seen = new Map<string, number>();
   let busy = false;
+  let again = false;
 
   await must(
     'create Node',
@@ -193,7 +199,8 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
       sc.runAsUser !== undefined
         ? ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, '--clear-groups']
         : [];
-    const startedAt = new Date().toISOString();
+    const spawnedAt = Date.now();
+    const startedAt = new Date(spawnedAt).toISOString();
     const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...user, program, ...args], {
       cwd: '/',
       env: {
@@ -239,7 +246,8 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
           ],
         });
       }
-      runs.push({ namespace: ns, pod: podName, job, code: exitCode, stdout, stderr, message, finishedAt: Date.now() });
+      const seenAt = seen.get(pod.metadata.uid) ?? spawnedAt;
+      runs.push({ namespace: ns, pod: podName, job, code: exitCode, stdout, stderr, message, seenAt, spawnedAt, finishedAt: Date.now() });
       fs.rmSync(dir, { recursive: true, force: true });
     });
     started.set(pod.metadata.uid, {
@@ -272,6 +280,7 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
       const pods: any[] = (await admin().request('GET', `/api/v1/namespaces/${ns}/pods`)).body?.items ?? [];
       for (const pod of pods) {
         const { uid } = pod.metadata;
+        if (!seen.has(uid)) seen.set(uid, Date.now());
         if (pod.metadata.deletionTimestamp) {
           if (pod.spec.nodeName !== name) continue;
           // Confirms the graceful deletion once the container is stopped, as a kubelet does.
@@ -292,19 +301,28 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
     }
   }
 
-  const stopTicks = ownInterval(
-    `node ${name}`,
-    () => {
-      if (busy) return;
-      busy = true;
-      tick()
-        .catch(() => undefined)
-        .finally(() => (busy = false));
-    },
-    TICK_MS,
-  );
+  /** One pass at a time; an event during a pass makes another pass after it. */
+  const pass = () => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    tick()
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+        if (again) {
+          again = false;
+          pass();
+        }
+      });
+  };
+  const stopWatches = namespaces.map((ns) => own(`node ${name} watch ${ns}`, admin().watch(`/api/v1/namespaces/${ns}/pods`, pass)));
+  const stopTicks = ownInterval(`node ${name}`, pass, RESYNC_MS);
   const stop = own(`node ${name}`, async () => {
     await stopTicks();
+    for (const stopWatch of stopWatches) await stopWatch();
     for (const s of started.values()) await s.stop();
     await admin().request('DELETE', `/api/v1/nodes/${name}`);
     fs.rmSync(root, { recursive: true, force: true });

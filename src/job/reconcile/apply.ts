@@ -54,7 +54,7 @@ const EXECUTORS: { [K in 'release' | 'fail' | 'resume' | 'repair' | 'compensate'
   repair: async ({ cfg, deps, o, state, held }, action) => {
     const ready = o.pr!.labels.find((l) => sameLabel(l.name, cfg.labels.ready));
     if (action.removeReady && ready) await deps.github.transition(o.pr!.id, { remove: ready.id });
-    const deleted = await deleteRuns(deps.kube, cfg, action.stale);
+    const { deleted } = await deleteRuns(deps.kube, cfg, action.stale);
     const runs = `${deleted.length} QA CodeRun(s) deleted${deleted.length ? ` (${deleted.join(', ')})` : ''}`;
     const message = `PR #${state.pr}: ${provenance(state)}: ${action.removeReady ? `removed ${cfg.labels.ready}, ` : ''}${runs}`;
     await event(deps.kube, cfg.namespace, held.lease, 'Normal', REASON.restored, message, deps.log);
@@ -165,7 +165,7 @@ async function guard(
 ): Promise<{ state: PrState; held: HeldLease } | 'busy' | 'changed'> {
   const held = {} as HeldLease;
   try {
-    held.lease = await acquire(deps.kube, {
+    ({ lease: held.lease } = await acquire(deps.kube, {
       namespace: cfg.namespace,
       name: o.lease.metadata.name,
       holder: cfg.runId,
@@ -174,7 +174,7 @@ async function guard(
       repository: o.state.repository,
       pr: o.state.pr,
       now: deps.now,
-    });
+    }));
   } catch (e) {
     if (e instanceof LockTimeoutError) return 'busy';
     throw e;

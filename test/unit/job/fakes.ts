@@ -64,10 +64,10 @@ export class FakeKube implements KubeApi {
   async deleteNamed(_ns: string, _r: unknown, _name: string, uid: string) {
     this.calls.push('deleteNamed');
     const hit = this.codeRuns.find((c) => `uid-${c.name}` === uid);
-    if (!hit) return false;
+    if (!hit) return undefined;
     this.codeRuns = this.codeRuns.filter((c) => c !== hit);
     this.terminating.push(hit);
-    return true;
+    return this.lingering > 0 ? ('terminating' as const) : ('gone' as const);
   }
   async list(_ns: string, _r: unknown, selector: string): Promise<KubeObject[]> {
     this.calls.push('list');

@@ -68,6 +68,44 @@ test('normal transition: deletes only the task QA runs, one query, one mutation,
   expect(w.kube.events.map((e) => `${e.type}/${e.reason}`)).toEqual(['Normal/RemediationDone']);
 });
 
+test.each([
+  [
+    'a PR without a Lease: the create is the lock and carries the state',
+    false,
+    0,
+    ['createLease', 'list', 'deleteNamed', 'deleteNamed', 'updateLease'],
+  ],
+  [
+    'a PR whose Lease exists: the failed create, a read, and a take that carries the state',
+    true,
+    0,
+    ['createLease', 'getLease', 'updateLease', 'list', 'deleteNamed', 'deleteNamed', 'updateLease'],
+  ],
+  [
+    'a finalizer holds the deleted runs: lists until they are gone, then records the cancel',
+    false,
+    2,
+    ['createLease', 'list', 'deleteNamed', 'deleteNamed', 'list', 'list', 'updateLease', 'updateLease'],
+  ],
+])('Kubernetes calls per cancellation, %s', async (_case, leaseExists, lingering, calls) => {
+  const w = world();
+  const head = 'd'.repeat(40);
+  if (leaseExists) {
+    await run(w, { deliveryId: 'd0' });
+    w.kube.codeRuns.push(...['cleo', 'tess'].map((agent) => ({ name: `${agent}-7`, labels: { 'agent-type': agent, 'task-id': '7' } })));
+  }
+  w.gh.branchHead = head;
+  w.kube.calls = [];
+  w.kube.lingering = lingering;
+  const states: Array<string | undefined> = [];
+  const deleteNamed = w.kube.deleteNamed.bind(w.kube);
+  // Write-ahead: every delete finds this push recorded, running, on the Lease.
+  w.kube.deleteNamed = (...a) => (states.push(readState(w.kube.leases.get(LEASE)!)?.phase), deleteNamed(...a));
+  expect(await run(w, { headSha: head })).toMatchObject({ kind: 'done', deleted: ['cleo-7', 'tess-7'] });
+  expect(w.kube.calls).toEqual(calls);
+  expect(states.every((p) => p === 'running')).toBe(true);
+});
+
 test('no open PR: nothing touched', async () => {
   const w = world();
   w.gh.pr = undefined;
