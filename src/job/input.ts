@@ -1,4 +1,4 @@
-import { branchRefRegex } from '../contract/filters';
+import { branchRefRegex, canonicalTaskId, NULL_SHA } from '../contract/filters';
 import { EVENT_ENV, PR_ACTIONS, RECONCILE_ENV, RemediationMode, STATIC_ENV, TriggerEvent } from '../contract/env';
 import { LABEL_KEY } from '../contract/labels';
 import { parseRevisionSource } from '../contract/revision';
@@ -186,7 +186,10 @@ export function readInput(env: Env): JobInput {
     );
   }
   const [owner, name] = repository.split('/');
-  const taskId = matching(env, EVENT_ENV.taskId, /^[0-9]{1,18}$/, 'a number');
+  // The Sensor strips leading zeros; one synthesized before it did may still pass `007`.
+  const taskId = canonicalTaskId(matching(env, EVENT_ENV.taskId, /^[0-9]{1,18}$/, 'a number'));
+  const headSha = matching(env, EVENT_ENV.headSha, SHA, 'a commit SHA');
+  if (new RegExp(NULL_SHA).test(headSha)) throw new BadInputError(`${EVENT_ENV.headSha}=${JSON.stringify(headSha)} is no commit`);
   const event = oneOf<TriggerEvent>(env, EVENT_ENV.event, ['push', ...PR_ACTIONS]);
   return {
     ...s,
@@ -194,7 +197,7 @@ export function readInput(env: Env): JobInput {
     owner,
     name,
     branch: matching(env, EVENT_ENV.branch, /^[^\s~^:?*[\\]+$/, 'a branch name'),
-    headSha: matching(env, EVENT_ENV.headSha, SHA, 'a commit SHA'),
+    headSha,
     deliveryId: matching(env, EVENT_ENV.deliveryId, /^[A-Za-z0-9._-]{1,100}$/, 'a delivery id'),
     taskId,
     selector: taskSelector(s, taskId),

@@ -93,6 +93,8 @@ test.each([
   ['AC_REPOSITORY', 'evil/cto', 'AC_REPOSITORY="evil/cto" is not one of AC_ALLOWED_REPOSITORIES'],
   ['AC_REPOSITORY', 'nope', 'AC_REPOSITORY="nope" is not owner/name'],
   ['AC_HEAD_SHA', 'abc', 'AC_HEAD_SHA="abc" is not a commit SHA'],
+  // A push with zeros as `after` and `deleted: false`: the Sensor refuses it too.
+  ['AC_HEAD_SHA', '0'.repeat(40), `AC_HEAD_SHA="${'0'.repeat(40)}" is no commit`],
   ['AC_NAMESPACE', 'Bad_NS', 'AC_NAMESPACE="Bad_NS" is not a namespace name'],
   ['AC_LEASE_DURATION_SECONDS', 'ten', 'AC_LEASE_DURATION_SECONDS="ten" is not an integer >= 1'],
   ['GITHUB_TOKEN', '', 'GITHUB_TOKEN is missing or empty'],
@@ -106,6 +108,18 @@ test.each([
   ['AC_REVISION_FROM', 'spec.sha', 'AC_REVISION_FROM="spec.sha" is not label:<key>, annotation:<key> or field:<path>'],
 ])('%s=%j is rejected: %s', (name, value, message) => {
   expect(() => readInput({ ...good, [name]: value })).toThrow(message);
+});
+
+// The platform labels task 7's runs `7`: a branch `task-007` selects them as the Sensor and the reconciler do.
+test.each([
+  ['7', '7'],
+  ['007', '7'],
+  ['0', '0'],
+  ['000', '0'],
+  ['100', '100'],
+])('AC_TASK_ID=%s -> task %s', (value, taskId) => {
+  const i = readInput({ ...good, AC_TASK_ID: value });
+  expect([i.taskId, i.selector.split(',').pop()]).toEqual([taskId, `task-id=${taskId}`]);
 });
 
 test('the token never appears in an error', () => {
@@ -133,6 +147,12 @@ describe('reconciler input', () => {
     expect(i.bots).toEqual({ logins: ['5DLabs-Rex[bot]', '5DLabs-Rex'], commitAuthors: ['rex@5dlabs.ai'], caseInsensitive: true });
     expect(i.branchRef.exec('refs/heads/feature/task-42-implementation')?.[1]).toBe('42');
     expect(i.branchRef.test('refs/heads/feature/task-42-implementation-x')).toBe(false);
+    expect(['007', '0', '00', '070'].map((id) => i.branchRef.exec(`refs/heads/feature/task-${id}-implementation`)?.[1])).toEqual([
+      '7',
+      '0',
+      '0',
+      '70',
+    ]);
   });
 
   test.each([
