@@ -76,7 +76,15 @@ export const RECONCILE_ENV = {
   botLoginCase: 'AC_BOT_LOGIN_CASE',
   botCommitAuthors: 'AC_BOT_COMMIT_AUTHORS',
   branchPattern: 'AC_BRANCH_PATTERN',
+  /** `org:<org>/<hook id>` or `app:<app id>`: the webhook whose failed deliveries are redelivered; unset: none. */
+  redeliveryHook: 'AC_REDELIVERY_HOOK',
+  /** The token that may read the organization's hook, or the App's private key (PEM). */
+  redeliveryCredential: 'AC_REDELIVERY_CREDENTIAL',
+  githubRestUrl: 'AC_GITHUB_REST_URL',
 } as const;
+
+/** AC_REDELIVERY_HOOK: group 1 and 2 an organization and its hook id, or group 3 an App id. */
+export const REDELIVERY_HOOK = /^(?:org:([A-Za-z0-9-]+)\/([0-9]+)|app:([0-9]+))$/;
 
 /** Exit codes of the runtime. Kubernetes counts only 0 as success, so the Job sets AC_SKIP_EXIT_CODE=0. */
 export const EXIT = {

@@ -1,8 +1,9 @@
 import { branchRefRegex, canonicalTaskId, NULL_SHA } from '../contract/filters';
-import { EVENT_ENV, PR_ACTIONS, RECONCILE_ENV, RemediationMode, STATIC_ENV, TriggerEvent } from '../contract/env';
+import { EVENT_ENV, PR_ACTIONS, RECONCILE_ENV, REDELIVERY_HOOK, RemediationMode, STATIC_ENV, TriggerEvent } from '../contract/env';
 import { LABEL_KEY } from '../contract/labels';
 import { parseRevisionSource } from '../contract/revision';
 import { OrderingRules } from './ordering';
+import { HookIdentity } from './redeliver';
 
 /** What the Job and the reconciler share: the installation's settings, fixed per synthesized manifest. */
 export interface StaticInput {
@@ -74,6 +75,8 @@ export interface ReconcileInput extends StaticInput {
   readonly compensateForeignCommits: boolean;
   /** Matches `refs/heads/<task branch>`, group 1 the task id: the resync's PRs. */
   readonly branchRef: RegExp;
+  /** The webhook whose failed deliveries are redelivered; none when unset. */
+  readonly redelivery?: { readonly restUrl: string; readonly hook: HookIdentity };
 }
 
 export function taskSelector(s: StaticInput, taskId: string): string {
@@ -252,5 +255,18 @@ export function readReconcileInput(env: Env): ReconcileInput {
     bots,
     compensateForeignCommits: compensate === 'true',
     branchRef,
+    redelivery: redelivery(env),
   };
+}
+
+function redelivery(env: Env): ReconcileInput['redelivery'] {
+  if (!env[RECONCILE_ENV.redeliveryHook]?.trim()) return undefined;
+  const [, org, hookId, appId] = matching(env, RECONCILE_ENV.redeliveryHook, REDELIVERY_HOOK, 'org:<org>/<hook id> or app:<app id>').match(
+    REDELIVERY_HOOK,
+  )!;
+  const url = matching(env, RECONCILE_ENV.githubRestUrl, HTTP_URL, 'an http(s) URL');
+  // A secret: never in a message.
+  const credential = required(env, RECONCILE_ENV.redeliveryCredential);
+  const hook: HookIdentity = appId ? { kind: 'app', appId, privateKey: credential } : { kind: 'org', org, hookId, token: credential };
+  return { restUrl: url, hook };
 }

@@ -10,10 +10,13 @@ import { qaRestartedAfterPush, splitForRecord, splitRuns } from './ordering';
 import { handlePush, optedOut, provenance } from './remediate';
 import { RetryableError } from './retry';
 import { completeSteps, deleteRuns, event, HeldLease, StepDeps } from './steps';
+import { RedeliveryReport } from './redeliver';
 
 export interface ReconcileDeps extends StepDeps {
   /** Sends the needs-attention webhook; absent when no URL is configured. */
   readonly alert?: AlertSender;
+  /** GitHub's redelivery of the webhook's failed deliveries (redeliver.ts); absent when no hook is configured. */
+  readonly redeliver?: () => Promise<RedeliveryReport>;
 }
 
 /** What one pass decided for one state Lease. */
@@ -227,6 +230,7 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
       else if (outcome) report.resynced.push(`${repository}#${pr.number}@${push.headSha.slice(0, 12)}`);
     }
   }
+  if (deps.redeliver) log('redelivery', { ...(await deps.redeliver()) });
   log('reconcile-done', { ...report });
   return report;
 }

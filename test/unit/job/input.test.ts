@@ -51,14 +51,17 @@ const reconciler = {
 /** `env` without `name`. */
 const without = (env: Record<string, string>, name: string) => Object.fromEntries(Object.entries(env).filter(([k]) => k !== name));
 
+/** Set together, or not at all: the redelivery is off without a hook. */
+const REDELIVERY: string[] = [RECONCILE_ENV.redeliveryHook, RECONCILE_ENV.redeliveryCredential, RECONCILE_ENV.githubRestUrl];
+
 describe('the runtime has no defaults: every variable the template sets is required', () => {
   // A push names no PR, and the alert webhook comes from an optional Secret.
   const jobNames = [...Object.values(STATIC_ENV), ...Object.values(EVENT_ENV).filter((n) => n !== EVENT_ENV.prNumber)];
-  const reconcileNames = [...Object.values(STATIC_ENV), ...Object.values(RECONCILE_ENV).filter((n) => n !== RECONCILE_ENV.alertWebhookUrl)];
+  const reconcilerOwn = Object.values(RECONCILE_ENV).filter((n) => n !== RECONCILE_ENV.alertWebhookUrl && !REDELIVERY.includes(n));
+  const reconcileNames = [...Object.values(STATIC_ENV), ...reconcilerOwn];
 
   test('the fixtures set every variable', () => {
     expect(Object.keys(good).sort()).toEqual([...Object.values(STATIC_ENV), ...Object.values(EVENT_ENV)].sort());
-    const reconcilerOwn = Object.values(RECONCILE_ENV).filter((n) => n !== RECONCILE_ENV.alertWebhookUrl);
     expect(Object.keys(reconciler).sort()).toEqual([...Object.keys(good), ...reconcilerOwn].sort());
   });
 
@@ -153,6 +156,27 @@ describe('reconciler input', () => {
       '0',
       '70',
     ]);
+  });
+
+  describe('redelivery', () => {
+    const on = { ...reconciler, AC_GITHUB_REST_URL: 'https://api.github.com', AC_REDELIVERY_CREDENTIAL: 'hook-secret' };
+
+    test.each([
+      ['', undefined],
+      ['org:5dlabs/123', { restUrl: 'https://api.github.com', hook: { kind: 'org', org: '5dlabs', hookId: '123', token: 'hook-secret' } }],
+      ['app:42', { restUrl: 'https://api.github.com', hook: { kind: 'app', appId: '42', privateKey: 'hook-secret' } }],
+    ])('AC_REDELIVERY_HOOK=%j', (hook, expected) => {
+      expect(readReconcileInput({ ...on, AC_REDELIVERY_HOOK: hook }).redelivery).toEqual(expected);
+      expect(readReconcileInput(without(on, 'AC_REDELIVERY_HOOK')).redelivery).toBeUndefined();
+    });
+
+    test.each([
+      [{ AC_REDELIVERY_HOOK: 'org:5dlabs' }, 'AC_REDELIVERY_HOOK="org:5dlabs" is not org:<org>/<hook id> or app:<app id>'],
+      [{ AC_REDELIVERY_HOOK: 'app:42', AC_GITHUB_REST_URL: 'api.github.com' }, 'AC_GITHUB_REST_URL="api.github.com" is not an http(s) URL'],
+      [{ AC_REDELIVERY_HOOK: 'app:42', AC_REDELIVERY_CREDENTIAL: ' ' }, 'AC_REDELIVERY_CREDENTIAL is missing or empty'],
+    ])('%j is rejected: %s', (env, message) => {
+      expect(() => readReconcileInput({ ...on, ...env })).toThrow(message);
+    });
   });
 
   test.each([
