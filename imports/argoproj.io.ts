@@ -610,6 +610,11 @@ export interface SensorSpecTriggers {
    * @schema SensorSpecTriggers#template
    */
   readonly template?: SensorSpecTriggersTemplate;
+
+  /**
+   * @schema SensorSpecTriggers#dlqTrigger
+   */
+  readonly dlqTrigger?: SensorSpecTriggersDlqTrigger;
 }
 
 /**
@@ -622,6 +627,7 @@ export function toJson_SensorSpecTriggers(obj: SensorSpecTriggers | undefined): 
     'atLeastOnce': obj.atLeastOnce,
     'retryStrategy': toJson_SensorSpecTriggersRetryStrategy(obj.retryStrategy),
     'template': toJson_SensorSpecTriggersTemplate(obj.template),
+    'dlqTrigger': toJson_SensorSpecTriggersDlqTrigger(obj.dlqTrigger),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -737,6 +743,36 @@ export function toJson_SensorSpecTriggersTemplate(obj: SensorSpecTriggersTemplat
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * @schema SensorSpecTriggersDlqTrigger
+ */
+export interface SensorSpecTriggersDlqTrigger {
+  /**
+   * @schema SensorSpecTriggersDlqTrigger#atLeastOnce
+   */
+  readonly atLeastOnce?: boolean;
+
+  /**
+   * @schema SensorSpecTriggersDlqTrigger#template
+   */
+  readonly template?: SensorSpecTriggersDlqTriggerTemplate;
+}
+
+/**
+ * Converts an object of type 'SensorSpecTriggersDlqTrigger' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_SensorSpecTriggersDlqTrigger(obj: SensorSpecTriggersDlqTrigger | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'atLeastOnce': obj.atLeastOnce,
+    'template': toJson_SensorSpecTriggersDlqTriggerTemplate(obj.template),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * @schema SensorSpecDependenciesFiltersData
  */
 export interface SensorSpecDependenciesFiltersData {
@@ -815,6 +851,42 @@ export function toJson_SensorSpecTriggersTemplateK8S(obj: SensorSpecTriggersTemp
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * @schema SensorSpecTriggersDlqTriggerTemplate
+ */
+export interface SensorSpecTriggersDlqTriggerTemplate {
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplate#name
+   */
+  readonly name: string;
+
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplate#conditions
+   */
+  readonly conditions?: string;
+
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplate#k8s
+   */
+  readonly k8S?: SensorSpecTriggersDlqTriggerTemplateK8S;
+}
+
+/**
+ * Converts an object of type 'SensorSpecTriggersDlqTriggerTemplate' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_SensorSpecTriggersDlqTriggerTemplate(obj: SensorSpecTriggersDlqTriggerTemplate | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'conditions': obj.conditions,
+    'k8s': toJson_SensorSpecTriggersDlqTriggerTemplateK8S(obj.k8S),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * @schema SensorSpecTriggersTemplateK8SSource
  */
 export interface SensorSpecTriggersTemplateK8SSource {
@@ -875,6 +947,42 @@ export function toJson_SensorSpecTriggersTemplateK8SParameters(obj: SensorSpecTr
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
+ * @schema SensorSpecTriggersDlqTriggerTemplateK8S
+ */
+export interface SensorSpecTriggersDlqTriggerTemplateK8S {
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplateK8S#operation
+   */
+  readonly operation?: string;
+
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplateK8S#source
+   */
+  readonly source?: SensorSpecTriggersDlqTriggerTemplateK8SSource;
+
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplateK8S#parameters
+   */
+  readonly parameters?: SensorSpecTriggersDlqTriggerTemplateK8SParameters[];
+}
+
+/**
+ * Converts an object of type 'SensorSpecTriggersDlqTriggerTemplateK8S' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_SensorSpecTriggersDlqTriggerTemplateK8S(obj: SensorSpecTriggersDlqTriggerTemplateK8S | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'operation': obj.operation,
+    'source': toJson_SensorSpecTriggersDlqTriggerTemplateK8SSource(obj.source),
+    'parameters': obj.parameters?.map(y => toJson_SensorSpecTriggersDlqTriggerTemplateK8SParameters(y)),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
  * @schema SensorSpecTriggersTemplateK8SParametersSrc
  */
 export interface SensorSpecTriggersTemplateK8SParametersSrc {
@@ -894,6 +1002,11 @@ export interface SensorSpecTriggersTemplateK8SParametersSrc {
   readonly dataTemplate?: string;
 
   /**
+   * @schema SensorSpecTriggersTemplateK8SParametersSrc#contextKey
+   */
+  readonly contextKey?: string;
+
+  /**
    * @schema SensorSpecTriggersTemplateK8SParametersSrc#value
    */
   readonly value?: string;
@@ -909,6 +1022,115 @@ export function toJson_SensorSpecTriggersTemplateK8SParametersSrc(obj: SensorSpe
     'dependencyName': obj.dependencyName,
     'dataKey': obj.dataKey,
     'dataTemplate': obj.dataTemplate,
+    'contextKey': obj.contextKey,
+    'value': obj.value,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema SensorSpecTriggersDlqTriggerTemplateK8SSource
+ */
+export interface SensorSpecTriggersDlqTriggerTemplateK8SSource {
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplateK8SSource#resource
+   */
+  readonly resource?: any;
+}
+
+/**
+ * Converts an object of type 'SensorSpecTriggersDlqTriggerTemplateK8SSource' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_SensorSpecTriggersDlqTriggerTemplateK8SSource(obj: SensorSpecTriggersDlqTriggerTemplateK8SSource | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'resource': obj.resource,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema SensorSpecTriggersDlqTriggerTemplateK8SParameters
+ */
+export interface SensorSpecTriggersDlqTriggerTemplateK8SParameters {
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplateK8SParameters#dest
+   */
+  readonly dest: string;
+
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplateK8SParameters#operation
+   */
+  readonly operation?: string;
+
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplateK8SParameters#src
+   */
+  readonly src?: SensorSpecTriggersDlqTriggerTemplateK8SParametersSrc;
+}
+
+/**
+ * Converts an object of type 'SensorSpecTriggersDlqTriggerTemplateK8SParameters' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_SensorSpecTriggersDlqTriggerTemplateK8SParameters(obj: SensorSpecTriggersDlqTriggerTemplateK8SParameters | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'dest': obj.dest,
+    'operation': obj.operation,
+    'src': toJson_SensorSpecTriggersDlqTriggerTemplateK8SParametersSrc(obj.src),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * @schema SensorSpecTriggersDlqTriggerTemplateK8SParametersSrc
+ */
+export interface SensorSpecTriggersDlqTriggerTemplateK8SParametersSrc {
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplateK8SParametersSrc#dependencyName
+   */
+  readonly dependencyName: string;
+
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplateK8SParametersSrc#dataKey
+   */
+  readonly dataKey?: string;
+
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplateK8SParametersSrc#dataTemplate
+   */
+  readonly dataTemplate?: string;
+
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplateK8SParametersSrc#contextKey
+   */
+  readonly contextKey?: string;
+
+  /**
+   * @schema SensorSpecTriggersDlqTriggerTemplateK8SParametersSrc#value
+   */
+  readonly value?: string;
+}
+
+/**
+ * Converts an object of type 'SensorSpecTriggersDlqTriggerTemplateK8SParametersSrc' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_SensorSpecTriggersDlqTriggerTemplateK8SParametersSrc(obj: SensorSpecTriggersDlqTriggerTemplateK8SParametersSrc | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'dependencyName': obj.dependencyName,
+    'dataKey': obj.dataKey,
+    'dataTemplate': obj.dataTemplate,
+    'contextKey': obj.contextKey,
     'value': obj.value,
   };
   // filter undefined values

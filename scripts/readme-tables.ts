@@ -84,6 +84,10 @@ const CONFIG_ROWS: ConfigRow[] = [
   { fields: ['reconciler.retentionSeconds'], meaning: 'finished state Leases are deleted this long after their last update' },
   { fields: ['reconciler.alertWebhookSecret'], meaning: 'Secret with the alert webhook URL; optional (no Secret, no webhook)' },
   {
+    fields: ['reconciler.redelivery.hook', 'reconciler.redelivery.credentialSecret', 'reconciler.redelivery.restUrl'],
+    meaning: 'GitHub\'s redelivery of failed webhook deliveries (docs/reliability.md): `org:<org>/<hook id>` or `app:<app id>`, `""` off',
+  },
+  {
     fields: ['reconciler.compensateForeignCommits'],
     meaning: "restore the labels when the remediated commit's author is none of `github.bots`",
   },
@@ -194,6 +198,13 @@ const RECONCILE_ENV_ROWS: EnvRow[] = [
     from: ['github.bots', 'github.botCommitAuthors', 'github.botLoginCase'],
   },
   { names: [RECONCILE_ENV.branchPattern], setBy: 'config', meaning: "the resync's task branches", from: ['github.branchPattern'] },
+  {
+    names: [RECONCILE_ENV.redeliveryHook, RECONCILE_ENV.githubRestUrl],
+    setBy: 'config',
+    meaning: "GitHub's redelivery of failed deliveries; unset: off",
+    from: ['reconciler.redelivery.hook', 'reconciler.redelivery.restUrl'],
+  },
+  { names: [RECONCILE_ENV.redeliveryCredential], setBy: 'Secret', meaning: 'set with the hook; never logged' },
 ];
 
 function defaultAt(field: string): unknown {

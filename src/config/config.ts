@@ -59,6 +59,18 @@ export interface ReconcilerConfig {
   readonly alertWebhookSecret?: SecretRef;
   /** Restore the labels of a remediated PR whose head commit's author is none of the bots. @default DEFAULTS.reconciler.compensateForeignCommits */
   readonly compensateForeignCommits?: boolean;
+  /** GitHub's redelivery of the webhook's failed deliveries, beside the resync. @default DEFAULTS.reconciler.redelivery (off) */
+  readonly redelivery?: RedeliveryConfig;
+}
+
+/** Which webhook the reconciler lists the deliveries of, and redelivers the failed ones. */
+export interface RedeliveryConfig {
+  /** `org:<org>/<hook id>` (an organization webhook), `app:<app id>` (the GitHub App's webhook), or empty: off. @default DEFAULTS.reconciler.redelivery.hook */
+  readonly hook?: string;
+  /** Secret key with a token that may read the organization's hook, or the App's private key (PEM). @default DEFAULTS.reconciler.redelivery.credentialSecret */
+  readonly credentialSecret?: SecretRef;
+  /** GitHub's REST API. @default DEFAULTS.reconciler.redelivery.restUrl */
+  readonly restUrl?: string;
 }
 
 /**

@@ -65,6 +65,11 @@ export const DEFAULTS: Omit<ResolvedConfig, 'eventsNamespace'> = {
     retentionSeconds: 604800,
     alertWebhookSecret: { name: 'agent-cancellation-alert-webhook', key: 'url' },
     compensateForeignCommits: false,
+    redelivery: {
+      hook: '',
+      credentialSecret: { name: 'agent-cancellation-github-hook', key: 'credential' },
+      restUrl: 'https://api.github.com',
+    },
   },
   sensor: { retry: { steps: 5, durationSeconds: 1, factor: 2, jitter: 0.2 } },
 };

@@ -89,6 +89,7 @@ export class AgentCancellation extends Chart {
         retention: Duration.seconds(r.retentionSeconds),
         alertWebhookSecret: r.alertWebhookSecret,
         compensateForeignCommits: r.compensateForeignCommits,
+        redelivery: r.redelivery,
         bots: c.github.bots,
         botLoginCase,
         botCommitAuthors: c.github.botCommitAuthors,

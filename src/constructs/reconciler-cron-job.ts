@@ -1,10 +1,10 @@
 import { Cron, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { SecretRef } from '../config/config';
+import { RedeliveryConfig, SecretRef } from '../config/config';
 import { DEFAULTS } from '../config/defaults';
 import { branchRefRegex } from '../contract/filters';
-import { ALERT_WEBHOOK_URL, encodeEnv, RECONCILE_FIELDS } from '../contract/env';
+import { ALERT_WEBHOOK_URL, encodeEnv, RECONCILE_ENV, RECONCILE_FIELDS, REDELIVERY_HOOK } from '../contract/env';
 import { checkInteger, enumValue, wholeSeconds } from './prop-checks';
 import { RemediationJob } from './remediation-job';
 import { BotLoginCase } from './remediation-sensor';
@@ -40,6 +40,8 @@ export interface ReconcilerCronJobProps {
   readonly alertWebhookSecret?: SecretRef;
   /** Restore the labels of a remediated PR whose head commit's author is none of the bots. @default DEFAULTS.reconciler.compensateForeignCommits */
   readonly compensateForeignCommits?: boolean;
+  /** The webhook whose failed deliveries each pass redelivers. @default - none */
+  readonly redelivery?: Required<RedeliveryConfig>;
 }
 
 /** The 5 fields of the macros Kubernetes accepts, so that a configured macro becomes a `Cron`. */
@@ -100,6 +102,19 @@ export class ReconcilerCronJob extends Construct {
     if (props.alertWebhookSecret) {
       const { name, key } = props.alertWebhookSecret;
       env.push({ name: ALERT_WEBHOOK_URL.name, valueFrom: { secretKeyRef: { name, key, optional: true } } });
+    }
+    if (props.redelivery?.hook) {
+      const { hook, credentialSecret, restUrl } = props.redelivery;
+      if (!REDELIVERY_HOOK.test(hook))
+        throw new Error(`redelivery.hook: ${JSON.stringify(hook)} is not org:<org>/<hook id> or app:<app id>`);
+      env.push(
+        { name: RECONCILE_ENV.redeliveryHook, value: hook },
+        {
+          name: RECONCILE_ENV.redeliveryCredential,
+          valueFrom: { secretKeyRef: { name: credentialSecret.name, key: credentialSecret.key } },
+        },
+        { name: RECONCILE_ENV.githubRestUrl, value: restUrl },
+      );
     }
 
     this.name = `${job.prefix}-reconciler`;

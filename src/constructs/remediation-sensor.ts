@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { Sensor, SensorSpecDependenciesFiltersData, SensorSpecTriggersTemplateK8SParameters } from '../../imports/argoproj.io';
 import { DEFAULTS } from '../config/defaults';
 import { eventSources, EventValues } from './event-parameters';
-import { branchRefRegex, branchRegex, exactAlternation, repositoryAlternation } from '../contract/filters';
+import { branchRefRegex, branchRegex, exactAlternation, NULL_SHA, repositoryAlternation } from '../contract/filters';
 import { GitHubPushEventSource } from './github-push-event-source';
 import { EVENT_ENV, PR_ACTIONS } from '../contract/env';
 import { enumValue, wholeSeconds } from './prop-checks';
@@ -90,6 +90,8 @@ export class RemediationSensor extends Construct {
       // A branch deletion is a push too; it has nothing to remediate.
       { path: 'body.deleted', type: 'bool', value: ['false'] },
       { path: 'body.after', type: 'string', value: [SHA] },
+      // `deleted` alone is not enough: GitHub has sent zeros with `deleted: false`, and there is no commit to act on.
+      { path: 'body.after', type: 'string', value: [NULL_SHA], comparator: '!=' },
     ];
     // No sender filter: people, merge bots and GitHub itself close PRs. Only those with write access to the base
     // repository can close or convert a PR whose head is in it, and a fork's PR (head elsewhere) never matches.
@@ -120,6 +122,13 @@ export class RemediationSensor extends Construct {
     const metadata = { name: props.name, namespace: props.namespace, labels: { 'app.kubernetes.io/part-of': 'agent-cancellation' } };
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: true });
     props.job.grantLaunch(this.serviceAccount);
+    // The dead-letter trigger's Events.
+    const recordRole = new kplus.Role(this, 'RecordRole', { metadata: { ...metadata, name: `${props.name}-record-dropped` } });
+    recordRole.allow(['create'], kplus.ApiResource.EVENTS);
+    new kplus.RoleBinding(this, 'RecordRoleBinding', {
+      metadata: { ...metadata, name: `${props.name}-record-dropped` },
+      role: recordRole,
+    }).addSubjects(this.serviceAccount);
 
     const dependency = (name: string, data: SensorSpecDependenciesFiltersData[]) => ({
       name,
@@ -131,6 +140,8 @@ export class RemediationSensor extends Construct {
     // names its own, so either event alone creates a Job.
     const trigger = (name: string, conditions: string, parameters: SensorSpecTriggersTemplateK8SParameters[]) => ({
       template: { name, conditions, k8S: { operation: 'create', source: { resource: props.job.manifest }, parameters } },
+      // Argo acknowledges the event even when the Job was never created: say so where an operator looks.
+      dlqTrigger: droppedEvent(`${name}-dropped`, conditions, { name: props.name, namespace: props.namespace }),
       atLeastOnce: true,
       retryStrategy: {
         steps: retry.steps ?? defaultRetry.steps,
@@ -153,4 +164,41 @@ export class RemediationSensor extends Construct {
       },
     });
   }
+}
+
+/** The reason of the Event recording a delivery whose Job the Sensor gave up creating. */
+export const DROPPED_REASON = 'RemediationJobNotCreated';
+
+/**
+ * A dead-letter trigger: a Warning Event on the Sensor naming the delivery whose Job could not be created after
+ * the retries. The reconciler's resync repairs the PR whatever the cause; the Event says why it had to.
+ */
+function droppedEvent(name: string, dependencyName: string, sensor: { name: string; namespace: string }) {
+  const resource = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { generateName: `${sensor.name}.`, namespace: sensor.namespace },
+    involvedObject: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Sensor', ...sensor },
+    type: 'Warning',
+    reason: DROPPED_REASON,
+    message: '',
+    source: { component: sensor.name },
+    count: 1,
+  };
+  const delivery = '(index .Input.body "X-GitHub-Delivery")';
+  const what = '(index .Input.body "X-GitHub-Event")';
+  const message =
+    `{{ printf "delivery %s (%s, %s) was acknowledged without its remediation Job: creating it failed after every retry;` +
+    ` the reconciler repairs the PR" ${delivery} ${what} .Input.body.repository.full_name }}`;
+  const parameters: SensorSpecTriggersTemplateK8SParameters[] = [
+    { src: { dependencyName, dataTemplate: message }, dest: 'message' },
+    // When the EventSource published the event.
+    { src: { dependencyName, contextKey: 'time' }, dest: 'firstTimestamp' },
+    { src: { dependencyName, contextKey: 'time' }, dest: 'lastTimestamp' },
+  ];
+  // Argo's validation requires atLeastOnce of a dead-letter trigger.
+  return {
+    atLeastOnce: true,
+    template: { name, conditions: dependencyName, k8S: { operation: 'create', source: { resource }, parameters } },
+  };
 }

@@ -4,6 +4,7 @@
  * constructs encode through `encodeEnv` and the runtime decodes through `decodeEnv`, so neither side spells a
  * name or a format of its own.
  */
+import { canonicalTaskId } from './filters';
 import { LABEL_KEY } from './labels';
 import { formatLocation, ObjectLocation, parseLocation } from './location';
 
@@ -130,7 +131,12 @@ export const EVENT_FIELDS = {
   branch: field('AC_BRANCH', text('a branch name', /^[^\s~^:?*[\\]+$/)),
   headSha: field('AC_HEAD_SHA', text('a commit SHA', SHA)),
   deliveryId: field('AC_DELIVERY_ID', text('a delivery id', /^[A-Za-z0-9._-]{1,100}$/)),
-  taskId: field('AC_TASK_ID', text('a number', /^[0-9]{1,18}$/)),
+  /** Leading zeros are dropped: `feature/task-007-…` is task 7, as the platform labels its runs. */
+  taskId: field('AC_TASK_ID', {
+    format: 'a number',
+    encode: (v: string) => v,
+    decode: (t) => (/^[0-9]{1,18}$/.test(t) ? canonicalTaskId(t) : fail('a number', t)),
+  }),
   /** `repository.pushed_at`: when GitHub took the push, in epoch seconds (ten digits: 2001 to 5138). */
   pushedAtMs: field('AC_PUSHED_AT', {
     format: 'epoch seconds',
@@ -201,6 +207,19 @@ export const RECONCILE_FIELDS = {
 /** Optional: from a Secret that may not exist; unset, alerts are Events only. Its value is never shown. */
 export const ALERT_WEBHOOK_URL = field('AC_ALERT_WEBHOOK_URL', text('an http(s) URL', HTTP_URL));
 
+/** AC_REDELIVERY_HOOK: group 1 and 2 an organization and its hook id, or group 3 an App id. */
+export const REDELIVERY_HOOK = /^(?:org:([A-Za-z0-9-]+)\/([0-9]+)|app:([0-9]+))$/;
+
+/** Set only when a webhook's failed deliveries are to be redelivered: all three, or none. */
+export const REDELIVERY_FIELDS = {
+  /** `org:<org>/<hook id>` or `app:<app id>`: the webhook whose failed deliveries are redelivered. */
+  hook: field('AC_REDELIVERY_HOOK', text('org:<org>/<hook id> or app:<app id>', REDELIVERY_HOOK)),
+  /** GitHub's REST API. */
+  restUrl: field('AC_GITHUB_REST_URL', text('an http(s) URL', HTTP_URL)),
+  /** From a Secret: the token that may read the organization's hook, or the App's private key (PEM). Never shown. */
+  credential: field('AC_REDELIVERY_CREDENTIAL', text('a credential')),
+} as const;
+
 type Fields = Record<string, EnvField<any>>;
 /** The values a set of fields carries, by key. */
 export type EnvValues<F extends Fields> = { -readonly [K in keyof F]: F[K] extends EnvField<infer T> ? T : never };
@@ -212,7 +231,13 @@ export function envNames<F extends Fields>(fields: F): { readonly [K in keyof F]
 
 export const EVENT_ENV = envNames(EVENT_FIELDS);
 export const STATIC_ENV = envNames(INSTALLATION_FIELDS);
-export const RECONCILE_ENV = { ...envNames(RECONCILE_FIELDS), alertWebhookUrl: ALERT_WEBHOOK_URL.name };
+export const RECONCILE_ENV = {
+  ...envNames(RECONCILE_FIELDS),
+  alertWebhookUrl: ALERT_WEBHOOK_URL.name,
+  redeliveryHook: REDELIVERY_FIELDS.hook.name,
+  redeliveryCredential: REDELIVERY_FIELDS.credential.name,
+  githubRestUrl: REDELIVERY_FIELDS.restUrl.name,
+};
 
 /** `values` as `{ name, value }` pairs, in the fields' order; keys in `except` are left to the caller (fieldRef, Secret). */
 export function encodeEnv<F extends Fields, E extends keyof F = never>(

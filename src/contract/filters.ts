@@ -27,17 +27,26 @@ export function repositoryAlternation(allowed: readonly string[]): string {
 
 /**
  * `feature/task-{id}-implementation` -> a regex over the branch name, after `prefix` (`refs/heads/` for a push's
- * `body.ref`), whose group 1 is the numeric task id.
+ * `body.ref`), whose group 1 is the numeric task id without leading zeros: the platform labels task 7's runs `7`,
+ * so `task-007` must select them too (the Sensor's template, the Job's label and the reconciler all take group 1).
  */
 export function branchRegex(branchPattern: string, prefix = ''): string {
   const parts = branchPattern.split('{id}');
   if (parts.length !== 2) {
     throw new Error(`branchPattern: ${JSON.stringify(branchPattern)} must contain {id} exactly once`);
   }
-  return `^${prefix}${escapeRegExp(parts[0])}([0-9]+)${escapeRegExp(parts[1])}$`;
+  return `^${prefix}${escapeRegExp(parts[0])}0*([0-9]+)${escapeRegExp(parts[1])}$`;
 }
 
 /** `feature/task-{id}-implementation` -> a regex over `body.ref` whose group 1 is the numeric task id. */
 export function branchRefRegex(branchPattern: string): string {
   return branchRegex(branchPattern, 'refs/heads/');
 }
+
+/** A task id as the platform labels runs: its digits without leading zeros (`007` -> `7`, `000` -> `0`). */
+export function canonicalTaskId(digits: string): string {
+  return digits.replace(/^0+(?=[0-9])/, '');
+}
+
+/** A commit SHA of zeros: GitHub's `after` of a deleted branch, never a commit the Job could remediate. */
+export const NULL_SHA = '^0+$';

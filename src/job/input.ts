@@ -1,4 +1,4 @@
-import { branchRefRegex } from '../contract/filters';
+import { branchRefRegex, NULL_SHA } from '../contract/filters';
 import {
   ALERT_WEBHOOK_URL,
   decodeEnv,
@@ -6,11 +6,14 @@ import {
   EVENT_FIELDS,
   INSTALLATION_FIELDS,
   RECONCILE_FIELDS,
+  REDELIVERY_FIELDS,
+  REDELIVERY_HOOK,
   RemediationMode,
   TriggerEvent,
 } from '../contract/env';
 import { allows, RepositoryScope, scopeIssues, scopeSelector } from '../contract/repository-scope';
 import { OrderingRules } from './ordering';
+import { HookIdentity } from './redeliver';
 
 /** What the Job and the reconciler share: the installation's settings, fixed per synthesized manifest. */
 export interface StaticInput {
@@ -84,6 +87,8 @@ export interface ReconcileInput extends StaticInput {
   readonly compensateForeignCommits: boolean;
   /** The task branch, `{id}` standing for the task id: where the pass finds a task's PR. */
   readonly branchPattern: string;
+  /** The webhook whose failed deliveries are redelivered; none when unset. */
+  readonly redelivery?: { readonly restUrl: string; readonly hook: HookIdentity };
 }
 
 /** The label selector of one task's QA runs: the repository's term too when the scope is a label. */
@@ -156,6 +161,8 @@ export function readInput(env: Env): JobInput {
   }
   if (e.event !== 'push' && e.prNumber === undefined)
     throw new BadInputError(`${EVENT_FIELDS.prNumber.name} is missing or empty (a ${e.event} event names its PR)`);
+  if (new RegExp(NULL_SHA).test(e.headSha))
+    throw new BadInputError(`${EVENT_FIELDS.headSha.name}=${JSON.stringify(e.headSha)} is no commit`);
   const [owner, name] = e.repository.split('/');
   return {
     ...s,
@@ -203,5 +210,15 @@ export function readReconcileInput(env: Env): ReconcileInput {
     bots,
     compensateForeignCommits: r.compensateForeignCommits,
     branchPattern: r.branchPattern,
+    redelivery: redelivery(env),
   };
+}
+
+/** The redelivery settings: none when AC_REDELIVERY_HOOK is unset; else all three are required. */
+function redelivery(env: Env): ReconcileInput['redelivery'] {
+  if (!env[REDELIVERY_FIELDS.hook.name]?.trim()) return undefined;
+  const r = decoded(() => decodeEnv(REDELIVERY_FIELDS, env));
+  const [, org, hookId, appId] = REDELIVERY_HOOK.exec(r.hook)!;
+  const hook: HookIdentity = appId ? { kind: 'app', appId, privateKey: r.credential } : { kind: 'org', org, hookId, token: r.credential };
+  return { restUrl: r.restUrl, hook };
 }

@@ -8,6 +8,7 @@ import { HttpKubeApi, KubeError, loadConnection } from './kube';
 import { jsonLogger, Logger } from './log';
 import { ownRuns, qaRestartedAfterPush, rulesFor, splitRuns } from './ordering';
 import { reconcile } from './reconcile/pass';
+import { deliveriesApi, leaseCursorStore, redeliverFailed } from './redeliver';
 import { remediate } from './remediate';
 import { RetryableError } from './retry';
 
@@ -124,9 +125,19 @@ async function reconcileOnce(): Promise<number> {
   try {
     const input = readReconcileInput(process.env);
     log = jsonLogger({ mode: 'reconcile', run: input.runId, remediationMode: input.mode });
+    const deps = clients(input, log);
+    const { redelivery } = input;
     const report = await reconcile(input, {
-      ...clients(input, log),
+      ...deps,
       alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined,
+      redeliver: redelivery
+        ? () =>
+            redeliverFailed(
+              deliveriesApi(redelivery.restUrl, redelivery.hook, input.requestTimeoutMs),
+              leaseCursorStore(deps.kube, input.namespace),
+              deps.now(),
+            )
+        : undefined,
     });
     terminationMessage(JSON.stringify(report));
     return report.failed > 0 ? EXIT.retryable : EXIT.done;

@@ -19,6 +19,7 @@ import { binaries } from '../harness/binaries';
 import { admin, serviceAccountKubeconfig } from '../harness/cluster';
 import { startNode, TestNode } from '../harness/node';
 import { own, ownChild } from '../harness/owned';
+import { BusRelay, startBusRelay } from './bus-relay';
 
 const SECRETS_ROOT = '/argo-events/secrets';
 
@@ -55,6 +56,15 @@ export interface ArgoStack {
   deliver(event: string, id: string, payload: unknown, secret: string | undefined): Promise<number>;
   /** Stops the EventSource alone, as an outage would: deliveries are then refused and lost. */
   stopEventSource(): Promise<void>;
+  /** Stops nats-server (SIGTERM), keeping its store; `startBus` starts it again on the same port and store. */
+  stopBus(): Promise<void>;
+  startBus(): Promise<void>;
+  /** The Sensor's connection to the bus, whose sending can be delayed. */
+  readonly sensorBus: BusRelay;
+  /** SIGKILLs the sensor-service, as a node failure would. */
+  killSensor(): Promise<void>;
+  /** Starts a sensor-service (after killSensor), with `sensor` (an edited Sensor) or the first one; resolves once it subscribed. */
+  startSensor(sensor?: Record<string, any>): Promise<void>;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -99,16 +109,18 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
   const spawnLogged = (name: string, cmd: string, args: string[], env: Record<string, string>) => {
     const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     stops.push(ownChild(`argo ${name}`, child));
-    const out = fs.createWriteStream(path.join(dir, `${name}.log`));
+    // A restarted service appends to its log.
+    const out = fs.createWriteStream(path.join(dir, `${name}.log`), { flags: 'a' });
     child.stdout.pipe(out);
     child.stderr.pipe(out);
     return child;
   };
   const logOf = (name: string) =>
     fs.existsSync(path.join(dir, `${name}.log`)) ? fs.readFileSync(path.join(dir, `${name}.log`), 'utf8') : '';
-  const waitLog = async (name: string, re: RegExp, ms: number) => {
+  /** Waits for `re` in the log after its first `from` characters. */
+  const waitLog = async (name: string, re: RegExp, ms: number, from = 0) => {
     const giveUp = Date.now() + ms;
-    while (!re.test(logOf(name))) {
+    while (!re.test(logOf(name).slice(from))) {
       if (Date.now() > giveUp) throw new Error(`${name}: no ${re} within ${ms} ms:\n${logOf(name).slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -141,50 +153,77 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
       path.join(dir, 'nats.crt'),
     ]);
     const natsPort = await freePort();
-    spawnLogged(
-      'nats',
-      'nats-server',
-      [
-        '-js',
-        '-a',
-        hostIp,
-        '-p',
-        String(natsPort),
-        '-sd',
-        path.join(dir, 'js'),
-        '--tls',
-        '--tlscert',
-        path.join(dir, 'nats.crt'),
-        '--tlskey',
-        path.join(dir, 'nats.key'),
-      ],
-      {},
-    );
-    await waitLog('nats', /Server is ready/, 20_000);
+    const natsArgs = [
+      '-js',
+      '-a',
+      hostIp,
+      '-p',
+      String(natsPort),
+      '-sd',
+      path.join(dir, 'js'),
+      '--tls',
+      '--tlscert',
+      path.join(dir, 'nats.crt'),
+      '--tlskey',
+      path.join(dir, 'nats.key'),
+    ];
+    const startNats = async () => {
+      const from = logOf('nats').length;
+      const child = spawnLogged('nats', 'nats-server', natsArgs, {});
+      await waitLog('nats', /Server is ready/, 20_000, from);
+      return child;
+    };
+    let nats = await startNats();
 
     fs.mkdirSync(secretDir, { recursive: true });
     fs.writeFileSync(path.join(secretDir, o.webhookSecret.key), o.webhookSecret.value, { mode: 0o600 });
 
-    const bus = {
+    const sensorBus = await startBusRelay(hostIp, natsPort);
+    stops.push(own('argo sensor bus relay', () => sensorBus.close()));
+    const bus = (port: number) => ({
       jetstream: {
-        url: `nats://${hostIp}:${natsPort}`,
+        url: `nats://${hostIp}:${port}`,
         streamConfig: 'maxMsgs: 100000\nmaxAge: 1h\nmaxBytes: 104857600\nreplicas: 1\nduplicates: 300s\n',
       },
-    };
+    });
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
-    const common = { EVENTBUS_CONFIG: b64(bus), EVENTBUS_SUBJECT: `eventbus-${o.namespace}` };
+    const subject = { EVENTBUS_SUBJECT: `eventbus-${o.namespace}` };
     const eventSource = spawnLogged('eventsource', 'ip', ['netns', 'exec', netns, binary, 'eventsource-service'], {
-      ...common,
+      ...subject,
+      EVENTBUS_CONFIG: b64(bus(natsPort)),
       EVENTSOURCE_OBJECT: b64(o.eventSource),
       POD_NAME: 'eventsource-0',
     });
     const sensorKube = await serviceAccountKubeconfig(o.namespace, o.sensor.spec.template.serviceAccountName);
-    spawnLogged('sensor', binary, ['sensor-service'], {
-      ...common,
-      SENSOR_OBJECT: b64(o.sensor),
-      POD_NAME: 'sensor-0',
-      KUBECONFIG: sensorKube.path,
-    });
+    const spawnSensor = (sensor: Record<string, any>) =>
+      spawnLogged('sensor', binary, ['sensor-service'], {
+        ...subject,
+        EVENTBUS_CONFIG: b64(bus(sensorBus.port)),
+        SENSOR_OBJECT: b64(sensor),
+        POD_NAME: 'sensor-0',
+        KUBECONFIG: sensorKube.path,
+      });
+    let sensorService = spawnSensor(o.sensor);
+    const kill = async (child: ReturnType<typeof spawnLogged>, signal: NodeJS.Signals) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await exited;
+    };
+    // Each trigger's durable consumer subscribes; the Sensor is ready once both have.
+    const subscribed = async (from: number) => {
+      const giveUp = Date.now() + 90_000;
+      while (
+        (
+          logOf('sensor')
+            .slice(from)
+            .match(/started subscribing to events for trigger/g) ?? []
+        ).length < o.sensor.spec.triggers.length
+      ) {
+        if (Date.now() > giveUp) throw new Error(`sensor: not subscribed within 90 s:\n${logOf('sensor').slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
 
     const webhook = Object.values<any>(o.eventSource.spec.github)[0].webhook;
     const webhookUrl = `http://${nsIp}:${webhook.port}${webhook.endpoint}`;
@@ -208,11 +247,17 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
           )
         ).body.items.map((j: any) => j.metadata.name),
       deliver: (event, id, payload, secret) => post(webhookUrl, event, id, JSON.stringify(payload), secret),
-      stopEventSource: async () => {
-        if (eventSource.exitCode !== null) return;
-        const exited = new Promise((r) => eventSource.once('exit', r));
-        eventSource.kill('SIGKILL');
-        await exited;
+      stopEventSource: () => kill(eventSource, 'SIGKILL'),
+      stopBus: () => kill(nats, 'SIGTERM'),
+      startBus: async () => {
+        nats = await startNats();
+      },
+      sensorBus,
+      killSensor: () => kill(sensorService, 'SIGKILL'),
+      startSensor: async (sensor = o.sensor) => {
+        const from = logOf('sensor').length;
+        sensorService = spawnSensor(sensor);
+        await subscribed(from);
       },
       logs: () => ['nats', 'eventsource', 'sensor'].map((n) => `--- ${n}\n${logOf(n).slice(-4000)}`).join('\n'),
       stop,
@@ -223,8 +268,8 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
       if (Date.now() > giveUp) throw new Error(`EventSource not serving ${webhookUrl}\n${stack.logs()}`);
       await new Promise((r) => setTimeout(r, 300));
     }
-    // Its durable consumer only sees events published after it subscribes.
-    await waitLog('sensor', /started subscribing to events for trigger/, 90_000);
+    // Its durable consumers only see events published after they subscribe.
+    await subscribed(0);
 
     return stack;
   } catch (e) {

@@ -28,6 +28,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import * as path from 'path';
+import { HookDeliveries } from './deliveries';
 import {
   buildClientSchema,
   DocumentNode,
@@ -217,6 +218,8 @@ export class GitHubTestServer {
   }
 
   readonly requests: RequestRecord[] = [];
+  /** The webhook: its deliveries, and the REST API that lists and redelivers them. */
+  readonly hook = new HookDeliveries();
   private readonly repos = new Map<string, Repo>();
   private readonly faults: Array<Fault & { times: number }> = [];
   private down = false;
@@ -445,6 +448,7 @@ export class GitHubTestServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
+    if (this.hook.serve(req, res, this.token)) return;
     let operation = '(unparsed)';
     const send = (
       status: number,

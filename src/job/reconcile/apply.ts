@@ -6,6 +6,7 @@
 import { RemediationMode } from '../../contract/env';
 import { Alert, AlertSender } from '../alert';
 import { REASON } from '../event-reasons';
+import { RedeliveryReport } from '../redeliver';
 import { PullRequestView, RepositoryView, sameLabel } from '../github';
 import { ReconcileInput } from '../input';
 import { ConflictError, KubeApi, Lease } from '../kube';
@@ -19,6 +20,8 @@ import { Action, escalate, Observed } from './decide';
 export interface ReconcileDeps extends StepDeps {
   /** Sends the needs-attention webhook; absent when no URL is configured. */
   readonly alert?: AlertSender;
+  /** GitHub's redelivery of the webhook's failed deliveries (redeliver.ts); absent when no hook is configured. */
+  readonly redeliver?: () => Promise<RedeliveryReport>;
 }
 
 export type Result = 'ok' | 'skipped' | 'failed' | 'alerted';

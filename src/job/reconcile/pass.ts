@@ -168,6 +168,7 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
     else if (outcome) report.resynced.push(`${key(task.repository, pr.number)}@${lost.headSha.slice(0, 12)} ${lost.event}`);
   }
   if (report.unmanaged.length) log('unmanaged', { prs: report.unmanaged, note: 'remediation label without a state Lease; left alone' });
+  if (deps.redeliver) log('redelivery', { ...(await deps.redeliver()) });
   log('reconcile-done', { ...report });
   return report;
 }

@@ -111,6 +111,9 @@ describe('event, repository and branch filters, run by Argo Events', () => {
     ],
     ['a tag push', false, tagPushDelivery(bot, REPO)],
     ['a branch deletion', false, pushDelivery({ login: bot, repository: REPO, ref: TASK_REF, deleted: true, after: '0'.repeat(40) })],
+    ['zeros as head but deleted false', false, pushDelivery({ login: bot, repository: REPO, ref: TASK_REF, after: '0'.repeat(40) })],
+    ['zeros as a SHA-256 head', false, pushDelivery({ login: bot, repository: REPO, ref: TASK_REF, after: '0'.repeat(64) })],
+    ['a head with zeros in it', true, pushDelivery({ login: bot, repository: REPO, ref: TASK_REF, after: '0'.repeat(39) + '1' })],
     ['a pull_request event with every other field matching', false, pullRequestDelivery({ login: bot, repository: REPO, ref: TASK_REF })],
   ];
 
@@ -161,6 +164,31 @@ describe('trigger parameters, applied by Argo Events', () => {
     expect(envByName(ok.resource!.spec.template.spec.containers[0]).AC_TASK_ID).toBe('7');
     expect(dotless.matched).toBe(false);
   });
+});
+
+// The platform labels task 7's runs `7`: the Job and its label get the id without leading zeros, for both events.
+test.each([
+  ['7', '7'],
+  ['007', '7'],
+  ['0', '0'],
+  ['000', '0'],
+  ['070', '70'],
+])('branch task-%s: AC_TASK_ID and the task label are %s', (id, taskId) => {
+  const sensor = sensorOf(preset('card'));
+  const branch = `feature/task-${id}-implementation`;
+  const results = argoEvaluate(sensor, [
+    pushDelivery({ login: '5DLabs-Rex[bot]', repository: REPO, ref: `refs/heads/${branch}` }),
+    pullRequestEndedDelivery({ action: 'closed', repository: REPO, branch, at: '2026-11-26T12:00:00Z' }),
+  ]);
+  for (const r of results) {
+    expect(r.error).toBeUndefined();
+    const env = r.resource!.spec.template.spec.containers[0].env;
+    expect([
+      env.find((e: any) => e.name === 'AC_TASK_ID').value,
+      r.resource!.metadata.labels['agent-cancellation.5dlabs.io/task-id'],
+    ]).toEqual([taskId, taskId]);
+    expect(env.find((e: any) => e.name === 'AC_BRANCH').value).toBe(branch);
+  }
 });
 
 describe("a task branch's PR closed, merged or converted to draft, run by Argo Events", () => {

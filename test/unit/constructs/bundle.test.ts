@@ -26,8 +26,10 @@ describe('synthesized bundle (card)', () => {
       `EventSource/${NAME}-github`,
       `Role/${NAME}-job`,
       `Role/${NAME}-launch-job`,
+      `Role/${NAME}-sensor-record-dropped`,
       `RoleBinding/${NAME}-job`,
       `RoleBinding/${NAME}-launch-job`,
+      `RoleBinding/${NAME}-sensor-record-dropped`,
       `Sensor/${NAME}-sensor`,
       `ServiceAccount/${NAME}-github`,
       `ServiceAccount/${NAME}-job`,
@@ -47,9 +49,10 @@ describe('synthesized bundle (card)', () => {
         { path: 'body.X-GitHub-Event', type: 'string', value: ['^push$'] },
         { path: 'body.repository.full_name', type: 'string', value: ['(?i)^(?:5dlabs/cto)$'] },
         { path: 'body.sender.login', type: 'string', value: ['(?i)^(?:5DLabs-Rex\\[bot\\]|5DLabs-Rex)$'] },
-        { path: 'body.ref', type: 'string', value: ['^refs/heads/feature/task-([0-9]+)-implementation$'] },
+        { path: 'body.ref', type: 'string', value: ['^refs/heads/feature/task-0*([0-9]+)-implementation$'] },
         { path: 'body.deleted', type: 'bool', value: ['false'] },
         { path: 'body.after', type: 'string', value: ['^[0-9a-f]{40}([0-9a-f]{24})?$'] },
+        { path: 'body.after', type: 'string', value: ['^0+$'], comparator: '!=' },
       ],
     });
   });
@@ -72,7 +75,7 @@ describe('synthesized bundle (card)', () => {
         .filter((p: any) => p.dest.startsWith('spec.template.spec.containers.0.env.'))
         .map((p: any) => [env[Number(p.dest.split('.')[6])].name, p.src]),
     );
-    const ref = '^refs/heads/feature/task-([0-9]+)-implementation$';
+    const ref = '^refs/heads/feature/task-0*([0-9]+)-implementation$';
     expect(byEnv).toEqual({
       [EVENT_ENV.repository]: { dependencyName: 'rex-push', dataKey: 'body.repository.full_name' },
       [EVENT_ENV.branch]: { dependencyName: 'rex-push', dataTemplate: '{{ trimPrefix "refs/heads/" .Input.body.ref }}' },
@@ -107,6 +110,25 @@ describe('synthesized bundle (card)', () => {
         .map((p: any) => env[Number(p.dest.split('.')[6])].name);
       expect(set.sort()).toEqual(Object.values(EVENT_ENV).sort());
       expect(new Set(parameters.map((p: any) => p.src.dependencyName))).toEqual(new Set([t.template.conditions]));
+    }
+  });
+
+  test("each trigger's dead-letter trigger records a Warning Event on the Sensor, from the trigger's own dependency", () => {
+    for (const t of find(card, 'Sensor').spec.triggers) {
+      const dlq = t.dlqTrigger.template;
+      expect([dlq.name, dlq.conditions]).toEqual([`${t.template.name}-dropped`, t.template.conditions]);
+      expect(dlq.k8s.source.resource).toMatchObject({
+        kind: 'Event',
+        metadata: { namespace: 'agent-platform' },
+        involvedObject: { kind: 'Sensor', name: 'agent-cancellation-sensor', namespace: 'agent-platform' },
+        type: 'Warning',
+        reason: 'RemediationJobNotCreated',
+      });
+      expect(dlq.k8s.parameters.map((p: any) => [p.dest, p.src.dependencyName])).toEqual([
+        ['message', t.template.conditions],
+        ['firstTimestamp', t.template.conditions],
+        ['lastTimestamp', t.template.conditions],
+      ]);
     }
   });
 
@@ -168,9 +190,14 @@ describe('synthesized bundle (card)', () => {
     expect(subjects(card, `${NAME}-job`)).toEqual({ role: `${NAME}-job`, subjects: [`${NS}/${NAME}-job`] });
   });
 
-  test('RBAC: the Sensor may only create Jobs; the EventSource has no token', () => {
+  test('RBAC: the Sensor may only create Jobs, and Events for those it could not create; the EventSource has no token', () => {
     expect(rules(card, `${NAME}-launch-job`)).toEqual([{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['create'] }]);
     expect(subjects(card, `${NAME}-launch-job`)).toEqual({ role: `${NAME}-launch-job`, subjects: [`${NS}/${NAME}-sensor`] });
+    expect(rules(card, `${NAME}-sensor-record-dropped`)).toEqual([{ apiGroups: [''], resources: ['events'], verbs: ['create'] }]);
+    expect(subjects(card, `${NAME}-sensor-record-dropped`)).toEqual({
+      role: `${NAME}-sensor-record-dropped`,
+      subjects: [`${NS}/${NAME}-sensor`],
+    });
     expect(find(card, 'ServiceAccount', `${NAME}-github`).automountServiceAccountToken).toBe(false);
     const bound = card.filter((o) => o.kind === 'RoleBinding').flatMap((b) => b.subjects.map((s: any) => s.name));
     expect(bound).not.toContain(`${NAME}-github`);

@@ -54,6 +54,7 @@ test.each([
   [{ schedule: 'every five minutes' }, 'reconciler.schedule: "every five minutes"'],
   [{ maxFailures: 0 }, 'reconciler.maxFailures: 0'],
   [{ compensateForeignCommits: 'yes' }, 'reconciler.compensateForeignCommits: "yes"'],
+  [{ redelivery: { hook: 'org:5dlabs' } }, 'reconciler.redelivery.hook: "org:5dlabs"'],
 ])('bad configuration %j is rejected naming the field and value', (reconciler, message) => {
   expect(() => new AgentCancellation(Testing.app(), 'bad', { config: { reconciler } as any })).toThrow(message);
 });
@@ -64,6 +65,10 @@ test.each([
   [{ retention: Duration.millis(1500) }, 'retention: 1 second 500 millis must be a whole number of seconds, at least 0'],
   [{ bots: [] }, 'bots: [] must name the implementation bot'],
   [{ branchPattern: 'feature/task' }, 'branchPattern: "feature/task" must contain {id} exactly once'],
+  [
+    { redelivery: { hook: 'org:5dlabs/x', credentialSecret: { name: 's', key: 'k' }, restUrl: 'https://api.github.com' } },
+    'redelivery.hook: "org:5dlabs/x" is not org:<org>/<hook id> or app:<app id>',
+  ],
 ])('the construct checks its own props eagerly: %j', (props, message) => {
   const chart = new AgentCancellation(Testing.app(), 'lib', { config: { reconciler: { enabled: false } } });
   expect(() => new ReconcilerCronJob(chart, 'Reconciler', { job: chart.job, bots: ['rex[bot]'], ...props })).toThrow(message);
@@ -74,5 +79,16 @@ test('the resync knows the bots and the task branch', () => {
     [RECONCILE_ENV.bots]: '5DLabs-Rex[bot],5DLabs-Rex',
     [RECONCILE_ENV.botCommitAuthors]: '',
     [RECONCILE_ENV.branchPattern]: 'feature/task-{id}-implementation',
+  });
+});
+
+test("GitHub's redelivery: off by default; a hook brings its identity, credential and the REST API", () => {
+  expect(Object.keys(envOf(pod))).not.toContain(RECONCILE_ENV.redeliveryHook);
+  const hook = { hook: 'org:5dlabs/123', credentialSecret: { name: 'hook-reader', key: 'token' } };
+  const custom = find(synth({ reconciler: { redelivery: hook } }), 'CronJob');
+  expect(envOf(custom.spec.jobTemplate.spec.template.spec)).toMatchObject({
+    [RECONCILE_ENV.redeliveryHook]: 'org:5dlabs/123',
+    [RECONCILE_ENV.redeliveryCredential]: { secretKeyRef: { name: 'hook-reader', key: 'token' } },
+    [RECONCILE_ENV.githubRestUrl]: 'https://api.github.com',
   });
 });

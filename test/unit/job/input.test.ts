@@ -71,14 +71,17 @@ async function defaultInstallationEnv(kind: 'Sensor' | 'CronJob'): Promise<Recor
 /** `env` without `name`. */
 const without = (env: Record<string, string>, name: string) => Object.fromEntries(Object.entries(env).filter(([k]) => k !== name));
 
+/** Set together, or not at all: the redelivery is off without a hook. */
+const REDELIVERY: string[] = [RECONCILE_ENV.redeliveryHook, RECONCILE_ENV.redeliveryCredential, RECONCILE_ENV.githubRestUrl];
+
 describe('the runtime has no defaults: every variable the template sets is required', () => {
   // A push names no PR, and the alert webhook comes from an optional Secret.
   const jobNames = [...Object.values(STATIC_ENV), ...Object.values(EVENT_ENV).filter((n) => n !== EVENT_ENV.prNumber)];
-  const reconcileNames = [...Object.values(STATIC_ENV), ...Object.values(RECONCILE_ENV).filter((n) => n !== RECONCILE_ENV.alertWebhookUrl)];
+  const reconcilerOwn = Object.values(RECONCILE_ENV).filter((n) => n !== RECONCILE_ENV.alertWebhookUrl && !REDELIVERY.includes(n));
+  const reconcileNames = [...Object.values(STATIC_ENV), ...reconcilerOwn];
 
   test('the fixtures set every variable', () => {
     expect(Object.keys(good).sort()).toEqual([...Object.values(STATIC_ENV), ...Object.values(EVENT_ENV)].sort());
-    const reconcilerOwn = Object.values(RECONCILE_ENV).filter((n) => n !== RECONCILE_ENV.alertWebhookUrl);
     expect(Object.keys(reconciler).sort()).toEqual([...Object.keys(good), ...reconcilerOwn].sort());
   });
 
@@ -113,6 +116,8 @@ test.each([
   ['AC_REPOSITORY', 'evil/cto', 'AC_REPOSITORY="evil/cto" is not one of AC_ALLOWED_REPOSITORIES'],
   ['AC_REPOSITORY', 'nope', 'AC_REPOSITORY="nope" is not owner/name'],
   ['AC_HEAD_SHA', 'abc', 'AC_HEAD_SHA="abc" is not a commit SHA'],
+  // A push with zeros as `after` and `deleted: false`: the Sensor refuses it too.
+  ['AC_HEAD_SHA', '0'.repeat(40), `AC_HEAD_SHA="${'0'.repeat(40)}" is no commit`],
   ['AC_NAMESPACE', 'Bad_NS', 'AC_NAMESPACE="Bad_NS" is not a namespace name'],
   ['AC_LEASE_DURATION_SECONDS', 'ten', 'AC_LEASE_DURATION_SECONDS="ten" is not an integer >= 1'],
   ['GITHUB_TOKEN', '', 'GITHUB_TOKEN is missing or empty'],
@@ -126,6 +131,18 @@ test.each([
   ['AC_REVISION_FROM', 'spec.sha', 'AC_REVISION_FROM="spec.sha" is not label:<key>, annotation:<key> or field:<path>'],
 ])('%s=%j is rejected: %s', (name, value, message) => {
   expect(() => readInput({ ...good, [name]: value })).toThrow(message);
+});
+
+// The platform labels task 7's runs `7`: a branch `task-007` selects them as the Sensor and the reconciler do.
+test.each([
+  ['7', '7'],
+  ['007', '7'],
+  ['0', '0'],
+  ['000', '0'],
+  ['100', '100'],
+])('AC_TASK_ID=%s -> task %s', (value, taskId) => {
+  const i = readInput({ ...good, AC_TASK_ID: value });
+  expect([i.taskId, i.selector.split(',').find((term) => term.startsWith('task-id='))]).toEqual([taskId, `task-id=${taskId}`]);
 });
 
 test('the token never appears in an error', () => {
@@ -163,6 +180,27 @@ describe('reconciler input', () => {
     const i = readReconcileInput({ ...reconciler, AC_COMPENSATE_FOREIGN_COMMITS: 'true', AC_BOT_COMMIT_AUTHORS: 'rex@5dlabs.ai' });
     expect(i.bots).toEqual({ logins: ['5DLabs-Rex[bot]', '5DLabs-Rex'], commitAuthors: ['rex@5dlabs.ai'], caseInsensitive: true });
     expect(i.branchPattern).toBe('feature/task-{id}-implementation');
+  });
+
+  describe('redelivery', () => {
+    const on = { ...reconciler, AC_GITHUB_REST_URL: 'https://api.github.com', AC_REDELIVERY_CREDENTIAL: 'hook-secret' };
+
+    test.each([
+      ['', undefined],
+      ['org:5dlabs/123', { restUrl: 'https://api.github.com', hook: { kind: 'org', org: '5dlabs', hookId: '123', token: 'hook-secret' } }],
+      ['app:42', { restUrl: 'https://api.github.com', hook: { kind: 'app', appId: '42', privateKey: 'hook-secret' } }],
+    ])('AC_REDELIVERY_HOOK=%j', (hook, expected) => {
+      expect(readReconcileInput({ ...on, AC_REDELIVERY_HOOK: hook }).redelivery).toEqual(expected);
+      expect(readReconcileInput(without(on, 'AC_REDELIVERY_HOOK')).redelivery).toBeUndefined();
+    });
+
+    test.each([
+      [{ AC_REDELIVERY_HOOK: 'org:5dlabs' }, 'AC_REDELIVERY_HOOK="org:5dlabs" is not org:<org>/<hook id> or app:<app id>'],
+      [{ AC_REDELIVERY_HOOK: 'app:42', AC_GITHUB_REST_URL: 'api.github.com' }, 'AC_GITHUB_REST_URL="api.github.com" is not an http(s) URL'],
+      [{ AC_REDELIVERY_HOOK: 'app:42', AC_REDELIVERY_CREDENTIAL: ' ' }, 'AC_REDELIVERY_CREDENTIAL is missing or empty'],
+    ])('%j is rejected: %s', (env, message) => {
+      expect(() => readReconcileInput({ ...on, ...env })).toThrow(message);
+    });
   });
 
   test.each([

@@ -1,0 +1,208 @@
+/**
+ * GitHub's own recipe for lost webhooks, beside the resync: list the hook's recent deliveries, and redeliver each
+ * failed one of an event the Sensor handles. GitHub never redelivers on its own, keeps deliveries 3 days, and a
+ * redelivery keeps its X-GitHub-Delivery, so the Job's per-PR dedup holds. The decisions are pure (plan); the
+ * I/O is behind DeliveriesApi and CursorStore.
+ */
+import { createSign } from 'crypto';
+import { PR_ACTIONS } from '../contract/env';
+import { MANAGED_BY } from '../contract/labels';
+import { KubeApi } from './kube';
+
+/** One attempt, as GitHub lists it: a redelivery is a new attempt with the same guid. */
+export interface HookDelivery {
+  readonly id: number;
+  /** X-GitHub-Delivery. */
+  readonly guid: string;
+  readonly deliveredAt: string;
+  /** The receiver's status; 0 when there was none (refused, timed out). */
+  readonly statusCode: number;
+  readonly event: string;
+  readonly action: string | null;
+}
+
+/**
+ * What passes remember: the newest attempt seen, by id (GitHub's ids grow; its times are whole seconds, too coarse
+ * to page by), and the redeliveries made of guids that still fail.
+ */
+export interface Cursor {
+  readonly lastId?: number;
+  readonly redelivered: Readonly<Record<string, { readonly n: number; readonly at: string }>>;
+}
+
+export interface DeliveriesApi {
+  /** A page of attempts, newest first; `next` pages on. */
+  list(page?: string): Promise<{ readonly deliveries: HookDelivery[]; readonly next?: string }>;
+  redeliver(id: number): Promise<void>;
+}
+
+export interface CursorStore {
+  read(): Promise<Cursor | undefined>;
+  write(cursor: Cursor): Promise<void>;
+}
+
+/** GitHub keeps deliveries, and accepts their redelivery, for 3 days. */
+export const RETENTION_MS = 3 * 24 * 3600 * 1000;
+/** Redeliveries of one delivery before the pass gives up on it (the resync still covers pushes). */
+export const MAX_REDELIVERIES = 3;
+/** Pages of 100 attempts read per pass at most. */
+const MAX_PAGES = 10;
+
+/** The events the Sensor turns into Jobs: a push, a PR closed or converted to draft. Not a ping, nor anything else. */
+export function handled(d: Pick<HookDelivery, 'event' | 'action'>): boolean {
+  return d.event === 'push' || (d.event === 'pull_request' && (PR_ACTIONS as readonly string[]).includes(d.action ?? ''));
+}
+
+const ok = (d: HookDelivery) => d.statusCode >= 200 && d.statusCode < 300;
+
+export interface Plan {
+  /** The newest failed attempt of each delivery to redeliver. */
+  readonly redeliver: HookDelivery[];
+  /** Guids given up after MAX_REDELIVERIES. */
+  readonly gaveUp: string[];
+  readonly cursor: Cursor;
+}
+
+/**
+ * Which deliveries to redeliver, pure. `attempts` are every attempt after `cursor.lastId`. A delivery is done
+ * once any attempt succeeded; one whose attempts all failed is redelivered (its newest attempt), at most
+ * MAX_REDELIVERIES times, while GitHub still has it.
+ */
+export function plan(attempts: readonly HookDelivery[], cursor: Cursor, now: number): Plan {
+  const byGuid = new Map<string, HookDelivery[]>();
+  for (const d of attempts) byGuid.set(d.guid, [...(byGuid.get(d.guid) ?? []), d]);
+  const redelivered: Record<string, { n: number; at: string }> = {};
+  for (const [guid, r] of Object.entries(cursor.redelivered)) if (now - Date.parse(r.at) < RETENTION_MS) redelivered[guid] = r;
+  const redeliver: HookDelivery[] = [];
+  const gaveUp: string[] = [];
+  for (const [guid, tries] of byGuid) {
+    const newest = tries.reduce((a, b) => (b.id > a.id ? b : a));
+    if (tries.some(ok)) {
+      delete redelivered[guid];
+      continue;
+    }
+    if (!handled(newest)) continue;
+    const first = redelivered[guid]?.at ?? tries.reduce((a, b) => (b.id < a.id ? b : a)).deliveredAt;
+    if (now - Date.parse(first) >= RETENTION_MS) continue;
+    const n = redelivered[guid]?.n ?? 0;
+    if (n >= MAX_REDELIVERIES) {
+      gaveUp.push(guid);
+      continue;
+    }
+    redeliver.push(newest);
+    redelivered[guid] = { n: n + 1, at: first };
+  }
+  const lastId = Math.max(cursor.lastId ?? 0, ...attempts.map((d) => d.id));
+  return { redeliver, gaveUp, cursor: { lastId: lastId || undefined, redelivered } };
+}
+
+export interface RedeliveryReport {
+  readonly listed: number;
+  readonly redelivered: string[];
+  readonly gaveUp: string[];
+  readonly error?: string;
+}
+
+/** One pass: lists the attempts after the cursor, redelivers as planned, saves the cursor. */
+export async function redeliverFailed(api: DeliveriesApi, store: CursorStore, now: number): Promise<RedeliveryReport> {
+  try {
+    const cursor = (await store.read()) ?? { redelivered: {} };
+    // The first pass looks back as far as GitHub keeps deliveries.
+    const since = new Date(now - RETENTION_MS).toISOString();
+    const isNew = (d: HookDelivery) => (cursor.lastId === undefined ? d.deliveredAt > since : d.id > cursor.lastId);
+    const attempts: HookDelivery[] = [];
+    let page: string | undefined;
+    for (let pages = 0; pages < MAX_PAGES; pages++) {
+      const r = await api.list(page);
+      const newer = r.deliveries.filter(isNew);
+      attempts.push(...newer);
+      if (newer.length < r.deliveries.length || !r.next) break;
+      page = r.next;
+    }
+    const p = plan(attempts, cursor, now);
+    const redelivered: string[] = [];
+    for (const d of p.redeliver) {
+      await api.redeliver(d.id);
+      redelivered.push(d.guid);
+    }
+    await store.write(p.cursor);
+    return { listed: attempts.length, redelivered, gaveUp: p.gaveUp };
+  } catch (e) {
+    return { listed: 0, redelivered: [], gaveUp: [], error: (e as Error).message };
+  }
+}
+
+/** Which hook: an organization's (with a token that may read it), or the GitHub App's own (with the App's JWT). */
+export type HookIdentity =
+  | { readonly kind: 'org'; readonly org: string; readonly hookId: string; readonly token: string }
+  | { readonly kind: 'app'; readonly appId: string; readonly privateKey: string };
+
+/** A GitHub App's JWT (RS256, valid 9 minutes, issued a minute back for clock drift). */
+export function appJwt(appId: string, privateKey: string, now: number): string {
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const iat = Math.floor(now / 1000) - 60;
+  const unsigned = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iat, exp: iat + 600, iss: appId })}`;
+  return `${unsigned}.${createSign('RSA-SHA256').update(unsigned).sign(privateKey, 'base64url')}`;
+}
+
+/** The REST API of the hook's deliveries. */
+export function deliveriesApi(restUrl: string, hook: HookIdentity, timeoutMs: number, now: () => number = Date.now): DeliveriesApi {
+  const base = `${restUrl.replace(/\/$/, '')}${hook.kind === 'org' ? `/orgs/${hook.org}/hooks/${hook.hookId}` : '/app/hook'}/deliveries`;
+  const call = async (method: string, url: string) => {
+    const auth = hook.kind === 'org' ? hook.token : appJwt(hook.appId, hook.privateKey, now());
+    const r = await fetch(url, {
+      method,
+      headers: { accept: 'application/vnd.github+json', authorization: `Bearer ${auth}`, 'x-github-api-version': '2022-11-28' },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!r.ok) throw new Error(`${method} ${new URL(url).pathname}: ${r.status}`);
+    return r;
+  };
+  return {
+    list: async (page) => {
+      const r = await call('GET', page ?? `${base}?per_page=100`);
+      const body = (await r.json()) as any[];
+      const next = /<([^>]+)>;\s*rel="next"/.exec(r.headers.get('link') ?? '')?.[1];
+      return {
+        deliveries: body.map((d) => ({
+          id: d.id,
+          guid: d.guid,
+          deliveredAt: new Date(d.delivered_at).toISOString(),
+          statusCode: d.status_code,
+          event: d.event,
+          action: d.action ?? null,
+        })),
+        next,
+      };
+    },
+    redeliver: async (id) => {
+      await call('POST', `${base}/${id}/attempts`);
+    },
+  };
+}
+
+export const CURSOR_LEASE = 'agent-cancellation-redelivery';
+const CURSOR_ANNOTATION = 'agent-cancellation.5dlabs.io/redelivery-cursor';
+
+/**
+ * The cursor in a Lease's annotation, labelled as the state Leases are (the admission policy lets the reconciler
+ * write no other); it holds no PR state and never a holder, so the reconciler's own pass leaves it be.
+ */
+export function leaseCursorStore(kube: KubeApi, namespace: string): CursorStore {
+  return {
+    read: async () => {
+      const raw = (await kube.getLease(namespace, CURSOR_LEASE))?.metadata.annotations?.[CURSOR_ANNOTATION];
+      return raw ? (JSON.parse(raw) as Cursor) : undefined;
+    },
+    write: async (cursor) => {
+      const lease = await kube.getLease(namespace, CURSOR_LEASE);
+      const annotations = { [CURSOR_ANNOTATION]: JSON.stringify(cursor) };
+      if (lease)
+        await kube.updateLease({
+          ...lease,
+          metadata: { ...lease.metadata, annotations: { ...lease.metadata.annotations, ...annotations } },
+        });
+      else await kube.createLease({ metadata: { name: CURSOR_LEASE, namespace, labels: { ...MANAGED_BY }, annotations }, spec: {} });
+    },
+  };
+}
