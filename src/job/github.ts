@@ -62,6 +62,8 @@ export interface TransitionChange {
 }
 
 export interface GitHubApi {
+  /** The repositories this client will act on: an App client mints its token(s) scoped to them. */
+  prepare?(repositories: string[]): Promise<void>;
   resolve(owner: string, name: string, branch: string, labels: { ready: string; remediation: string }): Promise<ResolvedPush>;
   createLabel(repositoryId: string, name: string, color: string, description: string): Promise<string>;
   /**

@@ -1,7 +1,10 @@
 import * as fs from 'fs';
+import githubAppJwt from 'universal-github-app-jwt';
 import { EXIT } from '../contract/env';
-import { GitHubError } from './github';
+import { GitHubApi, GitHubError } from './github';
 import { GraphqlGitHub } from './github-client';
+import { AppTokens, restApiUrl } from './github-app';
+import { AppGitHub } from './github-app-client';
 import { webhookSender } from './alert';
 import { BadInputError, JobInput, readInput, readReconcileInput, StaticInput } from './input';
 import { HttpKubeApi, KubeError, loadConnection } from './kube';
@@ -48,8 +51,8 @@ function failed(e: unknown, log: Logger): number {
   return code;
 }
 
-async function dryRun(input: JobInput, log: Logger): Promise<void> {
-  const { kube, github } = clients(input, log);
+async function dryRun(input: JobInput, deps: ReturnType<typeof clients>): Promise<void> {
+  const { kube, github, log } = deps;
   const resolved = await github.resolve(input.owner, input.name, input.branch, input.labels);
   const listed = await kube.list(input.namespace, input.codeRun, input.selector);
   const { mine, unreadable } = ownRuns(listed, input.scope, input.repositories, input.repository);
@@ -89,30 +92,63 @@ async function main(argv: string[]): Promise<number> {
       run: input.runId,
       mode: input.mode,
     });
-    if (command === '--dry-run') {
-      await dryRun(input, log);
-      return EXIT.done;
+    const deps = clients(input, log);
+    try {
+      // An App's token first: a refused App changes nothing.
+      await deps.github.prepare?.([input.repository]);
+      if (command === '--dry-run') {
+        await dryRun(input, deps);
+        return EXIT.done;
+      }
+      const outcome = await remediate(input, deps);
+      terminationMessage(JSON.stringify(outcome));
+      return outcome.kind === 'nothing-to-do' ? input.skipExitCode : EXIT.done;
+    } finally {
+      await deps.revoke();
     }
-    const outcome = await remediate(input, clients(input, log));
-    terminationMessage(JSON.stringify(outcome));
-    return outcome.kind === 'nothing-to-do' ? input.skipExitCode : EXIT.done;
   } catch (e) {
     return failed(e, log);
   }
 }
 
-function clients(input: StaticInput, log: Logger) {
-  return {
-    kube: new HttpKubeApi(loadConnection(process.env)),
-    github: new GraphqlGitHub({
-      url: input.graphqlUrl,
-      token: input.token,
-      deadline: Date.now() + input.deadlineSeconds * 1000,
-      requestTimeoutMs: input.requestTimeoutMs,
-      onRetry: (reason, waitMs) => log('github-retry', { reason, waitMs }),
-    }),
-    log,
+/** The run's clients; `revoke` ends the run's App tokens (nothing for a token from a Secret). */
+function clients(input: StaticInput, log: Logger): { kube: HttpKubeApi; github: GitHubApi; log: Logger; revoke: () => Promise<void> } {
+  const graphql = {
+    url: input.graphqlUrl,
+    deadline: Date.now() + input.deadlineSeconds * 1000,
+    requestTimeoutMs: input.requestTimeoutMs,
+    onRetry: (reason: string, waitMs: number) => log('github-retry', { reason, waitMs }),
   };
+  const kube = new HttpKubeApi(loadConnection(process.env));
+  const { app, token } = input;
+  if (!app) {
+    return { kube, github: new GraphqlGitHub({ ...graphql, token: () => Promise.resolve(token!) }), log, revoke: () => Promise.resolve() };
+  }
+  const tokens = new AppTokens({
+    appId: app.appId,
+    installationId: app.installationId,
+    privateKey: () => readPrivateKey(app.privateKeyPath),
+    apiUrl: restApiUrl(input.graphqlUrl),
+    // The library sets iat 30 s before its `now` and exp 10 minutes after iat.
+    sign: async (id, privateKey, iat) => (await githubAppJwt({ id, privateKey, now: iat + 30 })).token,
+    deadline: graphql.deadline,
+    requestTimeoutMs: input.requestTimeoutMs,
+    log,
+  });
+  const github = new AppGitHub(
+    tokens,
+    (t) => new GraphqlGitHub({ ...graphql, token: () => Promise.resolve(t.token), refused: () => tokens.refused(t) }),
+  );
+  return { kube, github, log, revoke: async () => void (await github.revoke()) };
+}
+
+/** The App's key from its Secret volume; an unreadable file names the path and the error code, never content. */
+function readPrivateKey(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new BadInputError(`the GitHub App private key ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
 }
 
 async function reconcileOnce(): Promise<number> {
@@ -120,12 +156,14 @@ async function reconcileOnce(): Promise<number> {
   try {
     const input = readReconcileInput(process.env);
     log = jsonLogger({ mode: 'reconcile', run: input.runId, remediationMode: input.mode });
-    const report = await reconcile(input, {
-      ...clients(input, log),
-      alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined,
-    });
-    terminationMessage(JSON.stringify(report));
-    return report.failed > 0 ? EXIT.retryable : EXIT.done;
+    const deps = clients(input, log);
+    try {
+      const report = await reconcile(input, { ...deps, alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined });
+      terminationMessage(JSON.stringify(report));
+      return report.failed > 0 ? EXIT.retryable : EXIT.done;
+    } finally {
+      await deps.revoke();
+    }
   } catch (e) {
     return failed(e, log);
   }

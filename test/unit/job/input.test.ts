@@ -110,6 +110,32 @@ test.each([
   expect(() => readInput({ ...good, [name]: value })).toThrow(message);
 });
 
+describe('a GitHub App instead of a token', () => {
+  const app = {
+    ...without(good, 'GITHUB_TOKEN'),
+    AC_GITHUB_APP_ID: '4242',
+    AC_GITHUB_APP_INSTALLATION_ID: '',
+    AC_GITHUB_APP_PRIVATE_KEY_PATH: '/k/key.pem',
+  };
+
+  test('its variables, with the installation looked up when empty', () => {
+    const i = readInput(app);
+    expect([i.token, i.app]).toEqual([undefined, { appId: 4242, installationId: undefined, privateKeyPath: '/k/key.pem' }]);
+    expect(readInput({ ...app, AC_GITHUB_APP_INSTALLATION_ID: '77' }).app!.installationId).toBe(77);
+    expect([readInput(good).token, readInput(good).app]).toEqual(['secret-token', undefined]);
+  });
+
+  test.each([
+    ['GITHUB_TOKEN', 'secret-token', 'GITHUB_TOKEN and AC_GITHUB_APP_ID are both set: set exactly one (a token, or a GitHub App)'],
+    ['AC_GITHUB_APP_ID', 'rex', 'AC_GITHUB_APP_ID="rex" is not an integer >= 1'],
+    ['AC_GITHUB_APP_INSTALLATION_ID', '0', 'AC_GITHUB_APP_INSTALLATION_ID="0" is not an installation id'],
+    ['AC_GITHUB_APP_PRIVATE_KEY_PATH', 'key.pem', 'AC_GITHUB_APP_PRIVATE_KEY_PATH="key.pem" is not an absolute file path'],
+    ['AC_GITHUB_APP_PRIVATE_KEY_PATH', '', 'AC_GITHUB_APP_PRIVATE_KEY_PATH is missing or empty'],
+  ])('%s=%j is rejected: %s', (name, value, message) => {
+    expect(() => readReconcileInput({ ...without(reconciler, 'GITHUB_TOKEN'), ...app, [name]: value })).toThrow(message);
+  });
+});
+
 test('the token never appears in an error', () => {
   try {
     readInput({ ...good, AC_TASK_ID: 'x' });
