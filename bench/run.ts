@@ -11,6 +11,7 @@ import globalSetup from '../test/harness/global-setup';
 import globalTeardown from '../test/harness/global-teardown';
 import { mutationLimit, roundTrips, scale, throughput, wallTime } from './cancellation';
 import { endToEnd } from './e2e';
+import { appAuth } from './github-app';
 import { reconcilerCost } from './reconciler';
 import { jobBundle } from './job-bundle';
 import { since } from './stats';
@@ -47,6 +48,7 @@ async function main() {
     await figure('throughput', () => throughput(quick ? 10 : 100));
     await figure('reconciler', () => reconcilerCost(quick ? [2] : [10, 50]));
     await figure('mutationLimit', () => mutationLimit(quick ? 10 : 100, 1000));
+    await figure('appAuth', () => appAuth(quick ? 2 : 10));
     await figure('endToEnd', () => endToEnd(quick ? 2 : 10, results.wallTime?.job?.wallMs));
   } finally {
     await globalTeardown();

@@ -178,10 +178,10 @@ export class AppTokens {
 
   private async jwt(): Promise<string> {
     const iat = Math.floor((this.now() + this.skewMs) / 1000) - JWT_BACKDATE_SECONDS;
+    const key = this.o.privateKey();
     try {
-      return await this.o.sign(this.o.appId, this.o.privateKey(), iat);
+      return await this.o.sign(this.o.appId, key, iat);
     } catch (e) {
-      if (e instanceof GitHubError || e instanceof RetryableError) throw e;
       // The error may quote the key: only its name is shown.
       throw new GitHubError(`GitHub App ${this.o.appId}: the private key cannot sign a JWT (${(e as Error).name}): is it a PEM RSA key?`);
     }

@@ -150,6 +150,8 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
 
   const cost = { requests: 0, points: 0, remaining: null as number | null };
   const repositories = [...new Set([...cfg.repositories, ...states.map((s) => s.state.repository.toLowerCase())])];
+  // An App client mints the pass's token(s), scoped to the repositories it may act on, at once.
+  await github.prepare?.(repositories.filter((r) => cfg.repositories.includes(r) && !r.endsWith('/*')));
   const views = new Map<string, { view?: RepositoryView; error?: string; at: number }>();
   for (const repository of repositories) {
     const at = now();

@@ -133,6 +133,35 @@ test("a JWT refused for clock skew is signed again once, on GitHub's clock from 
   expect(w.gh.prLabels(REPO, pr)).toEqual([REMEDIATION]);
 });
 
+test('a reconcile pass acts on two repositories with one token for both, revoked at its end', async () => {
+  // A bot push in each repository whose webhook was lost: the pass's resync finds and handles both.
+  const [a, b] = [++task, ++task];
+  await w.seed([a, b]);
+  const branch = `feature/task-${b}-implementation`;
+  w.gh.setBranch(OTHER, branch, 'b'.repeat(40));
+  const otherPr = w.gh.openPullRequest(OTHER, branch, [READY]);
+  // Past the clock-skew margin: the QA runs and the ready-for-qa labels are older than the pushes.
+  await new Promise((r) => setTimeout(r, 6_000));
+  const bot = { name: '5DLabs-Rex', login: '5DLabs-Rex[bot]' };
+  w.gh.push(REPO, `feature/task-${a}-implementation`, 'd'.repeat(40), bot);
+  w.gh.push(OTHER, branch, 'e'.repeat(40), bot);
+  const start = w.gh.requests.length;
+  const pass = await w.reconcile({
+    [STATIC_ENV.allowedRepositories]: `${REPO},${OTHER}`,
+    [STATIC_ENV.repositoryFrom]: 'label:service',
+    AC_RECONCILE_PENDING_SECONDS: '0',
+  });
+  expect(pass.code).toBe(EXIT.done);
+  expect(pass.logs.find((l) => l.step === 'reconcile-done')!.resynced).toHaveLength(2);
+  expect(w.gh.prLabels(REPO, a)).toEqual([REMEDIATION]);
+  expect(w.gh.prLabels(OTHER, otherPr)).toEqual([REMEDIATION]);
+  const minted = sent(start).filter((op) => op === 'CreateInstallationToken');
+  expect(minted).toHaveLength(1);
+  expect(w.gh.app!.lastToken()).toMatchObject({ repositories: [REPO, OTHER] });
+  expect(w.gh.app!.lastToken()!.revokedAt).toBeDefined();
+  expect(sent(start).at(-1)).toBe('RevokeInstallationToken');
+});
+
 describe('an App that cannot act: exit 78 naming the cause, nothing changed', () => {
   const otherKey = () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ac-wrong-key-')), 'key.pem');
