@@ -88,7 +88,7 @@ function inProcess(w: RemediationWorld, c: KubeCounts, deadlineMs = 30_000) {
     const input = readInput(w.env({ taskId: String(taskId) }));
     const github = new GraphqlGitHub({
       url: w.gh.url,
-      token: w.gh.token,
+      token: () => Promise.resolve(w.gh.token),
       deadline: Date.now() + deadlineMs,
       requestTimeoutMs: DEFAULTS.job.githubRequestTimeoutMs,
     });

@@ -12,6 +12,7 @@ import globalTeardown from '../test/harness/global-teardown';
 import { capacity } from './capacity';
 import { limitBinds, mutationLimit, roundTrips, scale, throughput, wallTime } from './cancellation';
 import { endToEnd } from './e2e';
+import { appAuth } from './github-app';
 import { reconcilerCost } from './reconciler';
 import { jobBundle } from './job-bundle';
 import { since } from './stats';
@@ -52,6 +53,7 @@ async function main() {
       capacity(results.roundTrips.perPush, { burst: results.throughput, jobCpuMs: results.wallTime?.job?.cpuMs, cores: os.cpus().length }),
     );
     await figure('limitBinds', () => limitBinds(quick ? 3 : 8));
+    await figure('appAuth', () => appAuth(quick ? 2 : 10));
     await figure('endToEnd', () => endToEnd(quick ? 2 : 10, results.wallTime?.job?.wallMs));
   } finally {
     await globalTeardown();

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULTS } from '../src/config/defaults';
-import { EVENT_ENV, RECONCILE_ENV, STATIC_ENV } from '../src/contract/env';
+import { APP_ENV, EVENT_ENV, RECONCILE_ENV, STATIC_ENV } from '../src/contract/env';
 
 /** One row of the configuration table: its fields (sharing the first one's parent) and what they mean. */
 interface ConfigRow {
@@ -49,7 +49,12 @@ const CONFIG_ROWS: ConfigRow[] = [
     meaning: 'added (created once if missing)',
   },
   { fields: ['github.graphqlUrl'], meaning: 'GitHub Enterprise: `https://HOST/api/graphql`' },
-  { fields: ['github.tokenSecret'], meaning: 'existing Secret with the GitHub token' },
+  { fields: ['github.tokenSecret'], meaning: 'existing Secret with the GitHub token; exclusive with `github.app`' },
+  {
+    fields: ['github.app.appId', 'github.app.installationId', 'github.app.privateKeySecret'],
+    meaning: 'act as a GitHub App, a token minted per run ([GitHub App](github-app.md)); setting it drops the default `tokenSecret`',
+    defaultText: 'none (a token) / looked up / —',
+  },
   { fields: ['ordering.clockSkewSeconds'], meaning: 'a QA run created less than this before the push is kept ([Ordering](ordering.md))' },
   {
     fields: ['ordering.revision'],
@@ -152,7 +157,16 @@ const JOB_ENV_ROWS: EnvRow[] = [
     setBy: 'config',
     meaning: 'the labels',
   },
-  { names: [STATIC_ENV.githubGraphqlUrl, STATIC_ENV.githubToken], setBy: 'config, Secret', meaning: 'GitHub (the token is never logged)' },
+  {
+    names: [STATIC_ENV.githubGraphqlUrl, STATIC_ENV.githubToken],
+    setBy: 'config, Secret',
+    meaning: 'GitHub (the token is never logged); no token with a GitHub App',
+  },
+  {
+    names: [APP_ENV.appId, APP_ENV.installationId, APP_ENV.privateKeyPath],
+    setBy: 'config (GitHub App only)',
+    meaning: 'the App, its installation (empty: looked up) and the key file of its Secret volume',
+  },
   {
     names: [STATIC_ENV.deadlineSeconds, STATIC_ENV.githubRequestTimeoutMs],
     setBy: 'config',
@@ -249,7 +263,7 @@ function envTable(rows: EnvRow[], names: string[]): string {
 export function tables(): Record<string, string> {
   return {
     config: configTable(),
-    'job-env': envTable(JOB_ENV_ROWS, [...Object.values(EVENT_ENV), ...Object.values(STATIC_ENV)]),
+    'job-env': envTable(JOB_ENV_ROWS, [...Object.values(EVENT_ENV), ...Object.values(STATIC_ENV), ...Object.values(APP_ENV)]),
     'reconciler-env': envTable(RECONCILE_ENV_ROWS, Object.values(RECONCILE_ENV)),
   };
 }

@@ -15,6 +15,16 @@ export interface SecretRef {
   readonly key: string;
 }
 
+/** A GitHub App the Job and the reconciler act as, instead of a token (docs/github-app.md). */
+export interface GitHubAppConfig {
+  /** The App's id (its settings page: "App ID"). */
+  readonly appId: number;
+  /** The installation on the repositories' owner. @default - looked up from the repository, once per run */
+  readonly installationId?: number;
+  /** Existing Secret key holding the App's private key (PEM); mounted as a file, never an env variable. */
+  readonly privateKeySecret: SecretRef;
+}
+
 /** How the remediation Job runs, as the configuration says it (AgentCancellation turns it into RemediationJobProps). */
 export interface JobConfig {
   /** `configmap` runs the bundle from a ConfigMap on `nodeImage`; `image` runs `image`. @default DEFAULTS.job.mode */
@@ -135,8 +145,13 @@ export interface AgentCancellationConfig {
     readonly remediationLabel?: { readonly name?: string; readonly color?: string; readonly description?: string };
     /** @default DEFAULTS.github.graphqlUrl */
     readonly graphqlUrl?: string;
-    /** Secret with a token allowed to read PRs and write labels. @default DEFAULTS.github.tokenSecret */
+    /**
+     * Secret with a token allowed to read PRs and write labels. Exclusive with `app`: setting `app` alone drops
+     * this default. @default DEFAULTS.github.tokenSecret
+     */
     readonly tokenSecret?: SecretRef;
+    /** Act as this GitHub App, minting a token per run. Exclusive with `tokenSecret`. @default - none: a token */
+    readonly app?: GitHubAppConfig;
   };
   readonly webhook?: {
     /** @default DEFAULTS.webhook.port */
@@ -182,8 +197,15 @@ export interface AgentCancellationConfig {
 
 type DeepRequired<T> = T extends (infer U)[] ? U[] : T extends object ? { readonly [K in keyof T]-?: DeepRequired<T[K]> } : T;
 
-/** A configuration with every default applied and every rule checked. */
-export type ResolvedConfig = DeepRequired<AgentCancellationConfig>;
+type GitHubSection = NonNullable<AgentCancellationConfig['github']>;
+
+/** A configuration with every default applied and every rule checked; exactly one of `github.tokenSecret` and `github.app`. */
+export type ResolvedConfig = DeepRequired<Omit<AgentCancellationConfig, 'github'>> & {
+  readonly github: DeepRequired<Omit<GitHubSection, 'tokenSecret' | 'app'>> & {
+    readonly tokenSecret?: SecretRef;
+    readonly app?: GitHubAppConfig;
+  };
+};
 
 /** Thrown for a configuration that must not be synthesized; `issues` name each field, value and expectation. */
 export class ConfigError extends Error {
@@ -274,6 +296,15 @@ function semanticIssues(c: ResolvedConfig): string[] {
   return issues;
 }
 
+/** `github.app` and `github.tokenSecret` both set by the user: the default token Secret never counts. */
+function credentialIssues(input: unknown): string[] {
+  const github = (input as AgentCancellationConfig).github;
+  if (!github?.app || !github.tokenSecret) return [];
+  return [
+    `github.app (appId ${github.app.appId}) and github.tokenSecret (${JSON.stringify(github.tokenSecret.name)}) are exclusive: set exactly one`,
+  ];
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `input` over `defaults`: objects merge field by field; anything else, lists too, replaces the default. */
@@ -297,7 +328,13 @@ export function resolveConfig(input: unknown, source = 'configuration'): Resolve
       (validate.errors ?? []).map((e) => describe(e, input)),
     );
   }
-  const withEvents = withDefaults(DEFAULTS, candidate) as Omit<ResolvedConfig, 'eventsNamespace'> & AgentCancellationConfig;
+  const credentials = credentialIssues(candidate);
+  if (credentials.length) throw new ConfigError(source, credentials);
+  // An App replaces the default token Secret: only one credential reaches the Job.
+  const defaults = (candidate as AgentCancellationConfig).github?.app
+    ? { ...DEFAULTS, github: { ...DEFAULTS.github, tokenSecret: undefined } }
+    : DEFAULTS;
+  const withEvents = withDefaults(defaults, candidate) as Omit<ResolvedConfig, 'eventsNamespace'> & AgentCancellationConfig;
   const resolved = { ...withEvents, eventsNamespace: withEvents.eventsNamespace ?? withEvents.namespace } as ResolvedConfig;
   const issues = semanticIssues(resolved);
   if (issues.length) throw new ConfigError(source, issues);

@@ -50,6 +50,7 @@ export class AgentCancellation extends Chart {
         remediationDescription: c.github.remediationLabel.description,
       },
       githubTokenSecret: c.github.tokenSecret,
+      githubApp: c.github.app,
       githubGraphqlUrl: c.github.graphqlUrl,
       ordering: {
         clockSkew: Duration.seconds(c.ordering.clockSkewSeconds),

@@ -4,9 +4,18 @@ import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { labelDescriptionLimit, SecretRef } from '../config/config';
+import { GitHubAppConfig, labelDescriptionLimit, SecretRef } from '../config/config';
 import { DEFAULTS } from '../config/defaults';
-import { encodeEnv, EVENT_ENV, EXIT, INSTALLATION_FIELDS, RemediationMode, STATIC_ENV } from '../contract/env';
+import {
+  APP_FIELDS,
+  encodeEnv,
+  EVENT_ENV,
+  EXIT,
+  GITHUB_APP_KEY_PATH,
+  INSTALLATION_FIELDS,
+  RemediationMode,
+  STATIC_ENV,
+} from '../contract/env';
 import { scopeIssues } from '../contract/repository-scope';
 import { CodeRunLocation } from './code-run-location';
 import { OrderingOptions } from './ordering-options';
@@ -79,8 +88,13 @@ export interface RemediationJobProps {
   readonly repositoryScope?: RepositoryScopeOptions;
   /** The PR labels the Job swaps, and how it creates the remediation label. */
   readonly labels: TransitionLabels;
-  /** Secret holding the GitHub token. */
-  readonly githubTokenSecret: SecretRef;
+  /** Secret holding the GitHub token; exclusive with `githubApp`. @default - none: `githubApp` must be set */
+  readonly githubTokenSecret?: SecretRef;
+  /**
+   * Act as a GitHub App instead: each run mints a token scoped to its repositories. Its private key reaches the
+   * pod as a read-only file (mode 0400, group `NODE_UID` through fsGroup). @default - none: `githubTokenSecret` must be set
+   */
+  readonly githubApp?: GitHubAppConfig;
   /** @default DEFAULTS.github.graphqlUrl */
   readonly githubGraphqlUrl?: string;
   /** Which QA runs a push made stale. @default DEFAULTS.ordering (clock skew, no revision tracking) */
@@ -140,6 +154,14 @@ function checkedProps(props: RemediationJobProps) {
   if (optOutLabel.trim() === '' || optOutLabel.includes(','))
     throw new Error(`optOutLabel: ${JSON.stringify(optOutLabel)} must be a GitHub label name`);
   checkInteger('backoffLimit', props.backoffLimit, 0);
+  if (!props.githubTokenSecret === !props.githubApp) {
+    const got = props.githubApp ? 'both' : 'neither';
+    throw new Error(`githubTokenSecret and githubApp: set exactly one (a token, or a GitHub App), got ${got}`);
+  }
+  if (props.githubApp) {
+    checkInteger('githubApp.appId', props.githubApp.appId, 1);
+    checkInteger('githubApp.installationId', props.githubApp.installationId, 1);
+  }
   const d = DEFAULTS.job;
   const deadlines = {
     activeDeadlineSeconds: wholeSeconds('activeDeadline', props.activeDeadline ?? Duration.seconds(d.activeDeadlineSeconds), 30),
@@ -190,7 +212,13 @@ export class RemediationJob extends Construct {
   /** Prefix of object names. */
   public readonly prefix: string;
   private launchBinding?: kplus.RoleBinding;
-  private readonly runtime: { readonly image: string; readonly env: k8s.EnvVar[]; readonly volume?: k8s.Volume };
+  private readonly runtime: {
+    readonly image: string;
+    readonly env: k8s.EnvVar[];
+    readonly volumes: Array<{ readonly volume: k8s.Volume; readonly mountPath: string }>;
+    /** Set for a GitHub App: the group that may read the key file. */
+    readonly fsGroup?: number;
+  };
 
   constructor(scope: Construct, id: string, props: RemediationJobProps) {
     super(scope, id);
@@ -209,14 +237,24 @@ export class RemediationJob extends Construct {
     role.allow(['create'], kplus.ApiResource.EVENTS);
     new kplus.RoleBinding(this, 'RoleBinding', { metadata, role }).addSubjects(this.serviceAccount);
 
-    let bundleVolume: k8s.Volume | undefined;
+    const volumes: Array<{ volume: k8s.Volume; mountPath: string }> = [];
     if (mode === JobMode.CONFIGMAP) {
       const bundle = this.readBundle();
       const configMap = new kplus.ConfigMap(this, 'Bundle', {
         metadata: { name: `${this.prefix}-job-bundle`, namespace: props.namespace, labels: this.labels() },
         data: { [BUNDLE_FILE]: bundle },
       });
-      bundleVolume = { name: 'bundle', configMap: { name: configMap.name, defaultMode: 0o444 } };
+      volumes.push({ volume: { name: 'bundle', configMap: { name: configMap.name, defaultMode: 0o444 } }, mountPath: BUNDLE_DIR });
+    }
+    const app = props.githubApp;
+    if (app) {
+      // Mode 0400 and fsGroup: the kubelet gives the file to group NODE_UID and adds group read (0440), no one else.
+      const file = path.posix.basename(GITHUB_APP_KEY_PATH);
+      const { name, key } = app.privateKeySecret;
+      volumes.push({
+        volume: { name: 'github-app-key', secret: { secretName: name, defaultMode: 0o400, items: [{ key, path: file, mode: 0o400 }] } },
+        mountPath: path.posix.dirname(GITHUB_APP_KEY_PATH),
+      });
     }
 
     const eventEnv = Object.values(EVENT_ENV).map((name) => ({ name, value: '' }));
@@ -252,17 +290,19 @@ export class RemediationJob extends Construct {
       ['runId', 'githubToken'],
     );
 
+    const credentials: k8s.EnvVar[] = app
+      ? encodeEnv(APP_FIELDS, { appId: app.appId, installationId: app.installationId, privateKeyPath: GITHUB_APP_KEY_PATH })
+      : [
+          {
+            name: STATIC_ENV.githubToken,
+            valueFrom: { secretKeyRef: { name: props.githubTokenSecret!.name, key: props.githubTokenSecret!.key } },
+          },
+        ];
     this.runtime = {
       image: mode === JobMode.CONFIGMAP ? nodeImage : (props.image ?? DEFAULTS.job.image),
-      env: [
-        ...staticEnv,
-        { name: STATIC_ENV.runId, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-        {
-          name: STATIC_ENV.githubToken,
-          valueFrom: { secretKeyRef: { name: props.githubTokenSecret.name, key: props.githubTokenSecret.key } },
-        },
-      ],
-      volume: bundleVolume,
+      env: [...staticEnv, { name: STATIC_ENV.runId, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, ...credentials],
+      volumes,
+      fsGroup: app ? NODE_UID : undefined,
     };
     const template = this.podTemplate('remediation-job', ['run'], eventEnv);
     const job: k8s.KubeJobProps = {
@@ -302,7 +342,7 @@ export class RemediationJob extends Construct {
    * The reconciler runs the same bundle this way.
    */
   public podTemplate(component: string, args: string[], env: k8s.EnvVar[]): k8s.PodTemplateSpec {
-    const { image, volume } = this.runtime;
+    const { image, volumes, fsGroup } = this.runtime;
     return {
       metadata: { labels: { ...this.labels(), 'app.kubernetes.io/component': component } },
       spec: {
@@ -314,6 +354,7 @@ export class RemediationJob extends Construct {
           runAsNonRoot: true,
           runAsUser: NODE_UID,
           runAsGroup: NODE_UID,
+          ...(fsGroup === undefined ? {} : { fsGroup }),
           seccompProfile: { type: 'RuntimeDefault' },
         },
         containers: [
@@ -331,10 +372,10 @@ export class RemediationJob extends Construct {
               readOnlyRootFilesystem: true,
               capabilities: { drop: ['ALL'] },
             },
-            volumeMounts: volume ? [{ name: volume.name, mountPath: BUNDLE_DIR, readOnly: true }] : [],
+            volumeMounts: volumes.map(({ volume, mountPath }) => ({ name: volume.name, mountPath, readOnly: true })),
           },
         ],
-        volumes: volume ? [volume] : [],
+        volumes: volumes.map(({ volume }) => volume),
       },
     };
   }

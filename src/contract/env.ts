@@ -177,7 +177,7 @@ export const INSTALLATION_FIELDS = {
   labelRemediationColor: field('AC_LABEL_REMEDIATION_COLOR', text('a 6-digit hex colour', /^[0-9a-fA-F]{6}$/)),
   labelRemediationDescription: field('AC_LABEL_REMEDIATION_DESCRIPTION', text('a label description', /\S/, true)),
   githubGraphqlUrl: field('AC_GITHUB_GRAPHQL_URL', text('an http(s) URL', HTTP_URL)),
-  /** From a Secret; never logged. */
+  /** From a Secret; never logged. Unset when the installation acts as a GitHub App (APP_FIELDS). */
   githubToken: field('GITHUB_TOKEN', text('a token')),
   deadlineSeconds: field('AC_DEADLINE_SECONDS', integer(1, 'seconds')),
   githubRequestTimeoutMs: field('AC_GITHUB_REQUEST_TIMEOUT_MS', integer(100, 'milliseconds')),
@@ -189,6 +189,23 @@ export const INSTALLATION_FIELDS = {
   mode: field('AC_MODE', oneOf(Object.values(RemediationMode))),
   /** A PR carrying this label is left alone; empty: no opt-out label. */
   optOutLabel: field('AC_OPT_OUT_LABEL', text('a label name', /\S/, true)),
+} as const;
+
+/** Where the App's private key file is mounted (a Secret volume, mode 0400); never an env variable. */
+export const GITHUB_APP_KEY_PATH = '/var/run/secrets/agent-cancellation/github-app/private-key.pem';
+
+/**
+ * Set only when the Job and the reconciler act as a GitHub App, instead of GITHUB_TOKEN: the App, its
+ * installation (empty: looked up from the repository) and the private key's file.
+ */
+export const APP_FIELDS = {
+  appId: field('AC_GITHUB_APP_ID', integer(1, 'a GitHub App id')),
+  installationId: field('AC_GITHUB_APP_INSTALLATION_ID', {
+    format: 'an installation id or empty',
+    encode: (v: number | undefined) => (v === undefined ? '' : String(v)),
+    decode: (t) => (t === '' ? undefined : /^[1-9][0-9]{0,17}$/.test(t) ? Number(t) : fail('an installation id', t)),
+  }),
+  privateKeyPath: field('AC_GITHUB_APP_PRIVATE_KEY_PATH', text('an absolute file path', /^\/\S*$/)),
 } as const;
 
 /** The reconciler's own settings, on top of INSTALLATION_FIELDS. */
@@ -231,6 +248,7 @@ export function envNames<F extends Fields>(fields: F): { readonly [K in keyof F]
 
 export const EVENT_ENV = envNames(EVENT_FIELDS);
 export const STATIC_ENV = envNames(INSTALLATION_FIELDS);
+export const APP_ENV = envNames(APP_FIELDS);
 export const RECONCILE_ENV = {
   ...envNames(RECONCILE_FIELDS),
   alertWebhookUrl: ALERT_WEBHOOK_URL.name,

@@ -29,7 +29,10 @@ import { RetryableError, withRetry } from './retry';
 
 export interface GraphqlGitHubOptions {
   readonly url: string;
-  readonly token: string;
+  /** The bearer token of the next request: a Secret's, or an installation token minted for the run. */
+  readonly token: () => Promise<string>;
+  /** What a 401 means: undefined leaves it final (bad credentials); an installation token may say retry. */
+  readonly refused?: () => RetryableError | undefined;
   /** No new attempt starts after this time (ms since epoch). */
   readonly deadline: number;
   /** One request may take this long (AC_GITHUB_REQUEST_TIMEOUT_MS). */
@@ -73,7 +76,7 @@ export class GraphqlGitHub implements GitHubApi {
   private readonly client: typeof graphql;
 
   constructor(private readonly o: GraphqlGitHubOptions) {
-    this.client = graphql.defaults({ url: o.url, headers: { authorization: `bearer ${o.token}` } });
+    this.client = graphql.defaults({ url: o.url });
   }
 
   async resolve(owner: string, name: string, branch: string, labels: Labels): Promise<ResolvedPush> {
@@ -195,11 +198,12 @@ export class GraphqlGitHub implements GitHubApi {
   ): Promise<unknown> {
     return withRetry(
       async () => {
+        const headers = { authorization: `bearer ${await this.o.token()}` };
         try {
-          return await this.client(query, { ...variables, request: { signal: AbortSignal.timeout(this.o.requestTimeoutMs) } });
+          return await this.client(query, { ...variables, headers, request: { signal: AbortSignal.timeout(this.o.requestTimeoutMs) } });
         } catch (e) {
           const f = failureOf(e);
-          const error = classify(f, (this.o.now ?? Date.now)());
+          const error = (f.status === 401 && this.o.refused?.()) || classify(f, (this.o.now ?? Date.now)());
           const recovered = recover?.(f, error);
           if (recovered !== undefined) return recovered;
           throw error;

@@ -1,6 +1,7 @@
 import { branchRefRegex, NULL_SHA } from '../contract/filters';
 import {
   ALERT_WEBHOOK_URL,
+  APP_FIELDS,
   decodeEnv,
   EnvError,
   EVENT_FIELDS,
@@ -14,6 +15,14 @@ import {
 import { allows, RepositoryScope, scopeIssues, scopeSelector } from '../contract/repository-scope';
 import { OrderingRules } from './ordering';
 import { HookIdentity } from './redeliver';
+
+/** The GitHub App the runtime acts as; the private key stays in its file until a JWT is signed. */
+export interface AppSettings {
+  readonly appId: number;
+  /** Undefined: looked up from the repository, once per run. */
+  readonly installationId?: number;
+  readonly privateKeyPath: string;
+}
 
 /** What the Job and the reconciler share: the installation's settings, fixed per synthesized manifest. */
 export interface StaticInput {
@@ -34,7 +43,9 @@ export interface StaticInput {
     readonly description: string;
   };
   readonly graphqlUrl: string;
-  readonly token: string;
+  /** Exactly one of the two: a token from a Secret, or a GitHub App minting a token per run. */
+  readonly token?: string;
+  readonly app?: AppSettings;
   readonly deadlineSeconds: number;
   readonly requestTimeoutMs: number;
   readonly leaseDurationSeconds: number;
@@ -116,8 +127,21 @@ function decoded<T>(read: () => T): T {
   }
 }
 
+/** A token or an App, from whichever of GITHUB_TOKEN and AC_GITHUB_APP_ID is set; both is bad input, neither a missing token. */
+function readCredentials(env: Env): Pick<StaticInput, 'token' | 'app'> {
+  const { githubToken } = INSTALLATION_FIELDS;
+  const hasApp = env[APP_FIELDS.appId.name] !== undefined;
+  if (hasApp && env[githubToken.name] !== undefined) {
+    throw new BadInputError(`${githubToken.name} and ${APP_FIELDS.appId.name} are both set: set exactly one (a token, or a GitHub App)`);
+  }
+  return hasApp
+    ? { app: decoded(() => decodeEnv(APP_FIELDS, env)) }
+    : decoded(() => ({ token: decodeEnv({ githubToken }, env).githubToken }));
+}
+
 function readStatic(env: Env): StaticInput {
-  const v = decoded(() => decodeEnv(INSTALLATION_FIELDS, env));
+  const { githubToken: _credentials, ...fields } = INSTALLATION_FIELDS;
+  const v = decoded(() => decodeEnv(fields, env));
   const scope = { from: v.repositoryFrom, format: v.repositoryFormat };
   const issues = scopeIssues(v.allowedRepositories, scope, 'repository scope');
   if (v.allowedRepositories.length === 0) issues.push(`${INSTALLATION_FIELDS.allowedRepositories.name} is empty`);
@@ -137,7 +161,7 @@ function readStatic(env: Env): StaticInput {
       description: v.labelRemediationDescription,
     },
     graphqlUrl: v.githubGraphqlUrl,
-    token: v.githubToken,
+    ...readCredentials(env),
     deadlineSeconds: v.deadlineSeconds,
     requestTimeoutMs: v.githubRequestTimeoutMs,
     leaseDurationSeconds: v.leaseDurationSeconds,

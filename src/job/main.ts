@@ -1,7 +1,10 @@
 import * as fs from 'fs';
+import githubAppJwt from 'universal-github-app-jwt';
 import { EXIT } from '../contract/env';
-import { GitHubError } from './github';
+import { GitHubApi, GitHubError } from './github';
 import { GraphqlGitHub } from './github-client';
+import { AppTokens, restApiUrl } from './github-app';
+import { AppGitHub } from './github-app-client';
 import { webhookSender } from './alert';
 import { BadInputError, JobInput, readInput, readReconcileInput, StaticInput } from './input';
 import { HttpKubeApi, KubeError, loadConnection } from './kube';
@@ -49,8 +52,8 @@ function failed(e: unknown, log: Logger): number {
   return code;
 }
 
-async function dryRun(input: JobInput, log: Logger): Promise<void> {
-  const { kube, github } = clients(input, log);
+async function dryRun(input: JobInput, deps: ReturnType<typeof clients>): Promise<void> {
+  const { kube, github, log } = deps;
   const resolved = await github.resolve(input.owner, input.name, input.branch, input.labels);
   const listed = await kube.list(input.namespace, input.codeRun, input.selector);
   const { mine, unreadable } = ownRuns(listed, input.scope, input.repositories, input.repository);
@@ -90,34 +93,74 @@ async function main(argv: string[]): Promise<number> {
       run: input.runId,
       mode: input.mode,
     });
-    if (command === '--dry-run') {
-      await dryRun(input, log);
-      return EXIT.done;
+    const deps = clients(input, log);
+    try {
+      // An App's token first: a refused App changes nothing.
+      await deps.github.prepare?.([input.repository]);
+      if (command === '--dry-run') {
+        await dryRun(input, deps);
+        return EXIT.done;
+      }
+      const outcome = await remediate(input, deps);
+      terminationMessage(JSON.stringify(outcome));
+      return outcome.kind === 'nothing-to-do' ? input.skipExitCode : EXIT.done;
+    } finally {
+      await deps.revoke();
     }
-    const outcome = await remediate(input, clients(input, log));
-    terminationMessage(JSON.stringify(outcome));
-    return outcome.kind === 'nothing-to-do' ? input.skipExitCode : EXIT.done;
   } catch (e) {
     return failed(e, log);
   }
 }
 
-/** The run's clients, all on the one real clock: the only place the runtime reads it. */
-function clients(input: StaticInput, log: Logger) {
+/** The run's clients, all on the one real clock (the only place the runtime reads it); `revoke` ends the run's App tokens. */
+function clients(
+  input: StaticInput,
+  log: Logger,
+): { kube: HttpKubeApi; github: GitHubApi; log: Logger; now: () => number; revoke: () => Promise<void> } {
   const now = Date.now;
-  return {
-    kube: new HttpKubeApi(loadConnection(process.env), { now }),
-    github: new GraphqlGitHub({
-      url: input.graphqlUrl,
-      token: input.token,
-      deadline: now() + input.deadlineSeconds * 1000,
-      requestTimeoutMs: input.requestTimeoutMs,
-      onRetry: (reason, waitMs) => log('github-retry', { reason, waitMs }),
-      now,
-    }),
-    log,
+  const graphql = {
+    url: input.graphqlUrl,
+    deadline: now() + input.deadlineSeconds * 1000,
+    requestTimeoutMs: input.requestTimeoutMs,
+    onRetry: (reason: string, waitMs: number) => log('github-retry', { reason, waitMs }),
     now,
   };
+  const kube = new HttpKubeApi(loadConnection(process.env), { now });
+  const { app, token } = input;
+  if (!app) {
+    return {
+      kube,
+      github: new GraphqlGitHub({ ...graphql, token: () => Promise.resolve(token!) }),
+      log,
+      now,
+      revoke: () => Promise.resolve(),
+    };
+  }
+  const tokens = new AppTokens({
+    appId: app.appId,
+    installationId: app.installationId,
+    privateKey: () => readPrivateKey(app.privateKeyPath),
+    apiUrl: restApiUrl(input.graphqlUrl),
+    // The library sets iat 30 s before its `now` and exp 10 minutes after iat.
+    sign: async (id, privateKey, iat) => (await githubAppJwt({ id, privateKey, now: iat + 30 })).token,
+    deadline: graphql.deadline,
+    requestTimeoutMs: input.requestTimeoutMs,
+    log,
+  });
+  const github = new AppGitHub(
+    tokens,
+    (t) => new GraphqlGitHub({ ...graphql, token: () => Promise.resolve(t.token), refused: () => tokens.refused(t) }),
+  );
+  return { kube, github, log, now, revoke: async () => void (await github.revoke()) };
+}
+
+/** The App's key from its Secret volume; an unreadable file names the path and the error code, never content. */
+function readPrivateKey(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new BadInputError(`the GitHub App private key ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
 }
 
 async function reconcileOnce(): Promise<number> {
@@ -127,20 +170,24 @@ async function reconcileOnce(): Promise<number> {
     log = jsonLogger({ mode: 'reconcile', run: input.runId, remediationMode: input.mode });
     const deps = clients(input, log);
     const { redelivery } = input;
-    const report = await reconcile(input, {
-      ...deps,
-      alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined,
-      redeliver: redelivery
-        ? () =>
-            redeliverFailed(
-              deliveriesApi(redelivery.restUrl, redelivery.hook, input.requestTimeoutMs),
-              leaseCursorStore(deps.kube, input.namespace),
-              deps.now(),
-            )
-        : undefined,
-    });
-    terminationMessage(JSON.stringify(report));
-    return report.failed > 0 ? EXIT.retryable : EXIT.done;
+    try {
+      const report = await reconcile(input, {
+        ...deps,
+        alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined,
+        redeliver: redelivery
+          ? () =>
+              redeliverFailed(
+                deliveriesApi(redelivery.restUrl, redelivery.hook, input.requestTimeoutMs),
+                leaseCursorStore(deps.kube, input.namespace),
+                deps.now(),
+              )
+          : undefined,
+      });
+      terminationMessage(JSON.stringify(report));
+      return report.failed > 0 ? EXIT.retryable : EXIT.done;
+    } finally {
+      await deps.revoke();
+    }
   } catch (e) {
     return failed(e, log);
   }

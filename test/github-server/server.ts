@@ -20,6 +20,7 @@
  *   gh.labelPullRequest('o/r', n, name) adds a label and a LabeledEvent (the timeline keeps when)
  *   gh.clockSkewMs: how far this "GitHub" clock runs ahead of the machine's (negative: behind)
  *   gh.requests (every request: operation, status, fault, points); gh.count(op?); await gh.stop()
+ *   GitHubTestServer.start({ app: { installedOn } }) is also a GitHub App platform (gh.app: see app-platform.ts)
  *
  * `rateLimit { cost remaining }` follows GitHub's documented calculation: each connection asks for as many
  * nodes as its `first`/`last` times its parents', the sum divided by 100, at least 1 point.
@@ -44,6 +45,7 @@ import {
   ValueNode,
 } from 'graphql';
 import { own } from '../harness/owned';
+import { AppPlatform, AppPlatformOptions, checkPermission, checkRepository, Grant } from './app-platform';
 import { contentCreations, GitHubLimits, RateLimiter } from './limits';
 
 const SCHEMA_JSON = path.resolve(__dirname, '..', '..', 'node_modules', '@octokit', 'graphql-schema', 'schema.json');
@@ -206,9 +208,12 @@ class ApiError extends Error {
 }
 
 export class GitHubTestServer {
-  static async start(options: { token?: string; mutationIntervalMs?: number; limits?: GitHubLimits } = {}): Promise<GitHubTestServer> {
+  static async start(
+    options: { token?: string; mutationIntervalMs?: number; limits?: GitHubLimits; app?: AppPlatformOptions } = {},
+  ): Promise<GitHubTestServer> {
     const s = new GitHubTestServer(options.token ?? 'test-token', options.mutationIntervalMs ?? 0);
     s.limiter = options.limits && new RateLimiter(options.limits, () => s.now());
+    if (options.app) s.app = new AppPlatform(options.app, () => s.now());
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     s.release = own('GitHub test server', () => {
       s.server.closeAllConnections();
@@ -220,6 +225,8 @@ export class GitHubTestServer {
   readonly requests: RequestRecord[] = [];
   /** The webhook: its deliveries, and the REST API that lists and redelivers them. */
   readonly hook = new HookDeliveries();
+  /** The GitHub App platform, when started with `app`. */
+  app?: AppPlatform;
   private readonly repos = new Map<string, Repo>();
   private readonly faults: Array<Fault & { times: number }> = [];
   private down = false;
@@ -462,6 +469,12 @@ export class GitHubTestServer {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       res.end(JSON.stringify(body));
     };
+    const rest = this.app?.rest(req.method ?? '', req.url ?? '', req.headers.authorization ?? '', Buffer.concat(chunks).toString('utf8'));
+    if (rest) {
+      operation = rest.operation;
+      if (this.down) return send(502, { message: 'Server Error' }, {}, '502');
+      return send(rest.status, rest.body, { date: new Date(this.now()).toUTCString() });
+    }
     let payload: { query?: string; variables?: Record<string, unknown> };
     try {
       payload = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -470,9 +483,9 @@ export class GitHubTestServer {
     }
     operation = /^\s*(?:query|mutation)\s+(\w+)/.exec(payload.query ?? '')?.[1] ?? '(anonymous)';
     if (req.method !== 'POST' || req.url !== '/graphql') return send(404, { message: 'Not Found' });
-    if ((req.headers.authorization ?? '').replace(/^(bearer|token)\s+/i, '') !== this.token) {
-      return send(401, { message: 'Bad credentials' });
-    }
+    const bearer = (req.headers.authorization ?? '').replace(/^(bearer|token)\s+/i, '');
+    const grant = bearer === this.token ? {} : this.app?.grant(bearer);
+    if (!grant) return send(401, { message: 'Bad credentials' });
 
     const fault: Fault | undefined = this.down ? { kind: '502' } : this.takeFault(operation);
     if (fault?.kind === 'drop') {
@@ -547,7 +560,7 @@ export class GitHubTestServer {
       nodeCount: cost.nodes,
       resetAt: iso(this.now() + 3_600_000),
     };
-    const root = { ...this.root(fault?.kind === 'forbidden' ? fault.field : undefined), rateLimit };
+    const root = { ...this.root(fault?.kind === 'forbidden' ? fault.field : undefined, grant), rateLimit };
     const result = await execute({ schema: githubSchema(), document, variableValues: payload.variables ?? {}, rootValue: root });
     if (fault?.kind === 'timeout')
       return send(200, { data: null, errors: [{ message: TIMEOUT_MESSAGE }] }, {}, 'timeout', [TIMEOUT_MESSAGE]);
@@ -572,8 +585,8 @@ export class GitHubTestServer {
     );
   }
 
-  /** The resolvers; `forbidden` names a root field that answers FORBIDDEN (the others run). */
-  private root(forbidden?: string): Record<string, unknown> {
+  /** The resolvers; `forbidden` names a root field that answers FORBIDDEN (the others run); `grant` is what the token may touch. */
+  private root(forbidden?: string, grant?: Grant): Record<string, unknown> {
     const commitNode = (repo: Repo, oid: string) => {
       const c = repo.commits.get(oid);
       return (
@@ -629,7 +642,9 @@ export class GitHubTestServer {
     const findPr = (id: string): [Repo, PullRequest] => {
       for (const repo of this.repos.values()) {
         const pr = repo.prs.find((p) => p.id === id);
-        if (pr) return [repo, pr];
+        if (!pr) continue;
+        checkRepository(grant, repo.fullName, `Could not resolve to a node with the global id of '${id}'.`);
+        return [repo, pr];
       }
       throw new ApiError('NOT_FOUND', `Could not resolve to a node with the global id of '${id}'.`);
     };
@@ -644,6 +659,7 @@ export class GitHubTestServer {
       id: repo.id,
       label: (b: { name: string }) => findLabel(repo, b.name) ?? null,
       pullRequest: (b: { number: number }) => {
+        checkPermission(grant, 'read', 'pull_requests');
         const pr = repo.prs.find((p) => p.number === b.number);
         if (!pr) throw new ApiError('NOT_FOUND', `Could not resolve to a PullRequest with the number of ${b.number}.`);
         return prNode(repo, pr);
@@ -657,6 +673,7 @@ export class GitHubTestServer {
         orderBy?: { field: string; direction: string };
       }) => {
         if (b.orderBy && b.orderBy.field !== 'CREATED_AT') throw new Error('test server: only orderBy CREATED_AT is modelled');
+        checkPermission(grant, 'read', 'pull_requests');
         const prs = repo.prs
           .filter((p) => !b.states || b.states.includes(p.state))
           .filter((p) => b.headRefName === undefined || p.headRefName === b.headRefName)
@@ -664,8 +681,9 @@ export class GitHubTestServer {
         if (b.orderBy?.direction === 'DESC') prs.reverse();
         return { nodes: prs.slice(0, b.first ?? 100).map((p) => prNode(repo, p)) };
       },
-      object: (b: { oid: string }) => commitNode(repo, b.oid) ?? null,
+      object: (b: { oid: string }) => (checkPermission(grant, 'read', 'contents'), commitNode(repo, b.oid) ?? null),
       ref: (b: { qualifiedName: string }) => {
+        checkPermission(grant, 'read', 'contents');
         const branch = b.qualifiedName.replace(/^refs\/heads\//, '');
         const oid = repo.refs.get(branch);
         if (oid === undefined) return null;
@@ -673,7 +691,7 @@ export class GitHubTestServer {
           target: { __typename: 'Commit', oid },
           // Every PR with this branch as head, whichever repository of the network it goes into.
           associatedPullRequests: (c: { states?: string[]; first?: number }) => ({
-            nodes: [...this.repos.values()]
+            nodes: (checkPermission(grant, 'read', 'pull_requests'), [...this.repos.values()])
               .flatMap((base) => base.prs.map((p) => [base, p] as const))
               .filter(([, p]) => sameName(p.head, repo.fullName) && p.headRefName === branch && (!c.states || c.states.includes(p.state)))
               // Oldest first: ids are allocated in order.
@@ -688,32 +706,39 @@ export class GitHubTestServer {
       repository: (a: { owner: string; name: string }) => {
         const repo = this.repos.get(`${a.owner}/${a.name}`.toLowerCase());
         if (!repo) throw new ApiError('NOT_FOUND', `Could not resolve to a Repository with the name '${a.owner}/${a.name}'.`);
+        checkRepository(grant, repo.fullName, `Could not resolve to a Repository with the name '${a.owner}/${a.name}'.`);
         return repoNode(repo);
       },
       // Repositories only: what the Job looks up by id.
       node: (a: { id: string }) => {
         const repo = [...this.repos.values()].find((r) => r.id === a.id);
+        if (repo) checkRepository(grant, repo.fullName, `Could not resolve to a node with the global id of '${a.id}'.`);
         return repo ? repoNode(repo) : null;
       },
       removeLabelsFromLabelable: ({ input }: { input: { labelableId: string; labelIds: string[] } }) => {
         const [repo, pr] = findPr(input.labelableId);
+        checkPermission(grant, 'write', 'pull_requests', 'issues');
         const drop = labelIds(repo, input.labelIds);
         pr.labelIds = pr.labelIds.filter((id) => !drop.includes(id));
         return { clientMutationId: null };
       },
       addLabelsToLabelable: ({ input }: { input: { labelableId: string; labelIds: string[] } }) => {
         const [repo, pr] = findPr(input.labelableId);
+        checkPermission(grant, 'write', 'pull_requests', 'issues');
         this.addLabels(pr, labelIds(repo, input.labelIds));
         return { clientMutationId: null };
       },
       addComment: ({ input }: { input: { subjectId: string; body: string } }) => {
         const [, pr] = findPr(input.subjectId);
+        checkPermission(grant, 'write', 'pull_requests', 'issues');
         pr.comments.push({ body: input.body, byViewer: true });
         return { clientMutationId: null };
       },
       createLabel: ({ input }: { input: { repositoryId: string; name: string; color: string; description?: string } }) => {
         const repo = [...this.repos.values()].find((r) => r.id === input.repositoryId);
         if (!repo) throw new ApiError('NOT_FOUND', `Could not resolve to a node with the global id of '${input.repositoryId}'.`);
+        checkRepository(grant, repo.fullName, `Could not resolve to a node with the global id of '${input.repositoryId}'.`);
+        checkPermission(grant, 'write', 'pull_requests', 'issues');
         if (findLabel(repo, input.name)) throw new ApiError('UNPROCESSABLE', 'Name has already been taken');
         const label = { id: this.id('LA'), name: input.name, color: input.color, description: input.description ?? '' };
         repo.labels.push(label);

@@ -2,11 +2,12 @@
  * A node for the tests' control plane: it registers a Node, binds the Pending Pods of the namespaces it serves
  * to it, and runs each Pod's container as a process, as a kubelet would:
  *   - env resolved from the Pod (values, `secretKeyRef`, `fieldRef` to the Pod's name) by `kubeletEnv`;
- *   - configMap volumes written to a directory of the Pod and bind-mounted at their mountPath, the
+ *   - configMap and secret volumes written to a directory of the Pod and bind-mounted at their mountPath (a
+ *     secret's files owned by root, with the Pod's fsGroup as group and group read added, as a kubelet does), the
  *     ServiceAccount token (TokenRequest bound to the Pod), ca.crt and namespace at
  *     /var/run/secrets/kubernetes.io/serviceaccount, and /dev/termination-log, all in a private mount
  *     namespace (`unshare -m`), with KUBERNETES_SERVICE_HOST/PORT pointing at the test apiserver;
- *   - as the Pod's runAsUser/runAsGroup (`setpriv`);
+ *   - as the Pod's runAsUser/runAsGroup, with its fsGroup as supplementary group (`setpriv`);
  *   - then the Pod's real status: Running, then Succeeded or Failed with the container's exit code and the
  *     termination log's message. The Job controller decides the rest.
  * A Pod being deleted has its process stopped and is removed, as a kubelet confirms a graceful deletion.
@@ -111,17 +112,37 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
     const ns = pod.metadata.namespace;
     const container = pod.spec.containers[0];
     const mounts: Array<[string, string]> = [];
+    const fsGroup: number | undefined = pod.spec.securityContext?.fsGroup;
     for (const m of container.volumeMounts ?? []) {
       const volume = (pod.spec.volumes ?? []).find((v: any) => v.name === m.name);
-      if (!volume?.configMap) throw new Error(`volume ${m.name}: only configMap volumes are supported`);
-      const cm = await must(
-        `configMap ${volume.configMap.name}`,
-        admin().request('GET', `/api/v1/namespaces/${ns}/configmaps/${volume.configMap.name}`),
-      );
       const vdir = path.join(dir, 'volumes', m.name);
       fs.mkdirSync(vdir, { recursive: true, mode: 0o755 });
-      for (const [key, value] of Object.entries<string>(cm.data ?? {})) {
-        fs.writeFileSync(path.join(vdir, key), value, { mode: volume.configMap.defaultMode ?? 0o644 });
+      if (volume?.configMap) {
+        const cm = await must(
+          `configMap ${volume.configMap.name}`,
+          admin().request('GET', `/api/v1/namespaces/${ns}/configmaps/${volume.configMap.name}`),
+        );
+        for (const [key, value] of Object.entries<string>(cm.data ?? {})) {
+          fs.writeFileSync(path.join(vdir, key), value, { mode: volume.configMap.defaultMode ?? 0o644 });
+        }
+      } else if (volume?.secret) {
+        const secret = await must(
+          `secret ${volume.secret.secretName}`,
+          admin().request('GET', `/api/v1/namespaces/${ns}/secrets/${volume.secret.secretName}`),
+        );
+        const items: Array<{ key: string; path: string; mode?: number }> =
+          volume.secret.items ?? Object.keys(secret.data ?? {}).map((key) => ({ key, path: key }));
+        for (const item of items) {
+          if (secret.data?.[item.key] === undefined) throw new Error(`secret ${volume.secret.secretName}: no key ${item.key}`);
+          const file = path.join(vdir, item.path);
+          fs.writeFileSync(file, Buffer.from(secret.data[item.key], 'base64'));
+          // A secret volume is read-only: with an fsGroup, the kubelet gives the group the file and adds group read.
+          const mode = item.mode ?? volume.secret.defaultMode ?? 0o644;
+          if (fsGroup !== undefined) fs.chownSync(file, 0, fsGroup);
+          fs.chmodSync(file, fsGroup === undefined ? mode : mode | 0o440);
+        }
+      } else {
+        throw new Error(`volume ${m.name}: only configMap and secret volumes are supported`);
       }
       mounts.push([vdir, m.mountPath]);
     }
@@ -195,10 +216,9 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
       'exec "$@"',
     ].join(' && ');
     const sc = { ...pod.spec.securityContext, ...container.securityContext };
+    const groups = pod.spec.securityContext?.fsGroup === undefined ? '--clear-groups' : `--groups=${pod.spec.securityContext.fsGroup}`;
     const user =
-      sc.runAsUser !== undefined
-        ? ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, '--clear-groups']
-        : [];
+      sc.runAsUser !== undefined ? ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, groups] : [];
     const spawnedAt = Date.now();
     const startedAt = new Date(spawnedAt).toISOString();
     const child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...user, program, ...args], {

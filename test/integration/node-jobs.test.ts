@@ -38,8 +38,8 @@ async function install(namespace: string, extra: Record<string, any> = {}): Prom
   await admin().apply({
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: config.github.tokenSecret.name, namespace },
-    stringData: { [config.github.tokenSecret.key]: gh.token },
+    metadata: { name: config.github.tokenSecret!.name, namespace },
+    stringData: { [config.github.tokenSecret!.key]: gh.token },
   });
   return synthesized;
 }

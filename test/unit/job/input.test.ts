@@ -62,7 +62,7 @@ async function defaultInstallationEnv(kind: 'Sensor' | 'CronJob'): Promise<Recor
   const pod =
     kind === 'Sensor' ? o.spec.triggers[0].template.k8s.source.resource.spec.template.spec : o.spec.jobTemplate.spec.template.spec;
   const env = await kubeletEnv(pod.containers[0], 'agent-cancellation-x7k2p', async (name) =>
-    name === DEFAULTS.github.tokenSecret.name ? 'secret-token' : undefined,
+    name === DEFAULTS.github.tokenSecret?.name ? 'secret-token' : undefined,
   );
   const event = Object.fromEntries(Object.values(EVENT_ENV).map((n) => [n, good[n]]));
   return kind === 'Sensor' ? { ...env, ...event } : env;
@@ -143,6 +143,32 @@ test.each([
 ])('AC_TASK_ID=%s -> task %s', (value, taskId) => {
   const i = readInput({ ...good, AC_TASK_ID: value });
   expect([i.taskId, i.selector.split(',').find((term) => term.startsWith('task-id='))]).toEqual([taskId, `task-id=${taskId}`]);
+});
+
+describe('a GitHub App instead of a token', () => {
+  const app = {
+    ...without(good, 'GITHUB_TOKEN'),
+    AC_GITHUB_APP_ID: '4242',
+    AC_GITHUB_APP_INSTALLATION_ID: '',
+    AC_GITHUB_APP_PRIVATE_KEY_PATH: '/k/key.pem',
+  };
+
+  test('its variables, with the installation looked up when empty', () => {
+    const i = readInput(app);
+    expect([i.token, i.app]).toEqual([undefined, { appId: 4242, installationId: undefined, privateKeyPath: '/k/key.pem' }]);
+    expect(readInput({ ...app, AC_GITHUB_APP_INSTALLATION_ID: '77' }).app!.installationId).toBe(77);
+    expect([readInput(good).token, readInput(good).app]).toEqual(['secret-token', undefined]);
+  });
+
+  test.each([
+    ['GITHUB_TOKEN', 'secret-token', 'GITHUB_TOKEN and AC_GITHUB_APP_ID are both set: set exactly one (a token, or a GitHub App)'],
+    ['AC_GITHUB_APP_ID', 'rex', 'AC_GITHUB_APP_ID="rex" is not an integer >= 1'],
+    ['AC_GITHUB_APP_INSTALLATION_ID', '0', 'AC_GITHUB_APP_INSTALLATION_ID="0" is not an installation id'],
+    ['AC_GITHUB_APP_PRIVATE_KEY_PATH', 'key.pem', 'AC_GITHUB_APP_PRIVATE_KEY_PATH="key.pem" is not an absolute file path'],
+    ['AC_GITHUB_APP_PRIVATE_KEY_PATH', '', 'AC_GITHUB_APP_PRIVATE_KEY_PATH is missing or empty'],
+  ])('%s=%j is rejected: %s', (name, value, message) => {
+    expect(() => readReconcileInput({ ...without(reconciler, 'GITHUB_TOKEN'), ...app, [name]: value })).toThrow(message);
+  });
 });
 
 test('the token never appears in an error', () => {

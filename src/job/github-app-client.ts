@@ -1,0 +1,91 @@
+import { GitHubApi, GitHubError, Labels, RepositoryView, ResolvedPush, Survey, SurveyAsk, TransitionChange } from './github';
+import { AppTokens, InstallationToken } from './github-app';
+
+/**
+ * GitHubApi as a GitHub App: `prepare` mints the run's token(s) scoped to its repositories, and each call goes
+ * through the token covering its repository. Calls naming a node id (a label, a transition) go through the
+ * token that read that node.
+ */
+export class AppGitHub implements GitHubApi {
+  private readonly scoped: Array<{ readonly repositories: ReadonlySet<string>; readonly github: GitHubApi }> = [];
+  private readonly byNode = new Map<string, GitHubApi>();
+
+  constructor(
+    private readonly tokens: AppTokens,
+    private readonly client: (token: InstallationToken) => GitHubApi,
+  ) {}
+
+  async prepare(repositories: readonly string[]): Promise<void> {
+    const missing = [...new Set(repositories.map((r) => r.toLowerCase()))].filter((r) => !this.scoped.some((s) => s.repositories.has(r)));
+    if (!missing.length) return;
+    for (const t of await this.tokens.mint(missing)) this.scoped.push({ repositories: new Set(t.repositories), github: this.client(t) });
+  }
+
+  /** Revokes the run's tokens; returns why any could not be. */
+  revoke(): Promise<string[]> {
+    return this.tokens.revoke();
+  }
+
+  async resolve(owner: string, name: string, branch: string, labels: Labels): Promise<ResolvedPush> {
+    const github = await this.on(owner, name);
+    const resolved = await github.resolve(owner, name, branch, labels);
+    this.remember(github, [resolved.repositoryId, resolved.pr?.id]);
+    return resolved;
+  }
+
+  async view(owner: string, name: string, prs: number[], labels: Labels): Promise<RepositoryView> {
+    const github = await this.on(owner, name);
+    const view = await github.view(owner, name, prs, labels);
+    this.rememberView(github, view);
+    return view;
+  }
+
+  /** Each token's repositories surveyed through it; the results merged as one survey. */
+  async survey(asks: readonly SurveyAsk[], labels: Labels): Promise<Survey> {
+    await this.prepare(asks.map((a) => a.repository));
+    const repositories = new Map<string, RepositoryView | { readonly error: string }>();
+    const cost = { requests: 0, points: 0, remaining: null as number | null };
+    for (const { repositories: covered, github } of this.scoped) {
+      const mine = asks.filter((a) => covered.has(a.repository.toLowerCase()) && !repositories.has(a.repository));
+      if (!mine.length) continue;
+      const part = await github.survey(mine, labels);
+      for (const [repository, read] of part.repositories) {
+        repositories.set(repository, read);
+        if (!('error' in read)) this.rememberView(github, read);
+      }
+      cost.requests += part.cost.requests;
+      cost.points += part.cost.points;
+      cost.remaining = part.cost.remaining ?? cost.remaining;
+    }
+    return { repositories, cost };
+  }
+
+  createLabel(repositoryId: string, name: string, color: string, description: string): Promise<string> {
+    return this.byId(repositoryId).createLabel(repositoryId, name, color, description);
+  }
+
+  transition(prId: string, change: TransitionChange): Promise<void> {
+    return this.byId(prId).transition(prId, change);
+  }
+
+  /** The client of the token covering `owner/name`; a repository no caller prepared gets a token of its own. */
+  private async on(owner: string, name: string): Promise<GitHubApi> {
+    const repository = `${owner}/${name}`.toLowerCase();
+    await this.prepare([repository]);
+    return this.scoped.find((s) => s.repositories.has(repository))!.github;
+  }
+
+  private rememberView(github: GitHubApi, view: RepositoryView): void {
+    this.remember(github, [view.repositoryId, ...[...view.prs.values(), ...view.branches.values()].map((pr) => pr?.id)]);
+  }
+
+  private remember(github: GitHubApi, ids: Array<string | undefined>): void {
+    for (const id of ids) if (id) this.byNode.set(id, github);
+  }
+
+  private byId(id: string): GitHubApi {
+    const github = this.byNode.get(id) ?? (this.scoped.length === 1 ? this.scoped[0].github : undefined);
+    if (!github) throw new GitHubError(`node ${id} was read by no token of this run`);
+    return github;
+  }
+}
