@@ -85,13 +85,13 @@ function deletions(ids: string[]): Record<string, number> {
   return count;
 }
 
-/** One reconciler pass; returns the PRs it resynced, as `repo#n@sha12`. */
+/** One reconciler pass; returns the PRs it resynced, as `repo#n@sha12 event`. */
 async function pass(): Promise<string[]> {
   const run = await w.reconcile();
   expect([run.code, run.stderr]).toEqual([0, '']);
   return run.logs.find((l) => l.step === 'reconcile-done')!.resynced;
 }
-const resynced = (...tasks: number[]) => tasks.map((t) => `${REPO}#${prOf(t)}@${head(t).slice(0, 12)}`);
+const resynced = (...tasks: number[]) => tasks.map((t) => `${REPO}#${prOf(t)}@${head(t).slice(0, 12)} push`);
 
 /** The PR of task t shows one remediation: the label flipped, one marker comment, its QA runs gone. */
 async function remediatedOnce(t: number, before: string[]) {

@@ -12,6 +12,7 @@ import { APP_ENV, EXIT, STATIC_ENV } from '../../src/contract/env';
 import { TOKEN_PERMISSIONS } from '../../src/job/github-app';
 import { qaRunsOf, REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';
+import { seedRepositoryRuns } from '../harness/cluster';
 
 jest.setTimeout(120_000);
 
@@ -140,6 +141,8 @@ test('a reconcile pass acts on two repositories with one token for both, revoked
   const branch = `feature/task-${b}-implementation`;
   w.gh.setBranch(OTHER, branch, 'b'.repeat(40));
   const otherPr = w.gh.openPullRequest(OTHER, branch, [READY]);
+  // Task ids are per repository: the other repository's task has runs of its own, naming it in their spec.
+  await seedRepositoryRuns(w.namespace, 'card', OTHER, [b]);
   // Past the clock-skew margin: the QA runs and the ready-for-qa labels are older than the pushes.
   await new Promise((r) => setTimeout(r, 6_000));
   const bot = { name: '5DLabs-Rex', login: '5DLabs-Rex[bot]' };
@@ -148,7 +151,8 @@ test('a reconcile pass acts on two repositories with one token for both, revoked
   const start = w.gh.requests.length;
   const pass = await w.reconcile({
     [STATIC_ENV.allowedRepositories]: `${REPO},${OTHER}`,
-    [STATIC_ENV.repositoryFrom]: 'label:service',
+    [STATIC_ENV.repositoryFrom]: 'field:spec.repositoryUrl',
+    [STATIC_ENV.repositoryFormat]: 'https://github.com/{owner}/{name}',
     AC_RECONCILE_PENDING_SECONDS: '0',
   });
   expect(pass.code).toBe(EXIT.done);
