@@ -147,19 +147,21 @@ function resyncInput(
   };
 }
 
+/** What a pass saw of one task: its repository and id, its PR, that PR's record (if any), its QA runs. */
+export interface TaskSeen {
+  readonly repository: string;
+  readonly taskId: string;
+  readonly pr: PullRequestView;
+  readonly state: PrState | undefined;
+  readonly runs: readonly KubeObject[];
+}
+
 /**
  * The push a PR's head shows when its webhook was lost: an open PR on the task's branch whose head commit is a
  * bot's, is newer than the last ready-for-qa, is not yet handled, and still has QA runs that started before it.
  * The commit time stands in for the push time; it is never later, so the rule errs toward keeping runs.
  */
-export function lostPush(
-  cfg: ReconcileInput,
-  repository: string,
-  taskId: string,
-  pr: PullRequestView,
-  state: PrState | undefined,
-  runs: readonly KubeObject[],
-): JobInput | undefined {
+export function lostPush(cfg: ReconcileInput, { repository, taskId, pr, state, runs }: TaskSeen): JobInput | undefined {
   if (pr.state !== 'OPEN' || pr.isDraft || !pr.head || !isBot(pr.head.author, cfg.bots) || optedOut(pr.labels, cfg)) return undefined;
   if (handles(state, pr.head.oid, cfg.mode)) return undefined;
   const pushedAtMs = Date.parse(pr.head.committedAt);
@@ -180,14 +182,7 @@ export function lostPush(
  * runs that started before it and no record of it yet. A closed PR's time is `closedAt`; a draft's is its
  * `updatedAt`, the latest the conversion can have been, as the Sensor takes it from the webhook.
  */
-export function lostPrEvent(
-  cfg: ReconcileInput,
-  repository: string,
-  taskId: string,
-  pr: PullRequestView,
-  state: PrState | undefined,
-  runs: readonly KubeObject[],
-): JobInput | undefined {
+export function lostPrEvent(cfg: ReconcileInput, { repository, taskId, pr, state, runs }: TaskSeen): JobInput | undefined {
   if ((pr.state === 'OPEN' && !pr.isDraft) || !pr.head || optedOut(pr.labels, cfg)) return undefined;
   const event: TriggerEvent = pr.state === 'OPEN' ? 'converted_to_draft' : 'closed';
   const at = Date.parse(pr.state === 'OPEN' ? pr.updatedAt : (pr.closedAt ?? pr.updatedAt));

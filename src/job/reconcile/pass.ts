@@ -159,9 +159,8 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
     if (pr.state === 'OPEN' && !state && pr.labels.some((l) => sameLabel(l.name, cfg.labels.remediation))) {
       report.unmanaged.push(key(task.repository, pr.number));
     }
-    const lost =
-      lostPush(cfg, task.repository, task.taskId, pr, state, task.runs) ??
-      lostPrEvent(cfg, task.repository, task.taskId, pr, state, task.runs);
+    const seen = { repository: task.repository, taskId: task.taskId, pr, state, runs: task.runs };
+    const lost = lostPush(cfg, seen) ?? lostPrEvent(cfg, seen);
     if (!lost) continue;
     const outcome = await resync(deps, lost, view, pr, readAt);
     if (outcome === 'failed') report.failed++;

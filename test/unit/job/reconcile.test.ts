@@ -3,7 +3,7 @@ import { MANAGED_BY } from '../../../src/contract/labels';
 import { RemediationMode, TriggerEvent } from '../../../src/contract/env';
 import { PullRequestView } from '../../../src/job/github';
 import { ReconcileInput } from '../../../src/job/input';
-import { Lease } from '../../../src/job/kube';
+import { KubeObject, Lease } from '../../../src/job/kube';
 import { microTime } from '../../../src/job/lease';
 import { PrState } from '../../../src/job/pr-state';
 import { Action, decide, escalate, lostPrEvent, lostPush, Observed } from '../../../src/job/reconcile/decide';
@@ -369,6 +369,10 @@ test('a webhook that failed is retried on the next pass until delivered, without
   expect(w.kube.events.filter((e) => e.reason === 'RemediationNeedsAttention')).toHaveLength(1);
 });
 
+/** lostPush for task 42 of 5dlabs/cto. */
+const lostPushOf = (c: ReconcileInput, pr: PullRequestView, state: PrState | undefined, runs: readonly KubeObject[]) =>
+  lostPush(c, { repository: '5dlabs/cto', taskId: '42', pr, state, runs });
+
 describe('resync: the push a PR shows when its webhook was lost', () => {
   const HEAD = 'f'.repeat(40);
   const committed = ago(120);
@@ -423,7 +427,7 @@ describe('resync: the push a PR shows when its webhook was lost', () => {
     ['the head only observed (observe mode), now enforcing', view(), runs([600]), { sha: HEAD, phase: 'observed' } as PrState, true],
     ['the head skipped while opted out', view(), runs([600]), { sha: HEAD, phase: 'skipped' } as PrState, true],
   ])('%s -> %s', (_name, pr, runsOf, state, expected) => {
-    const push = lostPush(c, '5dlabs/cto', '42', pr, state, runsOf);
+    const push = lostPushOf(c, pr, state, runsOf);
     expect(!!push).toBe(expected);
     if (push) {
       expect(push).toMatchObject({
@@ -440,28 +444,14 @@ describe('resync: the push a PR shows when its webhook was lost', () => {
 
   test('observe mode: a head already observed is not observed again each pass', () => {
     expect(
-      lostPush(
-        { ...c, mode: RemediationMode.OBSERVE },
-        '5dlabs/cto',
-        '42',
-        view(),
-        { sha: HEAD, phase: 'observed' } as PrState,
-        runs([600]),
-      ),
+      lostPushOf({ ...c, mode: RemediationMode.OBSERVE }, view(), { sha: HEAD, phase: 'observed' } as PrState, runs([600])),
     ).toBeUndefined();
   });
 
   test("git identities configured as commitAuthors make a commit the bot's", () => {
     const withEmail = { ...c, bots: { ...c.bots, commitAuthors: ['REX@5dlabs.ai'] } };
     expect(
-      lostPush(
-        withEmail,
-        '5dlabs/cto',
-        '42',
-        view({ author: { name: 'Rex', email: 'rex@5dlabs.ai', login: null } }),
-        undefined,
-        runs([600]),
-      ),
+      lostPushOf(withEmail, view({ author: { name: 'Rex', email: 'rex@5dlabs.ai', login: null } }), undefined, runs([600])),
     ).toBeDefined();
   });
 });
@@ -499,7 +489,7 @@ describe('resync: the PR event a task PR shows when its webhook was lost', () =>
     ['opted out', pr({ labels: [{ id: 's', name: 'agent-cancellation/skip' }] }), [600], undefined, undefined],
     ['no head commit visible', pr({ head: null }), [600], undefined, undefined],
   ])('%s -> %s', (_name, p, ages, state, expected) => {
-    const input = lostPrEvent(c, '5dlabs/cto', '42', p, state, runs(ages));
+    const input = lostPrEvent(c, { repository: '5dlabs/cto', taskId: '42', pr: p, state, runs: runs(ages) });
     expect(input?.event).toBe(expected);
     if (input) {
       const at = Date.parse(p.state === 'OPEN' ? p.updatedAt : p.closedAt!);
