@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { Sensor, SensorSpecDependenciesFiltersData, SensorSpecTriggersTemplateK8SParameters } from '../../imports/argoproj.io';
 import { DEFAULTS } from '../config/defaults';
 import { eventSources, EventValues } from './event-parameters';
+import { SHA } from '../contract/env';
 import { branchRefRegex, branchRegex, exactAlternation, NULL_SHA, repositoryAlternation } from '../contract/filters';
 import { GitHubPushEventSource } from './github-push-event-source';
 import { EVENT_ENV, PR_ACTIONS } from '../contract/env';
@@ -53,7 +54,6 @@ export interface RemediationSensorProps {
 
 const PUSH = 'rex-push';
 const PR_ENDED = 'task-pr-ended';
-const SHA = '^[0-9a-f]{40}([0-9a-f]{24})?$';
 /** `updated_at` of a pull_request payload: ISO 8601 in UTC, whole seconds. */
 const ISO_TIME = '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$';
 
@@ -89,7 +89,7 @@ export class RemediationSensor extends Construct {
       { path: 'body.ref', type: 'string', value: [refRegex] },
       // A branch deletion is a push too; it has nothing to remediate.
       { path: 'body.deleted', type: 'bool', value: ['false'] },
-      { path: 'body.after', type: 'string', value: [SHA] },
+      { path: 'body.after', type: 'string', value: [SHA.source] },
       // `deleted` alone is not enough: GitHub has sent zeros with `deleted: false`, and there is no commit to act on.
       { path: 'body.after', type: 'string', value: [NULL_SHA], comparator: '!=' },
     ];
@@ -102,7 +102,7 @@ export class RemediationSensor extends Construct {
       { path: 'body.pull_request.base.repo.full_name', type: 'string', value: [repositories] },
       { path: 'body.pull_request.head.repo.full_name', type: 'string', value: [repositories] },
       { path: 'body.pull_request.head.ref', type: 'string', value: [headRegex] },
-      { path: 'body.pull_request.head.sha', type: 'string', value: [SHA] },
+      { path: 'body.pull_request.head.sha', type: 'string', value: [SHA.source] },
       { path: 'body.pull_request.updated_at', type: 'string', value: [ISO_TIME] },
       { path: 'body.number', type: 'number', value: ['0'], comparator: '>' },
     ];

@@ -116,8 +116,8 @@ const LOCATION: Codec<ObjectLocation | undefined> = {
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HTTP_URL = /^https?:\/\/\S+$/;
-/** A commit SHA: SHA-1, or SHA-256 for repositories that use it. */
-export const SHA = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
+/** A commit SHA: SHA-1, or SHA-256 for repositories that use it; one source for the Sensor's (Go RE2) filter and the Job. */
+export const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 /** GitHub's `owner/name`. */
 export const REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
 /** An allowlist entry: a repository, or `owner/*` for every repository of an owner. */

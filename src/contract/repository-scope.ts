@@ -65,6 +65,19 @@ export function scopeSelector(scope: RepositoryScope, repository: string): strin
   return scope.from?.kind === 'label' ? `${scope.from.key}=${scopeValue(scope, repository)}` : undefined;
 }
 
+const patterns = new Map<string, RegExp>();
+
+/** The format as a regular expression with `owner` and `name` groups, compiled once per format. */
+function formatPattern(format: string): RegExp {
+  let re = patterns.get(format);
+  if (!re) {
+    const pattern = escapeRegExp(format).replace('\\{owner\\}', `(?<owner>${OWNER})`).replace('\\{name\\}', `(?<name>${NAME})`);
+    re = new RegExp(`^${pattern}$`, 'i');
+    patterns.set(format, re);
+  }
+  return re;
+}
+
 export type RunRepository = { readonly repository: string } | { readonly unreadable: string };
 
 /**
@@ -75,8 +88,7 @@ export function runRepository(run: Parameters<typeof readLocation>[0], scope: Re
   if (!scope.from) return { repository: allowed[0].toLowerCase() };
   const value = readLocation(run, scope.from);
   if (value === undefined) return { unreadable: `no ${scope.from.kind} ${scope.from.key}` };
-  const pattern = escapeRegExp(scope.format).replace('\\{owner\\}', `(?<owner>${OWNER})`).replace('\\{name\\}', `(?<name>${NAME})`);
-  const m = new RegExp(`^${pattern}$`, 'i').exec(value);
+  const m = formatPattern(scope.format).exec(value);
   if (!m?.groups) return { unreadable: `${scope.from.kind} ${scope.from.key}=${JSON.stringify(value)} does not match ${scope.format}` };
   const repository = `${m.groups.owner ?? owners(allowed)[0]}/${m.groups.name}`.toLowerCase();
   return allows(allowed, repository) ? { repository } : { unreadable: `${repository} is not an allowed repository` };

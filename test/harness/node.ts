@@ -191,14 +191,9 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
       // As a kubelet: the container cannot be created; the Pod stays Pending and is tried again.
       await patchStatus(ns, podName, {
         containerStatuses: [
-          {
-            name: container.name,
-            ready: false,
-            restartCount: 0,
-            image: container.image,
-            imageID: '',
+          containerStatus(container, false, {
             state: { waiting: { reason: 'CreateContainerConfigError', message: (e as Error).message } },
-          },
+          }),
         ],
       });
       started.delete(pod.metadata.uid);
@@ -246,12 +241,7 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
           phase: exitCode === 0 ? 'Succeeded' : 'Failed',
           conditions: [{ type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: finishedAt }],
           containerStatuses: [
-            {
-              name: container.name,
-              ready: false,
-              restartCount: 0,
-              image: container.image,
-              imageID: '',
+            containerStatus(container, false, {
               started: false,
               state: {
                 terminated: {
@@ -262,7 +252,7 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
                   finishedAt,
                 },
               },
-            },
+            }),
           ],
         });
       }
@@ -281,17 +271,7 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
       phase: 'Running',
       startTime: startedAt,
       conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: startedAt }],
-      containerStatuses: [
-        {
-          name: container.name,
-          ready: true,
-          restartCount: 0,
-          image: container.image,
-          imageID: '',
-          started: true,
-          state: { running: { startedAt } },
-        },
-      ],
+      containerStatuses: [containerStatus(container, true, { started: true, state: { running: { startedAt } } })],
     });
   }
 
@@ -348,4 +328,9 @@ export async function startNode(namespaces: string[]): Promise<TestNode> {
     fs.rmSync(root, { recursive: true, force: true });
   });
   return { name, runs, stop };
+}
+
+/** A container's status as a kubelet reports it: the fields every state shares, then the state's own. */
+function containerStatus(container: { name: string; image: string }, ready: boolean, rest: Record<string, unknown>) {
+  return { name: container.name, ready, restartCount: 0, image: container.image, imageID: '', ...rest };
 }

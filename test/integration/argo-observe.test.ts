@@ -4,7 +4,7 @@
  * enforce does exactly what was recorded.
  */
 import { argoWorld, ArgoWorld, SECRET } from '../fixtures/argo-world';
-import { qaRunsOf, REPO } from '../fixtures/remediation-env';
+import { decision, qaRunsOf, REPO } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';
 import { admin, clusterSecrets, kubeletEnv, serviceAccountKubeconfig } from '../harness/cluster';
 
@@ -47,13 +47,6 @@ test('a push through the real Sensor in observe mode changes nothing; the same i
   expect([enforce.code, enforce.stderr]).toEqual([0, '']);
   const done = await stateOf(1);
   expect(done.phase).toBe('done');
-  const decision = (s: any) => ({
-    deleted: [...s.steps.cancel.deleted].sort(),
-    kept: s.steps.cancel.kept,
-    result: s.steps.relabel.result,
-    removed: s.steps.relabel.removed,
-    added: s.steps.relabel.added,
-  });
   expect(decision(done)).toEqual(decision(observed));
   const after = await w.names();
   expect(before.filter((n) => !after.includes(n)).sort()).toEqual(decision(observed).deleted);

@@ -5,7 +5,7 @@
  */
 import { EXIT } from '../../src/contract/env';
 import { admin } from '../harness/cluster';
-import { qaRunsOf, REPO, remediationWorld, RemediationWorld, untilPast } from '../fixtures/remediation-env';
+import { decision, qaRunsOf, REPO, remediationWorld, RemediationWorld, untilPast } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';
 
 jest.setTimeout(180_000);
@@ -48,13 +48,6 @@ test('a push in observe mode changes no CodeRun and nothing on GitHub, and recor
   const gone = before.filter((n) => !after.includes(n));
   const done = await stateOf(1);
   expect(done.phase).toBe('done');
-  const decision = (s: any) => ({
-    deleted: [...s.steps.cancel.deleted].sort(),
-    kept: s.steps.cancel.kept,
-    result: s.steps.relabel.result,
-    removed: s.steps.relabel.removed,
-    added: s.steps.relabel.added,
-  });
   expect(decision(done)).toEqual(decision(observed));
   expect(gone.sort()).toEqual(decision(observed).deleted);
   expect(w.gh.prLabels(REPO, 1)).toEqual(['remediation-in-progress']);

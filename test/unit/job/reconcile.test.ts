@@ -220,6 +220,15 @@ const passInput = {
   qaSelector: 'agent-type in (cleo,tess)',
   taskIdLabel: 'task-id',
 };
+/** A pass that repairs: it holds Leases as `reconciler`, resumes at once and alerts as configured by default. */
+const repairInput = {
+  ...passInput,
+  runId: 'reconciler',
+  leaseDurationSeconds: 60,
+  maxFailures: 3,
+  attentionSeconds: 3600,
+  pendingSeconds: 0,
+};
 
 test('a Lease without state whose holder expired is deleted: its run died before changing anything', async () => {
   const kube = new FakeKube();
@@ -324,20 +333,8 @@ async function failingWorld() {
   github.view = async () => {
     throw new Error('HTTP 502');
   };
-  const input = {
-    ...cfg,
-    namespace: 'ns',
-    runId: 'reconciler',
-    leaseDurationSeconds: 60,
-    maxFailures: 3,
-    attentionSeconds: 3600,
-    repositories: ['5dlabs/cto'],
-    qaSelector: 'agent-type in (cleo,tess)',
-    taskIdLabel: 'task-id',
-    pendingSeconds: 0,
-  };
   const stateOf = () => JSON.parse(kube.leases.get('ac-pr-x-1')!.metadata.annotations!['agent-cancellation.5dlabs.io/state']);
-  const pass = (alert: (a: any) => Promise<void>) => reconcile(input, { kube, github, log: () => undefined, alert, now: Date.now });
+  const pass = (alert: (a: any) => Promise<void>) => reconcile(repairInput, { kube, github, log: () => undefined, alert, now: Date.now });
   return { kube, stateOf, pass };
 }
 
@@ -536,19 +533,7 @@ describe('a pass in observe mode', () => {
     const logs: any[] = [];
     const pass = (mode: RemediationMode) =>
       reconcile(
-        {
-          ...cfg,
-          mode,
-          namespace: 'ns',
-          runId: 'reconciler',
-          leaseDurationSeconds: 60,
-          maxFailures: 3,
-          attentionSeconds: 3600,
-          repositories: ['5dlabs/cto'],
-          qaSelector: 'agent-type in (cleo,tess)',
-          taskIdLabel: 'task-id',
-          pendingSeconds: 0,
-        },
+        { ...repairInput, mode },
         { kube, github, log: (step, f) => logs.push({ step, ...f }), verifyTimeoutMs: 2000, now: Date.now },
       );
     return { kube, github, logs, pass };
