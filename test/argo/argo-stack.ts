@@ -61,12 +61,21 @@ export interface ArgoStack {
   startBus(): Promise<void>;
   /** The Sensor's connection to the bus, whose sending can be delayed. */
   readonly sensorBus: BusRelay;
+  /** Whether every message on the bus reached the Sensor and was acknowledged. */
+  settled(): Promise<boolean>;
   /** SIGKILLs the sensor-service, as a node failure would. */
   killSensor(): Promise<void>;
   /** Starts a sensor-service (after killSensor), with `sensor` (an edited Sensor) or the first one; resolves once it subscribed. */
   startSensor(sensor?: Record<string, any>): Promise<void>;
   logs(): string;
   stop(): Promise<void>;
+}
+
+interface BusConsumer {
+  /** Delivered, not yet acknowledged. */
+  readonly ackPending: number;
+  /** Published, not yet delivered. */
+  readonly pending: number;
 }
 
 export interface ArgoStackOptions {
@@ -153,8 +162,11 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
       path.join(dir, 'nats.crt'),
     ]);
     const natsPort = await freePort();
+    const monitorPort = await freePort();
     const natsArgs = [
       '-js',
+      '-m',
+      String(monitorPort),
       '-a',
       hostIp,
       '-p',
@@ -210,16 +222,30 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
       child.kill(signal);
       await exited;
     };
-    // Each trigger's durable consumer subscribes; the Sensor is ready once both have.
+    /** The durable consumers on the event bus's stream, by name, as nats-server's monitoring endpoint reports them. */
+    const consumers = async (): Promise<Map<string, BusConsumer>> => {
+      const url = `http://${hostIp}:${monitorPort}/jsz?accounts=true&streams=true&consumers=true`;
+      const jsz: any = await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).json();
+      const streams = (jsz.account_details ?? []).flatMap((a: any) => a.stream_detail ?? []);
+      const found = streams.filter((st: any) => st.name === 'default').flatMap((st: any) => st.consumer_detail ?? []);
+      return new Map(found.map((c: any) => [c.name, { ackPending: c.num_ack_pending, pending: c.num_pending }]));
+    };
+    // One durable consumer per trigger and event subject; with two dependencies on one subject, as here, one each.
+    const durables = o.sensor.spec.triggers.length;
+    // Ready once the consumers exist on the server: Argo logs "started subscribing" before it creates them, and a
+    // consumer made anew (an edited Sensor) delivers only what is published after its creation.
     const subscribed = async (from: number) => {
       const giveUp = Date.now() + 90_000;
-      while (
-        (
-          logOf('sensor')
+      for (;;) {
+        const names = [
+          ...logOf('sensor')
             .slice(from)
-            .match(/started subscribing to events for trigger/g) ?? []
-        ).length < o.sensor.spec.triggers.length
-      ) {
+            .matchAll(/Subscribing to subject \S+ with durable name ([\w-]+)/g),
+        ].map((m) => m[1]);
+        if (names.length >= durables) {
+          const existing = await consumers();
+          if (names.every((n) => existing.has(n))) return;
+        }
         if (Date.now() > giveUp) throw new Error(`sensor: not subscribed within 90 s:\n${logOf('sensor').slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -253,6 +279,7 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
         nats = await startNats();
       },
       sensorBus,
+      settled: async () => [...(await consumers()).values()].every((c) => c.ackPending === 0 && c.pending === 0),
       killSensor: () => kill(sensorService, 'SIGKILL'),
       startSensor: async (sensor = o.sensor) => {
         const from = logOf('sensor').length;

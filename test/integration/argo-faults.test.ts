@@ -174,12 +174,15 @@ test('Sensor edited while deliveries stream: deliveries published during the rol
   const deliver = async (t: number, id: string) => (sent[id] = await send(rexPushes(t, id)));
   await deliver(14, 'stream-14');
   await until('Job of stream-14', async () => (await jobsByDelivery())['stream-14'] === 1);
+  // Killed before its ack, the Sensor would get stream-14 again (the test above): this test is about the rollout.
+  await until('stream-14 acknowledged', () => stack.settled());
 
   // A restart with the same spec keeps the durable consumer: what was published meanwhile still comes.
   await stack.killSensor();
   await deliver(15, 'stream-15');
   await stack.startSensor();
   await until('Job of stream-15', async () => (await jobsByDelivery())['stream-15'] === 1);
+  await until('stream-15 acknowledged', () => stack.settled());
 
   // The edit: another bot. The push dependency's filters changed, so its consumer is deleted and made anew,
   // delivering only what is published after it.
