@@ -7,19 +7,26 @@ export { GitHubPushEventSource, GitHubPushEventSourceProps } from './constructs/
 export { CodeRunLocation } from './constructs/code-run-location';
 export { OrderingOptions } from './constructs/ordering-options';
 export { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './constructs/reconciler-cron-job';
-export { CodeRunResource, JobMode, RemediationJob, RemediationJobProps, TransitionLabels } from './constructs/remediation-job';
+export { RemediationJob } from './constructs/remediation-job';
+export {
+  CodeRunResource,
+  JobMode,
+  RemediationJobProps,
+  RepositoryScopeOptions,
+  TransitionLabels,
+} from './constructs/remediation-job-props';
 export { BotLoginCase, RemediationSensor, RemediationSensorProps, TriggerRetry } from './constructs/remediation-sensor';
 export { ScopeAdmissionPolicy, ScopeAdmissionPolicyProps } from './constructs/scope-admission-policy';
 export {
   AgentCancellationConfig,
-  ConfigError,
+  GitHubAppConfig,
   JobConfig,
-  loadConfigFile,
   ReconcilerConfig,
+  RedeliveryConfig,
   ResolvedConfig,
-  resolveConfig,
   SecretRef,
 } from './config/config';
+export { ConfigError, loadConfigFile, resolveConfig } from './config/resolve-config';
 export { DEFAULTS } from './config/defaults';
 export { ImplementationAgent, QaSelector } from './config/safety-rules';
 export { EXIT, RemediationMode } from './contract/env';

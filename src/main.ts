@@ -1,6 +1,6 @@
 import { App } from 'cdk8s';
 import { AgentCancellation } from './constructs/agent-cancellation';
-import { ConfigError, loadConfigFile, resolveConfig } from './config/config';
+import { ConfigError, loadConfigFile, resolveConfig } from './config/resolve-config';
 
 /** Configuration file to synthesize; unset means the defaults (the user's card). */
 const CONFIG_ENV = 'AGENT_CANCELLATION_CONFIG';

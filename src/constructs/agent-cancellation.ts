@@ -1,12 +1,14 @@
 import { Chart, ChartProps, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { AgentCancellationConfig, resolveConfig } from '../config/config';
+import { AgentCancellationConfig, ResolvedConfig } from '../config/config';
+import { resolveConfig } from '../config/resolve-config';
 import { GitHubPushEventSource } from './github-push-event-source';
 import { RemediationMode } from '../contract/env';
 import { CodeRunLocation } from './code-run-location';
-import { parseCron, ReconcilerCronJob } from './reconciler-cron-job';
-import { JobMode, RemediationJob } from './remediation-job';
-import { BotLoginCase, RemediationSensor } from './remediation-sensor';
+import { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './reconciler-cron-job';
+import { RemediationJob } from './remediation-job';
+import { JobMode, RemediationJobProps } from './remediation-job-props';
+import { BotLoginCase, RemediationSensor, RemediationSensorProps } from './remediation-sensor';
 import { ScopeAdmissionPolicy } from './scope-admission-policy';
 
 export interface AgentCancellationProps extends ChartProps {
@@ -29,48 +31,8 @@ export class AgentCancellation extends Chart {
 
   constructor(scope: Construct, id: string, props: AgentCancellationProps = {}) {
     super(scope, id, props);
-    // The configuration's plain numbers and strings become the constructs' typed props here, and only here.
     const c = resolveConfig(props.config ?? {}, 'config');
-
-    this.job = new RemediationJob(this, 'Job', {
-      namespace: c.namespace,
-      name: c.name,
-      codeRun: c.codeRun,
-      qaSelector: c.qaSelector,
-      implementationAgent: c.implementationAgent,
-      taskIdLabel: c.taskIdLabel,
-      repositoryScope: c.repositoryScope.from
-        ? { location: CodeRunLocation.parse('repositoryScope.from', c.repositoryScope.from)!, format: c.repositoryScope.format }
-        : undefined,
-      repositories: c.github.repositories,
-      labels: {
-        readyForQa: c.github.readyForQaLabel,
-        remediation: c.github.remediationLabel.name,
-        remediationColor: c.github.remediationLabel.color,
-        remediationDescription: c.github.remediationLabel.description,
-      },
-      githubTokenSecret: c.github.tokenSecret,
-      githubApp: c.github.app,
-      githubGraphqlUrl: c.github.graphqlUrl,
-      ordering: {
-        clockSkew: Duration.seconds(c.ordering.clockSkewSeconds),
-        revision: CodeRunLocation.parse('ordering.revision', c.ordering.revision),
-      },
-      remediationMode: c.mode as RemediationMode,
-      optOutLabel: c.github.optOutLabel,
-      mode: c.job.mode as JobMode,
-      image: c.job.image,
-      nodeImage: c.job.nodeImage,
-      backoffLimit: c.job.backoffLimit,
-      activeDeadline: Duration.seconds(c.job.activeDeadlineSeconds),
-      ttlAfterFinished: Duration.seconds(c.job.ttlSecondsAfterFinished),
-      githubDeadline: Duration.seconds(c.job.githubDeadlineSeconds),
-      githubRequestTimeout: Duration.millis(c.job.githubRequestTimeoutMs),
-      leaseDuration: Duration.seconds(c.job.leaseDurationSeconds),
-      lockWait: Duration.seconds(c.job.lockWaitSeconds),
-    });
-    const botLoginCase = c.github.botLoginCase as BotLoginCase;
-
+    this.job = new RemediationJob(this, 'Job', jobProps(c));
     if (c.admissionPolicy.enabled) {
       this.scopePolicy = new ScopeAdmissionPolicy(this, 'ScopePolicy', {
         job: this.job,
@@ -78,26 +40,7 @@ export class AgentCancellation extends Chart {
         implementationAgent: c.implementationAgent,
       });
     }
-
-    if (c.reconciler.enabled) {
-      const r = c.reconciler;
-      this.reconciler = new ReconcilerCronJob(this, 'Reconciler', {
-        job: this.job,
-        schedule: parseCron('reconciler.schedule', r.schedule),
-        pendingAfter: Duration.seconds(r.pendingSeconds),
-        maxFailures: r.maxFailures,
-        attentionAfter: Duration.seconds(r.attentionSeconds),
-        retention: Duration.seconds(r.retentionSeconds),
-        alertWebhookSecret: r.alertWebhookSecret,
-        compensateForeignCommits: r.compensateForeignCommits,
-        redelivery: r.redelivery,
-        bots: c.github.bots,
-        botLoginCase,
-        botCommitAuthors: c.github.botCommitAuthors,
-        branchPattern: c.github.branchPattern,
-      });
-    }
-
+    if (c.reconciler.enabled) this.reconciler = new ReconcilerCronJob(this, 'Reconciler', reconcilerProps(c, this.job));
     this.eventSource = new GitHubPushEventSource(this, 'EventSource', {
       namespace: c.eventsNamespace,
       name: `${c.name}-github`,
@@ -109,23 +52,87 @@ export class AgentCancellation extends Chart {
       url: c.webhook.url,
       eventBusName: c.eventBusName,
     });
-
-    this.sensor = new RemediationSensor(this, 'Sensor', {
-      namespace: c.eventsNamespace,
-      name: `${c.name}-sensor`,
-      eventSource: this.eventSource,
-      repositories: c.github.repositories,
-      bots: c.github.bots,
-      botLoginCase,
-      branchPattern: c.github.branchPattern,
-      job: this.job,
-      eventBusName: c.eventBusName,
-      retry: {
-        steps: c.sensor.retry.steps,
-        duration: Duration.seconds(c.sensor.retry.durationSeconds),
-        factor: c.sensor.retry.factor,
-        jitter: c.sensor.retry.jitter,
-      },
-    });
+    this.sensor = new RemediationSensor(this, 'Sensor', sensorProps(c, this.eventSource, this.job));
   }
+}
+
+// The configuration's plain numbers and strings become the constructs' typed props below, and only here.
+
+function jobProps(c: ResolvedConfig): RemediationJobProps {
+  return {
+    namespace: c.namespace,
+    name: c.name,
+    codeRun: c.codeRun,
+    qaSelector: c.qaSelector,
+    implementationAgent: c.implementationAgent,
+    taskIdLabel: c.taskIdLabel,
+    repositoryScope: c.repositoryScope.from
+      ? { location: CodeRunLocation.parse('repositoryScope.from', c.repositoryScope.from)!, format: c.repositoryScope.format }
+      : undefined,
+    repositories: c.github.repositories,
+    labels: {
+      readyForQa: c.github.readyForQaLabel,
+      remediation: c.github.remediationLabel.name,
+      remediationColor: c.github.remediationLabel.color,
+      remediationDescription: c.github.remediationLabel.description,
+    },
+    githubTokenSecret: c.github.tokenSecret,
+    githubApp: c.github.app,
+    githubGraphqlUrl: c.github.graphqlUrl,
+    ordering: {
+      clockSkew: Duration.seconds(c.ordering.clockSkewSeconds),
+      revision: CodeRunLocation.parse('ordering.revision', c.ordering.revision),
+    },
+    remediationMode: c.mode as RemediationMode,
+    optOutLabel: c.github.optOutLabel,
+    mode: c.job.mode as JobMode,
+    image: c.job.image,
+    nodeImage: c.job.nodeImage,
+    backoffLimit: c.job.backoffLimit,
+    activeDeadline: Duration.seconds(c.job.activeDeadlineSeconds),
+    ttlAfterFinished: Duration.seconds(c.job.ttlSecondsAfterFinished),
+    githubDeadline: Duration.seconds(c.job.githubDeadlineSeconds),
+    githubRequestTimeout: Duration.millis(c.job.githubRequestTimeoutMs),
+    leaseDuration: Duration.seconds(c.job.leaseDurationSeconds),
+    lockWait: Duration.seconds(c.job.lockWaitSeconds),
+  };
+}
+
+function reconcilerProps(c: ResolvedConfig, job: RemediationJob): ReconcilerCronJobProps {
+  const r = c.reconciler;
+  return {
+    job,
+    schedule: parseCron('reconciler.schedule', r.schedule),
+    pendingAfter: Duration.seconds(r.pendingSeconds),
+    maxFailures: r.maxFailures,
+    attentionAfter: Duration.seconds(r.attentionSeconds),
+    retention: Duration.seconds(r.retentionSeconds),
+    alertWebhookSecret: r.alertWebhookSecret,
+    compensateForeignCommits: r.compensateForeignCommits,
+    redelivery: r.redelivery,
+    bots: c.github.bots,
+    botLoginCase: c.github.botLoginCase as BotLoginCase,
+    botCommitAuthors: c.github.botCommitAuthors,
+    branchPattern: c.github.branchPattern,
+  };
+}
+
+function sensorProps(c: ResolvedConfig, eventSource: GitHubPushEventSource, job: RemediationJob): RemediationSensorProps {
+  return {
+    namespace: c.eventsNamespace,
+    name: `${c.name}-sensor`,
+    eventSource,
+    repositories: c.github.repositories,
+    bots: c.github.bots,
+    botLoginCase: c.github.botLoginCase as BotLoginCase,
+    branchPattern: c.github.branchPattern,
+    job,
+    eventBusName: c.eventBusName,
+    retry: {
+      steps: c.sensor.retry.steps,
+      duration: Duration.seconds(c.sensor.retry.durationSeconds),
+      factor: c.sensor.retry.factor,
+      jitter: c.sensor.retry.jitter,
+    },
+  };
 }

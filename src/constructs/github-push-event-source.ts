@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { EventSource } from '../../imports/argoproj.io';
 import { SecretRef } from '../config/config';
 import { DEFAULTS } from '../config/defaults';
+import { PART_OF } from './common-labels';
 
 export interface GitHubPushEventSourceProps {
   /** Namespace of the EventSource and its ServiceAccount; it needs an EventBus. */
@@ -69,7 +70,7 @@ export class GitHubPushEventSource extends Construct {
       owners.set(owner, [...(owners.get(owner) ?? []), repo]);
     }
 
-    const metadata = { name: props.name, namespace: props.namespace, labels: { 'app.kubernetes.io/part-of': 'agent-cancellation' } };
+    const metadata = { name: props.name, namespace: props.namespace, labels: PART_OF };
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: false });
     new EventSource(this, 'Resource', {
       metadata,

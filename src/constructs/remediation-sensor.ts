@@ -9,6 +9,7 @@ import { branchRefRegex, branchRegex, exactAlternation, NULL_SHA, repositoryAlte
 import { GitHubPushEventSource } from './github-push-event-source';
 import { EVENT_ENV, PR_ACTIONS } from '../contract/env';
 import { enumValue, wholeSeconds } from './prop-checks';
+import { PART_OF } from './common-labels';
 import { RemediationJob } from './remediation-job';
 
 /** How bot logins compare: GitHub treats logins case-insensitively; `EXACT` also rejects case variants. */
@@ -78,48 +79,10 @@ export class RemediationSensor extends Construct {
     const refRegex = branchRefRegex(branchPattern);
     const headRegex = branchRegex(branchPattern);
     const repositories = repositoryAlternation(props.repositories);
-    const retry = props.retry ?? {};
-    const defaultRetry = DEFAULTS.sensor.retry;
-    const retrySeconds = wholeSeconds('retry.duration', retry.duration ?? Duration.seconds(defaultRetry.durationSeconds), 1);
+    this.filters = pushFilters(repositories, exactAlternation(props.bots, botCase === BotLoginCase.INSENSITIVE), refRegex);
+    this.prFilters = prEndedFilters(repositories, headRegex);
 
-    this.filters = [
-      { path: 'body.X-GitHub-Event', type: 'string', value: ['^push$'] },
-      { path: 'body.repository.full_name', type: 'string', value: [repositories] },
-      { path: 'body.sender.login', type: 'string', value: [exactAlternation(props.bots, botCase === BotLoginCase.INSENSITIVE)] },
-      { path: 'body.ref', type: 'string', value: [refRegex] },
-      // A branch deletion is a push too; it has nothing to remediate.
-      { path: 'body.deleted', type: 'bool', value: ['false'] },
-      { path: 'body.after', type: 'string', value: [SHA.source] },
-      // `deleted` alone is not enough: GitHub has sent zeros with `deleted: false`, and there is no commit to act on.
-      { path: 'body.after', type: 'string', value: [NULL_SHA], comparator: '!=' },
-    ];
-    // No sender filter: people, merge bots and GitHub itself close PRs. Only those with write access to the base
-    // repository can close or convert a PR whose head is in it, and a fork's PR (head elsewhere) never matches.
-    this.prFilters = [
-      { path: 'body.X-GitHub-Event', type: 'string', value: ['^pull_request$'] },
-      { path: 'body.action', type: 'string', value: [exactAlternation(PR_ACTIONS, false)] },
-      { path: 'body.repository.full_name', type: 'string', value: [repositories] },
-      { path: 'body.pull_request.base.repo.full_name', type: 'string', value: [repositories] },
-      { path: 'body.pull_request.head.repo.full_name', type: 'string', value: [repositories] },
-      { path: 'body.pull_request.head.ref', type: 'string', value: [headRegex] },
-      { path: 'body.pull_request.head.sha', type: 'string', value: [SHA.source] },
-      { path: 'body.pull_request.updated_at', type: 'string', value: [ISO_TIME] },
-      { path: 'body.number', type: 'number', value: ['0'], comparator: '>' },
-    ];
-
-    // sjson path: the dots inside the label key are escaped.
-    const taskLabel = `metadata.labels.${props.job.taskIdJobLabel.replace(/\./g, '\\.')}`;
-    const sources = eventSources(refRegex, headRegex);
-    // Each variable of the Job's env from its dependency, and the task id also as the Job's label.
-    const eventParameters = (dependencyName: string, from: keyof EventValues): SensorSpecTriggersTemplateK8SParameters[] => [
-      ...(Object.keys(EVENT_ENV) as Array<keyof typeof EVENT_ENV>).map((key) => ({
-        src: { dependencyName, ...sources[key][from] },
-        dest: props.job.eventEnvPath(EVENT_ENV[key]),
-      })),
-      { src: { dependencyName, ...sources.taskId[from] }, dest: taskLabel },
-    ];
-
-    const metadata = { name: props.name, namespace: props.namespace, labels: { 'app.kubernetes.io/part-of': 'agent-cancellation' } };
+    const metadata = { name: props.name, namespace: props.namespace, labels: PART_OF };
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: true });
     props.job.grantLaunch(this.serviceAccount);
     // The dead-letter trigger's Events.
@@ -136,21 +99,8 @@ export class RemediationSensor extends Construct {
       eventName: props.eventSource.eventName,
       filters: { dataLogicalOperator: 'and', data },
     });
-    // Without `conditions` a trigger waits for every dependency (Argo Events joins them with &&): each trigger
-    // names its own, so either event alone creates a Job.
-    const trigger = (name: string, conditions: string, parameters: SensorSpecTriggersTemplateK8SParameters[]) => ({
-      template: { name, conditions, k8S: { operation: 'create', source: { resource: props.job.manifest }, parameters } },
-      // Argo acknowledges the event even when the Job was never created: say so where an operator looks.
-      dlqTrigger: droppedEvent(`${name}-dropped`, conditions, { name: props.name, namespace: props.namespace }),
-      atLeastOnce: true,
-      retryStrategy: {
-        steps: retry.steps ?? defaultRetry.steps,
-        duration: `${retrySeconds}s`,
-        factor: retry.factor ?? defaultRetry.factor,
-        jitter: retry.jitter ?? defaultRetry.jitter,
-      },
-    });
-
+    const parameters = eventParameters(props.job, eventSources(refRegex, headRegex));
+    const trigger = jobTrigger(props);
     new Sensor(this, 'Resource', {
       metadata,
       spec: {
@@ -158,12 +108,82 @@ export class RemediationSensor extends Construct {
         template: { serviceAccountName: this.serviceAccount.name },
         dependencies: [dependency(PUSH, this.filters), dependency(PR_ENDED, this.prFilters)],
         triggers: [
-          trigger('launch-remediation-job', PUSH, eventParameters(PUSH, 'push')),
-          trigger('launch-pr-ended-job', PR_ENDED, eventParameters(PR_ENDED, 'prEnded')),
+          trigger('launch-remediation-job', PUSH, parameters(PUSH, 'push')),
+          trigger('launch-pr-ended-job', PR_ENDED, parameters(PR_ENDED, 'prEnded')),
         ],
       },
     });
   }
+}
+
+/** A bot's push of a commit to a task branch of an allowed repository. */
+function pushFilters(repositories: string, bots: string, refRegex: string): SensorSpecDependenciesFiltersData[] {
+  return [
+    { path: 'body.X-GitHub-Event', type: 'string', value: ['^push$'] },
+    { path: 'body.repository.full_name', type: 'string', value: [repositories] },
+    { path: 'body.sender.login', type: 'string', value: [bots] },
+    { path: 'body.ref', type: 'string', value: [refRegex] },
+    // A branch deletion is a push too; it has nothing to remediate.
+    { path: 'body.deleted', type: 'bool', value: ['false'] },
+    { path: 'body.after', type: 'string', value: [SHA.source] },
+    // `deleted` alone is not enough: GitHub has sent zeros with `deleted: false`, and there is no commit to act on.
+    { path: 'body.after', type: 'string', value: [NULL_SHA], comparator: '!=' },
+  ];
+}
+
+/**
+ * A task branch's PR closed or converted to draft. No sender filter: people, merge bots and GitHub itself close
+ * PRs. Only those with write access to the base repository can close or convert a PR whose head is in it, and a
+ * fork's PR (head elsewhere) never matches.
+ */
+function prEndedFilters(repositories: string, headRegex: string): SensorSpecDependenciesFiltersData[] {
+  return [
+    { path: 'body.X-GitHub-Event', type: 'string', value: ['^pull_request$'] },
+    { path: 'body.action', type: 'string', value: [exactAlternation(PR_ACTIONS, false)] },
+    { path: 'body.repository.full_name', type: 'string', value: [repositories] },
+    { path: 'body.pull_request.base.repo.full_name', type: 'string', value: [repositories] },
+    { path: 'body.pull_request.head.repo.full_name', type: 'string', value: [repositories] },
+    { path: 'body.pull_request.head.ref', type: 'string', value: [headRegex] },
+    { path: 'body.pull_request.head.sha', type: 'string', value: [SHA.source] },
+    { path: 'body.pull_request.updated_at', type: 'string', value: [ISO_TIME] },
+    { path: 'body.number', type: 'number', value: ['0'], comparator: '>' },
+  ];
+}
+
+/** Each variable of the Job's env from a dependency's event, and the task id also as the Job's label. */
+function eventParameters(job: RemediationJob, sources: ReturnType<typeof eventSources>) {
+  // sjson path: the dots inside the label key are escaped.
+  const taskLabel = `metadata.labels.${job.taskIdJobLabel.replace(/\./g, '\\.')}`;
+  return (dependencyName: string, from: keyof EventValues): SensorSpecTriggersTemplateK8SParameters[] => [
+    ...(Object.keys(EVENT_ENV) as Array<keyof typeof EVENT_ENV>).map((key) => ({
+      src: { dependencyName, ...sources[key][from] },
+      dest: job.eventEnvPath(EVENT_ENV[key]),
+    })),
+    { src: { dependencyName, ...sources.taskId[from] }, dest: taskLabel },
+  ];
+}
+
+/**
+ * A trigger creating the Job from its dependency's event, retried, with a dead-letter record. Without
+ * `conditions` a trigger waits for every dependency (Argo Events joins them with &&): each trigger names its own,
+ * so either event alone creates a Job.
+ */
+function jobTrigger(props: RemediationSensorProps) {
+  const retry = props.retry ?? {};
+  const defaultRetry = DEFAULTS.sensor.retry;
+  const retrySeconds = wholeSeconds('retry.duration', retry.duration ?? Duration.seconds(defaultRetry.durationSeconds), 1);
+  return (name: string, conditions: string, parameters: SensorSpecTriggersTemplateK8SParameters[]) => ({
+    template: { name, conditions, k8S: { operation: 'create', source: { resource: props.job.manifest }, parameters } },
+    // Argo acknowledges the event even when the Job was never created: say so where an operator looks.
+    dlqTrigger: droppedEvent(`${name}-dropped`, conditions, { name: props.name, namespace: props.namespace }),
+    atLeastOnce: true,
+    retryStrategy: {
+      steps: retry.steps ?? defaultRetry.steps,
+      duration: `${retrySeconds}s`,
+      factor: retry.factor ?? defaultRetry.factor,
+      jitter: retry.jitter ?? defaultRetry.jitter,
+    },
+  });
 }
 
 /** The reason of the Event recording a delivery whose Job the Sensor gave up creating. */

@@ -12,7 +12,7 @@ import { KubeObject, Lease } from '../kube';
 import { expired, LockTimeoutError, readState } from '../lease';
 import { splitForRecord } from '../ordering';
 import { PrState } from '../pr-state';
-import { handlePush } from '../remediate';
+import { handleEvent } from '../remediate';
 import { apply, collect, ReconcileDeps } from './apply';
 import { Action, decide, decideWithoutGitHub, lostPrEvent, lostPush, taskBranch } from './decide';
 
@@ -189,7 +189,7 @@ async function resync(
   };
   try {
     const resolved = { repositoryId: view.repositoryId, branchHead: input.headSha, pr, remediationLabelId: view.remediationLabelId };
-    const outcome = await handlePush({ ...input, lockWaitSeconds: 0 }, resolved, resolvedAt, deps);
+    const outcome = await handleEvent({ ...input, lockWaitSeconds: 0 }, resolved, resolvedAt, deps);
     deps.log('resync', { ...fields, outcome });
     return outcome.kind !== 'nothing-to-do';
   } catch (e) {

@@ -1,13 +1,13 @@
-/** Every branch of the push decision, as a table: before the lock (PR, head) and under it (the recorded state). */
+/** Every branch of the event decision, as a table: before the lock (PR, head) and under it (the recorded state, the opt-out label). */
 import { PullRequestState } from '../../../src/job/github';
 import { PrState } from '../../../src/job/pr-state';
-import { decidePush, PushDecision, PushObserved } from '../../../src/job/remediate';
+import { decideEvent, EventDecision, EventObserved } from '../../../src/job/remediate';
 
 const HEAD = 'a'.repeat(40);
 const OTHER = 'c'.repeat(40);
 const RESOLVED_AT = '2026-11-26T12:00:10.000Z';
 const pr: PullRequestState = { id: 'PR_1', number: 7, labels: [], markers: [], readyLabeledAt: null };
-const push = { event: 'push' as const, prNumber: undefined, headSha: HEAD, deliveryId: 'd-2' };
+const push = { event: 'push' as const, prNumber: undefined, headSha: HEAD, deliveryId: 'd-2', optOutLabel: 'no-auto-cancel' };
 const closed = { ...push, event: 'closed' as const, prNumber: 7 };
 
 function state(o: Partial<PrState> = {}): PrState {
@@ -31,9 +31,13 @@ function state(o: Partial<PrState> = {}): PrState {
     ...o,
   };
 }
-const locked = (previous?: PrState): PushObserved => ({ resolved: { branchHead: HEAD, pr }, previous: { state: previous } });
+const locked = (previous?: PrState, labels = pr.labels): EventObserved => ({
+  resolved: { branchHead: HEAD, pr: { ...pr, labels } },
+  previous: { state: previous },
+});
+const OPTED_OUT = [{ id: 'L_1', name: 'No-Auto-Cancel' }];
 
-const cases: Array<[string, typeof push | typeof closed, PushObserved, PushDecision]> = [
+const cases: Array<[string, typeof push | typeof closed, EventObserved, EventDecision]> = [
   [
     'push, no open PR',
     push,
@@ -101,8 +105,28 @@ const cases: Array<[string, typeof push | typeof closed, PushObserved, PushDecis
     locked(state({ sha: HEAD, delivery: 'd-2', phase: 'skipped', deliveries: [] })),
     { kind: 'start' },
   ],
+  ['opted out, nothing recorded: recorded as skipped', push, locked(undefined, OPTED_OUT), { kind: 'start', optedOut: true }],
+  [
+    'opted out, this delivery failed half way: recorded as skipped',
+    push,
+    locked(state({ sha: HEAD, delivery: 'd-2', phase: 'failed', deliveries: [] }), OPTED_OUT),
+    { kind: 'resume', optedOut: true },
+  ],
+  [
+    'opted out, this delivery already handled: a duplicate first',
+    push,
+    locked(state({ deliveries: ['d-2'] }), OPTED_OUT),
+    { kind: 'skip', reason: 'duplicate', log: { reason: 'duplicate delivery' } },
+  ],
+  [
+    'opted out, not yet locked: the lock is taken to record it',
+    push,
+    { resolved: { branchHead: HEAD, pr: { ...pr, labels: OPTED_OUT } } },
+    { kind: 'lock' },
+  ],
+  ['no opt-out label configured', { ...push, optOutLabel: '' }, locked(undefined, OPTED_OUT), { kind: 'start' }],
 ];
 
 test.each(cases)('%s', (_name, input, observed, expected) => {
-  expect(decidePush(input, observed, RESOLVED_AT)).toEqual(expected);
+  expect(decideEvent(input, observed, RESOLVED_AT)).toEqual(expected);
 });
