@@ -31,6 +31,16 @@ async function invariant(w: RemediationWorld, pr: number): Promise<PrState | und
   return state;
 }
 
+/** The whole transition, done once: the labels swapped, one marker, recorded as done. */
+async function transitionedOnce(w: RemediationWorld, pr: number) {
+  expect(w.gh.prLabels(REPO, pr)).toEqual([REMEDIATION]);
+  expect(markers(w, pr)).toHaveLength(1);
+  expect(await invariant(w, pr)).toMatchObject({
+    phase: 'done',
+    steps: { relabel: { result: 'transitioned', removed: READY, added: REMEDIATION } },
+  });
+}
+
 /** Runs `f` in a world of its own, stopped afterwards. */
 async function inWorld(namespace: string, f: (w: RemediationWorld) => Promise<void>): Promise<void> {
   const w = await remediationWorld(namespace, 'card');
@@ -103,12 +113,7 @@ describe('one fault at a time', () => {
     const run = await runJob(w.env({ taskId: String(pr) }));
     expect(run.code).toBe(EXIT.done);
     expect(sent(w, start)).toEqual(ops);
-    expect(w.gh.prLabels(REPO, pr)).toEqual([REMEDIATION]);
-    expect(markers(w, pr)).toHaveLength(1);
-    expect(await invariant(w, pr)).toMatchObject({
-      phase: 'done',
-      steps: { relabel: { result: 'transitioned', removed: READY, added: REMEDIATION } },
-    });
+    await transitionedOnce(w, pr);
   });
 
   test('a secondary rate limit on HTTP 200 for the transition: nothing was applied, so the same mutation is sent again', async () => {
@@ -141,12 +146,7 @@ describe('one fault at a time', () => {
     const retry = await runJob(w.env({ taskId: String(pr) }));
     expect(retry.code).toBe(EXIT.done);
     expect(sent(w, start)).toEqual(['Resolve', 'Transition']);
-    expect(w.gh.prLabels(REPO, pr)).toEqual([REMEDIATION]);
-    expect(markers(w, pr)).toHaveLength(1);
-    expect(await invariant(w, pr)).toMatchObject({
-      phase: 'done',
-      steps: { relabel: { result: 'transitioned', removed: READY, added: REMEDIATION } },
-    });
+    await transitionedOnce(w, pr);
   });
 
   test('the remediation label deleted between the query and the mutation: created again and added; one marker, exit 0', async () => {

@@ -4,29 +4,16 @@
  */
 import { Cron, Duration, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { BotLoginCase, GitHubPushEventSource, ReconcilerCronJob, RemediationJob, RemediationSensor } from '../../../src';
+import { BotLoginCase, GitHubPushEventSource, ReconcilerCronJob, RemediationJob } from '../../../src';
 import { RECONCILE_ENV, STATIC_ENV } from '../../../src/contract/env';
-import { find, JOB_PROPS } from './synth-helpers';
+import { find, JOB_PROPS, sensorFor } from './synth-helpers';
 
 const jobProps = { ...JOB_PROPS, namespace: 'cto' };
 
 describe('RemediationSensor and grantLaunch', () => {
   const chart = Testing.chart();
   const job = new RemediationJob(chart, 'Job', jobProps);
-  const eventSource = new GitHubPushEventSource(chart, 'EventSource', {
-    namespace: 'events',
-    name: 'org-hook',
-    repositories: ['5dlabs/cto'],
-    webhookSecret: { name: 'webhook', key: 'secret' },
-  });
-  const sensor = new RemediationSensor(chart, 'Sensor', {
-    namespace: 'events',
-    name: 'sensor',
-    eventSource,
-    repositories: ['5dlabs/cto'],
-    bots: ['rex-5dlabs[bot]'],
-    job,
-  });
+  const { sensor } = sensorFor(chart, job, { eventSource: { name: 'org-hook' } });
   const extra = new kplus.ServiceAccount(chart, 'Operator', { metadata: { name: 'operator', namespace: 'ops' } });
   const binding = job.grantLaunch(extra);
   const objects = Testing.synth(chart);
@@ -70,22 +57,9 @@ describe('typed props reach the manifests', () => {
     attentionAfter: Duration.hours(2),
     retention: Duration.days(3),
   });
-  const eventSource = new GitHubPushEventSource(chart, 'EventSource', {
-    namespace: 'events',
-    name: 'hook',
-    repositories: ['5dlabs/cto'],
-    webhookSecret: { name: 'webhook', key: 'secret' },
-    port: 13000,
-  });
-  new RemediationSensor(chart, 'Sensor', {
-    namespace: 'events',
-    name: 'sensor',
-    eventSource,
-    repositories: ['5dlabs/cto'],
-    bots: ['rex-5dlabs[bot]'],
-    job,
-    botLoginCase: BotLoginCase.EXACT,
-    retry: { steps: 3, duration: Duration.seconds(2), factor: 3, jitter: 0.5 },
+  sensorFor(chart, job, {
+    eventSource: { port: 13000 },
+    sensor: { botLoginCase: BotLoginCase.EXACT, retry: { steps: 3, duration: Duration.seconds(2), factor: 3, jitter: 0.5 } },
   });
   const objects = Testing.synth(chart);
   const envOf = (spec: any) => Object.fromEntries(spec.containers[0].env.map((e: any) => [e.name, e.value]));
@@ -168,23 +142,8 @@ describe('Durations are checked where they enter, naming the prop and the value'
   test('RemediationSensor: a retry duration under a second is refused', () => {
     const chart = Testing.chart();
     const job = new RemediationJob(chart, 'Job', jobProps);
-    const eventSource = new GitHubPushEventSource(chart, 'EventSource', {
-      namespace: 'events',
-      name: 'hook',
-      repositories: ['5dlabs/cto'],
-      webhookSecret: { name: 'w', key: 's' },
-    });
-    expect(
-      () =>
-        new RemediationSensor(chart, 'Sensor', {
-          namespace: 'events',
-          name: 'sensor',
-          eventSource,
-          repositories: ['5dlabs/cto'],
-          bots: ['rex-5dlabs[bot]'],
-          job,
-          retry: { duration: Duration.millis(500) },
-        }),
-    ).toThrow('retry.duration: 500 millis must be a whole number of seconds, at least 1');
+    expect(() => sensorFor(chart, job, { sensor: { retry: { duration: Duration.millis(500) } } })).toThrow(
+      'retry.duration: 500 millis must be a whole number of seconds, at least 1',
+    );
   });
 });

@@ -5,11 +5,11 @@
  */
 import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { GitHubPushEventSource, RemediationJob, RemediationSensor } from '../../../src';
+import { RemediationJob } from '../../../src';
 import { EVENT_ENV } from '../../../src/contract/env';
 import { argoEvaluate } from '../../fixtures/argo-eval';
 import { Delivery, pullRequestEndedDelivery, pushDelivery } from '../../fixtures/github-deliveries';
-import { find, JOB_PROPS, synth } from './synth-helpers';
+import { find, JOB_PROPS, sensorFor, synth } from './synth-helpers';
 
 const REPO = '5dlabs/cto';
 const BRANCH = 'feature/task-31-implementation';
@@ -98,19 +98,9 @@ class ReorderedJob extends RemediationJob {
 describe("the Job's env in another order", () => {
   const chart = new Chart(new App(), 'reordered');
   const job = new ReorderedJob(chart, 'Job', { ...JOB_PROPS, namespace: 'agent-platform', repositories: [REPO] });
-  const eventSource = new GitHubPushEventSource(chart, 'EventSource', {
-    namespace: 'agent-platform',
-    name: 'github',
-    repositories: [REPO],
-    webhookSecret: { name: 'webhook', key: 'secret' },
-  });
-  new RemediationSensor(chart, 'Sensor', {
-    namespace: 'agent-platform',
-    name: 'sensor',
-    eventSource,
-    repositories: [REPO],
-    bots: ['5DLabs-Rex[bot]'],
-    job,
+  sensorFor(chart, job, {
+    eventSource: { namespace: 'agent-platform', name: 'github', repositories: [REPO] },
+    sensor: { namespace: 'agent-platform', repositories: [REPO], bots: ['5DLabs-Rex[bot]'] },
   });
   const sensor = find(chart.toJson(), 'Sensor');
 

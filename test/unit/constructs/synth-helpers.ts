@@ -1,6 +1,19 @@
 import { App, Testing } from 'cdk8s';
+import { Construct } from 'constructs';
 import * as path from 'path';
-import { AgentCancellation, AgentCancellationConfig, JobMode, loadConfigFile, RemediationJobProps, ResolvedConfig } from '../../../src';
+import {
+  AgentCancellation,
+  AgentCancellationConfig,
+  GitHubPushEventSource,
+  GitHubPushEventSourceProps,
+  JobMode,
+  loadConfigFile,
+  RemediationJob,
+  RemediationJobProps,
+  RemediationSensor,
+  RemediationSensorProps,
+  ResolvedConfig,
+} from '../../../src';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
@@ -33,3 +46,28 @@ export const JOB_PROPS: RemediationJobProps = {
   labels: { readyForQa: 'ready-for-qa', remediation: 'remediation-in-progress', remediationColor: 'd93f0b', remediationDescription: '' },
   githubTokenSecret: { name: 'gh', key: 'token' },
 };
+
+/** An EventSource for 5dlabs/cto and a Sensor launching `job`, in namespace `events`; `o` overrides their props. */
+export function sensorFor(
+  scope: Construct,
+  job: RemediationJob,
+  o: { eventSource?: Partial<GitHubPushEventSourceProps>; sensor?: Partial<RemediationSensorProps> } = {},
+) {
+  const eventSource = new GitHubPushEventSource(scope, 'EventSource', {
+    namespace: 'events',
+    name: 'hook',
+    repositories: ['5dlabs/cto'],
+    webhookSecret: { name: 'webhook', key: 'secret' },
+    ...o.eventSource,
+  });
+  const sensor = new RemediationSensor(scope, 'Sensor', {
+    namespace: 'events',
+    name: 'sensor',
+    eventSource,
+    repositories: ['5dlabs/cto'],
+    bots: ['rex-5dlabs[bot]'],
+    job,
+    ...o.sensor,
+  });
+  return { eventSource, sensor };
+}

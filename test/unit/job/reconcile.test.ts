@@ -4,7 +4,7 @@ import { RemediationMode, TriggerEvent } from '../../../src/contract/env';
 import { PullRequestView } from '../../../src/job/github';
 import { ReconcileInput } from '../../../src/job/input';
 import { KubeObject, Lease } from '../../../src/job/kube';
-import { microTime } from '../../../src/job/lease';
+import { microTime, STATE_ANNOTATION } from '../../../src/job/lease';
 import { PrState } from '../../../src/job/pr-state';
 import { Action, decide, escalate, lostPrEvent, lostPush, Observed } from '../../../src/job/reconcile/decide';
 import { reconcile } from '../../../src/job/reconcile/pass';
@@ -213,6 +213,14 @@ test.each<[string, Parameters<typeof observe>[0], Action['kind'] | Partial<Actio
 });
 
 const MANAGED = MANAGED_BY;
+
+/** A released Lease of PR 1 (`ac-pr-x-1`) recording `state`. */
+function seedState(kube: FakeKube, state: Record<string, unknown>) {
+  return kube.createLease({
+    metadata: { name: 'ac-pr-x-1', namespace: 'ns', labels: MANAGED, annotations: { [STATE_ANNOTATION]: JSON.stringify(state) } },
+    spec: { leaseDurationSeconds: 60 },
+  });
+}
 const passInput = {
   ...cfg,
   namespace: 'ns',
@@ -264,15 +272,7 @@ describe('collection deletes a finished Lease only if it is still the version th
     const kube = new FakeKube();
     const at = new Date(Date.now() - 2 * 86400_000).toISOString();
     const state = { phase: 'done', repository: '5dlabs/cto', pr: 1, taskId: '7', sha: 'a'.repeat(40), pushedAt: at, delivery: 'd1' };
-    await kube.createLease({
-      metadata: {
-        name: 'ac-pr-x-1',
-        namespace: 'ns',
-        labels: MANAGED,
-        annotations: { 'agent-cancellation.5dlabs.io/state': JSON.stringify({ ...state, startedAt: at, updatedAt: at, steps: {} }) },
-      },
-      spec: { leaseDurationSeconds: 60 },
-    });
+    await seedState(kube, { ...state, startedAt: at, updatedAt: at, steps: {} });
     const logs: any[] = [];
     const pass = () =>
       reconcile(passInput, { kube, github: new FakeGitHub('a'.repeat(40)), log: (step, f) => logs.push({ step, ...f }), now: Date.now });
@@ -320,15 +320,7 @@ async function failingWorld() {
     steps: {},
     deliveries: [],
   };
-  await kube.createLease({
-    metadata: {
-      name: 'ac-pr-x-1',
-      namespace: 'ns',
-      labels: { 'app.kubernetes.io/managed-by': 'agent-cancellation' },
-      annotations: { 'agent-cancellation.5dlabs.io/state': JSON.stringify(state) },
-    },
-    spec: { leaseDurationSeconds: 60 },
-  });
+  await seedState(kube, state);
   const github = new FakeGitHub('a'.repeat(40));
   github.view = async () => {
     throw new Error('HTTP 502');
@@ -520,15 +512,7 @@ describe('a pass in observe mode', () => {
       steps: {},
       deliveries: [],
     };
-    await kube.createLease({
-      metadata: {
-        name: 'ac-pr-x-1',
-        namespace: 'ns',
-        labels: { 'app.kubernetes.io/managed-by': 'agent-cancellation' },
-        annotations: { 'agent-cancellation.5dlabs.io/state': JSON.stringify(state) },
-      },
-      spec: { leaseDurationSeconds: 60 },
-    });
+    await seedState(kube, state);
     const github = new FakeGitHub('a'.repeat(40));
     const logs: any[] = [];
     const pass = (mode: RemediationMode) =>
