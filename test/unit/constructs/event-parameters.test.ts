@@ -7,6 +7,7 @@ import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { RemediationJob } from '../../../src';
 import { EVENT_ENV } from '../../../src/contract/env';
+import { readInput } from '../../../src/job/input';
 import { argoEvaluate } from '../../fixtures/argo-eval';
 import { Delivery, pullRequestEndedDelivery, pushDelivery } from '../../fixtures/github-deliveries';
 import { find, JOB_PROPS, sensorFor, synth } from './synth-helpers';
@@ -113,5 +114,51 @@ describe("the Job's env in another order", () => {
 
   test('a name that is not in the env is refused', () => {
     expect(() => job.eventEnvPath('AC_NOPE')).toThrow('eventEnvPath: "AC_NOPE" is not a variable of the Job\'s env');
+  });
+});
+
+describe("Argo's parameter edges, through its own code", () => {
+  const sensor = find(synth(), 'Sensor');
+  const pushWith = (change: (payload: any) => void): Delivery => {
+    const d = structuredClone(push);
+    change(d.payload);
+    return d;
+  };
+
+  test('a JSON null becomes the string "null" (Argo v1.9.8+): the Job refuses it as bad input, naming the variable', () => {
+    const [r] = argoEvaluate(sensor, [pushWith((p) => (p.repository.pushed_at = null))]);
+    expect(r.error).toBeUndefined();
+    const env = Object.fromEntries(r.resource!.spec.template.spec.containers[0].env.map((e: k8s.EnvVar) => [e.name, e.value]));
+    expect(env[EVENT_ENV.pushedAtMs]).toBe('null');
+    // Exit 64 fails the Job at once (podFailurePolicy); the reconciler's resync repairs from GitHub's state.
+    expect(() => readInput({ ...env, AC_RUN_ID: 'run', GITHUB_TOKEN: 't' })).toThrow(`${EVENT_ENV.pushedAtMs}="null" is not epoch seconds`);
+  });
+
+  test('a missing key with no default fails the trigger; its dead-letter trigger still names the delivery', () => {
+    const missing = pushWith((p) => delete p.repository.pushed_at);
+    const [r] = argoEvaluate(sensor, [missing]);
+    expect(r.error).toContain("unable to resolve 'rex-push' parameter value");
+    // The dead-letter trigger in place of the trigger: its parameters resolve for the same delivery.
+    const dlq = structuredClone(sensor);
+    dlq.spec.triggers = [{ template: sensor.spec.triggers[0].dlqTrigger.template }];
+    const [recorded] = argoEvaluate(dlq, [missing]);
+    expect(recorded.error).toBeUndefined();
+    expect(recorded.resource).toMatchObject({
+      kind: 'Event',
+      type: 'Warning',
+      message: expect.stringContaining('delivery push-31 (push, 5dlabs/cto)'),
+    });
+  });
+
+  test('no parameter writes past the end of the env (Argo would pad the list with null)', () => {
+    for (const trigger of sensor.spec.triggers) {
+      const env = trigger.template.k8s.source.resource.spec.template.spec.containers[0].env;
+      const dests = trigger.template.k8s.parameters.map((p: any) =>
+        /^spec\.template\.spec\.containers\.0\.env\.([0-9]+)\.value$/.exec(p.dest),
+      );
+      const indexes = dests.filter(Boolean).map((m: RegExpExecArray) => Number(m[1]));
+      expect(indexes).toHaveLength(Object.keys(EVENT_ENV).length);
+      expect(indexes.every((i: number) => i < env.length && Object.values(EVENT_ENV).includes(env[i].name))).toBe(true);
+    }
   });
 });
