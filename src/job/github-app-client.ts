@@ -1,5 +1,5 @@
 import { GitHubApi, GitHubError, Labels, RepositoryView, ResolvedPush, Survey, SurveyAsk, TransitionChange } from './github';
-import { AppTokens, InstallationToken } from './github-app';
+import { AppTokens, InstallationToken, RepositoryRefusedError } from './github-app';
 
 /**
  * GitHubApi as a GitHub App: `prepare` mints the run's token(s) scoped to its repositories, and each call goes
@@ -9,16 +9,40 @@ import { AppTokens, InstallationToken } from './github-app';
 export class AppGitHub implements GitHubApi {
   private readonly scoped: Array<{ readonly repositories: ReadonlySet<string>; readonly github: GitHubApi }> = [];
   private readonly byNode = new Map<string, GitHubApi>();
+  /** Repositories GitHub would give no token for, with its reason. */
+  private readonly refused = new Map<string, string>();
 
   constructor(
     private readonly tokens: AppTokens,
     private readonly client: (token: InstallationToken) => GitHubApi,
   ) {}
 
+  /**
+   * Mints tokens for the repositories no token covers yet, per owner. GitHub refuses a whole token for one
+   * repository the App is not installed on (or an owner without the App): the set is then halved
+   * until each refused repository stands alone, so the others are still read (about 2 log2(n) requests for one
+   * refusal among n), and each refusal is kept for its repository's calls.
+   */
   async prepare(repositories: readonly string[]): Promise<void> {
-    const missing = [...new Set(repositories.map((r) => r.toLowerCase()))].filter((r) => !this.scoped.some((s) => s.repositories.has(r)));
-    if (!missing.length) return;
-    for (const t of await this.tokens.mint(missing)) this.scoped.push({ repositories: new Set(t.repositories), github: this.client(t) });
+    const byOwner = new Map<string, string[]>();
+    for (const r of new Set(repositories.map((x) => x.toLowerCase()))) {
+      if (this.refused.has(r) || this.scoped.some((s) => s.repositories.has(r))) continue;
+      byOwner.set(r.split('/')[0], [...(byOwner.get(r.split('/')[0]) ?? []), r]);
+    }
+    for (const group of byOwner.values()) await this.mintCovering(group);
+  }
+
+  private async mintCovering(repositories: readonly string[]): Promise<void> {
+    try {
+      for (const t of await this.tokens.mint(repositories))
+        this.scoped.push({ repositories: new Set(t.repositories), github: this.client(t) });
+    } catch (e) {
+      if (!(e instanceof RepositoryRefusedError)) throw e;
+      if (repositories.length === 1) return void this.refused.set(repositories[0], e.message);
+      const half = Math.ceil(repositories.length / 2);
+      await this.mintCovering(repositories.slice(0, half));
+      await this.mintCovering(repositories.slice(half));
+    }
   }
 
   /** Revokes the run's tokens; returns why any could not be. */
@@ -44,6 +68,10 @@ export class AppGitHub implements GitHubApi {
   async survey(asks: readonly SurveyAsk[], labels: Labels): Promise<Survey> {
     await this.prepare(asks.map((a) => a.repository));
     const repositories = new Map<string, RepositoryView | { readonly error: string }>();
+    for (const a of asks) {
+      const refused = this.refused.get(a.repository.toLowerCase());
+      if (refused) repositories.set(a.repository, { error: refused });
+    }
     const cost = { requests: 0, points: 0, remaining: null as number | null };
     for (const { repositories: covered, github } of this.scoped) {
       const mine = asks.filter((a) => covered.has(a.repository.toLowerCase()) && !repositories.has(a.repository));
@@ -72,6 +100,8 @@ export class AppGitHub implements GitHubApi {
   private async on(owner: string, name: string): Promise<GitHubApi> {
     const repository = `${owner}/${name}`.toLowerCase();
     await this.prepare([repository]);
+    const refused = this.refused.get(repository);
+    if (refused) throw new GitHubError(refused);
     return this.scoped.find((s) => s.repositories.has(repository))!.github;
   }
 

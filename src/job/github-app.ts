@@ -22,6 +22,14 @@ const JWT_BACKDATE_SECONDS = 60;
 /** GitHub's refusals of a JWT for its times rather than its signature or issuer. */
 const CLOCK_CLAIM = /'(Issued at|Expiration time)' claim/;
 
+/** GitHub gives no token for one of the repositories asked (the App is not installed there); others may be fine. */
+export class RepositoryRefusedError extends GitHubError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RepositoryRefusedError';
+  }
+}
+
 /** Signs a JWT for the App: RS256, issued at `iat` (epoch seconds), expiring at most 10 minutes later. */
 export type SignJwt = (appId: number, privateKey: string, iat: number) => Promise<string>;
 
@@ -132,7 +140,7 @@ export class AppTokens {
     const known = this.installations.get(owner);
     if (known !== undefined) return known;
     const a = await this.withJwt('GET', `/repos/${repository}/installation`);
-    if (a.status === 404) throw new GitHubError(`GitHub App ${this.o.appId} is not installed on ${repository}`);
+    if (a.status === 404) throw new RepositoryRefusedError(`GitHub App ${this.o.appId} is not installed on ${repository}`);
     if (a.status !== 200 || !Number.isInteger(a.body?.id)) throw this.unexpected('the installation look-up', a);
     this.installations.set(owner, a.body.id);
     return a.body.id;
@@ -144,10 +152,11 @@ export class AppTokens {
     const app = `GitHub App ${this.o.appId}`;
     if (a.status === 404) throw new GitHubError(`${app} has no installation ${installation}`);
     if (a.status === 422) {
-      throw new GitHubError(
+      const message =
         `installation ${installation} of ${app} cannot give a token for ${repositories.join(',')} with ` +
-          `${JSON.stringify(TOKEN_PERMISSIONS)}: ${a.message}`,
-      );
+        `${JSON.stringify(TOKEN_PERMISSIONS)}: ${a.message}`;
+      // GitHub names the repositories when one of them is the cause, the permissions when they are.
+      throw /repositor/i.test(a.message) ? new RepositoryRefusedError(message) : new GitHubError(message);
     }
     if (a.status !== 201 || typeof a.body?.token !== 'string') throw this.unexpected('the token request', a);
     const t = { token: a.body.token as string, repositories, expiresAt: String(a.body.expires_at), mintedAt: this.now() };

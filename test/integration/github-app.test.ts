@@ -134,13 +134,13 @@ test("a JWT refused for clock skew is signed again once, on GitHub's clock from 
   expect(w.gh.prLabels(REPO, pr)).toEqual([REMEDIATION]);
 });
 
-test('a reconcile pass acts on two repositories with one token for both, revoked at its end', async () => {
-  // A bot push in each repository whose webhook was lost: the pass's resync finds and handles both.
+/** A bot push in each repository whose webhook was lost, on tasks with QA runs; returns this repository's PR and the other's. */
+async function lostPushInEach(): Promise<{ mine: number; other: number }> {
   const [a, b] = [++task, ++task];
   await w.seed([a, b]);
   const branch = `feature/task-${b}-implementation`;
   w.gh.setBranch(OTHER, branch, 'b'.repeat(40));
-  const otherPr = w.gh.openPullRequest(OTHER, branch, [READY]);
+  const other = w.gh.openPullRequest(OTHER, branch, [READY]);
   // Task ids are per repository: the other repository's task has runs of its own, naming it in their spec.
   await seedRepositoryRuns(w.namespace, 'card', OTHER, [b]);
   // Past the clock-skew margin: the QA runs and the ready-for-qa labels are older than the pushes.
@@ -148,22 +148,54 @@ test('a reconcile pass acts on two repositories with one token for both, revoked
   const bot = { name: '5DLabs-Rex', login: '5DLabs-Rex[bot]' };
   w.gh.push(REPO, `feature/task-${a}-implementation`, 'd'.repeat(40), bot);
   w.gh.push(OTHER, branch, 'e'.repeat(40), bot);
-  const start = w.gh.requests.length;
-  const pass = await w.reconcile({
+  return { mine: a, other };
+}
+
+/** A reconciler pass over both repositories, scoped by the runs' `spec.repositoryUrl`. */
+const passOverBoth = () =>
+  w.reconcile({
     [STATIC_ENV.allowedRepositories]: `${REPO},${OTHER}`,
     [STATIC_ENV.repositoryFrom]: 'field:spec.repositoryUrl',
     [STATIC_ENV.repositoryFormat]: 'https://github.com/{owner}/{name}',
     AC_RECONCILE_PENDING_SECONDS: '0',
   });
+
+test('a reconcile pass acts on two repositories with one token for both, revoked at its end', async () => {
+  // The pass's resync finds and handles both lost pushes.
+  const { mine, other } = await lostPushInEach();
+  const start = w.gh.requests.length;
+  const pass = await passOverBoth();
   expect(pass.code).toBe(EXIT.done);
   expect(pass.logs.find((l) => l.step === 'reconcile-done')!.resynced).toHaveLength(2);
-  expect(w.gh.prLabels(REPO, a)).toEqual([REMEDIATION]);
-  expect(w.gh.prLabels(OTHER, otherPr)).toEqual([REMEDIATION]);
+  expect(w.gh.prLabels(REPO, mine)).toEqual([REMEDIATION]);
+  expect(w.gh.prLabels(OTHER, other)).toEqual([REMEDIATION]);
   const minted = sent(start).filter((op) => op === 'CreateInstallationToken');
   expect(minted).toHaveLength(1);
   expect(w.gh.app!.lastToken()).toMatchObject({ repositories: [REPO, OTHER] });
   expect(w.gh.app!.lastToken()!.revokedAt).toBeDefined();
   expect(sent(start).at(-1)).toBe('RevokeInstallationToken');
+});
+
+test('the App removed from one repository: the pass repairs the other, names the one it could not read, and exits 75', async () => {
+  const { mine, other } = await lostPushInEach();
+  w.gh.app!.uninstall(OTHER);
+  const tokens = w.gh.app!.tokens.length;
+  try {
+    const pass = await passOverBoth();
+    expect(pass.code).toBe(EXIT.retryable);
+    expect(w.gh.prLabels(REPO, mine)).toEqual([REMEDIATION]);
+    expect(w.gh.prLabels(OTHER, other)).toEqual([READY]);
+    expect(pass.logs.find((l) => l.step === 'github-survey-failed')).toMatchObject({
+      repository: OTHER,
+      // The installation is looked up through the pass's first repository: either refusal names this one.
+      error: expect.stringMatching(new RegExp(`(is not installed on|cannot give a token for) ${OTHER}`)),
+    });
+    expect(pass.logs.find((l) => l.step === 'reconcile-done')).toMatchObject({ failed: 1, resynced: [expect.stringContaining(REPO)] });
+    const minted = w.gh.app!.tokens.slice(tokens);
+    expect(minted.map((t) => [t.repositories, t.revokedAt !== undefined])).toEqual([[[REPO], true]]);
+  } finally {
+    w.gh.app!.install(OTHER);
+  }
 });
 
 describe('an App that cannot act: exit 78 naming the cause, nothing changed', () => {

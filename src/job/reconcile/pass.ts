@@ -21,6 +21,7 @@ export interface ReconcileReport {
   /** Tasks (repository and task id) with QA runs this pass. */
   readonly tasks: number;
   readonly actions: Record<Action['kind'], number>;
+  /** Repairs and resyncs that failed, and repositories GitHub could not be read for. */
   readonly failed: number;
   readonly alerted: number;
   /** Open task PRs carrying the remediation label that no state Lease explains: reported, never changed. */
@@ -108,7 +109,8 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
   const survey = asks.length
     ? await deps.github.survey(asks, cfg.labels)
     : { repositories: new Map(), cost: { requests: 0, points: 0, remaining: null } };
-  for (const [repository, read] of survey.repositories) if ('error' in read) log('github-survey-failed', { repository, error: read.error });
+  const unread = [...survey.repositories].filter(([, read]) => 'error' in read);
+  for (const [repository, read] of unread) log('github-survey-failed', { repository, error: (read as { error: string }).error });
   const viewOf = (repository: string): { view?: RepositoryView; error?: string } => {
     if (!allows(cfg.repositories, repository)) return { error: `${repository} is not a configured repository` };
     const read = survey.repositories.get(repository.toLowerCase());
@@ -118,7 +120,8 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
     scanned: states.length,
     tasks: tasks.size,
     actions: { none: 0, busy: 0, resume: 0, repair: 0, compensate: 0, release: 0, gc: 0, fail: 0, skip: 0 },
-    failed: 0,
+    // A repository GitHub could not be read for (down, or an App not installed there) fails the pass: exit 75.
+    failed: unread.length,
     alerted: 0,
     unmanaged: [] as string[],
     resynced: [] as string[],

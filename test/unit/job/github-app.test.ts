@@ -255,6 +255,62 @@ describe('AppGitHub: each call through the token of its repository', () => {
     expect(calls).toEqual(['5dlabs/cto+5dlabs/docs transition PR-5dlabs/docs']);
   });
 
+  describe('a repository GitHub gives no token for: the others are still read, it alone fails', () => {
+    const ask = (repository: string) => ({ repository, branches: ['b'], prs: [], commits: [] });
+    const others = [...Array(14).keys()].map((i) => `5dlabs/p${i}`);
+    beforeAll(() => others.forEach((r) => gh.app!.install(r)));
+    afterAll(() => others.forEach((r) => gh.app!.uninstall(r)));
+
+    test.each([
+      ['the installation given (a 422 for the set)', { installationId: 777001 }],
+      ['the installation looked up (a 404 for its first repository)', {}],
+    ])('%s', async (_name, o) => {
+      const { client } = fakeClients();
+      const { t } = tokens(o);
+      const github = new AppGitHub(t, client);
+      const start = gh.requests.length;
+      const repositories = ['5dlabs/elsewhere', ...others, REPO];
+      const survey = await github.survey(repositories.map(ask), { ready: 'r', remediation: 'm' });
+      expect(survey.repositories.get('5dlabs/elsewhere')).toEqual({ error: expect.stringMatching(/5dlabs\/elsewhere/) });
+      expect(repositories.slice(1).every((r) => 'repositoryId' in survey.repositories.get(r)!)).toBe(true);
+      // Halving: tokens cover the 15 others in a handful, not one each, and the requests stay logarithmic.
+      expect(t.minted.flatMap((m) => m.repositories).sort()).toEqual(repositories.slice(1).sort());
+      expect(t.minted.length).toBeLessThanOrEqual(Math.ceil(Math.log2(repositories.length)));
+      expect(gh.requests.length - start).toBeLessThanOrEqual(4 * Math.ceil(Math.log2(repositories.length)));
+      // The Job's path for the refused repository: the same reason, as a GitHubError (exit 78); no new request.
+      const before = gh.requests.length;
+      const error = await github.resolve('5dlabs', 'elsewhere', 'b', { ready: 'r', remediation: 'm' }).catch((e) => e);
+      expect(error).toBeInstanceOf(GitHubError);
+      expect(error.message).toMatch(/5dlabs\/elsewhere/);
+      expect(gh.requests.length).toBe(before);
+    });
+
+    test('permissions the installation lacks are no repository refusal: the pass fails at once, with one request', async () => {
+      const server = await GitHubTestServer.start({ app: { installedOn: [REPO, '5dlabs/docs'], permissions: { contents: 'read' } } });
+      try {
+        const { client } = fakeClients();
+        const t = new AppTokens({
+          appId: server.app!.appId,
+          installationId: server.app!.installationId,
+          privateKey: () => server.app!.privateKey,
+          apiUrl: restApiUrl(server.url),
+          sign,
+          deadline: Date.now() + 10_000,
+          requestTimeoutMs: 5_000,
+          log: () => undefined,
+        });
+        const error = await new AppGitHub(t, client)
+          .survey([ask(REPO), ask('5dlabs/docs')], { ready: 'r', remediation: 'm' })
+          .catch((e) => e);
+        expect(error).toBeInstanceOf(GitHubError);
+        expect(error.message).toMatch(/permissions requested are not granted/);
+        expect(server.requests.map((r) => `${r.operation} ${r.status}`)).toEqual(['CreateInstallationToken 422']);
+      } finally {
+        await server.stop();
+      }
+    });
+  });
+
   test('a repository nobody prepared gets a token of its own; a node no token read is refused', async () => {
     const { calls, client } = fakeClients();
     const { t } = tokens();
