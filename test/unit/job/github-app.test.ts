@@ -30,12 +30,12 @@ beforeAll(async () => {
 });
 afterAll(() => gh.stop());
 
-function tokens(o: Partial<ConstructorParameters<typeof AppTokens>[0]> = {}) {
+function tokens(o: Partial<ConstructorParameters<typeof AppTokens>[0]> = {}, server = gh) {
   const logs: Array<[string, Record<string, unknown> | undefined]> = [];
   const t = new AppTokens({
-    appId: gh.app!.appId,
-    privateKey: () => gh.app!.privateKey,
-    apiUrl: restApiUrl(gh.url),
+    appId: server.app!.appId,
+    privateKey: () => server.app!.privateKey,
+    apiUrl: restApiUrl(server.url),
     sign,
     deadline: Date.now() + 10_000,
     requestTimeoutMs: 5_000,
@@ -289,16 +289,7 @@ describe('AppGitHub: each call through the token of its repository', () => {
       const server = await GitHubTestServer.start({ app: { installedOn: [REPO, '5dlabs/docs'], permissions: { contents: 'read' } } });
       try {
         const { client } = fakeClients();
-        const t = new AppTokens({
-          appId: server.app!.appId,
-          installationId: server.app!.installationId,
-          privateKey: () => server.app!.privateKey,
-          apiUrl: restApiUrl(server.url),
-          sign,
-          deadline: Date.now() + 10_000,
-          requestTimeoutMs: 5_000,
-          log: () => undefined,
-        });
+        const { t } = tokens({ installationId: server.app!.installationId }, server);
         const error = await new AppGitHub(t, client)
           .survey([ask(REPO), ask('5dlabs/docs')], { ready: 'r', remediation: 'm' })
           .catch((e) => e);
