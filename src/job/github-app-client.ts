@@ -18,7 +18,7 @@ export class AppGitHub implements GitHubApi {
   ) {}
 
   /**
-   * Mints tokens for the repositories no token covers yet, per owner. GitHub refuses a whole token for one
+   * Mints tokens for the repositories no token covers yet, per owner (an installation each). GitHub refuses a whole token for one
    * repository the App is not installed on (or an owner without the App): the set is then halved
    * until each refused repository stands alone, so the others are still read (about 2 log2(n) requests for one
    * refusal among n), and each refusal is kept for its repository's calls.
@@ -27,7 +27,8 @@ export class AppGitHub implements GitHubApi {
     const byOwner = new Map<string, string[]>();
     for (const r of new Set(repositories.map((x) => x.toLowerCase()))) {
       if (this.refused.has(r) || this.scoped.some((s) => s.repositories.has(r))) continue;
-      byOwner.set(r.split('/')[0], [...(byOwner.get(r.split('/')[0]) ?? []), r]);
+      const owner = r.split('/')[0];
+      byOwner.set(owner, [...(byOwner.get(owner) ?? []), r]);
     }
     for (const group of byOwner.values()) await this.mintCovering(group);
   }

@@ -92,18 +92,15 @@ export class AppTokens {
     return (this.o.now ?? Date.now)();
   }
 
-  /** Tokens for `repositories` (`owner/name`): one per installation and REPOSITORIES_PER_TOKEN repositories. */
+  /**
+   * Tokens for `repositories` (`owner/name`) of one owner, so of one installation: one per
+   * REPOSITORIES_PER_TOKEN repositories. The caller groups by owner (AppGitHub.prepare).
+   */
   async mint(repositories: readonly string[]): Promise<InstallationToken[]> {
-    const byOwner = new Map<string, string[]>();
-    for (const r of new Set(repositories.map((x) => x.toLowerCase()))) {
-      const owner = r.split('/')[0];
-      byOwner.set(owner, [...(byOwner.get(owner) ?? []), r]);
-    }
+    const repos = [...new Set(repositories.map((x) => x.toLowerCase()))];
+    const installation = await this.installation(repos[0].split('/')[0], repos[0]);
     const out: InstallationToken[] = [];
-    for (const [owner, repos] of byOwner) {
-      const installation = await this.installation(owner, repos[0]);
-      for (const part of chunks(repos, REPOSITORIES_PER_TOKEN)) out.push(await this.mintOne(installation, part));
-    }
+    for (const part of chunks(repos, REPOSITORIES_PER_TOKEN)) out.push(await this.mintOne(installation, part));
     return out;
   }
 

@@ -165,7 +165,7 @@ export async function handleEvent(input: JobInput, resolved: ResolvedPush, resol
   // opted-out PR change nothing, so they record only their outcome, on release.
   const writeAhead = (previous: PrState | undefined) => {
     const decision = decideOn(previous);
-    return decision.kind !== 'skip' && decision.kind !== 'lock' && decision.optedOut ? undefined : begin(decision, previous);
+    return optsOut(decision) ? undefined : begin(decision, previous);
   };
   const { held, previous } = await lockPr(input, pr, input.mode === RemediationMode.ENFORCE ? writeAhead : undefined, deps);
   const run: EventRun = { input, resolved, pr, deps, held };
@@ -177,8 +177,10 @@ export async function handleEvent(input: JobInput, resolved: ResolvedPush, resol
     return { kind: 'nothing-to-do', reason: decision.reason, pr: pr.number };
   }
   const state = begin(decision, previous)!;
-  return decision.kind !== 'lock' && decision.optedOut ? recordOptOut(run, state) : runSteps(run, state);
+  return optsOut(decision) ? recordOptOut(run, state) : runSteps(run, state);
 }
+
+const optsOut = (d: EventDecision) => 'optedOut' in d && d.optedOut === true;
 
 /** Takes the PR's Lease, with `begin` (if any) recorded in the same write. */
 async function lockPr(

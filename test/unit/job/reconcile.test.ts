@@ -214,6 +214,24 @@ test.each<[string, Parameters<typeof observe>[0], Action['kind'] | Partial<Actio
 
 const MANAGED = MANAGED_BY;
 
+/** The record of PR 1's push (task 7, head a…) that failed, started at `at`. */
+function failedPush(at: string, o: Record<string, unknown> = {}) {
+  const times = { pushedAt: at, resolvedAt: at, startedAt: at, updatedAt: at };
+  return {
+    phase: 'failed',
+    repository: '5dlabs/cto',
+    pr: 1,
+    taskId: '7',
+    sha: 'a'.repeat(40),
+    delivery: 'd1',
+    ...times,
+    attempts: 1,
+    steps: {},
+    deliveries: [],
+    ...o,
+  };
+}
+
 /** A released Lease of PR 1 (`ac-pr-x-1`) recording `state`. */
 function seedState(kube: FakeKube, state: Record<string, unknown>) {
   return kube.createLease({
@@ -304,23 +322,7 @@ describe('collection deletes a finished Lease only if it is still the version th
 /** One failed push two hours old, and GitHub down: every pass is a failed repair. */
 async function failingWorld() {
   const kube = new FakeKube();
-  const started = new Date(Date.now() - 2 * 3600_000).toISOString();
-  const state = {
-    phase: 'failed',
-    repository: '5dlabs/cto',
-    pr: 1,
-    taskId: '7',
-    sha: 'a'.repeat(40),
-    pushedAt: started,
-    delivery: 'd1',
-    resolvedAt: started,
-    startedAt: started,
-    updatedAt: started,
-    attempts: 3,
-    steps: {},
-    deliveries: [],
-  };
-  await seedState(kube, state);
+  await seedState(kube, failedPush(new Date(Date.now() - 2 * 3600_000).toISOString(), { attempts: 3 }));
   const github = new FakeGitHub('a'.repeat(40));
   github.view = async () => {
     throw new Error('HTTP 502');
@@ -494,25 +496,7 @@ describe('a pass in observe mode', () => {
     const kube = new FakeKube();
     for (const agent of ['rex', 'cleo', 'tess'])
       for (const task of ['7', '8']) kube.codeRuns.push({ name: `${agent}-${task}`, labels: { 'agent-type': agent, 'task-id': task } });
-    const at = new Date(Date.now() - 600_000).toISOString();
-    const state = {
-      phase: 'failed',
-      repository: '5dlabs/cto',
-      pr: 1,
-      taskId: '7',
-      sha: 'a'.repeat(40),
-      before: 'b'.repeat(40),
-      pushedAt: at,
-      source: 'webhook',
-      delivery: 'd1',
-      resolvedAt: at,
-      startedAt: at,
-      updatedAt: at,
-      attempts: 1,
-      steps: {},
-      deliveries: [],
-    };
-    await seedState(kube, state);
+    await seedState(kube, failedPush(new Date(Date.now() - 600_000).toISOString(), { before: 'b'.repeat(40), source: 'webhook' }));
     const github = new FakeGitHub('a'.repeat(40));
     const logs: any[] = [];
     const pass = (mode: RemediationMode) =>
