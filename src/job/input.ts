@@ -13,8 +13,8 @@ import {
   TriggerEvent,
 } from '../contract/env';
 import { allows, RepositoryScope, scopeIssues, scopeSelector } from '../contract/repository-scope';
-import { OrderingRules } from './ordering';
-import { HookIdentity } from './redeliver';
+import { OrderingRules } from './event/ordering';
+import { HookIdentity } from './reconcile/redeliver';
 
 /** The GitHub App the runtime acts as; the private key stays in its file until a JWT is signed. */
 export interface AppSettings {

@@ -1,18 +1,18 @@
 import * as fs from 'fs';
 import githubAppJwt from 'universal-github-app-jwt';
 import { EXIT } from '../contract/env';
-import { GitHubApi, GitHubError } from './github';
-import { GraphqlGitHub } from './github-client';
-import { AppTokens, restApiUrl } from './github-app';
-import { AppGitHub } from './github-app-client';
-import { webhookSender } from './alert';
+import { GitHubApi, GitHubError } from './github/github';
+import { GraphqlGitHub } from './github/github-client';
+import { AppTokens, restApiUrl } from './github/github-app';
+import { AppGitHub } from './github/github-app-client';
+import { webhookSender } from './reconcile/alert';
 import { BadInputError, JobInput, readInput, readReconcileInput, StaticInput } from './input';
-import { HttpKubeApi, KubeError, loadConnection } from './kube';
+import { HttpKubeApi, KubeError, loadConnection } from './kube/kube';
 import { jsonLogger, Logger } from './log';
-import { ownRuns, qaRestartedAfterPush, rulesFor, splitRuns } from './ordering';
+import { ownRuns, qaRestartedAfterPush, rulesFor, splitRuns } from './event/ordering';
 import { reconcile } from './reconcile/pass';
-import { deliveriesApi, leaseCursorStore, redeliverFailed } from './redeliver';
-import { remediate } from './remediate';
+import { deliveriesApi, leaseCursorStore, redeliverFailed } from './reconcile/redeliver';
+import { remediate } from './event/remediate';
 import { RetryableError } from './retry';
 
 const USAGE = `usage: remediation-job [run|--dry-run|reconcile|--help]

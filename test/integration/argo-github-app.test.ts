@@ -4,7 +4,7 @@
  * fsGroup) and runs the bundle as uid 1000; the labels flip with a token minted for that run and revoked at its end.
  * The namespace holds no GitHub token at all.
  */
-import { TOKEN_PERMISSIONS } from '../../src/job/github-app';
+import { TOKEN_PERMISSIONS } from '../../src/job/github/github-app';
 import { argoWorld, ArgoWorld, SECRET } from '../fixtures/argo-world';
 import { qaRunsOf, REPO } from '../fixtures/remediation-env';
 import { admin } from '../harness/cluster';

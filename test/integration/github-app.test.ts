@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { APP_ENV, EXIT, STATIC_ENV } from '../../src/contract/env';
-import { TOKEN_PERMISSIONS } from '../../src/job/github-app';
+import { TOKEN_PERMISSIONS } from '../../src/job/github/github-app';
 import { qaRunsOf, REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';
 import { seedRepositoryRuns } from '../harness/cluster';

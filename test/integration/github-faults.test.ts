@@ -4,8 +4,8 @@
  * the documented exit code, and never a state `done` without the remediation label on the PR.
  */
 import { EXIT } from '../../src/contract/env';
-import { leaseName } from '../../src/job/lease';
-import { PrState } from '../../src/job/pr-state';
+import { leaseName } from '../../src/job/kube/lease';
+import { PrState } from '../../src/job/kube/pr-state';
 import { admin } from '../harness/cluster';
 import { REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';

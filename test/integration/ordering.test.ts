@@ -4,8 +4,8 @@
  * the platform's next QA cycle, and never undoes a ready-for-qa added after it.
  */
 import { EXIT } from '../../src/contract/env';
-import { leaseName } from '../../src/job/lease';
-import { PrState } from '../../src/job/pr-state';
+import { leaseName } from '../../src/job/kube/lease';
+import { PrState } from '../../src/job/kube/pr-state';
 import { admin, codeRun, PRESETS } from '../harness/cluster';
 import { REPO, remediationWorld, RemediationWorld, untilPast } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';

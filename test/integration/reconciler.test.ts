@@ -7,8 +7,8 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { EXIT } from '../../src/contract/env';
-import { leaseName, microTime } from '../../src/job/lease';
-import { PrState } from '../../src/job/pr-state';
+import { leaseName, microTime } from '../../src/job/kube/lease';
+import { PrState } from '../../src/job/kube/pr-state';
 import { admin, codeRun, PRESETS, seedCodeRuns } from '../harness/cluster';
 import { qaRunsOf, REPO, remediationWorld, RemediationWorld, untilPast } from '../fixtures/remediation-env';
 import { JobRun, runJob } from '../fixtures/run-job';

@@ -7,7 +7,7 @@
 import { AgentCancellationConfig } from '../../src';
 import { EXIT } from '../../src/contract/env';
 import { MANAGED_BY } from '../../src/contract/labels';
-import { leaseName, PR_LABEL, REPOSITORY_ANNOTATION, STATE_ANNOTATION } from '../../src/job/lease';
+import { leaseName, PR_LABEL, REPOSITORY_ANNOTATION, STATE_ANNOTATION } from '../../src/job/kube/lease';
 import { admin, seedRepositoryRuns } from '../harness/cluster';
 import { REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
 import { JobRun, runJob } from '../fixtures/run-job';

@@ -4,17 +4,17 @@
  * failure is counted on the state and may raise the alert.
  */
 import { RemediationMode } from '../../contract/env';
-import { Alert, AlertSender } from '../alert';
-import { REASON } from '../event-reasons';
-import { RedeliveryReport } from '../redeliver';
-import { PullRequestView, RepositoryView, sameLabel } from '../github';
+import { Alert, AlertSender } from './alert';
+import { REASON } from '../event/event-reasons';
+import { RedeliveryReport } from './redeliver';
+import { PullRequestView, RepositoryView, sameLabel } from '../github/github';
 import { ReconcileInput } from '../input';
-import { ConflictError, KubeApi, Lease } from '../kube';
-import { acquire, LockTimeoutError, readState, save } from '../lease';
-import { PrState, recordDelivery, relabelled } from '../pr-state';
-import { provenance } from '../remediate';
+import { ConflictError, KubeApi, Lease } from '../kube/kube';
+import { acquire, LockTimeoutError, readState, save } from '../kube/lease';
+import { PrState, recordDelivery, relabelled } from '../kube/pr-state';
+import { provenance } from '../event/remediate';
 import { RetryableError } from '../retry';
-import { completeSteps, deleteRuns, event, HeldLease, StepDeps } from '../steps';
+import { completeSteps, deleteRuns, event, HeldLease, StepDeps } from '../event/steps';
 import { Action, escalate, Observed } from './decide';
 
 export interface ReconcileDeps extends StepDeps {

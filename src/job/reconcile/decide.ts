@@ -3,13 +3,13 @@
  * GitHub at all, when a failed repair raises the alert, and which lost event a task's PR shows.
  */
 import { RemediationMode, TriggerEvent } from '../../contract/env';
-import { CommitAuthor, PullRequestView, sameLabel } from '../github';
+import { CommitAuthor, PullRequestView, sameLabel } from '../github/github';
 import { JobInput, ReconcileInput, taskSelector } from '../input';
-import { KubeObject, Lease } from '../kube';
-import { expired } from '../lease';
-import { qaRestartedAfterPush, rulesFor, splitRuns } from '../ordering';
-import { PrState, relabels } from '../pr-state';
-import { optedOut } from '../remediate';
+import { KubeObject, Lease } from '../kube/kube';
+import { expired } from '../kube/lease';
+import { qaRestartedAfterPush, rulesFor, splitRuns } from '../event/ordering';
+import { PrState, relabels } from '../kube/pr-state';
+import { optedOut } from '../event/remediate';
 
 /** What one pass decided for one state Lease. */
 export type Action =

@@ -6,13 +6,13 @@
 import { RemediationMode } from '../../contract/env';
 import { MANAGED_BY } from '../../contract/labels';
 import { allows, runRepository } from '../../contract/repository-scope';
-import { GitHubCost, PullRequestView, RepositoryView, sameLabel, SurveyAsk } from '../github';
+import { GitHubCost, PullRequestView, RepositoryView, sameLabel, SurveyAsk } from '../github/github';
 import { JobInput, ReconcileInput } from '../input';
-import { KubeObject, Lease } from '../kube';
-import { expired, LockTimeoutError, readState } from '../lease';
-import { splitForRecord } from '../ordering';
-import { PrState } from '../pr-state';
-import { handleEvent } from '../remediate';
+import { KubeObject, Lease } from '../kube/kube';
+import { expired, LockTimeoutError, readState } from '../kube/lease';
+import { splitForRecord } from '../event/ordering';
+import { PrState } from '../kube/pr-state';
+import { handleEvent } from '../event/remediate';
 import { apply, collect, ReconcileDeps } from './apply';
 import { Action, decide, decideWithoutGitHub, lostPrEvent, lostPush, taskBranch } from './decide';
 

@@ -1,7 +1,7 @@
 /** Every branch of the event decision, as a table: before the lock (PR, head) and under it (the recorded state, the opt-out label). */
-import { PullRequestState } from '../../../src/job/github';
-import { PrState } from '../../../src/job/pr-state';
-import { decideEvent, EventDecision, EventObserved } from '../../../src/job/remediate';
+import { PullRequestState } from '../../../src/job/github/github';
+import { PrState } from '../../../src/job/kube/pr-state';
+import { decideEvent, EventDecision, EventObserved } from '../../../src/job/event/remediate';
 
 const HEAD = 'a'.repeat(40);
 const OTHER = 'c'.repeat(40);

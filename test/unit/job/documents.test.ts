@@ -1,6 +1,6 @@
 /** Every GraphQL document the Job can send, validated against GitHub's published schema. */
 import { parse, validate } from 'graphql';
-import { allDocuments } from '../../../src/job/graphql-documents';
+import { allDocuments } from '../../../src/job/github/graphql-documents';
 import { githubSchema } from '../../github-server/server';
 
 const errorsOf = (doc: string) => validate(githubSchema(), parse(doc)).map((e) => e.message);

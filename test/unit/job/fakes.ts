@@ -8,8 +8,8 @@ import {
   Survey,
   SurveyAsk,
   TransitionChange,
-} from '../../../src/job/github';
-import { ConflictError, KubeApi, KubeEvent, KubeObject, Lease } from '../../../src/job/kube';
+} from '../../../src/job/github/github';
+import { ConflictError, KubeApi, KubeEvent, KubeObject, Lease } from '../../../src/job/kube/kube';
 
 /** A CodeRun as the fake keeps it; `created` defaults to an hour before now, long before any push in a test. */
 export interface FakeRun {

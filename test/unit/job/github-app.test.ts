@@ -4,10 +4,10 @@
  * JWTs are signed here with node:crypto (the bundle signs with universal-github-app-jwt, ESM-only for Jest).
  */
 import * as crypto from 'crypto';
-import { GitHubError, GitHubApi, RepositoryView, ResolvedPush } from '../../../src/job/github';
-import { AppTokens, chunks, InstallationToken, restApiUrl, SignJwt, TOKEN_PERMISSIONS } from '../../../src/job/github-app';
-import { AppGitHub } from '../../../src/job/github-app-client';
-import { RESOLVE_QUERY, transitionMutation } from '../../../src/job/graphql-documents';
+import { GitHubError, GitHubApi, RepositoryView, ResolvedPush } from '../../../src/job/github/github';
+import { AppTokens, chunks, InstallationToken, restApiUrl, SignJwt, TOKEN_PERMISSIONS } from '../../../src/job/github/github-app';
+import { AppGitHub } from '../../../src/job/github/github-app-client';
+import { RESOLVE_QUERY, transitionMutation } from '../../../src/job/github/graphql-documents';
 import { RetryableError } from '../../../src/job/retry';
 import { GitHubTestServer } from '../../github-server/server';
 

@@ -1,5 +1,5 @@
 /** How GitHub fails, as tables: retry or not and how long to wait; what a failed mutation did. */
-import { GitHubError } from '../../../src/job/github';
+import { GitHubError } from '../../../src/job/github/github';
 import {
   appliedFields,
   classify,
@@ -9,7 +9,7 @@ import {
   onlyMissingAliases,
   rereadHelps,
   SECONDARY_DEFAULT_MS,
-} from '../../../src/job/github-errors';
+} from '../../../src/job/github/github-errors';
 import { RetryableError } from '../../../src/job/retry';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');

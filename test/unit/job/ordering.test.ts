@@ -1,7 +1,7 @@
 /** The happens-before rules as tables: which runs a push made stale, and whether its label flip still applies. */
-import { KubeObject } from '../../../src/job/kube';
+import { KubeObject } from '../../../src/job/kube/kube';
 import { parseLocation } from '../../../src/contract/location';
-import { judgeRun, OrderingRules, qaRestartedAfterPush, RunVerdict, splitRuns } from '../../../src/job/ordering';
+import { judgeRun, OrderingRules, qaRestartedAfterPush, RunVerdict, splitRuns } from '../../../src/job/event/ordering';
 
 const HEAD = 'a1b2c3d4'.repeat(5);
 const OLD = 'e5f6a7b8'.repeat(5);

@@ -1,11 +1,11 @@
 /** Every transition of the reconciler's state machine (docs/reconciler.md), as a table over `decide`. */
 import { MANAGED_BY } from '../../../src/contract/labels';
 import { RemediationMode, TriggerEvent } from '../../../src/contract/env';
-import { PullRequestView } from '../../../src/job/github';
+import { PullRequestView } from '../../../src/job/github/github';
 import { ReconcileInput } from '../../../src/job/input';
-import { KubeObject, Lease } from '../../../src/job/kube';
-import { microTime, STATE_ANNOTATION } from '../../../src/job/lease';
-import { PrState } from '../../../src/job/pr-state';
+import { KubeObject, Lease } from '../../../src/job/kube/kube';
+import { microTime, STATE_ANNOTATION } from '../../../src/job/kube/lease';
+import { PrState } from '../../../src/job/kube/pr-state';
 import { Action, decide, escalate, lostPrEvent, lostPush, Observed } from '../../../src/job/reconcile/decide';
 import { reconcile } from '../../../src/job/reconcile/pass';
 import { FakeGitHub, FakeKube } from './fakes';

@@ -9,7 +9,7 @@ import {
   plan,
   redeliverFailed,
   RETENTION_MS,
-} from '../../../src/job/redeliver';
+} from '../../../src/job/reconcile/redeliver';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const ago = (minutes: number) => new Date(NOW - minutes * 60_000).toISOString();

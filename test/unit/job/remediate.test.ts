@@ -1,10 +1,10 @@
 import { RemediationMode } from '../../../src/contract/env';
-import { GitHubError, TransitionError } from '../../../src/job/github';
+import { GitHubError, TransitionError } from '../../../src/job/github/github';
 import { JobInput } from '../../../src/job/input';
-import { leaseName, readState } from '../../../src/job/lease';
-import { remediate } from '../../../src/job/remediate';
+import { leaseName, readState } from '../../../src/job/kube/lease';
+import { remediate } from '../../../src/job/event/remediate';
 import { RetryableError } from '../../../src/job/retry';
-import { planRelabel, RelabelPlan } from '../../../src/job/steps';
+import { planRelabel, RelabelPlan } from '../../../src/job/event/steps';
 import { FakeGitHub, FakeKube } from './fakes';
 
 const SHA = 'a'.repeat(40);

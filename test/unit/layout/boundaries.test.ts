@@ -38,6 +38,12 @@ describe('import boundaries', () => {
     ['src/job/probe.ts', "import { RemediationJob } from '../constructs/remediation-job';", /never imports synth-time code/],
     ['src/job/probe.ts', "import { Chart } from 'cdk8s';", /never imports synth-time code/],
     ['src/contract/probe.ts', "import { sleep } from '../job/retry';", /imports nothing outside itself/],
+    ['src/job/github/probe.ts', "import { KubeApi } from '../kube/kube';", /are clients/],
+    ['src/job/kube/probe.ts', "import { GitHubApi } from '../github/github';", /are clients/],
+    ['src/job/kube/probe.ts', "import { readInput } from '../input';", /never import its entry point/],
+    ['src/job/event/probe.ts', "import { reconcile } from '../reconcile/pass';", /builds on src\/job\/event/],
+    ['src/job/github/probe.ts', "import { DEFAULTS } from '../../config/defaults';", /never imports synth-time code/],
+    ['src/job/retry.ts', "import { KubeApi } from './kube/kube';", /import none/],
   ])('%s: %s is refused', (file, source, message) => {
     const found = problems(file, source);
     expect(found).toHaveLength(1);
@@ -48,6 +54,9 @@ describe('import boundaries', () => {
     ['src/constructs/probe.ts', "import { EVENT_ENV } from '../contract/env';"],
     ['src/job/probe.ts', "import { EVENT_ENV } from '../contract/env';"],
     ['src/job/probe.ts', "import { sleep } from './retry';"],
+    ['src/job/reconcile/probe.ts', "import { handleEvent } from '../event/remediate';"],
+    ['src/job/event/probe.ts', "import { KubeApi } from '../kube/kube';"],
+    ['src/job/github/probe.ts', "import { sleep } from '../retry';"],
     ['src/contract/probe.ts', "import { LABEL_KEY } from './labels';"],
     ['src/constructs/probe.ts', "import { DEFAULTS } from '../config/defaults';"],
   ])('%s: %s is allowed', (file, source) => {

@@ -4,7 +4,7 @@
  * of a table test; the client only converts @octokit errors into `GitHubFailure`.
  */
 import { GitHubError } from './github';
-import { RetryableError } from './retry';
+import { RetryableError } from '../retry';
 
 export interface GraphqlErrorEntry {
   readonly type?: string;

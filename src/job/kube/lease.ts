@@ -1,8 +1,8 @@
 import { createHash } from 'crypto';
-import { MANAGED_BY } from '../contract/labels';
+import { MANAGED_BY } from '../../contract/labels';
 import { ConflictError, KubeApi, Lease, ObjectMeta } from './kube';
 import { PrState } from './pr-state';
-import { RetryableError, sleep } from './retry';
+import { RetryableError, sleep } from '../retry';
 
 export const PR_LABEL = 'agent-cancellation.5dlabs.io/pr';
 export const REPOSITORY_ANNOTATION = 'agent-cancellation.5dlabs.io/repository';

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as https from 'https';
-import { RetryableError, withRetry } from './retry';
+import { RetryableError, withRetry } from '../retry';
 
 export interface ObjectMeta {
   readonly name: string;

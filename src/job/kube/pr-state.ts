@@ -1,5 +1,5 @@
 /** The record of what a run did for one PR, and the rules over it; kept on the PR's Lease (lease.ts). */
-import { TriggerEvent } from '../contract/env';
+import { TriggerEvent } from '../../contract/env';
 
 /** What a run did for one PR, kept on its Lease so a rerun resumes instead of repeating. */
 export interface PrState {

@@ -5,9 +5,9 @@
  * I/O is behind DeliveriesApi and CursorStore.
  */
 import { createSign } from 'crypto';
-import { PR_ACTIONS } from '../contract/env';
-import { MANAGED_BY } from '../contract/labels';
-import { KubeApi } from './kube';
+import { PR_ACTIONS } from '../../contract/env';
+import { MANAGED_BY } from '../../contract/labels';
+import { KubeApi } from '../kube/kube';
 
 /** One attempt, as GitHub lists it: a redelivery is a new attempt with the same guid. */
 export interface HookDelivery {

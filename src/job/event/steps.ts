@@ -1,13 +1,13 @@
 import { Reason } from './event-reasons';
-import { RemediationMode } from '../contract/env';
-import { GitHubApi, markerComment, PullRequestState, sameLabel, TransitionError } from './github';
-import { StaticInput, taskSelector } from './input';
-import { KubeApi, KubeObject, Lease } from './kube';
-import { save } from './lease';
-import { PrState, recordDelivery, relabelled, relabels } from './pr-state';
-import { Logger } from './log';
+import { RemediationMode } from '../../contract/env';
+import { GitHubApi, markerComment, PullRequestState, sameLabel, TransitionError } from '../github/github';
+import { StaticInput, taskSelector } from '../input';
+import { KubeApi, KubeObject, Lease } from '../kube/kube';
+import { save } from '../kube/lease';
+import { PrState, recordDelivery, relabelled, relabels } from '../kube/pr-state';
+import { Logger } from '../log';
 import { ownRuns, qaRestartedAfterPush, splitForRecord } from './ordering';
-import { RetryableError, sleep } from './retry';
+import { RetryableError, sleep } from '../retry';
 
 export interface StepDeps {
   readonly kube: KubeApi;

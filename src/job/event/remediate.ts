@@ -1,9 +1,9 @@
-import { RemediationMode } from '../contract/env';
+import { RemediationMode } from '../../contract/env';
 import { REASON } from './event-reasons';
-import { PullRequestState, ResolvedPush, sameLabel } from './github';
-import { JobInput, StaticInput } from './input';
-import { acquire, leaseName, save } from './lease';
-import { PrState } from './pr-state';
+import { PullRequestState, ResolvedPush, sameLabel } from '../github/github';
+import { JobInput, StaticInput } from '../input';
+import { acquire, leaseName, save } from '../kube/lease';
+import { PrState } from '../kube/pr-state';
 import { completeSteps, event, HeldLease, StepDeps } from './steps';
 
 export type Outcome =

@@ -1,5 +1,5 @@
 /** The GitHub side of a run, as an interface: GraphQL in production, fakes in unit tests. */
-import { RetryableError } from './retry';
+import { RetryableError } from '../retry';
 
 export interface Marker {
   readonly delivery: string;

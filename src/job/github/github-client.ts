@@ -25,7 +25,7 @@ import {
   TransitionError,
 } from './github';
 import { appliedFields, classify, failureOf, GitHubFailure, isNameTaken, onlyMissingAliases, rereadHelps } from './github-errors';
-import { RetryableError, withRetry } from './retry';
+import { RetryableError, withRetry } from '../retry';
 
 export interface GraphqlGitHubOptions {
   readonly url: string;

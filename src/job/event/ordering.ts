@@ -6,10 +6,10 @@
  * never the ones that started after it: those are the platform's next QA cycle. Where a missed cancellation is
  * repaired later (the reconciler's resync) but a killed fresh run is lost, every doubt keeps the run.
  */
-import { TriggerEvent } from '../contract/env';
-import { ObjectLocation, readLocation } from '../contract/location';
-import { RepositoryScope, runRepository } from '../contract/repository-scope';
-import { KubeObject } from './kube';
+import { TriggerEvent } from '../../contract/env';
+import { ObjectLocation, readLocation } from '../../contract/location';
+import { RepositoryScope, runRepository } from '../../contract/repository-scope';
+import { KubeObject } from '../kube/kube';
 
 export interface OrderingRules {
   /**

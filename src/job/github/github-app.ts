@@ -5,8 +5,8 @@
  */
 import { GitHubError } from './github';
 import { classify } from './github-errors';
-import { Logger } from './log';
-import { RetryableError, withRetry } from './retry';
+import { Logger } from '../log';
+import { RetryableError, withRetry } from '../retry';
 
 /**
  * What a token may do, and no more: read branch heads and commits (`contents`), read PRs and change their labels
