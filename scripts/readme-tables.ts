@@ -25,10 +25,27 @@ const CONFIG_ROWS: ConfigRow[] = [
     fields: ['mode'],
     meaning: '`observe`: shadow mode, decide and record, change nothing ([Operator control](operations.md#operator-control))',
   },
+  {
+    fields: ['existingEventSource.name', 'existingEventSource.eventName'],
+    meaning:
+      "subscribe to this EventSource and event in `eventsNamespace` (an organization's, every event type) instead of making one: no EventSource, Service or webhook; `webhook` and `github.organizations` then do not apply",
+    defaultText: 'none: make one',
+  },
   { fields: ['codeRun.group', 'codeRun.version', 'codeRun.kind', 'codeRun.plural'], meaning: 'the CodeRun resource' },
+  {
+    fields: ['codeRun.phaseFrom', 'codeRun.finishedPhases'],
+    meaning:
+      'where a run records its phase, and the phases of a finished run: history, never cancelled; no phase yet is active; `[]`: every run is active',
+  },
   { fields: ['qaSelector.key', 'qaSelector.values'], meaning: 'QA agents: `key in (values)`' },
   { fields: ['implementationAgent.key', 'implementationAgent.value'], meaning: 'always excluded: `key!=value` is part of the selector' },
   { fields: ['taskIdLabel'], meaning: 'the Job adds `<taskIdLabel>=<id>` to every selection' },
+  {
+    fields: ['repositoryScope.from', 'repositoryScope.format', 'repositoryScope.host'],
+    meaning:
+      'where each CodeRun names its repository (`label:`, `annotation:` or `field:`), and how: a template with `{owner}` and `{name}`, or `github` for any GitHub spelling of a repository on `host`',
+    defaultText: '`""` (one repository) / `{name}` / the web host of `github.graphqlUrl`',
+  },
   { fields: ['github.repositories'], meaning: '`owner/name` accepted by the Sensor and the Job' },
   {
     fields: ['github.organizations'],
@@ -147,10 +164,18 @@ const JOB_ENV_ROWS: EnvRow[] = [
     meaning: 'comma-separated `owner/name` or `owner/*`; anything else is bad input',
   },
   {
-    names: [STATIC_ENV.repositoryFrom, STATIC_ENV.repositoryFormat],
+    names: [STATIC_ENV.repositoryFrom, STATIC_ENV.repositoryFormat, STATIC_ENV.repositoryHost],
     setBy: 'config',
-    meaning: "where each CodeRun names its repository, and how; a label's term joins the selector",
+    meaning:
+      "where each CodeRun names its repository, and how (`github`: any GitHub spelling on the host, by default the web host of `github.graphqlUrl`); a label's term joins the selector",
     from: ['repositoryScope.from', 'repositoryScope.format'],
+  },
+  {
+    names: [STATIC_ENV.phaseFrom, STATIC_ENV.finishedPhases],
+    setBy: 'config',
+    meaning:
+      'where a run records its phase, and the comma-separated phases of a finished run (kept, reason `finished`); empty location: every run is active',
+    from: ['codeRun.phaseFrom', 'codeRun.finishedPhases'],
   },
   {
     names: [STATIC_ENV.labelReady, STATIC_ENV.labelRemediation, STATIC_ENV.labelRemediationColor, STATIC_ENV.labelRemediationDescription],

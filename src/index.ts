@@ -13,9 +13,16 @@ export {
   JobMode,
   RemediationJobProps,
   RepositoryScopeOptions,
+  RunPhaseOptions,
   TransitionLabels,
 } from './constructs/remediation-job-props';
-export { BotLoginCase, RemediationSensor, RemediationSensorProps, TriggerRetry } from './constructs/remediation-sensor';
+export {
+  BotLoginCase,
+  EventSourceReference,
+  RemediationSensor,
+  RemediationSensorProps,
+  TriggerRetry,
+} from './constructs/remediation-sensor';
 export { ScopeAdmissionPolicy, ScopeAdmissionPolicyProps } from './constructs/scope-admission-policy';
 export {
   AgentCancellationConfig,
@@ -30,3 +37,4 @@ export { ConfigError, loadConfigFile, resolveConfig } from './config/resolve-con
 export { DEFAULTS } from './config/defaults';
 export { ImplementationAgent, QaSelector } from './config/safety-rules';
 export { EXIT, RemediationMode } from './contract/env';
+export { GITHUB_SPELLING } from './contract/repository-scope';

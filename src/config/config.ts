@@ -88,6 +88,17 @@ export interface AgentCancellationConfig {
   readonly eventsNamespace?: string;
   /** EventBus the EventSource and Sensor use. @default DEFAULTS.eventBusName */
   readonly eventBusName?: string;
+  /**
+   * An EventSource already in `eventsNamespace` that delivers the organization's webhooks (every event type),
+   * for the Sensor to subscribe to: then no EventSource, Service or second webhook is made, and `webhook` and
+   * `github.organizations` do not apply. Both fields or neither. @default DEFAULTS.existingEventSource (none: make one)
+   */
+  readonly existingEventSource?: {
+    /** Its `metadata.name`. */
+    readonly name?: string;
+    /** The event name its `github` entry has, the key under `spec.github`. */
+    readonly eventName?: string;
+  };
   /** `observe` decides and records without changing anything (shadow mode). @default DEFAULTS.mode */
   readonly mode?: RemediationMode | 'enforce' | 'observe';
   /** The CodeRun custom resource. @default DEFAULTS.codeRun */
@@ -96,6 +107,13 @@ export interface AgentCancellationConfig {
     readonly version?: string;
     readonly kind?: string;
     readonly plural?: string;
+    /** `label:<key>`, `annotation:<key>` or `field:<path>`: where a run records its phase. @default DEFAULTS.codeRun.phaseFrom */
+    readonly phaseFrom?: string;
+    /**
+     * Phases of a finished run, which is history and never cancelled; a run with no phase yet is active. Empty:
+     * every run is active. @default DEFAULTS.codeRun.finishedPhases
+     */
+    readonly finishedPhases?: string[];
   };
   /** QA agents to cancel, as `key in (values)`; the task-id term is always added. @default DEFAULTS.qaSelector */
   readonly qaSelector?: Partial<QaSelector>;
@@ -110,8 +128,13 @@ export interface AgentCancellationConfig {
   readonly repositoryScope?: {
     /** `label:<key>`, `annotation:<key>` or `field:<path>`; empty: a single repository. @default DEFAULTS.repositoryScope.from */
     readonly from?: string;
-    /** How the value spells `owner/name`, with `{owner}` and `{name}`. @default DEFAULTS.repositoryScope.format */
+    /**
+     * How the value spells `owner/name`: with `{owner}` and `{name}`, or `github` for any spelling GitHub and git
+     * use (`owner/name`, its https or ssh URL, with or without `.git`, any case). @default DEFAULTS.repositoryScope.format
+     */
     readonly format?: string;
+    /** The GitHub host of the URLs that the `github` format reads. @default - the web host of `github.graphqlUrl` (github.com) */
+    readonly host?: string;
   };
   readonly github?: {
     /** `owner/name` of every repository served, or `owner/*` for all of an owner's. @default DEFAULTS.github.repositories */

@@ -3,7 +3,7 @@ import * as path from 'path';
 import Ajv, { ErrorObject } from 'ajv';
 import * as YAML from 'yaml';
 import { parseLocation } from '../contract/location';
-import { scopeIssues } from '../contract/repository-scope';
+import { scopeIssues, webHost } from '../contract/repository-scope';
 import { AgentCancellationConfig, ResolvedConfig } from './config';
 import { DEFAULTS } from './defaults';
 import { packageRoot } from './package-root';
@@ -76,11 +76,12 @@ function semanticIssues(c: ResolvedConfig): string[] {
     ...deadlineIssues(c.job, 'job.activeDeadlineSeconds'),
     ...scopeIssues(
       c.github.repositories,
-      { from: parseLocation(c.repositoryScope.from), format: c.repositoryScope.format },
+      { from: parseLocation(c.repositoryScope.from), format: c.repositoryScope.format, host: c.repositoryScope.host },
       'repositoryScope',
     ),
   ];
-  for (const repository of c.github.repositories) {
+  // An existing EventSource serves whatever webhook it serves; only our own is checked against the allowlist.
+  for (const repository of c.existingEventSource.name ? [] : c.github.repositories) {
     const owner = repository.split('/')[0].toLowerCase();
     if (repository.endsWith('/*') && !c.github.organizations.some((o) => o.toLowerCase() === owner)) {
       issues.push(
@@ -96,6 +97,27 @@ function semanticIssues(c: ResolvedConfig): string[] {
     issues.push('webhook.endpoint: "/" (expected a dedicated path such as "/agent-cancellation/github")');
   }
   return issues;
+}
+
+/**
+ * An existing EventSource named by half, or beside settings only an EventSource of our own would use (a webhook
+ * other than the default one, organizations), which would be ignored.
+ */
+function eventSourceIssues(input: AgentCancellationConfig): string[] {
+  const existing = input.existingEventSource;
+  if (!existing) return [];
+  if (!existing.name !== !existing.eventName) {
+    return [`existingEventSource: ${JSON.stringify(existing)} needs both name and eventName, or neither`];
+  }
+  if (!existing.name) return [];
+  const owned = [
+    // Compared as JSON: a resolved configuration given again carries the default webhook, which is no choice.
+    JSON.stringify(withDefaults(DEFAULTS.webhook, input.webhook)) !== JSON.stringify(DEFAULTS.webhook) && 'webhook',
+    input.github?.organizations?.length && 'github.organizations',
+  ].filter(Boolean);
+  return owned.map(
+    (f) => `${f}: set while existingEventSource names ${existing.name}/${existing.eventName}, whose webhook is not made here`,
+  );
 }
 
 /** `github.app` and `github.tokenSecret` both set by the user: the default token Secret never counts. */
@@ -130,14 +152,19 @@ export function resolveConfig(input: unknown, source = 'configuration'): Resolve
       (validate.errors ?? []).map((e) => describe(e, input)),
     );
   }
-  const credentials = credentialIssues(candidate);
-  if (credentials.length) throw new ConfigError(source, credentials);
+  const early = [...credentialIssues(candidate), ...eventSourceIssues(candidate)];
+  if (early.length) throw new ConfigError(source, early);
   // An App replaces the default token Secret: only one credential reaches the Job.
   const defaults = (candidate as AgentCancellationConfig).github?.app
     ? { ...DEFAULTS, github: { ...DEFAULTS.github, tokenSecret: undefined } }
     : DEFAULTS;
   const withEvents = withDefaults(defaults, candidate) as Omit<ResolvedConfig, 'eventsNamespace'> & AgentCancellationConfig;
-  const resolved = { ...withEvents, eventsNamespace: withEvents.eventsNamespace ?? withEvents.namespace } as ResolvedConfig;
+  const scope = withEvents.repositoryScope;
+  const resolved = {
+    ...withEvents,
+    eventsNamespace: withEvents.eventsNamespace ?? withEvents.namespace,
+    repositoryScope: { ...scope, host: scope.host || webHost(withEvents.github.graphqlUrl) },
+  } as ResolvedConfig;
   const issues = semanticIssues(resolved);
   if (issues.length) throw new ConfigError(source, issues);
   return resolved;

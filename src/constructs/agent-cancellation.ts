@@ -2,13 +2,13 @@ import { Chart, ChartProps, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { AgentCancellationConfig, ResolvedConfig } from '../config/config';
 import { resolveConfig } from '../config/resolve-config';
-import { GitHubPushEventSource } from './github-push-event-source';
+import { GitHubPushEventSource, GitHubPushEventSourceProps } from './github-push-event-source';
 import { RemediationMode } from '../contract/env';
 import { CodeRunLocation } from './code-run-location';
 import { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './reconciler-cron-job';
 import { RemediationJob } from './remediation-job';
 import { JobMode, RemediationJobProps } from './remediation-job-props';
-import { BotLoginCase, RemediationSensor, RemediationSensorProps } from './remediation-sensor';
+import { BotLoginCase, EventSourceReference, RemediationSensor, RemediationSensorProps } from './remediation-sensor';
 import { ScopeAdmissionPolicy } from './scope-admission-policy';
 
 export interface AgentCancellationProps extends ChartProps {
@@ -21,7 +21,8 @@ export interface AgentCancellationProps extends ChartProps {
  * that cancels one task's QA CodeRuns and flips the PR's labels, with the admission policy that confines it.
  */
 export class AgentCancellation extends Chart {
-  public readonly eventSource: GitHubPushEventSource;
+  /** Absent when `existingEventSource` names one the cluster has. */
+  public readonly eventSource?: GitHubPushEventSource;
   public readonly sensor: RemediationSensor;
   public readonly job: RemediationJob;
   /** Absent when `reconciler.enabled` is false. */
@@ -41,18 +42,9 @@ export class AgentCancellation extends Chart {
       });
     }
     if (c.reconciler.enabled) this.reconciler = new ReconcilerCronJob(this, 'Reconciler', reconcilerProps(c, this.job));
-    this.eventSource = new GitHubPushEventSource(this, 'EventSource', {
-      namespace: c.eventsNamespace,
-      name: `${c.name}-github`,
-      // An organization-wide webhook delivers every repository's pushes; the Sensor keeps the allowlist.
-      ...(c.github.organizations.length ? { organizations: c.github.organizations } : { repositories: c.github.repositories }),
-      webhookSecret: c.webhook.secret,
-      port: c.webhook.port,
-      endpoint: c.webhook.endpoint,
-      url: c.webhook.url,
-      eventBusName: c.eventBusName,
-    });
-    this.sensor = new RemediationSensor(this, 'Sensor', sensorProps(c, this.eventSource, this.job));
+    const existing = c.existingEventSource.name ? c.existingEventSource : undefined;
+    this.eventSource = existing ? undefined : new GitHubPushEventSource(this, 'EventSource', eventSourceProps(c));
+    this.sensor = new RemediationSensor(this, 'Sensor', sensorProps(c, existing ?? this.eventSource!, this.job));
   }
 }
 
@@ -62,13 +54,18 @@ function jobProps(c: ResolvedConfig): RemediationJobProps {
   return {
     namespace: c.namespace,
     name: c.name,
-    codeRun: c.codeRun,
+    codeRun: { group: c.codeRun.group, version: c.codeRun.version, plural: c.codeRun.plural },
     qaSelector: c.qaSelector,
     implementationAgent: c.implementationAgent,
     taskIdLabel: c.taskIdLabel,
     repositoryScope: c.repositoryScope.from
-      ? { location: CodeRunLocation.parse('repositoryScope.from', c.repositoryScope.from)!, format: c.repositoryScope.format }
+      ? {
+          location: CodeRunLocation.parse('repositoryScope.from', c.repositoryScope.from)!,
+          format: c.repositoryScope.format,
+          host: c.repositoryScope.host,
+        }
       : undefined,
+    runPhase: { location: CodeRunLocation.parse('codeRun.phaseFrom', c.codeRun.phaseFrom), finished: c.codeRun.finishedPhases },
     repositories: c.github.repositories,
     labels: {
       readyForQa: c.github.readyForQaLabel,
@@ -117,7 +114,21 @@ function reconcilerProps(c: ResolvedConfig, job: RemediationJob): ReconcilerCron
   };
 }
 
-function sensorProps(c: ResolvedConfig, eventSource: GitHubPushEventSource, job: RemediationJob): RemediationSensorProps {
+function eventSourceProps(c: ResolvedConfig): GitHubPushEventSourceProps {
+  return {
+    namespace: c.eventsNamespace,
+    name: `${c.name}-github`,
+    // An organization-wide webhook delivers every repository's pushes; the Sensor keeps the allowlist.
+    ...(c.github.organizations.length ? { organizations: c.github.organizations } : { repositories: c.github.repositories }),
+    webhookSecret: c.webhook.secret,
+    port: c.webhook.port,
+    endpoint: c.webhook.endpoint,
+    url: c.webhook.url,
+    eventBusName: c.eventBusName,
+  };
+}
+
+function sensorProps(c: ResolvedConfig, eventSource: EventSourceReference, job: RemediationJob): RemediationSensorProps {
   return {
     namespace: c.eventsNamespace,
     name: `${c.name}-sensor`,

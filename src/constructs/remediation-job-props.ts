@@ -3,8 +3,8 @@ import { GitHubAppConfig, SecretRef } from '../config/config';
 import { labelDescriptionLimit } from '../config/resolve-config';
 import { DEFAULTS } from '../config/defaults';
 import { deadlineIssues, ImplementationAgent, QaSelector, selectorIssues } from '../config/safety-rules';
-import { RemediationMode } from '../contract/env';
-import { scopeIssues } from '../contract/repository-scope';
+import { PHASE, RemediationMode } from '../contract/env';
+import { scopeIssues, webHost } from '../contract/repository-scope';
 import { CodeRunLocation } from './code-run-location';
 import { OrderingOptions } from './ordering-options';
 import { checkInteger, enumValue, wholeMillis, wholeSeconds } from './prop-checks';
@@ -37,10 +37,21 @@ export interface RepositoryScopeOptions {
   readonly location: CodeRunLocation;
   /**
    * How its value spells the repository, `{owner}` and `{name}` standing for the parts, e.g.
-   * `https://github.com/{owner}/{name}` for a URL. Without `{owner}`, the repositories' single owner.
+   * `https://github.com/{owner}/{name}` for a URL. Without `{owner}`, the repositories' single owner. Or
+   * `GITHUB_SPELLING` (`github`): any spelling GitHub and git use for a repository of `host`.
    * @default DEFAULTS.repositoryScope.format
    */
   readonly format?: string;
+  /** The GitHub host whose URLs `GITHUB_SPELLING` reads. @default - the web host of `githubGraphqlUrl` (github.com) */
+  readonly host?: string;
+}
+
+/** Which CodeRuns are finished: history, kept whatever the event, since deleting one takes its record and logs. */
+export interface RunPhaseOptions {
+  /** Where a run records its phase. @default CodeRunLocation.parse('codeRun.phaseFrom', DEFAULTS.codeRun.phaseFrom) */
+  readonly location?: CodeRunLocation;
+  /** The phases of a finished run; a run with no phase yet is active. Empty: every run is active. @default DEFAULTS.codeRun.finishedPhases */
+  readonly finished?: string[];
 }
 
 /** Where the Job's script comes from. */
@@ -72,6 +83,8 @@ export interface RemediationJobProps {
    * @default - none: `repositories` must be one repository, and every CodeRun is its
    */
   readonly repositoryScope?: RepositoryScopeOptions;
+  /** Which runs are finished, and so never cancelled. @default - `status.phase`, finished when DEFAULTS.codeRun.finishedPhases */
+  readonly runPhase?: RunPhaseOptions;
   /** The PR labels the Job swaps, and how it creates the remediation label. */
   readonly labels: TransitionLabels;
   /** Secret holding the GitHub token; exclusive with `githubApp`. @default - none: `githubApp` must be set */
@@ -160,8 +173,20 @@ export function checkedProps(props: RemediationJobProps) {
       `labels.remediationDescription: ${JSON.stringify(description)} has ${[...description].length} characters; GitHub allows at most ${limit}`,
     );
   }
-  const scope = { from: props.repositoryScope?.location, format: props.repositoryScope?.format ?? DEFAULTS.repositoryScope.format };
+  const scope = {
+    from: props.repositoryScope?.location,
+    format: props.repositoryScope?.format ?? DEFAULTS.repositoryScope.format,
+    host: props.repositoryScope?.host ?? webHost(props.githubGraphqlUrl ?? DEFAULTS.github.graphqlUrl),
+  };
   const scopeProblems = scopeIssues(props.repositories, scope, 'repositoryScope');
   if (scopeProblems.length) throw new Error(scopeProblems.join('; '));
-  return { mode, nodeImage, remediationMode, optOutLabel, deadlines, times, scope };
+  return { mode, nodeImage, remediationMode, optOutLabel, deadlines, times, scope, phase: runPhase(props.runPhase) };
+}
+
+function runPhase(options: RunPhaseOptions = {}) {
+  const finished = options.finished ?? DEFAULTS.codeRun.finishedPhases;
+  const bad = finished.find((p) => !PHASE.test(p));
+  if (bad !== undefined)
+    throw new Error(`runPhase.finished: ${JSON.stringify(bad)} is not a phase name (a letter, then letters, digits, - or _)`);
+  return { location: options.location ?? CodeRunLocation.parse('codeRun.phaseFrom', DEFAULTS.codeRun.phaseFrom)!, finished };
 }

@@ -112,7 +112,7 @@ export class RemediationJob extends Construct {
   /** The installation's settings, the run's id and the credentials: the env every pod of this bundle shares. */
   private installationEnv(
     props: RemediationJobProps,
-    { scope, deadlines, times, remediationMode, optOutLabel }: CheckedProps,
+    { scope, deadlines, times, remediationMode, optOutLabel, phase }: CheckedProps,
   ): k8s.EnvVar[] {
     const installation = encodeEnv(
       INSTALLATION_FIELDS,
@@ -126,6 +126,9 @@ export class RemediationJob extends Construct {
         allowedRepositories: props.repositories,
         repositoryFrom: scope.from,
         repositoryFormat: scope.format,
+        repositoryHost: scope.host,
+        phaseFrom: phase.location,
+        finishedPhases: phase.finished,
         labelReady: props.labels.readyForQa,
         labelRemediation: props.labels.remediation,
         labelRemediationColor: props.labels.remediationColor,

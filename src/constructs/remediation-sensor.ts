@@ -6,7 +6,6 @@ import { DEFAULTS } from '../config/defaults';
 import { eventSources, EventValues } from './event-parameters';
 import { SHA } from '../contract/env';
 import { branchRefRegex, branchRegex, exactAlternation, NULL_SHA, repositoryAlternation } from '../contract/filters';
-import { GitHubPushEventSource } from './github-push-event-source';
 import { EVENT_ENV, PR_ACTIONS } from '../contract/env';
 import { enumValue, wholeSeconds } from './prop-checks';
 import { PART_OF } from './common-labels';
@@ -30,13 +29,24 @@ export interface TriggerRetry {
   readonly jitter?: number;
 }
 
+/**
+ * The EventSource event a Sensor subscribes to: a GitHubPushEventSource, or one the cluster already has, such as
+ * an organization's EventSource delivering every event type (the Sensor checks `X-GitHub-Event` either way).
+ */
+export interface EventSourceReference {
+  /** The EventSource's `metadata.name`, in the Sensor's namespace. */
+  readonly name: string;
+  /** The key of its `github` entry. */
+  readonly eventName: string;
+}
+
 export interface RemediationSensorProps {
   /** Namespace of the Sensor and its ServiceAccount; it needs an EventBus. */
   readonly namespace: string;
   /** Name of the Sensor and its ServiceAccount. */
   readonly name: string;
-  /** The EventSource whose event delivers GitHub pushes and pull_request events. */
-  readonly eventSource: GitHubPushEventSource;
+  /** The EventSource event that delivers GitHub pushes and pull_request events. */
+  readonly eventSource: EventSourceReference;
   /** `owner/name` of each accepted repository (GitHub compares them case-insensitively, and so does the filter). */
   readonly repositories: string[];
   /** `sender.login` of the implementation bot, matched whole. */

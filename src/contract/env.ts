@@ -7,6 +7,7 @@
 import { canonicalTaskId } from './filters';
 import { LABEL_KEY } from './labels';
 import { formatLocation, ObjectLocation, parseLocation } from './location';
+import { GITHUB_SPELLING, HOST } from './repository-scope';
 
 /**
  * How the Job and the reconciler act. `observe` (shadow mode) runs every decision against the real cluster and
@@ -118,6 +119,8 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HTTP_URL = /^https?:\/\/\S+$/;
 /** A commit SHA: SHA-1, or SHA-256 for repositories that use it; one source for the Sensor's (Go RE2) filter and the Job. */
 export const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/** A CodeRun phase as controllers write it: `Running`, `Succeeded`, … */
+export const PHASE = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** GitHub's `owner/name`. */
 export const REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
 /** An allowlist entry: a repository, or `owner/*` for every repository of an owner. */
@@ -170,8 +173,17 @@ export const INSTALLATION_FIELDS = {
   allowedRepositories: field('AC_ALLOWED_REPOSITORIES', list(text('owner/name or owner/*', REPOSITORY_OR_OWNER), true)),
   /** Where a CodeRun names its repository; empty: the installation serves one repository. */
   repositoryFrom: field('AC_REPOSITORY_FROM', LOCATION),
-  /** How that value spells `owner/name`, with `{owner}` and `{name}`. */
-  repositoryFormat: field('AC_REPOSITORY_FORMAT', text('a format with {name}', /\{name\}/, true)),
+  /** How that value spells `owner/name`: with `{owner}` and `{name}`, or any GitHub spelling (GITHUB_SPELLING). */
+  repositoryFormat: field(
+    'AC_REPOSITORY_FORMAT',
+    text(`a format with {name}, or ${GITHUB_SPELLING}`, new RegExp(`\\{name\\}|^${GITHUB_SPELLING}$`), true),
+  ),
+  /** The GitHub host whose URLs GITHUB_SPELLING reads. */
+  repositoryHost: field('AC_REPOSITORY_HOST', text('a host name', HOST)),
+  /** Where a CodeRun records its phase; empty: every run is active. */
+  phaseFrom: field('AC_PHASE_FROM', LOCATION),
+  /** Phases of a finished run: history, never cancelled. */
+  finishedPhases: field('AC_FINISHED_PHASES', list(text('a phase', PHASE))),
   labelReady: field('AC_LABEL_READY', text('a label name')),
   labelRemediation: field('AC_LABEL_REMEDIATION', text('a label name')),
   labelRemediationColor: field('AC_LABEL_REMEDIATION_COLOR', text('a 6-digit hex colour', /^[0-9a-fA-F]{6}$/)),

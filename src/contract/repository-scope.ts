@@ -9,8 +9,32 @@ import { ObjectLocation, readLocation } from './location';
 export interface RepositoryScope {
   /** Where each CodeRun names its repository; undefined when the installation serves a single repository. */
   readonly from?: ObjectLocation;
-  /** How the value there spells the repository: `{owner}` and `{name}` stand for its parts, e.g. `{name}`. */
+  /**
+   * How the value there spells the repository: `{owner}` and `{name}` stand for its parts, e.g. `{name}`; or
+   * GITHUB_SPELLING, any way GitHub and git write it.
+   */
   readonly format: string;
+  /** The GitHub host of the repositories' URLs, for GITHUB_SPELLING (`github.com`, or an Enterprise host). */
+  readonly host: string;
+}
+
+/**
+ * The format that reads every spelling of a repository on `host`: `owner/name`, `https://host/owner/name` with or
+ * without `.git` or a trailing `/`, `git@host:owner/name.git`, `ssh://git@host/owner/name.git`, in any case. The
+ * platform writes `spec.repositoryUrl` both as `owner/name` and as a URL, so a template would miss one of them.
+ */
+export const GITHUB_SPELLING = 'github';
+
+/** A host name (`github.com`, `ghe.example.com`), lower case. */
+export const HOST = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
+
+/**
+ * The web host of a GitHub GraphQL endpoint: `api.github.com` and GHE.com's `api.<sub>.ghe.com` serve their host
+ * without `api.`; GitHub Enterprise Server serves `https://<host>/api/graphql`.
+ */
+export function webHost(graphqlUrl: string): string {
+  const host = new URL(graphqlUrl).hostname.toLowerCase();
+  return host.startsWith('api.') ? host.slice(4) : host;
 }
 
 const OWNER = '[A-Za-z0-9][A-Za-z0-9-]{0,38}';
@@ -44,7 +68,16 @@ export function scopeIssues(allowed: readonly string[], scope: RepositoryScope, 
     }
     return issues;
   }
-  if (!scope.format.includes('{name}')) issues.push(`${field}.format: ${JSON.stringify(scope.format)} must contain {name}`);
+  if (scope.format === GITHUB_SPELLING) {
+    if (scope.from.kind === 'label') {
+      issues.push(`${field}.format: ${JSON.stringify(scope.format)} cannot be read from a label (a label value holds no "/")`);
+    }
+    if (!HOST.test(scope.host)) issues.push(`${field}.host: ${JSON.stringify(scope.host)} is not a host name`);
+    return issues;
+  }
+  if (!scope.format.includes('{name}')) {
+    issues.push(`${field}.format: ${JSON.stringify(scope.format)} must contain {name}, or be ${JSON.stringify(GITHUB_SPELLING)}`);
+  }
   if (!scope.format.includes('{owner}') && owners(allowed).length > 1) {
     issues.push(`${field}.format: ${JSON.stringify(scope.format)} has no {owner} while several owners are allowed`);
   }
@@ -67,13 +100,22 @@ export function scopeSelector(scope: RepositoryScope, repository: string): strin
 
 const patterns = new Map<string, RegExp>();
 
-/** The format as a regular expression with `owner` and `name` groups, compiled once per format. */
-function formatPattern(format: string): RegExp {
-  let re = patterns.get(format);
+/**
+ * The format as a regular expression with `owner` and `name` groups, compiled once per format and host. The name
+ * of GITHUB_SPELLING is lazy so that a `.git` suffix is not read as part of it.
+ */
+function formatPattern(scope: RepositoryScope): RegExp {
+  const key = `${scope.format}\n${scope.host}`;
+  let re = patterns.get(key);
   if (!re) {
-    const pattern = escapeRegExp(format).replace('\\{owner\\}', `(?<owner>${OWNER})`).replace('\\{name\\}', `(?<name>${NAME})`);
+    const parts = `(?<owner>${OWNER})/(?<name>${NAME}?)`;
+    const host = escapeRegExp(scope.host);
+    const pattern =
+      scope.format === GITHUB_SPELLING
+        ? `(?:(?:https?://(?:[^@/\\s]+@)?${host}(?::[0-9]+)?/|ssh://git@${host}(?::[0-9]+)?/|git@${host}:))?${parts}(?:\\.git)?/?`
+        : escapeRegExp(scope.format).replace('\\{owner\\}', `(?<owner>${OWNER})`).replace('\\{name\\}', `(?<name>${NAME})`);
     re = new RegExp(`^${pattern}$`, 'i');
-    patterns.set(format, re);
+    patterns.set(key, re);
   }
   return re;
 }
@@ -88,8 +130,11 @@ export function runRepository(run: Parameters<typeof readLocation>[0], scope: Re
   if (!scope.from) return { repository: allowed[0].toLowerCase() };
   const value = readLocation(run, scope.from);
   if (value === undefined) return { unreadable: `no ${scope.from.kind} ${scope.from.key}` };
-  const m = formatPattern(scope.format).exec(value);
-  if (!m?.groups) return { unreadable: `${scope.from.kind} ${scope.from.key}=${JSON.stringify(value)} does not match ${scope.format}` };
+  const m = formatPattern(scope).exec(value);
+  if (!m?.groups) {
+    const spelling = scope.format === GITHUB_SPELLING ? `a repository of ${scope.host}` : scope.format;
+    return { unreadable: `${scope.from.kind} ${scope.from.key}=${JSON.stringify(value)} does not match ${spelling}` };
+  }
   const repository = `${m.groups.owner ?? owners(allowed)[0]}/${m.groups.name}`.toLowerCase();
   return allows(allowed, repository) ? { repository } : { unreadable: `${repository} is not an allowed repository` };
 }

@@ -142,7 +142,7 @@ function readCredentials(env: Env): Pick<StaticInput, 'token' | 'app'> {
 function readStatic(env: Env): StaticInput {
   const { githubToken: _credentials, ...fields } = INSTALLATION_FIELDS;
   const v = decoded(() => decodeEnv(fields, env));
-  const scope = { from: v.repositoryFrom, format: v.repositoryFormat };
+  const scope = { from: v.repositoryFrom, format: v.repositoryFormat, host: v.repositoryHost };
   const issues = scopeIssues(v.allowedRepositories, scope, 'repository scope');
   if (v.allowedRepositories.length === 0) issues.push(`${INSTALLATION_FIELDS.allowedRepositories.name} is empty`);
   if (issues.length) throw new BadInputError(issues.join('; '));
@@ -167,7 +167,11 @@ function readStatic(env: Env): StaticInput {
     leaseDurationSeconds: v.leaseDurationSeconds,
     lockWaitSeconds: v.lockWaitSeconds,
     skipExitCode: v.skipExitCode,
-    ordering: { clockSkewMs: v.clockSkewSeconds * 1000, revision: v.revisionFrom },
+    ordering: {
+      clockSkewMs: v.clockSkewSeconds * 1000,
+      revision: v.revisionFrom,
+      phase: v.phaseFrom && { from: v.phaseFrom, finished: v.finishedPhases },
+    },
     mode: v.mode,
     optOutLabel: v.optOutLabel,
   };

@@ -79,7 +79,10 @@ interface BusConsumer {
 }
 
 export interface ArgoStackOptions {
+  /** The EventBus's and the Sensor's namespace. */
   readonly namespace: string;
+  /** Where the Sensor creates its Jobs, and the test node runs their Pods. @default namespace */
+  readonly jobNamespace?: string;
   readonly eventSource: Record<string, any>;
   readonly sensor: Record<string, any>;
   readonly webhookSecret: { name: string; key: string; value: string };
@@ -254,7 +257,8 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
     const webhook = Object.values<any>(o.eventSource.spec.github)[0].webhook;
     const webhookUrl = `http://${nsIp}:${webhook.port}${webhook.endpoint}`;
     // The Jobs the Sensor creates run as in a cluster: the Job controller makes their Pods, the test node runs them.
-    const node = await startNode([o.namespace]);
+    const jobNamespace = o.jobNamespace ?? o.namespace;
+    const node = await startNode([jobNamespace]);
     stops.push(node.stop);
     const stack: ArgoStack = {
       webhookUrl,
@@ -269,7 +273,7 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
         (
           await admin().request(
             'GET',
-            `/apis/batch/v1/namespaces/${o.namespace}/jobs?labelSelector=app.kubernetes.io%2Fcomponent%3Dremediation-job`,
+            `/apis/batch/v1/namespaces/${jobNamespace}/jobs?labelSelector=app.kubernetes.io%2Fcomponent%3Dremediation-job`,
           )
         ).body.items.map((j: any) => j.metadata.name),
       deliver: (event, id, payload, secret) => post(webhookUrl, event, id, JSON.stringify(payload), secret),

@@ -301,6 +301,7 @@ export function codeRun(
     apiVersion: `${preset.group}/v1`,
     kind: 'CodeRun',
     metadata: { generateName: `cto-t${taskId}-${STAGE[agent]}-`, namespace, labels: { ...preset.labels(agent, taskId), ...labels } },
+    // Every field the platform's CRD requires (test/fixtures/crds/coderun.yaml); `service` is the workspace id.
     spec: {
       taskId,
       service: 'cto',
@@ -308,6 +309,7 @@ export function codeRun(
       docsRepositoryUrl: 'https://github.com/5dlabs/cto',
       workingDirectory: '.',
       model: 'test-model',
+      githubApp: `5DLabs-${CAPITAL[agent]}`,
     },
   };
 }
@@ -327,19 +329,33 @@ export async function seedCodeRuns(
 }
 
 /**
- * Runs of `tasks` in another repository of the organization: named `<name>-t<task>-<stage>-…`, naming the
- * repository in `spec.repositoryUrl` and, for the platform's preset, in the `service` label.
+ * Runs of `tasks` of `repository`: named `<name>-t<task>-<stage>-…`, with the same `service` label as every run
+ * of the workspace. The repository is in `spec.repositoryUrl`: for the platform's preset as its play template
+ * writes it (`owner/name`), for the card's as a URL (its scope's format); `spelling` overrides it.
  */
-export async function seedRepositoryRuns(namespace: string, preset: 'card' | 'cto', repository: string, tasks: number[]): Promise<void> {
+export async function seedRepositoryRuns(
+  namespace: string,
+  preset: 'card' | 'cto',
+  repository: string,
+  tasks: number[],
+  spelling: string = preset === 'cto' ? repository : `https://github.com/${repository}`,
+): Promise<void> {
   const name = repository.split('/')[1];
   for (const t of tasks) {
     for (const agent of ['rex', 'cleo', 'tess'] as const) {
-      const run = codeRun(namespace, PRESETS[preset], t, agent, preset === 'cto' ? { service: name } : {});
+      const run = codeRun(namespace, PRESETS[preset], t, agent);
       run.metadata.generateName = run.metadata.generateName.replace(/^cto-/, `${name}-`);
-      run.spec.repositoryUrl = `https://github.com/${repository}`;
+      run.spec.repositoryUrl = spelling;
       await admin().create(run);
     }
   }
+}
+
+/** Records `phase` in a run's status, as the platform's controller does (through the status subresource). */
+export async function setPhase(namespace: string, group: string, name: string, phase: string): Promise<void> {
+  const path = `/apis/${group}/v1/namespaces/${namespace}/coderuns/${name}/status`;
+  const r = await admin().request('PATCH', path, { status: { phase } }, 'application/merge-patch+json');
+  if (r.status !== 200) throw new Error(`status of coderun ${name}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
 }
 
 /** Every CodeRun in `namespace`, as "task-agentLabel" keys, for before/after comparisons. */

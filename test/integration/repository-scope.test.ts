@@ -1,14 +1,15 @@
 /**
  * One organization, many repositories, against the real kube-apiserver and the GitHub test server: every
  * project numbers its tasks from 1, so a push, a PR event or a reconciler pass for a task of one repository
- * must touch that repository's runs only. Both presets: the platform's scopes by the `service` label (the
- * apiserver filters), the card's here by the `spec.repositoryUrl` field (the Job filters).
+ * must touch that repository's runs only. Both presets scope by `spec.repositoryUrl`, and the Job filters what
+ * it lists: the platform's reads any GitHub spelling (its runs of both repositories share the workspace's
+ * `service` label, and name the repository `owner/name`), the card's a URL template.
  */
 import { AgentCancellationConfig } from '../../src';
 import { EXIT } from '../../src/contract/env';
 import { MANAGED_BY } from '../../src/contract/labels';
 import { leaseName, PR_LABEL, REPOSITORY_ANNOTATION, STATE_ANNOTATION } from '../../src/job/kube/lease';
-import { admin, seedRepositoryRuns } from '../harness/cluster';
+import { admin, codeRun, PRESETS, seedRepositoryRuns, setPhase } from '../harness/cluster';
 import { REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
 import { JobRun, runJob } from '../fixtures/run-job';
 
@@ -166,6 +167,43 @@ describe.each(['cto', 'card'] as const)('preset %s: the same task id in two repo
     const g = await gone(before, 20);
     expect(g.deleted).toEqual(g.pushed);
   });
+
+  test('a finished QA run is history: observe mode, the Job and the reconciler’s resync keep it, and say why', async () => {
+    await bothRepositories(30);
+    await bothRepositories(31);
+    const names = await w.names();
+    const finished = [qa(names, REPO, 30)[0], qa(names, OTHER, 31)[0]];
+    await setPhase(w.namespace, w.group, finished[0], 'Succeeded');
+    await setPhase(w.namespace, w.group, finished[1], 'Failed');
+    const running = qa(names, REPO, 30)[1];
+    await setPhase(w.namespace, w.group, running, 'Running');
+    const push = { taskId: '30', pushedAt: Math.ceil(Date.now() / 1000) + 6 };
+    const observed = await runJob(w.env(push, undefined, { AC_MODE: 'observe' }));
+    ok(observed);
+    expect(observed.logs.find((l) => l.step === 'cancel')).toMatchObject({
+      deleted: [running],
+      kept: [{ name: finished[0], why: 'finished' }],
+    });
+
+    ok(await runJob(w.env(push)));
+    // Rex pushes to the other repository's task 31; its webhook never arrives.
+    later(w, () => w.gh.push(OTHER, 'feature/task-31-implementation', 'd'.repeat(40), BOT));
+    ok(await w.reconcile(FAST));
+    const after = await w.names();
+    expect(names.filter((n) => !after.includes(n)).sort()).toEqual([running, qa(names, OTHER, 31)[1]].sort());
+    expect(after).toEqual(expect.arrayContaining(finished));
+  });
+});
+
+test('the CodeRun schema is enforced: a run without the githubApp the platform requires is refused', async () => {
+  const run = codeRun('default', PRESETS.cto, 1, 'tess');
+  delete run.spec.githubApp;
+  const r = await admin().request('POST', `/apis/${PRESETS.cto.group}/v1/namespaces/default/coderuns`, run);
+  expect([r.status, r.body.message]).toEqual([422, expect.stringContaining('spec.githubApp: Required value')]);
+  const bad = codeRun('default', PRESETS.cto, 1, 'tess');
+  bad.spec.runType = 'qa';
+  const r2 = await admin().request('POST', `/apis/${PRESETS.cto.group}/v1/namespaces/default/coderuns`, bad);
+  expect([r2.status, r2.body.message]).toEqual([422, expect.stringContaining('spec.runType: Unsupported value: "qa"')]);
 });
 
 /** A state Lease recording a finished push of `task`, as the Job leaves one. */

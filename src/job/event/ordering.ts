@@ -19,6 +19,17 @@ export interface OrderingRules {
   readonly clockSkewMs: number;
   /** When set, a run that records its revision is judged by it, whatever its age. */
   readonly revision?: ObjectLocation;
+  /**
+   * When set, a run whose phase is a finished one is history, kept whatever the event: deleting it would take its
+   * record, and through garbage collection its Pods and logs. A run with no phase yet is active.
+   */
+  readonly phase?: RunPhase;
+}
+
+/** Where a CodeRun records its phase, and the phases of a finished run. */
+export interface RunPhase {
+  readonly from: ObjectLocation;
+  readonly finished: readonly string[];
 }
 
 /** The push a decision is about, as GitHub reported it. */
@@ -30,7 +41,10 @@ export interface PushMark {
 
 export type RunVerdict =
   | { readonly stale: true; readonly why: 'older-revision' | 'created-before-push' }
-  | { readonly stale: false; readonly why: 'head-revision' | 'created-at-or-after-push' | 'within-clock-skew' | 'terminating' };
+  | {
+      readonly stale: false;
+      readonly why: 'head-revision' | 'created-at-or-after-push' | 'within-clock-skew' | 'terminating' | 'finished';
+    };
 
 /** The revision a run records, lower-cased; undefined when it records none. */
 export function revisionOf(run: KubeObject, source: ObjectLocation): string | undefined {
@@ -44,6 +58,7 @@ function isHead(revision: string, headSha: string): boolean {
 
 export function judgeRun(run: KubeObject, push: PushMark, rules: OrderingRules): RunVerdict {
   if (run.metadata.deletionTimestamp) return { stale: false, why: 'terminating' };
+  if (rules.phase && isFinished(run, rules.phase)) return { stale: false, why: 'finished' };
   const revision = rules.revision && revisionOf(run, rules.revision);
   if (revision !== undefined)
     return isHead(revision, push.headSha) ? { stale: false, why: 'head-revision' } : { stale: true, why: 'older-revision' };
@@ -54,12 +69,17 @@ export function judgeRun(run: KubeObject, push: PushMark, rules: OrderingRules):
   return { stale: true, why: 'created-before-push' };
 }
 
+function isFinished(run: KubeObject, phase: RunPhase): boolean {
+  const value = readLocation(run, phase.from);
+  return value !== undefined && phase.finished.includes(value);
+}
+
 /**
- * The rules for an event. A closed or draft PR makes stale every run that started before it, the head's too,
- * so only the time rule applies; a push also has the revision rule.
+ * The rules for an event. A closed or draft PR makes stale every active run that started before it, the head's
+ * too, so the revision rule is dropped; the time and phase rules hold for every event.
  */
 export function rulesFor(event: TriggerEvent | undefined, rules: OrderingRules): OrderingRules {
-  return (event ?? 'push') === 'push' ? rules : { clockSkewMs: rules.clockSkewMs };
+  return (event ?? 'push') === 'push' ? rules : { clockSkewMs: rules.clockSkewMs, phase: rules.phase };
 }
 
 /**

@@ -244,6 +244,9 @@ async function runSteps(run: EventRun, state: PrState): Promise<Outcome> {
   const observe = input.mode === RemediationMode.OBSERVE;
   const runs = `${cancel.deleted.length} QA CodeRun(s)${cancel.deleted.length ? ` (${cancel.deleted.join(', ')})` : ''}`;
   const labels = `labels ${relabel.result}${relabel.removed ? ` -${relabel.removed}` : ''}${relabel.added ? ` +${relabel.added}` : ''}`;
+  // Finished runs are named: history a push never touches, which an operator may look for.
+  const finished = cancel.kept.filter((k) => k.why === 'finished').map((k) => k.name);
+  const kept = `${cancel.kept.length}${finished.length ? ` (finished: ${finished.join(', ')})` : ''}`;
   await event(
     deps.kube,
     input.namespace,
@@ -251,8 +254,8 @@ async function runSteps(run: EventRun, state: PrState): Promise<Outcome> {
     'Normal',
     observe ? REASON.observed : REASON.done,
     observe
-      ? `PR #${pr.number}: ${provenance(state)}: observe mode, nothing changed: would cancel ${runs}, keep ${cancel.kept.length}, ${labels}`
-      : `PR #${pr.number}: ${provenance(state)}: ${runs} cancelled, ${cancel.kept.length} kept, ${labels}`,
+      ? `PR #${pr.number}: ${provenance(state)}: observe mode, nothing changed: would cancel ${runs}, keep ${kept}, ${labels}`
+      : `PR #${pr.number}: ${provenance(state)}: ${runs} cancelled, ${kept} kept, ${labels}`,
     deps.log,
   );
   const finish = { mode: input.mode, event: input.event, source: input.source, deleted: cancel.deleted.length, kept: cancel.kept.length };

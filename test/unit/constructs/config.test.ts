@@ -35,8 +35,11 @@ describe('configuration', () => {
     expect(c.namespace).toBe('cto');
     expect(c.codeRun.group).toBe('agents.platform');
     expect(qaSelectorString(c)).toBe('workflow-stage in (quality,security,testing),workflow-stage!=implementation');
-    expect(c.github).toMatchObject({ organizations: ['5dlabs'], repositories: ['5dlabs/*'], bots: ['rex-5dlabs[bot]'] });
-    expect(c.repositoryScope).toEqual({ from: 'label:service', format: '{name}' });
+    expect(c.github).toMatchObject({ organizations: [], repositories: ['5dlabs/*'], bots: ['rex-5dlabs[bot]'] });
+    // `service` is a workspace id shared by repositories: the repository is read from the URL the CRD requires.
+    expect(c.repositoryScope).toEqual({ from: 'field:spec.repositoryUrl', format: 'github', host: 'github.com' });
+    expect([c.eventsNamespace, c.existingEventSource]).toEqual(['automation', { name: 'github', eventName: 'org' }]);
+    expect(c.codeRun).toMatchObject({ phaseFrom: 'field:status.phase', finishedPhases: ['Succeeded', 'Failed'] });
   });
 
   test('resolving does not modify the input', () => {
@@ -73,8 +76,32 @@ describe('configuration', () => {
       { github: { remediationLabel: { description: 'x'.repeat(101) } } },
       `github.remediationLabel.description: "${'x'.repeat(101)}" must NOT have more than 100 characters`,
     ],
+    [{ codeRun: { phaseFrom: '' } }, 'codeRun.phaseFrom: "" must NOT have fewer than 1 characters'],
+    [{ codeRun: { phaseFrom: 'status.phase' } }, 'codeRun.phaseFrom: "status.phase" must match pattern'],
+    [{ codeRun: { finishedPhases: ['Done!'] } }, 'codeRun.finishedPhases[0]: "Done!" must match pattern'],
+    [{ existingEventSource: { name: 'github' } }, 'existingEventSource: {"name":"github"} needs both name and eventName, or neither'],
+    [
+      { existingEventSource: { name: 'github', eventName: 'org' }, webhook: { port: 12001 } },
+      'webhook: set while existingEventSource names github/org, whose webhook is not made here',
+    ],
+    [
+      { existingEventSource: { name: 'github', eventName: 'org' }, github: { organizations: ['5dlabs'] } },
+      'github.organizations: set while existingEventSource names github/org',
+    ],
+    [{ existingEventSource: { name: 'Not_A_Name', eventName: 'org' } }, 'existingEventSource.name: "Not_A_Name" must match pattern'],
   ])('rejects %j', (input, message) => {
     expect(issuesOf(input).join('\n')).toContain(message);
+  });
+
+  test('the GitHub host of the github format defaults to the web host of github.graphqlUrl', () => {
+    const scope = { from: 'field:spec.repositoryUrl', format: 'github' };
+    const host = (graphqlUrl?: string) => resolveConfig({ repositoryScope: scope, github: { graphqlUrl } }).repositoryScope.host;
+    expect([host(), host('https://api.acme.ghe.com/graphql'), host('https://GHE.example.com/api/graphql')]).toEqual([
+      'github.com',
+      'acme.ghe.com',
+      'ghe.example.com',
+    ]);
+    expect(resolveConfig({ repositoryScope: { ...scope, host: 'git.example.com' } }).repositoryScope.host).toBe('git.example.com');
   });
 
   test('an organization matches its repositories case-insensitively, as GitHub does', () => {
@@ -104,6 +131,15 @@ describe('configuration', () => {
         'repositoryScope.format: "{name}" has no {owner} while several owners are allowed',
       ],
       [{ ...several, repositoryScope: { from: 'spec.repositoryUrl' } }, 'repositoryScope.from: "spec.repositoryUrl" must match pattern'],
+      [
+        { ...several, repositoryScope: { from: 'label:service', format: 'github' } },
+        'repositoryScope.format: "github" cannot be read from a label',
+      ],
+      [
+        { ...several, repositoryScope: { from: 'field:spec.repositoryUrl', format: 'github', host: 'https://ghe.example.com' } },
+        'repositoryScope.host: "https://ghe.example.com" must match pattern',
+      ],
+      [{ ...several, repositoryScope: { from: 'field:spec.repositoryUrl', format: 'owner/name' } }, 'repositoryScope.format: "owner/name"'],
     ])('refuses %j', (input, message) => {
       expect(issuesOf(input).join('\n')).toContain(message);
     });

@@ -18,6 +18,8 @@ export interface FakeRun {
   created?: string;
   annotations?: Record<string, string>;
   spec?: Record<string, unknown>;
+  /** The controller's `status.phase`; none yet when unset. */
+  phase?: string;
 }
 
 export class FakeKube implements KubeApi {
@@ -87,6 +89,7 @@ export class FakeKube implements KubeApi {
         creationTimestamp: c.created ?? new Date(Date.now() - 3_600_000).toISOString(),
       },
       spec: c.spec,
+      ...(c.phase === undefined ? {} : { status: { phase: c.phase } }),
     };
   }
   async createEvent(_ns: string, e: KubeEvent) {

@@ -39,6 +39,9 @@ const good: Record<string, string> = {
   AC_OPT_OUT_LABEL: '',
   AC_REPOSITORY_FROM: 'label:service',
   AC_REPOSITORY_FORMAT: '{name}',
+  AC_REPOSITORY_HOST: 'github.com',
+  AC_PHASE_FROM: 'field:status.phase',
+  AC_FINISHED_PHASES: 'Succeeded,Failed',
 };
 const reconciler = {
   ...good,
@@ -99,7 +102,15 @@ test('a valid environment: the selector always carries the task id', () => {
   expect(i.selector).toBe('agent-type in (cleo,tess),agent-type!=rex,task-id=7,service=cto');
   expect([i.owner, i.name, i.skipExitCode, i.deadlineSeconds]).toEqual(['5dlabs', 'cto', 3, 300]);
   expect([i.pushedAtMs, i.beforeSha, i.source]).toEqual([1764158400000, '0'.repeat(40), 'webhook']);
-  expect(i.ordering).toEqual({ clockSkewMs: 5000, revision: undefined });
+  expect(i.ordering).toEqual({
+    clockSkewMs: 5000,
+    revision: undefined,
+    phase: { from: { kind: 'field', key: 'status.phase' }, finished: ['Succeeded', 'Failed'] },
+  });
+});
+
+test('AC_PHASE_FROM empty: every run is active, whatever AC_FINISHED_PHASES says', () => {
+  expect(readInput({ ...good, AC_PHASE_FROM: '' }).ordering.phase).toBeUndefined();
 });
 
 test.each([
@@ -107,7 +118,7 @@ test.each([
   ['annotation:agents.platform/commit', { kind: 'annotation', key: 'agents.platform/commit' }],
   ['field:spec.commitSha', { kind: 'field', key: 'spec.commitSha' }],
 ])('AC_REVISION_FROM=%s', (value, revision) => {
-  expect(readInput({ ...good, AC_REVISION_FROM: value, AC_CLOCK_SKEW_SECONDS: '0' }).ordering).toEqual({ clockSkewMs: 0, revision });
+  expect(readInput({ ...good, AC_REVISION_FROM: value, AC_CLOCK_SKEW_SECONDS: '0' }).ordering).toMatchObject({ clockSkewMs: 0, revision });
 });
 
 test.each([
@@ -129,6 +140,12 @@ test.each([
   ['AC_BEFORE_SHA', 'HEAD~1', 'AC_BEFORE_SHA="HEAD~1" is not a commit SHA'],
   ['AC_CLOCK_SKEW_SECONDS', '-1', 'AC_CLOCK_SKEW_SECONDS="-1" is not an integer >= 0'],
   ['AC_REVISION_FROM', 'spec.sha', 'AC_REVISION_FROM="spec.sha" is not label:<key>, annotation:<key> or field:<path>'],
+  ['AC_PHASE_FROM', 'status.phase', 'AC_PHASE_FROM="status.phase" is not label:<key>, annotation:<key> or field:<path>'],
+  ['AC_FINISHED_PHASES', 'Succeeded,not done', 'AC_FINISHED_PHASES="not done" is not a phase'],
+  ['AC_REPOSITORY_HOST', 'https://github.com', 'AC_REPOSITORY_HOST="https://github.com" is not a host name'],
+  ['AC_REPOSITORY_FORMAT', 'github.com/x', 'AC_REPOSITORY_FORMAT="github.com/x" is not a format with {name}, or github'],
+  // A label holds no "/": a GitHub spelling is read from a field or an annotation.
+  ['AC_REPOSITORY_FORMAT', 'github', 'repository scope.format: "github" cannot be read from a label'],
 ])('%s=%j is rejected: %s', (name, value, message) => {
   expect(() => readInput({ ...good, [name]: value })).toThrow(message);
 });

@@ -1,7 +1,7 @@
 /** The happens-before rules as tables: which runs a push made stale, and whether its label flip still applies. */
 import { KubeObject } from '../../../src/job/kube/kube';
 import { parseLocation } from '../../../src/contract/location';
-import { judgeRun, OrderingRules, qaRestartedAfterPush, RunVerdict, splitRuns } from '../../../src/job/event/ordering';
+import { judgeRun, OrderingRules, qaRestartedAfterPush, rulesFor, RunVerdict, splitRuns } from '../../../src/job/event/ordering';
 
 const HEAD = 'a1b2c3d4'.repeat(5);
 const OLD = 'e5f6a7b8'.repeat(5);
@@ -9,7 +9,13 @@ const PUSHED = Date.parse('2026-11-26T12:00:00Z');
 const at = (s: number) => new Date(PUSHED + s * 1000).toISOString().replace('.000Z', 'Z');
 const run = (
   createdOffset: number,
-  extra: { labels?: Record<string, string>; annotations?: Record<string, string>; spec?: Record<string, unknown>; deleting?: boolean } = {},
+  extra: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    spec?: Record<string, unknown>;
+    deleting?: boolean;
+    phase?: string;
+  } = {},
 ): KubeObject => ({
   metadata: {
     name: 'tess',
@@ -19,9 +25,13 @@ const run = (
     deletionTimestamp: extra.deleting ? at(0) : undefined,
   },
   spec: extra.spec,
+  ...(extra.phase === undefined ? {} : { status: { phase: extra.phase } }),
 });
 const bySkew = (s: number): OrderingRules => ({ clockSkewMs: s * 1000 });
 const byLabel: OrderingRules = { clockSkewMs: 5000, revision: { kind: 'label', key: 'agents.platform/revision' } };
+/** The platform's controller: Pending and Running while a run works, Succeeded or Failed (retries used up) once it ends. */
+const PHASE = { from: { kind: 'field', key: 'status.phase' }, finished: ['Succeeded', 'Failed'] } as const;
+const byPhase: OrderingRules = { ...byLabel, phase: PHASE };
 
 test.each<[string, KubeObject, OrderingRules, RunVerdict['why']]>([
   ['created an hour before the push: stale', run(-3600), bySkew(5), 'created-before-push'],
@@ -71,8 +81,32 @@ test.each<[string, KubeObject, OrderingRules, RunVerdict['why']]>([
     { clockSkewMs: 0, revision: { kind: 'field', key: 'spec.commit.sha' } },
     'created-before-push',
   ],
+  ['Succeeded an hour before the push: history, kept', run(-3600, { phase: 'Succeeded' }), byPhase, 'finished'],
+  ['Failed (its retries used up): history, kept', run(-3600, { phase: 'Failed' }), byPhase, 'finished'],
+  [
+    'finished with an older revision: still kept',
+    run(-3600, { phase: 'Succeeded', labels: { 'agents.platform/revision': OLD } }),
+    byPhase,
+    'finished',
+  ],
+  ['Running: judged by time', run(-3600, { phase: 'Running' }), byPhase, 'created-before-push'],
+  ['Pending: judged by time', run(-3600, { phase: 'Pending' }), byPhase, 'created-before-push'],
+  ['no status yet: active', run(-3600), byPhase, 'created-before-push'],
+  ['a phase of another case: not a finished one', run(-3600, { phase: 'succeeded' }), byPhase, 'created-before-push'],
+  ['Succeeded, no phase rule: judged by time', run(-3600, { phase: 'Succeeded' }), byLabel, 'created-before-push'],
+  ['finished and being deleted: terminating comes first', run(-3600, { phase: 'Failed', deleting: true }), byPhase, 'terminating'],
 ])('%s', (_name, r, rules, why) => {
   expect(judgeRun(r, { headSha: HEAD, pushedAtMs: PUSHED }, rules).why).toBe(why);
+});
+
+test('a PR event drops the revision rule and keeps the phase rule: a finished run stays whatever the event', () => {
+  for (const event of ['closed', 'converted_to_draft'] as const) {
+    expect(rulesFor(event, byPhase)).toEqual({ clockSkewMs: 5000, phase: PHASE });
+    expect(judgeRun(run(-3600, { phase: 'Succeeded' }), { headSha: HEAD, pushedAtMs: PUSHED }, rulesFor(event, byPhase)).why).toBe(
+      'finished',
+    );
+  }
+  expect(rulesFor('push', byPhase)).toBe(byPhase);
 });
 
 describe('clock skew between GitHub and the cluster, default margin 5 s', () => {

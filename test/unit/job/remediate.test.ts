@@ -23,7 +23,7 @@ const input: JobInput = {
   qaSelector: 'agent-type in (cleo,tess),agent-type!=rex',
   taskIdLabel: 'task-id',
   repositories: ['5dlabs/cto'],
-  scope: { format: '{name}' },
+  scope: { format: '{name}', host: 'github.com' },
   labels: { ready: 'ready-for-qa', remediation: 'remediation-in-progress', color: 'd93f0b', description: '' },
   graphqlUrl: 'http://x',
   token: 't',
@@ -365,6 +365,27 @@ describe('ordering', () => {
     expect(w.kube.codeRuns.map((c) => c.name)).toContain('cleo-7-fresh');
     expect(readState(w.kube.leases.get(LEASE)!)!.steps.cancel!.kept).toEqual([{ name: 'cleo-7-fresh', why: 'created-at-or-after-push' }]);
     expect(w.logs.find((l) => l.step === 'cancel').kept).toEqual([{ name: 'cleo-7-fresh', why: 'created-at-or-after-push' }]);
+  });
+
+  test('a finished QA run is history: kept with reason finished, named in the state, the log and the Event', async () => {
+    const w = world();
+    w.kube.codeRuns.push({ name: 'tess-7-done', labels: { 'agent-type': 'tess', 'task-id': '7' }, phase: 'Succeeded' });
+    w.kube.codeRuns.push({ name: 'cleo-7-failed', labels: { 'agent-type': 'cleo', 'task-id': '7' }, phase: 'Failed' });
+    w.kube.codeRuns.push({ name: 'cleo-7-running', labels: { 'agent-type': 'cleo', 'task-id': '7' }, phase: 'Running' });
+    const phase = { from: { kind: 'field', key: 'status.phase' }, finished: ['Succeeded', 'Failed'] } as const;
+    expect(await run(w, { ordering: { ...input.ordering, phase } })).toMatchObject({
+      kind: 'done',
+      deleted: ['cleo-7', 'tess-7', 'cleo-7-running'],
+    });
+    expect(w.kube.codeRuns.map((c) => c.name)).toEqual(expect.arrayContaining(['tess-7-done', 'cleo-7-failed']));
+    expect(w.kube.codeRuns.map((c) => c.name)).not.toContain('cleo-7-running');
+    const finished = [
+      { name: 'tess-7-done', why: 'finished' },
+      { name: 'cleo-7-failed', why: 'finished' },
+    ];
+    expect(readState(w.kube.leases.get(LEASE)!)!.steps.cancel!.kept).toEqual(finished);
+    expect(w.logs.find((l) => l.step === 'cancel').kept).toEqual(finished);
+    expect(w.kube.events.at(-1)!.message).toContain('cancelled, 2 (finished: tess-7-done, cleo-7-failed) kept');
   });
 
   test('ready-for-qa added after the push: the stale runs go, no label changes, the state says why', async () => {
