@@ -139,6 +139,7 @@ const PLURALS: Record<string, string> = {
   CronJob: 'cronjobs',
   Lease: 'leases',
   CustomResourceDefinition: 'customresourcedefinitions',
+  EventBus: 'eventbus',
   EventSource: 'eventsources',
   Sensor: 'sensors',
   CodeRun: 'coderuns',

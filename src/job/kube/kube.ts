@@ -17,6 +17,8 @@ export interface ObjectMeta {
 export interface KubeObject {
   readonly metadata: ObjectMeta;
   readonly spec?: Record<string, unknown>;
+  /** Where controllers record a run's phase. */
+  readonly status?: Record<string, unknown>;
 }
 
 export interface Lease {
@@ -198,7 +200,7 @@ export class HttpKubeApi implements KubeApi {
 
   async list(namespace: string, resource: Resource, labelSelector: string): Promise<KubeObject[]> {
     const r = await this.call('GET', `${collection(namespace, resource)}?labelSelector=${encodeURIComponent(labelSelector)}`);
-    return r.body.items.map((i: any) => ({ metadata: i.metadata, spec: i.spec }));
+    return r.body.items.map((i: any) => ({ metadata: i.metadata, spec: i.spec, status: i.status }));
   }
 
   async createEvent(namespace: string, e: KubeEvent): Promise<void> {

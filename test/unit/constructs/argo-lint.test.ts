@@ -21,14 +21,14 @@ function synthPreset(preset: string): string {
   return out;
 }
 
+// The 5dlabs preset subscribes to the platform's EventSource: it makes a Sensor only.
 test.each([
-  ['dist/', path.join(repoRoot, 'dist')],
-  ['preset card', synthPreset('card')],
-  ['preset 5dlabs-cto', synthPreset('5dlabs-cto')],
-])('%s passes argo-events lint --strict', (_name, dir) => {
+  ['dist/', path.join(repoRoot, 'dist'), ['EventSource', 'Sensor']],
+  ['preset card', synthPreset('card'), ['EventSource', 'Sensor']],
+  ['preset 5dlabs-cto', synthPreset('5dlabs-cto'), ['Sensor']],
+])('%s passes argo-events lint --strict', (_name, dir, kinds) => {
   const r = lint(dir);
-  expect(r.out).toContain('EventSource is valid');
-  expect(r.out).toContain('Sensor is valid');
+  for (const kind of kinds) expect(r.out).toContain(`${kind} is valid`);
   expect(r.code).toBe(0);
 });
 

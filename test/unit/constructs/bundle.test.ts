@@ -222,13 +222,39 @@ describe('synthesized bundle (real platform preset)', () => {
     expect(env.find((e: any) => e.name === 'AC_QA_SELECTOR').value).toBe(
       'workflow-stage in (quality,security,testing),workflow-stage!=implementation',
     );
-    expect(new Set(namespaced(cto).map((o) => o.metadata.namespace))).toEqual(new Set(['cto']));
+    // The Sensor and what records its dropped deliveries live beside the platform's EventSource; the rest in cto.
+    const byNamespace = (ns: string) =>
+      namespaced(cto)
+        .filter((o) => o.metadata.namespace === ns)
+        .map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(byNamespace('automation').sort()).toEqual([
+      'Role/agent-cancellation-sensor-record-dropped',
+      'RoleBinding/agent-cancellation-sensor-record-dropped',
+      'Sensor/agent-cancellation-sensor',
+      'ServiceAccount/agent-cancellation-sensor',
+    ]);
+    expect(new Set(namespaced(cto).map((o) => o.metadata.namespace))).toEqual(new Set(['cto', 'automation']));
     const sender = find(cto, 'Sensor').spec.dependencies[0].filters.data.find((f: any) => f.path === 'body.sender.login');
     expect(sender.value).toEqual(['(?i)^(?:rex-5dlabs\\[bot\\])$']);
   });
 
-  test('one organization-wide webhook: the EventSource names the organization and no repository', () => {
-    const github = find(cto, 'EventSource').spec.github.push;
+  test("the platform's organization EventSource is subscribed to, not made: no EventSource, Service or webhook Secret reference", () => {
+    expect(cto.filter((o) => ['EventSource', 'Service'].includes(o.kind))).toEqual([]);
+    for (const d of find(cto, 'Sensor').spec.dependencies) expect([d.eventSourceName, d.eventName]).toEqual(['github', 'org']);
+    // Every event type arrives from it: the Sensor checks the header itself.
+    const events = find(cto, 'Sensor').spec.dependencies.map(
+      (d: any) => d.filters.data.find((f: any) => f.path === 'body.X-GitHub-Event').value,
+    );
+    expect(events).toEqual([['^push$'], ['^pull_request$']]);
+    expect(JSON.stringify(cto)).not.toContain(DEFAULTS.webhook.secret.name);
+  });
+
+  test('one organization-wide webhook of our own: the EventSource names the organization and no repository', () => {
+    const own = synth({
+      github: { organizations: ['5dlabs'], repositories: ['5dlabs/*'] },
+      repositoryScope: { from: 'field:spec.repositoryUrl', format: 'github' },
+    });
+    const github = find(own, 'EventSource').spec.github.push;
     expect(github.organizations).toEqual(['5dlabs']);
     expect(github.repositories).toBeUndefined();
     expect(find(card, 'EventSource').spec.github.push).toMatchObject({ repositories: [{ owner: '5dlabs', names: ['cto'] }] });

@@ -10,8 +10,12 @@ test('the schema checks shape only: it carries no default', () => {
   expect(schema).not.toMatch(/"default"\s*:/);
 });
 
-test('an empty configuration resolves to DEFAULTS, the events namespace being the namespace', () => {
-  expect(resolveConfig({})).toEqual({ ...DEFAULTS, eventsNamespace: DEFAULTS.namespace });
+test("an empty configuration resolves to DEFAULTS, the events namespace being the namespace and the GitHub host github.graphqlUrl's", () => {
+  expect(resolveConfig({})).toEqual({
+    ...DEFAULTS,
+    eventsNamespace: DEFAULTS.namespace,
+    repositoryScope: { ...DEFAULTS.repositoryScope, host: 'github.com' },
+  });
 });
 
 test('a configuration overrides field by field, lists whole, and never changes DEFAULTS', () => {
