@@ -69,7 +69,8 @@ export function judgeRun(run: KubeObject, push: PushMark, rules: OrderingRules):
   return { stale: true, why: 'created-before-push' };
 }
 
-function isFinished(run: KubeObject, phase: RunPhase): boolean {
+/** True when the run records one of the finished phases. */
+export function isFinished(run: KubeObject, phase: RunPhase): boolean {
   const value = readLocation(run, phase.from);
   return value !== undefined && phase.finished.includes(value);
 }

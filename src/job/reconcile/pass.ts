@@ -10,7 +10,7 @@ import { GitHubCost, PullRequestView, RepositoryView, sameLabel, SurveyAsk } fro
 import { JobInput, ReconcileInput } from '../input';
 import { KubeObject, Lease } from '../kube/kube';
 import { expired, LockTimeoutError, readState } from '../kube/lease';
-import { splitForRecord } from '../event/ordering';
+import { isFinished, splitForRecord } from '../event/ordering';
 import { PrState } from '../kube/pr-state';
 import { handleEvent } from '../event/remediate';
 import { apply, collect, ReconcileDeps } from './apply';
@@ -66,7 +66,9 @@ async function readCluster(cfg: ReconcileInput, deps: ReconcileDeps) {
   const unreadable: Array<{ name: string; why: string }> = [];
   for (const run of await deps.kube.list(cfg.namespace, cfg.codeRun, cfg.qaSelector)) {
     const taskId = run.metadata.labels?.[cfg.taskIdLabel];
-    if (!taskId) continue;
+    // A finished run is history, never cancelled: its task needs no look at GitHub, whose cost would otherwise
+    // grow with the history the cluster keeps.
+    if (!taskId || (cfg.ordering.phase && isFinished(run, cfg.ordering.phase))) continue;
     const of = runRepository(run, cfg.scope, cfg.repositories);
     if ('unreadable' in of) {
       unreadable.push({ name: run.metadata.name, why: of.unreadable });

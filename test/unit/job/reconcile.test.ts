@@ -1,7 +1,7 @@
 /** Every transition of the reconciler's state machine (docs/reconciler.md), as a table over `decide`. */
 import { MANAGED_BY } from '../../../src/contract/labels';
 import { RemediationMode, TriggerEvent } from '../../../src/contract/env';
-import { PullRequestView } from '../../../src/job/github/github';
+import { PullRequestView, SurveyAsk } from '../../../src/job/github/github';
 import { ReconcileInput } from '../../../src/job/input';
 import { KubeObject, Lease } from '../../../src/job/kube/kube';
 import { microTime, STATE_ANNOTATION } from '../../../src/job/kube/lease';
@@ -488,6 +488,25 @@ describe('resync: the PR event a task PR shows when its webhook was lost', () =>
       expect(input.deliveryId).toBe(`resync-${expected}-3-${at / 1000}`);
     }
   });
+});
+
+test('a task whose QA runs all finished is not surveyed: history costs GitHub nothing', async () => {
+  const kube = new FakeKube();
+  for (const agent of ['cleo', 'tess']) {
+    kube.codeRuns.push({ name: `${agent}-7`, labels: { 'agent-type': agent, 'task-id': '7' }, phase: 'Succeeded' });
+    kube.codeRuns.push({
+      name: `${agent}-8`,
+      labels: { 'agent-type': agent, 'task-id': '8' },
+      phase: agent === 'cleo' ? 'Failed' : 'Running',
+    });
+  }
+  const github = new FakeGitHub('a'.repeat(40));
+  const asked: SurveyAsk[][] = [];
+  const survey = github.survey.bind(github);
+  github.survey = (asks) => (asked.push([...asks]), survey(asks));
+  const phase = { from: { kind: 'field', key: 'status.phase' }, finished: ['Succeeded', 'Failed'] } as const;
+  await reconcile({ ...repairInput, ordering: { ...repairInput.ordering, phase } }, { kube, github, log: () => undefined, now: Date.now });
+  expect(asked.flat().flatMap((a) => a.branches)).toEqual(['feature/task-8-implementation']);
 });
 
 describe('a pass in observe mode', () => {
