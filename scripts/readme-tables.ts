@@ -218,7 +218,12 @@ const RECONCILE_ENV_ROWS: EnvRow[] = [
     meaning: "GitHub's redelivery of failed deliveries; unset: off",
     from: ['reconciler.redelivery.hook', 'reconciler.redelivery.restUrl'],
   },
-  { names: [RECONCILE_ENV.redeliveryCredential], setBy: 'Secret', meaning: 'set with the hook; never logged' },
+  { names: [RECONCILE_ENV.redeliveryToken], setBy: 'Secret', meaning: "an organization hook's token; never logged" },
+  {
+    names: [RECONCILE_ENV.redeliveryKeyPath],
+    setBy: 'config',
+    meaning: "an App hook's private key file: `github.app`'s for the same App, else `credentialSecret` mounted read-only",
+  },
 ];
 
 function defaultAt(field: string): unknown {

@@ -69,7 +69,11 @@ export interface ReconcilerConfig {
 export interface RedeliveryConfig {
   /** `org:<org>/<hook id>` (an organization webhook), `app:<app id>` (the GitHub App's webhook), or empty: off. @default DEFAULTS.reconciler.redelivery.hook */
   readonly hook?: string;
-  /** Secret key with a token that may read the organization's hook, or the App's private key (PEM). @default DEFAULTS.reconciler.redelivery.credentialSecret */
+  /**
+   * Secret key with a token that may read the organization's hook (an env variable), or the App's private key (PEM),
+   * mounted as a read-only file; unused for the App of `github.app`, whose key file is reused.
+   * @default DEFAULTS.reconciler.redelivery.credentialSecret
+   */
   readonly credentialSecret?: SecretRef;
   /** GitHub's REST API. @default DEFAULTS.reconciler.redelivery.restUrl */
   readonly restUrl?: string;

@@ -123,6 +123,9 @@ export const REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}
 /** An allowlist entry: a repository, or `owner/*` for every repository of an owner. */
 const REPOSITORY_OR_OWNER = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/([A-Za-z0-9._-]{1,100}|\*)$/;
 
+/** A mounted file, such as a private key's. */
+const FILE_PATH = text('an absolute file path', /^\/\S*$/);
+
 const field = <T>(name: string, codec: Codec<T>): EnvField<T> => ({ name, ...codec });
 
 /** Set per event by the Sensor's trigger parameters; the Job's template leaves them empty. */
@@ -205,7 +208,7 @@ export const APP_FIELDS = {
     encode: (v: number | undefined) => (v === undefined ? '' : String(v)),
     decode: (t) => (t === '' ? undefined : /^[1-9][0-9]{0,17}$/.test(t) ? Number(t) : fail('an installation id', t)),
   }),
-  privateKeyPath: field('AC_GITHUB_APP_PRIVATE_KEY_PATH', text('an absolute file path', /^\/\S*$/)),
+  privateKeyPath: field('AC_GITHUB_APP_PRIVATE_KEY_PATH', FILE_PATH),
 } as const;
 
 /** The reconciler's own settings, on top of INSTALLATION_FIELDS. */
@@ -227,15 +230,21 @@ export const ALERT_WEBHOOK_URL = field('AC_ALERT_WEBHOOK_URL', text('an http(s) 
 /** AC_REDELIVERY_HOOK: group 1 and 2 an organization and its hook id, or group 3 an App id. */
 export const REDELIVERY_HOOK = /^(?:org:([A-Za-z0-9-]+)\/([0-9]+)|app:([0-9]+))$/;
 
-/** Set only when a webhook's failed deliveries are to be redelivered: all three, or none. */
+/** Where the redelivery App's private key file is mounted when it is not `github.app`'s (a Secret volume, mode 0400). */
+export const REDELIVERY_KEY_PATH = '/var/run/secrets/agent-cancellation/redelivery/private-key.pem';
+
+/** Set only when a webhook's failed deliveries are to be redelivered: both, or none; then the hook's credential. */
 export const REDELIVERY_FIELDS = {
   /** `org:<org>/<hook id>` or `app:<app id>`: the webhook whose failed deliveries are redelivered. */
   hook: field('AC_REDELIVERY_HOOK', text('org:<org>/<hook id> or app:<app id>', REDELIVERY_HOOK)),
   /** GitHub's REST API. */
   restUrl: field('AC_GITHUB_REST_URL', text('an http(s) URL', HTTP_URL)),
-  /** From a Secret: the token that may read the organization's hook, or the App's private key (PEM). Never shown. */
-  credential: field('AC_REDELIVERY_CREDENTIAL', text('a credential')),
 } as const;
+
+/** An organization hook's credential, from a Secret: a token that may read the hook. Never shown. */
+export const REDELIVERY_TOKEN = field('AC_REDELIVERY_TOKEN', text('a token'));
+/** An App hook's credential: the App's private key file (`github.app`'s own, or REDELIVERY_KEY_PATH); never an env variable. */
+export const REDELIVERY_KEY_FILE = field('AC_REDELIVERY_PRIVATE_KEY_PATH', FILE_PATH);
 
 type Fields = Record<string, EnvField<any>>;
 /** The values a set of fields carries, by key. */
@@ -253,7 +262,8 @@ export const RECONCILE_ENV = {
   ...envNames(RECONCILE_FIELDS),
   alertWebhookUrl: ALERT_WEBHOOK_URL.name,
   redeliveryHook: REDELIVERY_FIELDS.hook.name,
-  redeliveryCredential: REDELIVERY_FIELDS.credential.name,
+  redeliveryToken: REDELIVERY_TOKEN.name,
+  redeliveryKeyPath: REDELIVERY_KEY_FILE.name,
   githubRestUrl: REDELIVERY_FIELDS.restUrl.name,
 };
 

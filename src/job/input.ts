@@ -9,12 +9,14 @@ import {
   RECONCILE_FIELDS,
   REDELIVERY_FIELDS,
   REDELIVERY_HOOK,
+  REDELIVERY_KEY_FILE,
+  REDELIVERY_TOKEN,
   RemediationMode,
   TriggerEvent,
 } from '../contract/env';
 import { allows, RepositoryScope, scopeIssues, scopeSelector } from '../contract/repository-scope';
 import { OrderingRules } from './event/ordering';
-import { HookIdentity } from './reconcile/redeliver';
+import { HookIdentity } from './github/hook';
 
 /** The GitHub App the runtime acts as; the private key stays in its file until a JWT is signed. */
 export interface AppSettings {
@@ -238,11 +240,16 @@ export function readReconcileInput(env: Env): ReconcileInput {
   };
 }
 
-/** The redelivery settings: none when AC_REDELIVERY_HOOK is unset; else all three are required. */
+/**
+ * The redelivery settings: none when AC_REDELIVERY_HOOK is unset; else the REST URL, and the hook's credential: an
+ * organization's token, or the file of an App's private key.
+ */
 function redelivery(env: Env): ReconcileInput['redelivery'] {
   if (!env[REDELIVERY_FIELDS.hook.name]?.trim()) return undefined;
   const r = decoded(() => decodeEnv(REDELIVERY_FIELDS, env));
   const [, org, hookId, appId] = REDELIVERY_HOOK.exec(r.hook)!;
-  const hook: HookIdentity = appId ? { kind: 'app', appId, privateKey: r.credential } : { kind: 'org', org, hookId, token: r.credential };
+  const hook: HookIdentity = appId
+    ? { kind: 'app', appId: Number(appId), privateKeyPath: decoded(() => decodeEnv({ key: REDELIVERY_KEY_FILE }, env)).key }
+    : { kind: 'org', org, hookId, token: decoded(() => decodeEnv({ token: REDELIVERY_TOKEN }, env)).token };
   return { restUrl: r.restUrl, hook };
 }

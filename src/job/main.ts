@@ -5,13 +5,15 @@ import { GitHubApi, GitHubError } from './github/github';
 import { GraphqlGitHub } from './github/github-client';
 import { AppTokens, restApiUrl } from './github/github-app';
 import { AppGitHub } from './github/github-app-client';
+import { deliveriesApi } from './github/deliveries';
+import { DeliveriesApi } from './github/hook';
 import { webhookSender } from './reconcile/alert';
-import { BadInputError, JobInput, readInput, readReconcileInput, StaticInput } from './input';
+import { AppSettings, BadInputError, JobInput, readInput, readReconcileInput, ReconcileInput, StaticInput } from './input';
 import { HttpKubeApi, KubeError, loadConnection } from './kube/kube';
 import { jsonLogger, Logger } from './log';
 import { ownRuns, qaRestartedAfterPush, rulesFor, splitRuns } from './event/ordering';
 import { reconcile } from './reconcile/pass';
-import { deliveriesApi, leaseCursorStore, redeliverFailed } from './reconcile/redeliver';
+import { leaseCursorStore, redeliverFailed } from './reconcile/redeliver';
 import { remediate } from './event/remediate';
 import { RetryableError } from './retry';
 
@@ -116,7 +118,15 @@ async function main(argv: string[]): Promise<number> {
 function clients(
   input: StaticInput,
   log: Logger,
-): { kube: HttpKubeApi; github: GitHubApi; log: Logger; now: () => number; revoke: () => Promise<void> } {
+): {
+  kube: HttpKubeApi;
+  github: GitHubApi;
+  log: Logger;
+  now: () => number;
+  deadline: number;
+  revoke: () => Promise<void>;
+  tokens?: AppTokens;
+} {
   const now = Date.now;
   const graphql = {
     url: input.graphqlUrl,
@@ -133,25 +143,51 @@ function clients(
       github: new GraphqlGitHub({ ...graphql, token: () => Promise.resolve(token!) }),
       log,
       now,
+      deadline: graphql.deadline,
       revoke: () => Promise.resolve(),
     };
   }
-  const tokens = new AppTokens({
-    appId: app.appId,
-    installationId: app.installationId,
-    privateKey: () => readPrivateKey(app.privateKeyPath),
-    apiUrl: restApiUrl(input.graphqlUrl),
-    // The library sets iat 30 s before its `now` and exp 10 minutes after iat.
-    sign: async (id, privateKey, iat) => (await githubAppJwt({ id, privateKey, now: iat + 30 })).token,
-    deadline: graphql.deadline,
-    requestTimeoutMs: input.requestTimeoutMs,
-    log,
-  });
+  const tokens = appTokens(app, restApiUrl(input.graphqlUrl), input.requestTimeoutMs, log, graphql.deadline);
   const github = new AppGitHub(
     tokens,
     (t) => new GraphqlGitHub({ ...graphql, token: () => Promise.resolve(t.token), refused: () => tokens.refused(t) }),
   );
-  return { kube, github, log, now, revoke: async () => void (await github.revoke()) };
+  return { kube, github, log, now, deadline: graphql.deadline, revoke: async () => void (await github.revoke()), tokens };
+}
+
+/** A GitHub App's tokens and JWTs, its key read from its file at each signature. */
+function appTokens(app: AppSettings, apiUrl: string, requestTimeoutMs: number, log: Logger, deadline: number): AppTokens {
+  return new AppTokens({
+    appId: app.appId,
+    installationId: app.installationId,
+    privateKey: () => readPrivateKey(app.privateKeyPath),
+    apiUrl,
+    // The library sets iat 30 s before its `now` and exp 10 minutes after iat.
+    sign: async (id, privateKey, iat) => (await githubAppJwt({ id, privateKey, now: iat + 30 })).token,
+    deadline,
+    requestTimeoutMs,
+    log,
+  });
+}
+
+/**
+ * The hook's deliveries API: an organization's hook with its token; the App's hook with the App's JWT, signed as
+ * `github.app`'s are (the same AppTokens when it is the same App).
+ */
+function hookDeliveries(input: ReconcileInput, deps: ReturnType<typeof clients>): DeliveriesApi | undefined {
+  const { redelivery } = input;
+  if (!redelivery) return undefined;
+  const { hook, restUrl } = redelivery;
+  let authorization: () => Promise<string>;
+  if (hook.kind === 'org') authorization = () => Promise.resolve(`Bearer ${hook.token}`);
+  else {
+    const tokens =
+      deps.tokens && input.app?.appId === hook.appId
+        ? deps.tokens
+        : appTokens(hook, restUrl, input.requestTimeoutMs, deps.log, deps.deadline);
+    authorization = () => tokens.appAuthorization();
+  }
+  return deliveriesApi({ restUrl, hook, authorization, requestTimeoutMs: input.requestTimeoutMs });
 }
 
 /** The App's key from its Secret volume; an unreadable file names the path and the error code, never content. */
@@ -169,19 +205,12 @@ async function reconcileOnce(): Promise<number> {
     const input = readReconcileInput(process.env);
     log = jsonLogger({ mode: 'reconcile', run: input.runId, remediationMode: input.mode });
     const deps = clients(input, log);
-    const { redelivery } = input;
+    const deliveries = hookDeliveries(input, deps);
     try {
       const report = await reconcile(input, {
         ...deps,
         alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined,
-        redeliver: redelivery
-          ? () =>
-              redeliverFailed(
-                deliveriesApi(redelivery.restUrl, redelivery.hook, input.requestTimeoutMs),
-                leaseCursorStore(deps.kube, input.namespace),
-                deps.now(),
-              )
-          : undefined,
+        redeliver: deliveries ? () => redeliverFailed(deliveries, leaseCursorStore(deps.kube, input.namespace), deps.now()) : undefined,
       });
       terminationMessage(JSON.stringify(report));
       return report.failed > 0 ? EXIT.retryable : EXIT.done;

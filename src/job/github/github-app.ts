@@ -5,6 +5,7 @@
  */
 import { GitHubError } from './github';
 import { classify } from './github-errors';
+import { restHeaders } from './rest';
 import { Logger } from '../log';
 import { RetryableError, withRetry } from '../retry';
 
@@ -168,11 +169,11 @@ export class AppTokens {
 
   /** One request with a fresh JWT; one refused for its times is signed again, once, on GitHub's clock (its `Date`). */
   private async withJwt(method: string, path: string, body?: unknown): Promise<Answer> {
-    let a = await this.request(method, path, `Bearer ${await this.jwt()}`, body);
+    let a = await this.request(method, path, await this.appAuthorization(), body);
     if (a.status === 401 && CLOCK_CLAIM.test(a.message) && a.date && Number.isFinite(Date.parse(a.date))) {
       this.skewMs = Date.parse(a.date) - this.now();
       this.o.log('github-app-clock-skew', { refused: a.message, skewMs: this.skewMs });
-      a = await this.request(method, path, `Bearer ${await this.jwt()}`, body);
+      a = await this.request(method, path, await this.appAuthorization(), body);
     }
     if (a.status !== 401) return a;
     const app = `GitHub App ${this.o.appId}`;
@@ -180,6 +181,11 @@ export class AppTokens {
     if (/could not be decoded/i.test(a.message))
       throw new GitHubError(`${app} refused its JWT (${a.message}): is the private key the App's?`);
     throw new GitHubError(`${app} refused its JWT: ${a.message}`);
+  }
+
+  /** `Bearer <JWT>`: the App itself, for its own REST API (its tokens, its webhook's deliveries). */
+  async appAuthorization(): Promise<string> {
+    return `Bearer ${await this.jwt()}`;
   }
 
   private async jwt(): Promise<string> {
@@ -201,13 +207,7 @@ export class AppTokens {
         try {
           res = await (this.o.fetch ?? fetch)(`${this.o.apiUrl}${path}`, {
             method,
-            headers: {
-              authorization,
-              accept: 'application/vnd.github+json',
-              'x-github-api-version': '2022-11-28',
-              'user-agent': 'agent-cancellation',
-              ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-            },
+            headers: restHeaders(authorization, body !== undefined),
             body: body === undefined ? undefined : JSON.stringify(body),
             signal: AbortSignal.timeout(this.o.requestTimeoutMs),
           });
