@@ -17,6 +17,7 @@ import {
 import { allows, RepositoryScope, scopeIssues, scopeSelector } from '../contract/repository-scope';
 import { OrderingRules } from './event/ordering';
 import { HookIdentity } from './github/hook';
+import { BadInputError } from './errors';
 
 /** The GitHub App the runtime acts as; the private key stays in its file until a JWT is signed. */
 export interface AppSettings {
@@ -107,14 +108,6 @@ export interface ReconcileInput extends StaticInput {
 /** The label selector of one task's QA runs: the repository's term too when the scope is a label. */
 export function taskSelector(s: StaticInput, repository: string, taskId: string): string {
   return [s.qaSelector, `${s.taskIdLabel}=${taskId}`, scopeSelector(s.scope, repository)].filter(Boolean).join(',');
-}
-
-/** Bad input: never retried, nothing changed. */
-export class BadInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BadInputError';
-  }
 }
 
 type Env = Record<string, string | undefined>;

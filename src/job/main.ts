@@ -1,21 +1,22 @@
 import * as fs from 'fs';
 import githubAppJwt from 'universal-github-app-jwt';
 import { EXIT } from '../contract/env';
-import { GitHubApi, GitHubError } from './github/github';
+import { GitHubApi } from './github/github';
 import { GraphqlGitHub } from './github/github-client';
 import { AppTokens, restApiUrl } from './github/github-app';
 import { AppGitHub } from './github/github-app-client';
 import { deliveriesApi } from './github/deliveries';
 import { DeliveriesApi } from './github/hook';
 import { webhookSender } from './reconcile/alert';
-import { AppSettings, BadInputError, JobInput, readInput, readReconcileInput, ReconcileInput, StaticInput } from './input';
-import { HttpKubeApi, KubeError, loadConnection } from './kube/kube';
+import { AppSettings, JobInput, readInput, readReconcileInput, ReconcileInput, StaticInput } from './input';
+import { HttpKubeApi, loadConnection } from './kube/kube';
 import { jsonLogger, Logger } from './log';
 import { ownRuns, qaRestartedAfterPush, rulesFor, splitRuns } from './event/ordering';
 import { reconcile } from './reconcile/pass';
 import { leaseCursorStore, redeliverFailed } from './reconcile/redeliver';
 import { remediate } from './event/remediate';
-import { RetryableError } from './retry';
+import { Clock, systemClock } from './clock';
+import { BadInputError, exitCodeOf } from './errors';
 
 const USAGE = `usage: remediation-job [run|--dry-run|reconcile|--help]
 
@@ -37,14 +38,6 @@ function terminationMessage(text: string): void {
   } catch {
     // Not in a pod.
   }
-}
-
-function exitCodeOf(e: unknown): number {
-  if (e instanceof BadInputError) return EXIT.badInput;
-  if (e instanceof RetryableError) return EXIT.retryable;
-  if (e instanceof KubeError && (e.status === 409 || e.status === 429)) return EXIT.retryable;
-  if (e instanceof GitHubError || e instanceof KubeError) return EXIT.needsAttention;
-  return EXIT.retryable;
 }
 
 function failed(e: unknown, log: Logger): number {
@@ -72,30 +65,33 @@ async function dryRun(input: JobInput, deps: ReturnType<typeof clients>): Promis
   });
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(argv: string[], clock: Clock): Promise<number> {
   const command = argv[0] ?? 'run';
   if (command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.done;
   }
-  if (command === 'reconcile') return reconcileOnce();
+  if (command === 'reconcile') return reconcileOnce(clock);
   if (command !== 'run' && command !== '--dry-run') {
     process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
     return EXIT.badInput;
   }
-  let log: Logger = jsonLogger({});
+  let log: Logger = jsonLogger({}, clock.now);
   try {
     const input = readInput(process.env);
-    log = jsonLogger({
-      repository: input.repository,
-      task: input.taskId,
-      event: input.event,
-      sha: input.headSha,
-      delivery: input.deliveryId,
-      run: input.runId,
-      mode: input.mode,
-    });
-    const deps = clients(input, log);
+    log = jsonLogger(
+      {
+        repository: input.repository,
+        task: input.taskId,
+        event: input.event,
+        sha: input.headSha,
+        delivery: input.deliveryId,
+        run: input.runId,
+        mode: input.mode,
+      },
+      clock.now,
+    );
+    const deps = clients(input, log, clock);
     try {
       // An App's token first: a refused App changes nothing.
       await deps.github.prepare?.([input.repository]);
@@ -114,49 +110,49 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** The run's clients, all on the one real clock (the only place the runtime reads it); `revoke` ends the run's App tokens. */
+/** The run's clients, all on the run's one clock; `revoke` ends the run's App tokens. */
 function clients(
   input: StaticInput,
   log: Logger,
+  clock: Clock,
 ): {
   kube: HttpKubeApi;
   github: GitHubApi;
   log: Logger;
-  now: () => number;
+  clock: Clock;
   deadline: number;
   revoke: () => Promise<void>;
   tokens?: AppTokens;
 } {
-  const now = Date.now;
   const graphql = {
     url: input.graphqlUrl,
-    deadline: now() + input.deadlineSeconds * 1000,
+    deadline: clock.now() + input.deadlineSeconds * 1000,
     requestTimeoutMs: input.requestTimeoutMs,
     onRetry: (reason: string, waitMs: number) => log('github-retry', { reason, waitMs }),
-    now,
+    clock,
   };
-  const kube = new HttpKubeApi(loadConnection(process.env), { now });
+  const kube = new HttpKubeApi(loadConnection(process.env), { clock });
   const { app, token } = input;
   if (!app) {
     return {
       kube,
       github: new GraphqlGitHub({ ...graphql, token: () => Promise.resolve(token!) }),
       log,
-      now,
+      clock,
       deadline: graphql.deadline,
       revoke: () => Promise.resolve(),
     };
   }
-  const tokens = appTokens(app, restApiUrl(input.graphqlUrl), input.requestTimeoutMs, log, graphql.deadline);
+  const tokens = appTokens(app, restApiUrl(input.graphqlUrl), input.requestTimeoutMs, log, graphql.deadline, clock);
   const github = new AppGitHub(
     tokens,
     (t) => new GraphqlGitHub({ ...graphql, token: () => Promise.resolve(t.token), refused: () => tokens.refused(t) }),
   );
-  return { kube, github, log, now, deadline: graphql.deadline, revoke: async () => void (await github.revoke()), tokens };
+  return { kube, github, log, clock, deadline: graphql.deadline, revoke: async () => void (await github.revoke()), tokens };
 }
 
 /** A GitHub App's tokens and JWTs, its key read from its file at each signature. */
-function appTokens(app: AppSettings, apiUrl: string, requestTimeoutMs: number, log: Logger, deadline: number): AppTokens {
+function appTokens(app: AppSettings, apiUrl: string, requestTimeoutMs: number, log: Logger, deadline: number, clock: Clock): AppTokens {
   return new AppTokens({
     appId: app.appId,
     installationId: app.installationId,
@@ -167,6 +163,7 @@ function appTokens(app: AppSettings, apiUrl: string, requestTimeoutMs: number, l
     deadline,
     requestTimeoutMs,
     log,
+    clock,
   });
 }
 
@@ -184,7 +181,7 @@ function hookDeliveries(input: ReconcileInput, deps: ReturnType<typeof clients>)
     const tokens =
       deps.tokens && input.app?.appId === hook.appId
         ? deps.tokens
-        : appTokens(hook, restUrl, input.requestTimeoutMs, deps.log, deps.deadline);
+        : appTokens(hook, restUrl, input.requestTimeoutMs, deps.log, deps.deadline, deps.clock);
     authorization = () => tokens.appAuthorization();
   }
   return deliveriesApi({ restUrl, hook, authorization, requestTimeoutMs: input.requestTimeoutMs });
@@ -199,18 +196,20 @@ function readPrivateKey(file: string): string {
   }
 }
 
-async function reconcileOnce(): Promise<number> {
-  let log: Logger = jsonLogger({ mode: 'reconcile' });
+async function reconcileOnce(clock: Clock): Promise<number> {
+  let log: Logger = jsonLogger({ mode: 'reconcile' }, clock.now);
   try {
     const input = readReconcileInput(process.env);
-    log = jsonLogger({ mode: 'reconcile', run: input.runId, remediationMode: input.mode });
-    const deps = clients(input, log);
+    log = jsonLogger({ mode: 'reconcile', run: input.runId, remediationMode: input.mode }, clock.now);
+    const deps = clients(input, log, clock);
     const deliveries = hookDeliveries(input, deps);
     try {
       const report = await reconcile(input, {
         ...deps,
         alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined,
-        redeliver: deliveries ? () => redeliverFailed(deliveries, leaseCursorStore(deps.kube, input.namespace), deps.now()) : undefined,
+        redeliver: deliveries
+          ? () => redeliverFailed(deliveries, leaseCursorStore(deps.kube, input.namespace), deps.clock.now())
+          : undefined,
       });
       terminationMessage(JSON.stringify(report));
       return report.failed > 0 ? EXIT.retryable : EXIT.done;
@@ -222,4 +221,5 @@ async function reconcileOnce(): Promise<number> {
   }
 }
 
-void main(process.argv.slice(2)).then((code) => process.exit(code));
+// The only place the runtime takes the machine's clock.
+void main(process.argv.slice(2), systemClock).then((code) => process.exit(code));

@@ -6,6 +6,7 @@ import { AppTokens, restApiUrl, SignJwt } from '../../../src/job/github/github-a
 import { DeliveriesApi, HookDelivery, HookIdentity } from '../../../src/job/github/hook';
 import { Cursor, CursorStore, MAX_REDELIVERIES, plan, redeliverFailed, RETENTION_MS } from '../../../src/job/reconcile/redeliver';
 import { GitHubTestServer } from '../../github-server/server';
+import { fakeClock } from './fakes';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const ago = (minutes: number) => new Date(NOW - minutes * 60_000).toISOString();
@@ -165,6 +166,7 @@ describe("deliveriesApi: GitHub's REST API of the hook's deliveries", () => {
       deadline: Date.now() + 10_000,
       requestTimeoutMs: 5_000,
       log: () => undefined,
+      clock: fakeClock(),
     });
   const api = (hook: HookIdentity, authorization: () => Promise<string>) =>
     deliveriesApi({ restUrl: restApiUrl(gh.url), hook, authorization, requestTimeoutMs: 5_000 });
