@@ -218,6 +218,7 @@ const RECONCILE_ENV_ROWS: EnvRow[] = [
     meaning: "GitHub's redelivery of failed deliveries; unset: off",
     from: ['reconciler.redelivery.hook', 'reconciler.redelivery.restUrl'],
   },
+  { names: [RECONCILE_ENV.redeliveryCursorLease], setBy: 'name prefix', meaning: 'the Lease of the deliveries seen: `<name>-redelivery`' },
   { names: [RECONCILE_ENV.redeliveryToken], setBy: 'Secret', meaning: "an organization hook's token; never logged" },
   {
     names: [RECONCILE_ENV.redeliveryKeyPath],

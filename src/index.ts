@@ -8,14 +8,8 @@ export { CodeRunLocation } from './constructs/code-run-location';
 export { OrderingOptions } from './constructs/ordering-options';
 export { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './constructs/reconciler-cron-job';
 export { RemediationJob } from './constructs/remediation-job';
-export {
-  CodeRunResource,
-  JobMode,
-  RemediationJobProps,
-  RepositoryScopeOptions,
-  TransitionLabels,
-} from './constructs/remediation-job-props';
-export { BotLoginCase, RemediationSensor, RemediationSensorProps, TriggerRetry } from './constructs/remediation-sensor';
+export { CodeRunResource, RemediationJobProps, RepositoryScopeOptions, TransitionLabels } from './constructs/remediation-job-props';
+export { RemediationSensor, RemediationSensorProps, TriggerRetry } from './constructs/remediation-sensor';
 export { ScopeAdmissionPolicy, ScopeAdmissionPolicyProps } from './constructs/scope-admission-policy';
 export {
   AgentCancellationConfig,
@@ -29,4 +23,4 @@ export {
 export { ConfigError, loadConfigFile, resolveConfig } from './config/resolve-config';
 export { DEFAULTS } from './config/defaults';
 export { ImplementationAgent, QaSelector } from './config/safety-rules';
-export { EXIT, RemediationMode } from './contract/env';
+export { BotLoginCase, EXIT, JobMode, RemediationMode } from './contract/env';

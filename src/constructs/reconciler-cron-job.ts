@@ -6,6 +6,7 @@ import { DEFAULTS } from '../config/defaults';
 import { branchRefRegex } from '../contract/filters';
 import {
   ALERT_WEBHOOK_URL,
+  BotLoginCase,
   encodeEnv,
   GITHUB_APP_KEY_PATH,
   RECONCILE_FIELDS,
@@ -17,7 +18,6 @@ import {
 } from '../contract/env';
 import { checkInteger, enumValue, wholeSeconds } from './prop-checks';
 import { RemediationJob, RuntimeVolume, secretFile } from './remediation-job';
-import { BotLoginCase } from './remediation-sensor';
 
 export interface ReconcilerCronJobProps {
   /** The remediation Job whose bundle, ServiceAccount, RBAC and settings the reconciler shares. */
@@ -62,7 +62,7 @@ export interface ReconcilerCronJobProps {
 function redeliveryEnv(job: RemediationJob, r: Required<RedeliveryConfig>, volumes: RuntimeVolume[]): k8s.EnvVar[] {
   const m = REDELIVERY_HOOK.exec(r.hook);
   if (!m) throw new Error(`redelivery.hook: ${JSON.stringify(r.hook)} is not org:<org>/<hook id> or app:<app id>`);
-  const env: k8s.EnvVar[] = encodeEnv(REDELIVERY_FIELDS, { hook: r.hook, restUrl: r.restUrl });
+  const env: k8s.EnvVar[] = encodeEnv(REDELIVERY_FIELDS, { hook: r.hook, restUrl: r.restUrl, cursorLease: `${job.prefix}-redelivery` });
   const appId = m[3];
   if (!appId) {
     const { name, key } = r.credentialSecret;

@@ -7,9 +7,10 @@ import { GitHubAppConfig, SecretRef } from '../config/config';
 import { DEFAULTS } from '../config/defaults';
 import { packageRoot } from '../config/package-root';
 import { qaSelectorString } from '../config/safety-rules';
-import { APP_FIELDS, encodeEnv, EVENT_ENV, EXIT, GITHUB_APP_KEY_PATH, INSTALLATION_FIELDS, STATIC_ENV } from '../contract/env';
-import { checkedProps, CodeRunResource, JobMode, RemediationJobProps } from './remediation-job-props';
+import { APP_FIELDS, encodeEnv, EVENT_ENV, EXIT, GITHUB_APP_KEY_PATH, INSTALLATION_FIELDS, JobMode, STATIC_ENV } from '../contract/env';
+import { checkedProps, CodeRunResource, RemediationJobProps } from './remediation-job-props';
 import { PART_OF } from './common-labels';
+import { ownKey } from '../contract/labels';
 
 const CONTAINER = 'remediation';
 const BUNDLE_FILE = 'remediation-job.js';
@@ -56,7 +57,7 @@ export class RemediationJob extends Construct {
   /** The Job object a trigger creates; `metadata.generateName` gives each run its own name. */
   public readonly manifest: Record<string, any>;
   /** Label put on every Job and pod, with the task id as value, for `kubectl get jobs -l`. */
-  public readonly taskIdJobLabel = 'agent-cancellation.5dlabs.io/task-id';
+  public readonly taskIdJobLabel = ownKey('task-id');
   public readonly namespace: string;
   /** The label selector of the QA runs to cancel, before the per-event task-id term. */
   public readonly qaSelector: string;

@@ -17,6 +17,20 @@ export enum RemediationMode {
   OBSERVE = 'observe',
 }
 
+/** How bot logins compare: GitHub treats logins case-insensitively; `EXACT` also rejects case variants. */
+export enum BotLoginCase {
+  INSENSITIVE = 'insensitive',
+  EXACT = 'exact',
+}
+
+/** Where the Job's script comes from. */
+export enum JobMode {
+  /** The bundle in a ConfigMap, run on `nodeImage`. */
+  CONFIGMAP = 'configmap',
+  /** The project image, which contains the bundle. */
+  IMAGE = 'image',
+}
+
 /** pull_request actions that end QA for a task: its PR no longer awaits review. Labels are not changed for them. */
 export const PR_ACTIONS = ['closed', 'converted_to_draft'] as const;
 
@@ -31,6 +45,9 @@ export const EXIT = {
   retryable: 75,
   needsAttention: 78,
 } as const;
+
+/** The shortest timeout of one GitHub request: the constructs, the schema and the runtime hold to it. */
+export const MIN_REQUEST_TIMEOUT_MS = 100;
 
 /** A variable that is missing or not in its format; the message names the variable and shows the value. */
 export class EnvError extends Error {
@@ -114,14 +131,14 @@ const LOCATION: Codec<ObjectLocation | undefined> = {
   },
 };
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const HTTP_URL = /^https?:\/\/\S+$/;
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const HTTP_URL = /^https?:\/\/\S+$/;
 /** A commit SHA: SHA-1, or SHA-256 for repositories that use it; one source for the Sensor's (Go RE2) filter and the Job. */
 export const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 /** GitHub's `owner/name`. */
 export const REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
-/** An allowlist entry: a repository, or `owner/*` for every repository of an owner. */
-const REPOSITORY_OR_OWNER = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/([A-Za-z0-9._-]{1,100}|\*)$/;
+/** An allowlist entry: a repository, or `owner/*` for every repository of an owner (the schema's pattern too). */
+export const REPOSITORY_OR_OWNER = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/([A-Za-z0-9._-]{1,100}|\*)$/;
 
 /** A mounted file, such as a private key's. */
 const FILE_PATH = text('an absolute file path', /^\/\S*$/);
@@ -183,7 +200,7 @@ export const INSTALLATION_FIELDS = {
   /** From a Secret; never logged. Unset when the installation acts as a GitHub App (APP_FIELDS). */
   githubToken: field('GITHUB_TOKEN', text('a token')),
   deadlineSeconds: field('AC_DEADLINE_SECONDS', integer(1, 'seconds')),
-  githubRequestTimeoutMs: field('AC_GITHUB_REQUEST_TIMEOUT_MS', integer(100, 'milliseconds')),
+  githubRequestTimeoutMs: field('AC_GITHUB_REQUEST_TIMEOUT_MS', integer(MIN_REQUEST_TIMEOUT_MS, 'milliseconds')),
   leaseDurationSeconds: field('AC_LEASE_DURATION_SECONDS', integer(1, 'seconds')),
   lockWaitSeconds: field('AC_LOCK_WAIT_SECONDS', integer(0, 'seconds')),
   skipExitCode: field('AC_SKIP_EXIT_CODE', integer(0, 'an exit code')),
@@ -193,6 +210,15 @@ export const INSTALLATION_FIELDS = {
   /** A PR carrying this label is left alone; empty: no opt-out label. */
   optOutLabel: field('AC_OPT_OUT_LABEL', text('a label name', /\S/, true)),
 } as const;
+
+/** What each exit code means: `--help` and docs/operations.md are written from it. */
+export const EXIT_MEANING: { readonly [K in keyof typeof EXIT]: string } = {
+  done: 'done',
+  nothingToDo: `nothing to do: no PR, superseded, or a duplicate (${INSTALLATION_FIELDS.skipExitCode.name} overrides; the Job sets 0)`,
+  badInput: 'bad input: never retried, nothing changed',
+  retryable: 'retryable failure (reconcile: some repair failed)',
+  needsAttention: 'needs attention: GitHub or Kubernetes refused in a way a retry will not fix',
+};
 
 /** Where the App's private key file is mounted (a Secret volume, mode 0400); never an env variable. */
 export const GITHUB_APP_KEY_PATH = '/var/run/secrets/agent-cancellation/github-app/private-key.pem';
@@ -219,7 +245,7 @@ export const RECONCILE_FIELDS = {
   retentionSeconds: field('AC_RETENTION_SECONDS', integer(0, 'seconds')),
   compensateForeignCommits: field('AC_COMPENSATE_FOREIGN_COMMITS', BOOL),
   bots: field('AC_BOTS', list(text('a login'))),
-  botLoginCase: field('AC_BOT_LOGIN_CASE', oneOf(['insensitive', 'exact'] as const)),
+  botLoginCase: field('AC_BOT_LOGIN_CASE', oneOf(Object.values(BotLoginCase))),
   botCommitAuthors: field('AC_BOT_COMMIT_AUTHORS', list(text('a git name or email'))),
   branchPattern: field('AC_BRANCH_PATTERN', text('a branch pattern')),
 } as const;
@@ -233,12 +259,14 @@ export const REDELIVERY_HOOK = /^(?:org:([A-Za-z0-9-]+)\/([0-9]+)|app:([0-9]+))$
 /** Where the redelivery App's private key file is mounted when it is not `github.app`'s (a Secret volume, mode 0400). */
 export const REDELIVERY_KEY_PATH = '/var/run/secrets/agent-cancellation/redelivery/private-key.pem';
 
-/** Set only when a webhook's failed deliveries are to be redelivered: both, or none; then the hook's credential. */
+/** Set only when a webhook's failed deliveries are to be redelivered: all, or none; then the hook's credential. */
 export const REDELIVERY_FIELDS = {
   /** `org:<org>/<hook id>` or `app:<app id>`: the webhook whose failed deliveries are redelivered. */
   hook: field('AC_REDELIVERY_HOOK', text('org:<org>/<hook id> or app:<app id>', REDELIVERY_HOOK)),
   /** GitHub's REST API. */
   restUrl: field('AC_GITHUB_REST_URL', text('an http(s) URL', HTTP_URL)),
+  /** The Lease holding the deliveries seen, `<name prefix>-redelivery`: one per installation. */
+  cursorLease: field('AC_REDELIVERY_CURSOR_LEASE', text('a Lease name', DNS_LABEL)),
 } as const;
 
 /** An organization hook's credential, from a Secret: a token that may read the hook. Never shown. */
@@ -265,6 +293,7 @@ export const RECONCILE_ENV = {
   redeliveryToken: REDELIVERY_TOKEN.name,
   redeliveryKeyPath: REDELIVERY_KEY_FILE.name,
   githubRestUrl: REDELIVERY_FIELDS.restUrl.name,
+  redeliveryCursorLease: REDELIVERY_FIELDS.cursorLease.name,
 };
 
 /** `values` as `{ name, value }` pairs, in the fields' order; keys in `except` are left to the caller (fieldRef, Secret). */

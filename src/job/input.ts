@@ -2,6 +2,7 @@ import { branchRefRegex, NULL_SHA } from '../contract/filters';
 import {
   ALERT_WEBHOOK_URL,
   APP_FIELDS,
+  BotLoginCase,
   decodeEnv,
   EnvError,
   EVENT_FIELDS,
@@ -102,7 +103,7 @@ export interface ReconcileInput extends StaticInput {
   /** The task branch, `{id}` standing for the task id: where the pass finds a task's PR. */
   readonly branchPattern: string;
   /** The webhook whose failed deliveries are redelivered; none when unset. */
-  readonly redelivery?: { readonly restUrl: string; readonly hook: HookIdentity };
+  readonly redelivery?: { readonly restUrl: string; readonly hook: HookIdentity; readonly cursorLease: string };
 }
 
 /** The label selector of one task's QA runs: the repository's term too when the scope is a label. */
@@ -208,7 +209,7 @@ export function readReconcileInput(env: Env): ReconcileInput {
       throw new BadInputError(`${ALERT_WEBHOOK_URL.name} is not an http(s) URL`);
     }
   }
-  const bots = { logins: r.bots, commitAuthors: r.botCommitAuthors, caseInsensitive: r.botLoginCase === 'insensitive' };
+  const bots = { logins: r.bots, commitAuthors: r.botCommitAuthors, caseInsensitive: r.botLoginCase === BotLoginCase.INSENSITIVE };
   if (bots.logins.length + bots.commitAuthors.length === 0) {
     throw new BadInputError(
       `${RECONCILE_FIELDS.bots.name} and ${RECONCILE_FIELDS.botCommitAuthors.name} are both empty: the resync needs the bots' identities`,
@@ -244,5 +245,5 @@ function redelivery(env: Env): ReconcileInput['redelivery'] {
   const hook: HookIdentity = appId
     ? { kind: 'app', appId: Number(appId), privateKeyPath: decoded(() => decodeEnv({ key: REDELIVERY_KEY_FILE }, env)).key }
     : { kind: 'org', org, hookId, token: decoded(() => decodeEnv({ token: REDELIVERY_TOKEN }, env)).token };
-  return { restUrl: r.restUrl, hook };
+  return { restUrl: r.restUrl, hook, cursorLease: r.cursorLease };
 }

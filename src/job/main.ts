@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import githubAppJwt from 'universal-github-app-jwt';
-import { EXIT } from '../contract/env';
+import { EXIT, EXIT_MEANING } from '../contract/env';
 import { GitHubApi } from './github/github';
 import { GraphqlGitHub } from './github/github-client';
 import { AppTokens, restApiUrl } from './github/github-app';
@@ -28,8 +28,10 @@ for one push described by the environment (see the README's env reference).
   reconcile  one reconcile pass over every PR's state: resume, repair, compensate, alert, collect
   --help     this text
 
-exit codes: 0 done, 3 nothing to do (AC_SKIP_EXIT_CODE overrides), 64 bad input,
-            75 retryable failure (reconcile: some repair failed), 78 needs attention`;
+exit codes:
+${Object.entries(EXIT_MEANING)
+  .map(([key, meaning]) => `  ${String(EXIT[key as keyof typeof EXIT]).padStart(2)}  ${meaning}`)
+  .join('\n')}`;
 
 /** Kubernetes shows this file in the pod status: the outcome without reading logs. */
 function terminationMessage(text: string): void {
@@ -208,7 +210,7 @@ async function reconcileOnce(clock: Clock): Promise<number> {
         ...deps,
         alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined,
         redeliver: deliveries
-          ? () => redeliverFailed(deliveries, leaseCursorStore(deps.kube, input.namespace), deps.clock.now())
+          ? () => redeliverFailed(deliveries, leaseCursorStore(deps.kube, input.namespace, input.redelivery!.cursorLease), deps.clock.now())
           : undefined,
       });
       terminationMessage(JSON.stringify(report));

@@ -1,15 +1,15 @@
 import { createHash } from 'crypto';
-import { MANAGED_BY } from '../../contract/labels';
+import { MANAGED_BY, ownKey } from '../../contract/labels';
 import { KubeApi, Lease, ObjectMeta } from './kube';
 import { PrState } from './pr-state';
 import { Clock } from '../clock';
 import { ConflictError, LockTimeoutError, RetryableError } from '../errors';
 
-export const PR_LABEL = 'agent-cancellation.5dlabs.io/pr';
-export const REPOSITORY_ANNOTATION = 'agent-cancellation.5dlabs.io/repository';
-export const STATE_ANNOTATION = 'agent-cancellation.5dlabs.io/state';
-/** On a state Lease whose PR needs a person: `kubectl get leases -l agent-cancellation.5dlabs.io/needs-attention`. */
-export const ATTENTION_LABEL = 'agent-cancellation.5dlabs.io/needs-attention';
+export const PR_LABEL = ownKey('pr');
+export const REPOSITORY_ANNOTATION = ownKey('repository');
+export const STATE_ANNOTATION = ownKey('state');
+/** On a state Lease whose PR needs a person: `kubectl get leases -l <ATTENTION_LABEL>`. */
+export const ATTENTION_LABEL = ownKey('needs-attention');
 
 /** One Lease per (repository, PR); the hash keeps any repository name within a DNS label. */
 export function leaseName(repository: string, pr: number): string {

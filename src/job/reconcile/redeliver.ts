@@ -5,7 +5,7 @@
  * I/O is behind DeliveriesApi and CursorStore.
  */
 import { PR_ACTIONS } from '../../contract/env';
-import { MANAGED_BY } from '../../contract/labels';
+import { MANAGED_BY, ownKey } from '../../contract/labels';
 import { DeliveriesApi, HookDelivery } from '../github/hook';
 import { KubeApi } from '../kube/kube';
 
@@ -114,28 +114,27 @@ export async function redeliverFailed(api: DeliveriesApi, store: CursorStore, no
   }
 }
 
-export const CURSOR_LEASE = 'agent-cancellation-redelivery';
-const CURSOR_ANNOTATION = 'agent-cancellation.5dlabs.io/redelivery-cursor';
+const CURSOR_ANNOTATION = ownKey('redelivery-cursor');
 
 /**
  * The cursor in a Lease's annotation, labelled as the state Leases are (the admission policy lets the reconciler
  * write no other); it holds no PR state and never a holder, so the reconciler's own pass leaves it be.
  */
-export function leaseCursorStore(kube: KubeApi, namespace: string): CursorStore {
+export function leaseCursorStore(kube: KubeApi, namespace: string, name: string): CursorStore {
   return {
     read: async () => {
-      const raw = (await kube.getLease(namespace, CURSOR_LEASE))?.metadata.annotations?.[CURSOR_ANNOTATION];
+      const raw = (await kube.getLease(namespace, name))?.metadata.annotations?.[CURSOR_ANNOTATION];
       return raw ? (JSON.parse(raw) as Cursor) : undefined;
     },
     write: async (cursor) => {
-      const lease = await kube.getLease(namespace, CURSOR_LEASE);
+      const lease = await kube.getLease(namespace, name);
       const annotations = { [CURSOR_ANNOTATION]: JSON.stringify(cursor) };
       if (lease)
         await kube.updateLease({
           ...lease,
           metadata: { ...lease.metadata, annotations: { ...lease.metadata.annotations, ...annotations } },
         });
-      else await kube.createLease({ metadata: { name: CURSOR_LEASE, namespace, labels: { ...MANAGED_BY }, annotations }, spec: {} });
+      else await kube.createLease({ metadata: { name, namespace, labels: { ...MANAGED_BY }, annotations }, spec: {} });
     },
   };
 }

@@ -90,5 +90,9 @@ test("GitHub's redelivery: off by default; an organization's hook brings its ide
     [RECONCILE_ENV.redeliveryHook]: 'org:5dlabs/123',
     [RECONCILE_ENV.redeliveryToken]: { secretKeyRef: { name: 'hook-reader', key: 'token' } },
     [RECONCILE_ENV.githubRestUrl]: 'https://api.github.com',
+    [RECONCILE_ENV.redeliveryCursorLease]: 'agent-cancellation-redelivery',
   });
+  // Each installation keeps its own cursor: the Lease follows the name prefix.
+  const named = find(synth({ name: 'ac-two', reconciler: { redelivery: hook } }), 'CronJob');
+  expect(envOf(named.spec.jobTemplate.spec.template.spec)[RECONCILE_ENV.redeliveryCursorLease]).toBe('ac-two-redelivery');
 });

@@ -77,6 +77,7 @@ const REDELIVERY: string[] = [
   RECONCILE_ENV.redeliveryToken,
   RECONCILE_ENV.redeliveryKeyPath,
   RECONCILE_ENV.githubRestUrl,
+  RECONCILE_ENV.redeliveryCursorLease,
 ];
 
 describe('the runtime has no defaults: every variable the template sets is required', () => {
@@ -219,12 +220,27 @@ describe('reconciler input', () => {
       AC_GITHUB_REST_URL: 'https://api.github.com',
       AC_REDELIVERY_TOKEN: 'hook-secret',
       AC_REDELIVERY_PRIVATE_KEY_PATH: '/k/hook.pem',
+      AC_REDELIVERY_CURSOR_LEASE: 'ac-redelivery',
     };
 
     test.each([
       ['', undefined],
-      ['org:5dlabs/123', { restUrl: 'https://api.github.com', hook: { kind: 'org', org: '5dlabs', hookId: '123', token: 'hook-secret' } }],
-      ['app:42', { restUrl: 'https://api.github.com', hook: { kind: 'app', appId: 42, privateKeyPath: '/k/hook.pem' } }],
+      [
+        'org:5dlabs/123',
+        {
+          restUrl: 'https://api.github.com',
+          hook: { kind: 'org', org: '5dlabs', hookId: '123', token: 'hook-secret' },
+          cursorLease: 'ac-redelivery',
+        },
+      ],
+      [
+        'app:42',
+        {
+          restUrl: 'https://api.github.com',
+          hook: { kind: 'app', appId: 42, privateKeyPath: '/k/hook.pem' },
+          cursorLease: 'ac-redelivery',
+        },
+      ],
     ])('AC_REDELIVERY_HOOK=%j', (hook, expected) => {
       expect(readReconcileInput({ ...on, AC_REDELIVERY_HOOK: hook }).redelivery).toEqual(expected);
       expect(readReconcileInput(without(on, 'AC_REDELIVERY_HOOK')).redelivery).toBeUndefined();
