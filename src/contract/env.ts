@@ -6,7 +6,7 @@
  */
 import { canonicalTaskId } from './filters';
 import { LABEL_KEY } from './labels';
-import { formatLocation, ObjectLocation, parseLocation } from './location';
+import { BOOL, EnvError, EnvField, fail, field, integer, list, LOCATION, oneOf, text } from './env-codecs';
 
 /**
  * How the Job and the reconciler act. `observe` (shadow mode) runs every decision against the real cluster and
@@ -49,88 +49,6 @@ export const EXIT = {
 /** The shortest timeout of one GitHub request: the constructs, the schema and the runtime hold to it. */
 export const MIN_REQUEST_TIMEOUT_MS = 100;
 
-/** A variable that is missing or not in its format; the message names the variable and shows the value. */
-export class EnvError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EnvError';
-  }
-}
-
-/** One variable: its name, how a value is written, and how the text is read back (throwing EnvError). */
-export interface EnvField<T> {
-  readonly name: string;
-  /** What the value is, for error messages and the docs: `a namespace name`, `whole seconds`, … */
-  readonly format: string;
-  encode(value: T): string;
-  decode(text: string): T;
-}
-
-type Codec<T> = Omit<EnvField<T>, 'name'>;
-
-const fail = (format: string, text: string): never => {
-  throw new EnvError(`${JSON.stringify(text)} is not ${format}`);
-};
-
-/** Text matching `pattern`; `empty` allows the empty string (an unset option). */
-function text(format: string, pattern = /\S/, empty = false): Codec<string> {
-  return {
-    format,
-    encode: (v) => v,
-    decode: (t) => ((t === '' && empty) || pattern.test(t) ? t : fail(format, t)),
-  };
-}
-
-function integer(min: number, unit: string): Codec<number> {
-  const format = `an integer >= ${min} (${unit})`;
-  return {
-    format,
-    encode: (v) => String(v),
-    decode: (t) => {
-      const n = Number(t);
-      return t !== '' && Number.isInteger(n) && n >= min ? n : fail(format, t);
-    },
-  };
-}
-
-/** A comma-separated list; empty is the empty list. `item` checks each entry. */
-function list(item: Codec<string>, lower = false): Codec<string[]> {
-  return {
-    format: `a comma-separated list of ${item.format}`,
-    encode: (v) => v.join(','),
-    decode: (t) =>
-      t
-        .split(',')
-        .map((s) => (lower ? s.trim().toLowerCase() : s.trim()))
-        .filter(Boolean)
-        .map((s) => item.decode(s)),
-  };
-}
-
-function oneOf<T extends string>(values: readonly T[]): Codec<T> {
-  const format = `one of ${values.join(', ')}`;
-  return { format, encode: (v) => v, decode: (t) => (values.includes(t as T) ? (t as T) : fail(format, t)) };
-}
-
-const BOOL: Codec<boolean> = {
-  format: '"true" or "false"',
-  encode: (v) => String(v),
-  decode: (t) => (t === 'true' ? true : t === 'false' ? false : fail('"true" or "false"', t)),
-};
-
-/** `label:<key>`, `annotation:<key>` or `field:<path>`, or empty for none. */
-const LOCATION: Codec<ObjectLocation | undefined> = {
-  format: 'label:<key>, annotation:<key>, field:<path> or empty',
-  encode: (v) => formatLocation(v),
-  decode: (t) => {
-    try {
-      return parseLocation(t);
-    } catch (e) {
-      throw new EnvError((e as Error).message);
-    }
-  },
-};
-
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const HTTP_URL = /^https?:\/\/\S+$/;
 /** A commit SHA: SHA-1, or SHA-256 for repositories that use it; one source for the Sensor's (Go RE2) filter and the Job. */
@@ -142,8 +60,6 @@ export const REPOSITORY_OR_OWNER = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/([A-Za-z0-9.
 
 /** A mounted file, such as a private key's. */
 const FILE_PATH = text('an absolute file path', /^\/\S*$/);
-
-const field = <T>(name: string, codec: Codec<T>): EnvField<T> => ({ name, ...codec });
 
 /** Set per event by the Sensor's trigger parameters; the Job's template leaves them empty. */
 export const EVENT_FIELDS = {

@@ -4,7 +4,6 @@ import {
   APP_FIELDS,
   BotLoginCase,
   decodeEnv,
-  EnvError,
   EVENT_FIELDS,
   INSTALLATION_FIELDS,
   RECONCILE_FIELDS,
@@ -15,6 +14,7 @@ import {
   RemediationMode,
   TriggerEvent,
 } from '../contract/env';
+import { EnvError } from '../contract/env-codecs';
 import { allows, RepositoryScope, scopeIssues, scopeSelector } from '../contract/repository-scope';
 import { OrderingRules } from './event/ordering';
 import { HookIdentity } from './github/hook';
