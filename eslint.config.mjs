@@ -20,7 +20,7 @@ const OUTSIDE = { group: ['../*', '../**'], message: 'src/contract imports nothi
 const JOB_TOP = { group: ['../main', '../input'], message: 'the folders of src/job never import its entry point or its env decoding' };
 const fromJob = (folder, why) => ({ group: [`../${folder}`, `../${folder}/*`], message: why });
 const CLIENT = 'src/job/github/ and src/job/kube/ are clients: they import neither each other nor event/ or reconcile/';
-const SUBFOLDERS = { group: ['./*/*'], message: 'retry.ts and log.ts are shared by every folder of src/job and import none' };
+const SUBFOLDERS = { group: ['./*/*'], message: 'retry.ts, log.ts, clock.ts and errors.ts are shared by every folder of src/job and import none' };
 
 export default tseslint.config(
   { ignores: ['dist/', 'lib/', 'imports/', 'node_modules/', 'coverage/', '**/*.js', '**/*.mjs'] },
@@ -57,7 +57,7 @@ export default tseslint.config(
   boundary(['src/job/kube/**'], [SYNTH, JOB_TOP, ...['github', 'event', 'reconcile'].map((f) => fromJob(f, CLIENT))]),
   boundary(['src/job/event/**'], [SYNTH, { group: ['../main'], message: JOB_TOP.message }, fromJob('reconcile', 'an event is handled without the reconciler: src/job/reconcile/ builds on src/job/event/, not the reverse')]),
   boundary(['src/job/reconcile/**'], [SYNTH, { group: ['../main'], message: JOB_TOP.message }]),
-  boundary(['src/job/retry.ts', 'src/job/log.ts'], [SYNTH, SUBFOLDERS]),
+  boundary(['src/job/retry.ts', 'src/job/log.ts', 'src/job/clock.ts', 'src/job/errors.ts'], [SYNTH, SUBFOLDERS]),
   boundary(['src/contract/**'], [OUTSIDE]),
   prettier,
 );

@@ -34,10 +34,15 @@ function bareClient(c) {
   const kubeAgent = new https.Agent({ keepAlive: true, ca: fs.readFileSync(c.kubeCaFile) });
   const githubUrl = new URL(c.graphqlUrl);
   const githubAgent = new (githubUrl.protocol === 'https:' ? https : http).Agent({ keepAlive: true });
-  const kube = (method, path, body) => call(new URL(path, c.kubeServer), kubeAgent, method, { authorization: `Bearer ${c.kubeToken}` }, body);
+  const kube = (method, path, body) =>
+    call(new URL(path, c.kubeServer), kubeAgent, method, { authorization: `Bearer ${c.kubeToken}` }, body);
   const post = async (headers, body) => {
     if (!c.overFetch) return call(githubUrl, githubAgent, 'POST', headers, body);
-    const res = await fetch(githubUrl, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(githubUrl, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return res.json();
   };
   const github = async (query, variables) => {
@@ -47,7 +52,12 @@ function bareClient(c) {
   };
   const leases = `/apis/coordination.k8s.io/v1/namespaces/${c.namespace}/leases`;
   return async (p) => {
-    const { repository: repo } = await github(c.resolveQuery, { owner: p.owner, name: p.name, ref: `refs/heads/${p.branch}`, remediation: c.remediation });
+    const { repository: repo } = await github(c.resolveQuery, {
+      owner: p.owner,
+      name: p.name,
+      ref: `refs/heads/${p.branch}`,
+      remediation: c.remediation,
+    });
     const pr = repo.ref.associatedPullRequests.nodes[0];
     // As the Job does: the ready label is removed by the id it has on the PR.
     const ready = pr.labels.nodes.find((l) => l.name === c.ready);
@@ -62,7 +72,11 @@ function bareClient(c) {
       await kube('DELETE', `${runs}/${run.metadata.name}`, { preconditions: { uid: run.metadata.uid }, propagationPolicy: 'Background' });
     }
     await github(c.transitionMutation, { pr: pr.id, remove: [ready.id], add: [repo.remediationLabel.id], body: 'remediation started' });
-    await kube('PUT', `${leases}/${p.leaseName}`, { ...lease, metadata: { ...lease.metadata, annotations: { state: '{}' } }, spec: { ...lease.spec, holderIdentity: null } });
+    await kube('PUT', `${leases}/${p.leaseName}`, {
+      ...lease,
+      metadata: { ...lease.metadata, annotations: { state: '{}' } },
+      spec: { ...lease.spec, holderIdentity: null },
+    });
   };
 }
 

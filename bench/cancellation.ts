@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DEFAULTS } from '../src/config/defaults';
+import { systemClock } from '../src/job/clock';
 import { GraphqlGitHub } from '../src/job/github/github-client';
 import { RESOLVE_QUERY, transitionMutation } from '../src/job/github/graphql-documents';
 import { readInput } from '../src/job/input';
@@ -69,7 +70,7 @@ const newCounts = (): KubeCounts => ({ calls: {}, http: 0 });
 
 /** The Job's HttpKubeApi as its ServiceAccount, counting each call by purpose and each HTTP request. */
 function countingKube(w: RemediationWorld, c: KubeCounts): KubeApi {
-  const kube = new HttpKubeApi(loadConnection({ KUBECONFIG: w.kubeconfig }), { onRequest: () => c.http++ });
+  const kube = new HttpKubeApi(loadConnection({ KUBECONFIG: w.kubeconfig }), { onRequest: () => c.http++, clock: systemClock });
   const methods = Object.entries(KUBE_PURPOSE).map(([method, purpose]) => [
     method,
     (...args: any[]) => {
@@ -91,8 +92,9 @@ function inProcess(w: RemediationWorld, c: KubeCounts, deadlineMs = 30_000) {
       token: () => Promise.resolve(w.gh.token),
       deadline: Date.now() + deadlineMs,
       requestTimeoutMs: DEFAULTS.job.githubRequestTimeoutMs,
+      clock: systemClock,
     });
-    return remediate(input, { kube, github, log: () => undefined, now: Date.now });
+    return remediate(input, { kube, github, log: () => undefined, clock: systemClock });
   };
 }
 

@@ -1,12 +1,17 @@
 /**
- * Writes the configuration and environment tables of docs/configuration.md from DEFAULTS and the env contract,
- * between markers `<!-- tables:NAME -->` and `<!-- /tables:NAME -->`. `npm run docs` rewrites that page; a unit
- * test checks that it is up to date.
+ * Writes the tables of the docs that restate code, between markers `<!-- tables:NAME -->` and `<!-- /tables:NAME -->`:
+ * the configuration and environment (DEFAULTS, the env contract), the App's token permissions, the exit codes,
+ * the Sensor's filters (as synthesized) and the integration suites (their opening comments). `npm run docs`
+ * rewrites the pages; a unit test checks that they are up to date.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { Testing } from 'cdk8s';
 import { DEFAULTS } from '../src/config/defaults';
-import { APP_ENV, EVENT_ENV, RECONCILE_ENV, STATIC_ENV } from '../src/contract/env';
+import { packageRoot } from '../src/config/package-root';
+import { AgentCancellation, RemediationSensor } from '../src';
+import { APP_ENV, EVENT_ENV, EXIT, EXIT_MEANING, RECONCILE_ENV, STATIC_ENV } from '../src/contract/env';
+import { TOKEN_PERMISSIONS } from '../src/job/github/github-app';
 
 /** One row of the configuration table: its fields (sharing the first one's parent) and what they mean. */
 interface ConfigRow {
@@ -243,7 +248,13 @@ const RECONCILE_ENV_ROWS: EnvRow[] = [
     meaning: "GitHub's redelivery of failed deliveries; unset: off",
     from: ['reconciler.redelivery.hook', 'reconciler.redelivery.restUrl'],
   },
-  { names: [RECONCILE_ENV.redeliveryCredential], setBy: 'Secret', meaning: 'set with the hook; never logged' },
+  { names: [RECONCILE_ENV.redeliveryCursorLease], setBy: 'name prefix', meaning: 'the Lease of the deliveries seen: `<name>-redelivery`' },
+  { names: [RECONCILE_ENV.redeliveryToken], setBy: 'Secret', meaning: "an organization hook's token; never logged" },
+  {
+    names: [RECONCILE_ENV.redeliveryKeyPath],
+    setBy: 'config',
+    meaning: "an App hook's private key file: `github.app`'s for the same App, else `credentialSecret` mounted read-only",
+  },
 ];
 
 function defaultAt(field: string): unknown {
@@ -284,31 +295,100 @@ function envTable(rows: EnvRow[], names: string[]): string {
   return ['| variable (default) | set by | meaning |', '|---|---|---|', ...lines].join('\n');
 }
 
-/** The generated tables, by marker name. */
-export function tables(): Record<string, string> {
+/** What each permission of the App's tokens is for: a row per TOKEN_PERMISSIONS key, checked by GitHub's docs. */
+const PERMISSION_USE: Record<string, string> = {
+  contents: 'the branch head of a push and the authors of head commits (the resync and compensation)',
+  pull_requests:
+    "read PRs, their labels, timeline and comments; swap the labels, create the remediation label, post the marker comment (GitHub's REST docs accept Pull requests or Issues write for labels and comments)",
+};
+
+function permissionsTable(): string {
+  const missing = Object.keys(TOKEN_PERMISSIONS).filter((p) => !(p in PERMISSION_USE));
+  if (missing.length) throw new Error(`readme-tables: no use given for permission ${missing.join(', ')}`);
+  const rows = Object.entries(TOKEN_PERMISSIONS).map(([p, access]) => `| \`${p}\` | ${access} | ${PERMISSION_USE[p]} |`);
+  return ['| permission | access | what for |', '|---|---|---|', ...rows, '| `metadata` | read | given to every token by GitHub |'].join(
+    '\n',
+  );
+}
+
+/** What the Job controller does with each exit code of the Job. */
+const EXIT_IN_JOB: { readonly [K in keyof typeof EXIT]: string } = {
+  done: 'success',
+  nothingToDo:
+    'the Job sets it to 0: Kubernetes counts only 0 as success, and a skip is not a failure; the outcome is in the termination message',
+  badInput: '`podFailurePolicy: FailJob`',
+  retryable: 'retried up to `backoffLimit`',
+  needsAttention: '`podFailurePolicy: FailJob`',
+};
+
+function exitTable(): string {
+  const rows = (Object.keys(EXIT) as Array<keyof typeof EXIT>).map((k) => `| ${EXIT[k]} | ${cell(EXIT_MEANING[k])} | ${EXIT_IN_JOB[k]} |`);
+  return ['| code | meaning | in the Job |', '|---|---|---|', ...rows].join('\n');
+}
+
+/** The Sensor's data filters with the defaults, as synthesized: `filters` of its push or PR dependency. */
+function filterTable(which: 'filters' | 'prFilters'): string {
+  const chart = new AgentCancellation(Testing.app(), 'docs', { config: { job: { mode: 'image' } } });
+  const sensor = chart.node.findAll().find((c): c is RemediationSensor => c instanceof RemediationSensor)!;
+  const rows = sensor[which].map(
+    (f) => `| \`${f.path}\` | ${f.type} | ${f.comparator ?? '='} | ${f.value.map((v) => `\`${cell(v)}\``).join(', ')} |`,
+  );
+  return ['| path | type | comparator | value |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** Every integration suite, and what its file's opening comment says it runs for real. */
+function suiteTable(): string {
+  const dir = path.join(packageRoot(), 'test', 'integration');
+  const rows = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()
+    .map((f) => {
+      const comment = /^\/\*\*([\s\S]*?)\*\//.exec(fs.readFileSync(path.join(dir, f), 'utf8'))?.[1];
+      if (!comment) throw new Error(`readme-tables: test/integration/${f} opens with no /** comment */ saying what it runs`);
+      const text = comment
+        .replace(/^\s*\* ?/gm, '')
+        .replace(/\s+/g, ' ')
+        .trim();
+      return `| \`test/integration/${f.replace(/\.test\.ts$/, '')}\` | ${cell(text)} |`;
+    });
+  return ['| integration suite | what runs for real |', '|---|---|', ...rows].join('\n');
+}
+
+/** The generated tables, by page and marker name. */
+export function tables(): Record<string, Record<string, () => string>> {
   return {
-    config: configTable(),
-    'job-env': envTable(JOB_ENV_ROWS, [...Object.values(EVENT_ENV), ...Object.values(STATIC_ENV), ...Object.values(APP_ENV)]),
-    'reconciler-env': envTable(RECONCILE_ENV_ROWS, Object.values(RECONCILE_ENV)),
+    'docs/configuration.md': {
+      config: configTable,
+      'job-env': () => envTable(JOB_ENV_ROWS, [...Object.values(EVENT_ENV), ...Object.values(STATIC_ENV), ...Object.values(APP_ENV)]),
+      'reconciler-env': () => envTable(RECONCILE_ENV_ROWS, Object.values(RECONCILE_ENV)),
+    },
+    'docs/github-app.md': { 'token-permissions': permissionsTable },
+    'docs/job.md': { 'exit-codes': exitTable },
+    'docs/architecture.md': { 'push-filters': () => filterTable('filters'), 'pr-filters': () => filterTable('prFilters') },
+    'docs/development.md': { suites: suiteTable },
   };
 }
 
-/** The page that holds the generated tables, relative to the repository root. */
-export const TABLES_PAGE = 'docs/configuration.md';
+/** The pages that hold generated tables, relative to the repository root. */
+export const TABLES_PAGES = Object.keys(tables());
 
-/** `page` with every marked table replaced by its generated text; throws for a missing marker. */
-export function withTables(page: string): string {
-  return Object.entries(tables()).reduce((text, [name, table]) => {
-    const start = `<!-- tables:${name} -->\n`;
-    const end = `<!-- /tables:${name} -->`;
+/** `page` (one of TABLES_PAGES) with every marked table replaced by its generated text; throws for a missing marker. */
+export function withTables(name: string, page: string): string {
+  return Object.entries(tables()[name]).reduce((text, [marker, table]) => {
+    const start = `<!-- tables:${marker} -->\n`;
+    const end = `<!-- /tables:${marker} -->`;
     const from = text.indexOf(start);
     const to = text.indexOf(end, from);
-    if (from < 0 || to < 0) throw new Error(`readme-tables: ${TABLES_PAGE} has no ${start.trim()} … ${end} markers`);
-    return `${text.slice(0, from + start.length)}${table}\n${text.slice(to)}`;
+    if (from < 0 || to < 0) throw new Error(`readme-tables: ${name} has no ${start.trim()} … ${end} markers`);
+    return `${text.slice(0, from + start.length)}${table()}\n${text.slice(to)}`;
   }, page);
 }
 
 if (require.main === module) {
-  const page = path.resolve(process.argv[2] ?? TABLES_PAGE);
-  fs.writeFileSync(page, withTables(fs.readFileSync(page, 'utf8')));
+  const root = packageRoot();
+  for (const name of TABLES_PAGES) {
+    const file = path.join(root, name);
+    fs.writeFileSync(file, withTables(name, fs.readFileSync(file, 'utf8')));
+  }
 }

@@ -10,19 +10,12 @@ export { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './construc
 export { RemediationJob } from './constructs/remediation-job';
 export {
   CodeRunResource,
-  JobMode,
   RemediationJobProps,
   RepositoryScopeOptions,
   RunPhaseOptions,
   TransitionLabels,
 } from './constructs/remediation-job-props';
-export {
-  BotLoginCase,
-  EventSourceReference,
-  RemediationSensor,
-  RemediationSensorProps,
-  TriggerRetry,
-} from './constructs/remediation-sensor';
+export { EventSourceReference, RemediationSensor, RemediationSensorProps, TriggerRetry } from './constructs/remediation-sensor';
 export { ScopeAdmissionPolicy, ScopeAdmissionPolicyProps } from './constructs/scope-admission-policy';
 export {
   AgentCancellationConfig,
@@ -36,5 +29,5 @@ export {
 export { ConfigError, loadConfigFile, resolveConfig } from './config/resolve-config';
 export { DEFAULTS } from './config/defaults';
 export { ImplementationAgent, QaSelector } from './config/safety-rules';
-export { EXIT, RemediationMode } from './contract/env';
+export { BotLoginCase, EXIT, JobMode, RemediationMode } from './contract/env';
 export { GITHUB_SPELLING } from './contract/repository-scope';

@@ -1,4 +1,4 @@
-import { RemediationMode } from '../contract/env';
+import { BotLoginCase, JobMode, RemediationMode } from '../contract/env';
 import { ImplementationAgent, QaSelector } from './safety-rules';
 
 /** A Kubernetes Secret key that already exists in the cluster; only its name and key reach the manifests. */
@@ -20,7 +20,7 @@ export interface GitHubAppConfig {
 /** How the remediation Job runs, as the configuration says it (AgentCancellation turns it into RemediationJobProps). */
 export interface JobConfig {
   /** `configmap` runs the bundle from a ConfigMap on `nodeImage`; `image` runs `image`. @default DEFAULTS.job.mode */
-  readonly mode?: 'configmap' | 'image';
+  readonly mode?: JobMode | `${JobMode}`;
   /** @default DEFAULTS.job.image */
   readonly image?: string;
   /** Digest-pinned Node.js image for configmap mode. @default DEFAULTS.job.nodeImage */
@@ -69,7 +69,11 @@ export interface ReconcilerConfig {
 export interface RedeliveryConfig {
   /** `org:<org>/<hook id>` (an organization webhook), `app:<app id>` (the GitHub App's webhook), or empty: off. @default DEFAULTS.reconciler.redelivery.hook */
   readonly hook?: string;
-  /** Secret key with a token that may read the organization's hook, or the App's private key (PEM). @default DEFAULTS.reconciler.redelivery.credentialSecret */
+  /**
+   * Secret key with a token that may read the organization's hook (an env variable), or the App's private key (PEM),
+   * mounted as a read-only file; unused for the App of `github.app`, whose key file is reused.
+   * @default DEFAULTS.reconciler.redelivery.credentialSecret
+   */
   readonly credentialSecret?: SecretRef;
   /** GitHub's REST API. @default DEFAULTS.reconciler.redelivery.restUrl */
   readonly restUrl?: string;
@@ -77,7 +81,7 @@ export interface RedeliveryConfig {
 
 /**
  * The configuration of one agent-cancellation installation, as read from YAML.
- * Every field is optional; `resolveConfig` fills the defaults (the user's card) from DEFAULTS (src/defaults.ts).
+ * Every field is optional; `resolveConfig` fills the defaults (the user's card) from DEFAULTS (src/config/defaults.ts).
  */
 export interface AgentCancellationConfig {
   /** Prefix of every object name. @default DEFAULTS.name */
@@ -100,7 +104,7 @@ export interface AgentCancellationConfig {
     readonly eventName?: string;
   };
   /** `observe` decides and records without changing anything (shadow mode). @default DEFAULTS.mode */
-  readonly mode?: RemediationMode | 'enforce' | 'observe';
+  readonly mode?: RemediationMode | `${RemediationMode}`;
   /** The CodeRun custom resource. @default DEFAULTS.codeRun */
   readonly codeRun?: {
     readonly group?: string;
@@ -147,7 +151,7 @@ export interface AgentCancellationConfig {
     /** `sender.login` of the implementation bot, matched whole. @default DEFAULTS.github.bots */
     readonly bots?: string[];
     /** How logins and repositories compare: GitHub treats them case-insensitively. @default DEFAULTS.github.botLoginCase */
-    readonly botLoginCase?: 'insensitive' | 'exact';
+    readonly botLoginCase?: BotLoginCase | `${BotLoginCase}`;
     /** Git author names or emails the bots commit with, for the reconciler's resync. @default DEFAULTS.github.botCommitAuthors */
     readonly botCommitAuthors?: string[];
     /** The implementation branch, `{id}` standing for the numeric task id. @default DEFAULTS.github.branchPattern */

@@ -3,12 +3,12 @@ import { Construct } from 'constructs';
 import { AgentCancellationConfig, ResolvedConfig } from '../config/config';
 import { resolveConfig } from '../config/resolve-config';
 import { GitHubPushEventSource, GitHubPushEventSourceProps } from './github-push-event-source';
-import { RemediationMode } from '../contract/env';
+import { BotLoginCase, JobMode, RemediationMode } from '../contract/env';
 import { CodeRunLocation } from './code-run-location';
 import { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './reconciler-cron-job';
 import { RemediationJob } from './remediation-job';
-import { JobMode, RemediationJobProps } from './remediation-job-props';
-import { BotLoginCase, EventSourceReference, RemediationSensor, RemediationSensorProps } from './remediation-sensor';
+import { RemediationJobProps } from './remediation-job-props';
+import { EventSourceReference, RemediationSensor, RemediationSensorProps } from './remediation-sensor';
 import { ScopeAdmissionPolicy } from './scope-admission-policy';
 
 export interface AgentCancellationProps extends ChartProps {

@@ -1,8 +1,37 @@
 /**
- * What the Sensor writes into each per-event variable of the Job (EVENT_ENV), for each of its dependencies.
- * Kept out of job-env.ts, which the Job's bundle imports: none of this runs in the Job.
+ * Where the Sensor reads a GitHub event, and what it writes into each per-event variable of the Job (EVENT_ENV),
+ * for each of its dependencies. Kept out of src/contract/env.ts, which the Job's bundle imports: none of this
+ * runs in the Job.
  */
 import { EVENT_ENV } from '../contract/env';
+
+/** The fields of a webhook event the Sensor filters on and reads, as Argo Events addresses them: each path once. */
+export const PAYLOAD = {
+  event: 'body.X-GitHub-Event',
+  delivery: 'body.X-GitHub-Delivery',
+  repository: 'body.repository.full_name',
+  pushedAt: 'body.repository.pushed_at',
+  sender: 'body.sender.login',
+  ref: 'body.ref',
+  deleted: 'body.deleted',
+  before: 'body.before',
+  after: 'body.after',
+  action: 'body.action',
+  prNumber: 'body.number',
+  baseRepository: 'body.pull_request.base.repo.full_name',
+  headRepository: 'body.pull_request.head.repo.full_name',
+  headRef: 'body.pull_request.head.ref',
+  headSha: 'body.pull_request.head.sha',
+  updatedAt: 'body.pull_request.updated_at',
+  closedAt: 'body.pull_request.closed_at',
+} as const;
+
+/** A path of PAYLOAD as a Go template over the event reads it; a key with a dash needs `index`. */
+export function input(path: string): string {
+  const parts = path.split('.');
+  const last = parts.pop()!;
+  return /-/.test(last) ? `(index .Input.${parts.join('.')} "${last}")` : `.Input.${path}`;
+}
 
 /** What an Argo Events trigger parameter takes: a path into the event, a Go template over `.Input`, or a constant. */
 export type EventValue = { readonly dataKey: string } | { readonly dataTemplate: string } | { readonly value: string };
@@ -20,30 +49,29 @@ export interface EventValues {
  */
 export function eventSources(refRegex: string, headRegex: string): { readonly [K in keyof typeof EVENT_ENV]: EventValues } {
   return {
-    repository: { push: { dataKey: 'body.repository.full_name' }, prEnded: { dataKey: 'body.repository.full_name' } },
+    repository: { push: { dataKey: PAYLOAD.repository }, prEnded: { dataKey: PAYLOAD.repository } },
     branch: {
-      push: { dataTemplate: '{{ trimPrefix "refs/heads/" .Input.body.ref }}' },
-      prEnded: { dataKey: 'body.pull_request.head.ref' },
+      push: { dataTemplate: `{{ trimPrefix "refs/heads/" ${input(PAYLOAD.ref)} }}` },
+      prEnded: { dataKey: PAYLOAD.headRef },
     },
-    headSha: { push: { dataKey: 'body.after' }, prEnded: { dataKey: 'body.pull_request.head.sha' } },
-    deliveryId: { push: { dataKey: 'body.X-GitHub-Delivery' }, prEnded: { dataKey: 'body.X-GitHub-Delivery' } },
+    headSha: { push: { dataKey: PAYLOAD.after }, prEnded: { dataKey: PAYLOAD.headSha } },
+    deliveryId: { push: { dataKey: PAYLOAD.delivery }, prEnded: { dataKey: PAYLOAD.delivery } },
     taskId: {
-      push: { dataTemplate: `{{ regexReplaceAll \`${refRegex}\` .Input.body.ref "\${1}" }}` },
-      prEnded: { dataTemplate: `{{ regexReplaceAll \`${headRegex}\` .Input.body.pull_request.head.ref "\${1}" }}` },
+      push: { dataTemplate: `{{ regexReplaceAll \`${refRegex}\` ${input(PAYLOAD.ref)} "\${1}" }}` },
+      prEnded: { dataTemplate: `{{ regexReplaceAll \`${headRegex}\` ${input(PAYLOAD.headRef)} "\${1}" }}` },
     },
     // Epoch seconds, as push payloads give them: the Job orders QA runs against this time. A PR event's is its
     // ISO closed_at (set when closed) else updated_at, converted.
     pushedAtMs: {
-      push: { dataKey: 'body.repository.pushed_at' },
+      push: { dataKey: PAYLOAD.pushedAt },
       prEnded: {
-        dataTemplate:
-          '{{ (toDate "2006-01-02T15:04:05Z07:00" (default .Input.body.pull_request.updated_at .Input.body.pull_request.closed_at)).Unix }}',
+        dataTemplate: `{{ (toDate "2006-01-02T15:04:05Z07:00" (default ${input(PAYLOAD.updatedAt)} ${input(PAYLOAD.closedAt)})).Unix }}`,
       },
     },
     // Closing or converting moves no branch: the head before the event is its head.
-    beforeSha: { push: { dataKey: 'body.before' }, prEnded: { dataKey: 'body.pull_request.head.sha' } },
-    event: { push: { dataKey: 'body.X-GitHub-Event' }, prEnded: { dataKey: 'body.action' } },
+    beforeSha: { push: { dataKey: PAYLOAD.before }, prEnded: { dataKey: PAYLOAD.headSha } },
+    event: { push: { dataKey: PAYLOAD.event }, prEnded: { dataKey: PAYLOAD.action } },
     // A push names no PR: the Job finds the branch's open PR.
-    prNumber: { push: { value: '' }, prEnded: { dataKey: 'body.number' } },
+    prNumber: { push: { value: '' }, prEnded: { dataKey: PAYLOAD.prNumber } },
   };
 }

@@ -4,10 +4,20 @@ import { Construct } from 'constructs';
 import { RedeliveryConfig, SecretRef } from '../config/config';
 import { DEFAULTS } from '../config/defaults';
 import { branchRefRegex } from '../contract/filters';
-import { ALERT_WEBHOOK_URL, encodeEnv, RECONCILE_ENV, RECONCILE_FIELDS, REDELIVERY_HOOK } from '../contract/env';
+import {
+  ALERT_WEBHOOK_URL,
+  BotLoginCase,
+  encodeEnv,
+  GITHUB_APP_KEY_PATH,
+  RECONCILE_FIELDS,
+  REDELIVERY_FIELDS,
+  REDELIVERY_HOOK,
+  REDELIVERY_KEY_FILE,
+  REDELIVERY_KEY_PATH,
+  REDELIVERY_TOKEN,
+} from '../contract/env';
 import { checkInteger, enumValue, wholeSeconds } from './prop-checks';
-import { RemediationJob } from './remediation-job';
-import { BotLoginCase } from './remediation-sensor';
+import { RemediationJob, RuntimeVolume, secretFile } from './remediation-job';
 
 export interface ReconcilerCronJobProps {
   /** The remediation Job whose bundle, ServiceAccount, RBAC and settings the reconciler shares. */
@@ -42,6 +52,28 @@ export interface ReconcilerCronJobProps {
   readonly compensateForeignCommits?: boolean;
   /** The webhook whose failed deliveries each pass redelivers. @default - none */
   readonly redelivery?: Required<RedeliveryConfig>;
+}
+
+/**
+ * The redelivery's env, and its key file in `volumes` when it needs one. An organization's hook: the token from its
+ * Secret. The App's hook: its private key as a file, `github.app`'s own when it is the same App, else the Secret's
+ * key mounted at REDELIVERY_KEY_PATH; a private key is never an env variable.
+ */
+function redeliveryEnv(job: RemediationJob, r: Required<RedeliveryConfig>, volumes: RuntimeVolume[]): k8s.EnvVar[] {
+  const m = REDELIVERY_HOOK.exec(r.hook);
+  if (!m) throw new Error(`redelivery.hook: ${JSON.stringify(r.hook)} is not org:<org>/<hook id> or app:<app id>`);
+  const env: k8s.EnvVar[] = encodeEnv(REDELIVERY_FIELDS, { hook: r.hook, restUrl: r.restUrl, cursorLease: `${job.prefix}-redelivery` });
+  const appId = m[3];
+  if (!appId) {
+    const { name, key } = r.credentialSecret;
+    return [...env, { name: REDELIVERY_TOKEN.name, valueFrom: { secretKeyRef: { name, key } } }];
+  }
+  const sameApp = job.githubApp?.appId === Number(appId);
+  if (!sameApp) volumes.push(secretFile('redelivery-key', r.credentialSecret, REDELIVERY_KEY_PATH));
+  return [
+    ...env,
+    { name: REDELIVERY_KEY_FILE.name, value: REDELIVERY_KEY_FILE.encode(sameApp ? GITHUB_APP_KEY_PATH : REDELIVERY_KEY_PATH) },
+  ];
 }
 
 /** The 5 fields of the macros Kubernetes accepts, so that a configured macro becomes a `Cron`. */
@@ -103,22 +135,11 @@ export class ReconcilerCronJob extends Construct {
       const { name, key } = props.alertWebhookSecret;
       env.push({ name: ALERT_WEBHOOK_URL.name, valueFrom: { secretKeyRef: { name, key, optional: true } } });
     }
-    if (props.redelivery?.hook) {
-      const { hook, credentialSecret, restUrl } = props.redelivery;
-      if (!REDELIVERY_HOOK.test(hook))
-        throw new Error(`redelivery.hook: ${JSON.stringify(hook)} is not org:<org>/<hook id> or app:<app id>`);
-      env.push(
-        { name: RECONCILE_ENV.redeliveryHook, value: hook },
-        {
-          name: RECONCILE_ENV.redeliveryCredential,
-          valueFrom: { secretKeyRef: { name: credentialSecret.name, key: credentialSecret.key } },
-        },
-        { name: RECONCILE_ENV.githubRestUrl, value: restUrl },
-      );
-    }
+    const volumes: RuntimeVolume[] = [];
+    if (props.redelivery?.hook) env.push(...redeliveryEnv(job, props.redelivery, volumes));
 
     this.name = `${job.prefix}-reconciler`;
-    const template = job.podTemplate('reconciler', ['reconcile'], env);
+    const template = job.podTemplate('reconciler', ['reconcile'], env, volumes);
     new k8s.KubeCronJob(this, 'Resource', {
       metadata: { name: this.name, namespace: job.namespace, labels: template.metadata!.labels },
       spec: {

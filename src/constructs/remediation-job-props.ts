@@ -3,7 +3,7 @@ import { GitHubAppConfig, SecretRef } from '../config/config';
 import { labelDescriptionLimit } from '../config/resolve-config';
 import { DEFAULTS } from '../config/defaults';
 import { deadlineIssues, ImplementationAgent, QaSelector, selectorIssues } from '../config/safety-rules';
-import { PHASE, RemediationMode } from '../contract/env';
+import { JobMode, MIN_REQUEST_TIMEOUT_MS, PHASE, RemediationMode } from '../contract/env';
 import { scopeIssues, webHost } from '../contract/repository-scope';
 import { CodeRunLocation } from './code-run-location';
 import { OrderingOptions } from './ordering-options';
@@ -52,14 +52,6 @@ export interface RunPhaseOptions {
   readonly location?: CodeRunLocation;
   /** The phases of a finished run; a run with no phase yet is active. Empty: every run is active. @default DEFAULTS.codeRun.finishedPhases */
   readonly finished?: string[];
-}
-
-/** Where the Job's script comes from. */
-export enum JobMode {
-  /** The bundle in a ConfigMap, run on `nodeImage`. */
-  CONFIGMAP = 'configmap',
-  /** The project image, which contains the bundle. */
-  IMAGE = 'image',
 }
 
 export interface RemediationJobProps {
@@ -124,6 +116,17 @@ export interface RemediationJobProps {
   readonly lockWait?: Duration;
 }
 
+/** The least value of each bounded Job setting, in its unit; the configuration's schema holds the same (a unit test). */
+export const JOB_MINIMUM = {
+  backoffLimit: 0,
+  activeDeadlineSeconds: 30,
+  ttlSecondsAfterFinished: 0,
+  githubDeadlineSeconds: 5,
+  githubRequestTimeoutMs: MIN_REQUEST_TIMEOUT_MS,
+  leaseDurationSeconds: 5,
+  lockWaitSeconds: 0,
+} as const;
+
 /**
  * Checks the props where they enter, with the same rules the configuration applies, and fills the defaults the
  * checks need; throws naming the prop and its value.
@@ -139,7 +142,7 @@ export function checkedProps(props: RemediationJobProps) {
   const optOutLabel = props.optOutLabel ?? DEFAULTS.github.optOutLabel;
   if (optOutLabel.trim() === '' || optOutLabel.includes(','))
     throw new Error(`optOutLabel: ${JSON.stringify(optOutLabel)} must be a GitHub label name`);
-  checkInteger('backoffLimit', props.backoffLimit, 0);
+  checkInteger('backoffLimit', props.backoffLimit, JOB_MINIMUM.backoffLimit);
   if (!props.githubTokenSecret === !props.githubApp) {
     const got = props.githubApp ? 'both' : 'neither';
     throw new Error(`githubTokenSecret and githubApp: set exactly one (a token, or a GitHub App), got ${got}`);
@@ -150,18 +153,34 @@ export function checkedProps(props: RemediationJobProps) {
   }
   const d = DEFAULTS.job;
   const deadlines = {
-    activeDeadlineSeconds: wholeSeconds('activeDeadline', props.activeDeadline ?? Duration.seconds(d.activeDeadlineSeconds), 30),
-    lockWaitSeconds: wholeSeconds('lockWait', props.lockWait ?? Duration.seconds(d.lockWaitSeconds), 0),
-    githubDeadlineSeconds: wholeSeconds('githubDeadline', props.githubDeadline ?? Duration.seconds(d.githubDeadlineSeconds), 5),
+    activeDeadlineSeconds: wholeSeconds(
+      'activeDeadline',
+      props.activeDeadline ?? Duration.seconds(d.activeDeadlineSeconds),
+      JOB_MINIMUM.activeDeadlineSeconds,
+    ),
+    lockWaitSeconds: wholeSeconds('lockWait', props.lockWait ?? Duration.seconds(d.lockWaitSeconds), JOB_MINIMUM.lockWaitSeconds),
+    githubDeadlineSeconds: wholeSeconds(
+      'githubDeadline',
+      props.githubDeadline ?? Duration.seconds(d.githubDeadlineSeconds),
+      JOB_MINIMUM.githubDeadlineSeconds,
+    ),
   };
   const times = {
-    ttlSecondsAfterFinished: wholeSeconds('ttlAfterFinished', props.ttlAfterFinished ?? Duration.seconds(d.ttlSecondsAfterFinished), 0),
+    ttlSecondsAfterFinished: wholeSeconds(
+      'ttlAfterFinished',
+      props.ttlAfterFinished ?? Duration.seconds(d.ttlSecondsAfterFinished),
+      JOB_MINIMUM.ttlSecondsAfterFinished,
+    ),
     githubRequestTimeoutMs: wholeMillis(
       'githubRequestTimeout',
       props.githubRequestTimeout ?? Duration.millis(d.githubRequestTimeoutMs),
-      100,
+      JOB_MINIMUM.githubRequestTimeoutMs,
     ),
-    leaseDurationSeconds: wholeSeconds('leaseDuration', props.leaseDuration ?? Duration.seconds(d.leaseDurationSeconds), 5),
+    leaseDurationSeconds: wholeSeconds(
+      'leaseDuration',
+      props.leaseDuration ?? Duration.seconds(d.leaseDurationSeconds),
+      JOB_MINIMUM.leaseDurationSeconds,
+    ),
   };
   const issues = [...selectorIssues(props), ...deadlineIssues(deadlines, 'activeDeadline')];
   if (issues.length) throw new Error(issues.join('; '));

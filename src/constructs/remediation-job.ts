@@ -3,12 +3,14 @@ import * as path from 'path';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { GitHubAppConfig, SecretRef } from '../config/config';
 import { DEFAULTS } from '../config/defaults';
 import { packageRoot } from '../config/package-root';
 import { qaSelectorString } from '../config/safety-rules';
-import { APP_FIELDS, encodeEnv, EVENT_ENV, EXIT, GITHUB_APP_KEY_PATH, INSTALLATION_FIELDS, STATIC_ENV } from '../contract/env';
-import { checkedProps, CodeRunResource, JobMode, RemediationJobProps } from './remediation-job-props';
+import { APP_FIELDS, encodeEnv, EVENT_ENV, EXIT, GITHUB_APP_KEY_PATH, INSTALLATION_FIELDS, JobMode, STATIC_ENV } from '../contract/env';
+import { checkedProps, CodeRunResource, RemediationJobProps } from './remediation-job-props';
 import { PART_OF } from './common-labels';
+import { ownKey } from '../contract/labels';
 
 const CONTAINER = 'remediation';
 const BUNDLE_FILE = 'remediation-job.js';
@@ -18,9 +20,24 @@ const CONFIGMAP_BUNDLE_LIMIT = 900 * 1024;
 /** The non-root `node` user of the official Node.js images, and of the project's image. */
 const NODE_UID = 1000;
 
-interface RuntimeVolume {
+/** A read-only volume of the runtime's pod, and where it is mounted. */
+export interface RuntimeVolume {
   readonly volume: k8s.Volume;
   readonly mountPath: string;
+}
+
+/**
+ * A Secret key as the file `file`, never an env variable. Mode 0400 and the pod's fsGroup: the kubelet gives the file
+ * to group NODE_UID and adds group read (0440), no one else.
+ */
+export function secretFile(volumeName: string, secret: SecretRef, file: string): RuntimeVolume {
+  return {
+    volume: {
+      name: volumeName,
+      secret: { secretName: secret.name, defaultMode: 0o400, items: [{ key: secret.key, path: path.posix.basename(file), mode: 0o400 }] },
+    },
+    mountPath: path.posix.dirname(file),
+  };
 }
 
 type CheckedProps = ReturnType<typeof checkedProps>;
@@ -40,7 +57,7 @@ export class RemediationJob extends Construct {
   /** The Job object a trigger creates; `metadata.generateName` gives each run its own name. */
   public readonly manifest: Record<string, any>;
   /** Label put on every Job and pod, with the task id as value, for `kubectl get jobs -l`. */
-  public readonly taskIdJobLabel = 'agent-cancellation.5dlabs.io/task-id';
+  public readonly taskIdJobLabel = ownKey('task-id');
   public readonly namespace: string;
   /** The label selector of the QA runs to cancel, before the per-event task-id term. */
   public readonly qaSelector: string;
@@ -48,6 +65,8 @@ export class RemediationJob extends Construct {
   public readonly codeRun: CodeRunResource;
   /** Prefix of object names. */
   public readonly prefix: string;
+  /** The GitHub App the runtime acts as, its key at GITHUB_APP_KEY_PATH; undefined: a token. */
+  public readonly githubApp?: GitHubAppConfig;
   private launchBinding?: kplus.RoleBinding;
   private readonly runtime: {
     readonly image: string;
@@ -62,6 +81,7 @@ export class RemediationJob extends Construct {
     this.namespace = props.namespace;
     this.codeRun = props.codeRun;
     this.prefix = props.name ?? DEFAULTS.name;
+    this.githubApp = props.githubApp;
     const checked = checkedProps(props);
     this.qaSelector = qaSelectorString(props);
     this.serviceAccount = this.identity(props.codeRun);
@@ -97,15 +117,7 @@ export class RemediationJob extends Construct {
       });
       volumes.push({ volume: { name: 'bundle', configMap: { name: configMap.name, defaultMode: 0o444 } }, mountPath: BUNDLE_DIR });
     }
-    if (props.githubApp) {
-      // Mode 0400 and fsGroup: the kubelet gives the file to group NODE_UID and adds group read (0440), no one else.
-      const file = path.posix.basename(GITHUB_APP_KEY_PATH);
-      const { name, key } = props.githubApp.privateKeySecret;
-      volumes.push({
-        volume: { name: 'github-app-key', secret: { secretName: name, defaultMode: 0o400, items: [{ key, path: file, mode: 0o400 }] } },
-        mountPath: path.posix.dirname(GITHUB_APP_KEY_PATH),
-      });
-    }
+    if (props.githubApp) volumes.push(secretFile('github-app-key', props.githubApp.privateKeySecret, GITHUB_APP_KEY_PATH));
     return volumes;
   }
 
@@ -195,11 +207,14 @@ export class RemediationJob extends Construct {
   }
 
   /**
-   * A pod running the bundle with `args` as this Job's ServiceAccount: `env`, then the installation's settings.
+   * A pod running the bundle with `args` as this Job's ServiceAccount: `env`, then the installation's settings;
+   * the installation's volumes, then `own` (secret files: the pod gets the fsGroup that may read them).
    * The reconciler runs the same bundle this way.
    */
-  public podTemplate(component: string, args: string[], env: k8s.EnvVar[]): k8s.PodTemplateSpec {
-    const { image, volumes, fsGroup } = this.runtime;
+  public podTemplate(component: string, args: string[], env: k8s.EnvVar[], own: RuntimeVolume[] = []): k8s.PodTemplateSpec {
+    const volumes = [...this.runtime.volumes, ...own];
+    const { image } = this.runtime;
+    const fsGroup = this.runtime.fsGroup ?? (own.length ? NODE_UID : undefined);
     return {
       metadata: { labels: { ...this.labels(), 'app.kubernetes.io/component': component } },
       spec: {

@@ -3,19 +3,13 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Sensor, SensorSpecDependenciesFiltersData, SensorSpecTriggersTemplateK8SParameters } from '../../imports/argoproj.io';
 import { DEFAULTS } from '../config/defaults';
-import { eventSources, EventValues } from './event-parameters';
+import { eventSources, EventValues, input, PAYLOAD } from './event-parameters';
 import { SHA } from '../contract/env';
 import { branchRefRegex, branchRegex, exactAlternation, NULL_SHA, repositoryAlternation } from '../contract/filters';
-import { EVENT_ENV, PR_ACTIONS } from '../contract/env';
+import { BotLoginCase, EVENT_ENV, PR_ACTIONS } from '../contract/env';
 import { enumValue, wholeSeconds } from './prop-checks';
 import { PART_OF } from './common-labels';
 import { RemediationJob } from './remediation-job';
-
-/** How bot logins compare: GitHub treats logins case-insensitively; `EXACT` also rejects case variants. */
-export enum BotLoginCase {
-  INSENSITIVE = 'insensitive',
-  EXACT = 'exact',
-}
 
 /** The retry of the Job creation; Argo Events only honours it because the trigger is `atLeastOnce`. */
 export interface TriggerRetry {
@@ -129,15 +123,15 @@ export class RemediationSensor extends Construct {
 /** A bot's push of a commit to a task branch of an allowed repository. */
 function pushFilters(repositories: string, bots: string, refRegex: string): SensorSpecDependenciesFiltersData[] {
   return [
-    { path: 'body.X-GitHub-Event', type: 'string', value: ['^push$'] },
-    { path: 'body.repository.full_name', type: 'string', value: [repositories] },
-    { path: 'body.sender.login', type: 'string', value: [bots] },
-    { path: 'body.ref', type: 'string', value: [refRegex] },
+    { path: PAYLOAD.event, type: 'string', value: ['^push$'] },
+    { path: PAYLOAD.repository, type: 'string', value: [repositories] },
+    { path: PAYLOAD.sender, type: 'string', value: [bots] },
+    { path: PAYLOAD.ref, type: 'string', value: [refRegex] },
     // A branch deletion is a push too; it has nothing to remediate.
-    { path: 'body.deleted', type: 'bool', value: ['false'] },
-    { path: 'body.after', type: 'string', value: [SHA.source] },
+    { path: PAYLOAD.deleted, type: 'bool', value: ['false'] },
+    { path: PAYLOAD.after, type: 'string', value: [SHA.source] },
     // `deleted` alone is not enough: GitHub has sent zeros with `deleted: false`, and there is no commit to act on.
-    { path: 'body.after', type: 'string', value: [NULL_SHA], comparator: '!=' },
+    { path: PAYLOAD.after, type: 'string', value: [NULL_SHA], comparator: '!=' },
   ];
 }
 
@@ -148,15 +142,15 @@ function pushFilters(repositories: string, bots: string, refRegex: string): Sens
  */
 function prEndedFilters(repositories: string, headRegex: string): SensorSpecDependenciesFiltersData[] {
   return [
-    { path: 'body.X-GitHub-Event', type: 'string', value: ['^pull_request$'] },
-    { path: 'body.action', type: 'string', value: [exactAlternation(PR_ACTIONS, false)] },
-    { path: 'body.repository.full_name', type: 'string', value: [repositories] },
-    { path: 'body.pull_request.base.repo.full_name', type: 'string', value: [repositories] },
-    { path: 'body.pull_request.head.repo.full_name', type: 'string', value: [repositories] },
-    { path: 'body.pull_request.head.ref', type: 'string', value: [headRegex] },
-    { path: 'body.pull_request.head.sha', type: 'string', value: [SHA.source] },
-    { path: 'body.pull_request.updated_at', type: 'string', value: [ISO_TIME] },
-    { path: 'body.number', type: 'number', value: ['0'], comparator: '>' },
+    { path: PAYLOAD.event, type: 'string', value: ['^pull_request$'] },
+    { path: PAYLOAD.action, type: 'string', value: [exactAlternation(PR_ACTIONS, false)] },
+    { path: PAYLOAD.repository, type: 'string', value: [repositories] },
+    { path: PAYLOAD.baseRepository, type: 'string', value: [repositories] },
+    { path: PAYLOAD.headRepository, type: 'string', value: [repositories] },
+    { path: PAYLOAD.headRef, type: 'string', value: [headRegex] },
+    { path: PAYLOAD.headSha, type: 'string', value: [SHA.source] },
+    { path: PAYLOAD.updatedAt, type: 'string', value: [ISO_TIME] },
+    { path: PAYLOAD.prNumber, type: 'number', value: ['0'], comparator: '>' },
   ];
 }
 
@@ -215,11 +209,9 @@ function droppedEvent(name: string, dependencyName: string, sensor: { name: stri
     source: { component: sensor.name },
     count: 1,
   };
-  const delivery = '(index .Input.body "X-GitHub-Delivery")';
-  const what = '(index .Input.body "X-GitHub-Event")';
   const message =
     `{{ printf "delivery %s (%s, %s) was acknowledged without its remediation Job: creating it failed after every retry;` +
-    ` the reconciler repairs the PR" ${delivery} ${what} .Input.body.repository.full_name }}`;
+    ` the reconciler repairs the PR" ${input(PAYLOAD.delivery)} ${input(PAYLOAD.event)} ${input(PAYLOAD.repository)} }}`;
   const parameters: SensorSpecTriggersTemplateK8SParameters[] = [
     { src: { dependencyName, dataTemplate: message }, dest: 'message' },
     // When the EventSource published the event.

@@ -6,7 +6,7 @@
  */
 import { canonicalTaskId } from './filters';
 import { LABEL_KEY } from './labels';
-import { formatLocation, ObjectLocation, parseLocation } from './location';
+import { BOOL, EnvError, EnvField, fail, field, integer, list, LOCATION, oneOf, text } from './env-codecs';
 import { GITHUB_SPELLING, HOST } from './repository-scope';
 
 /**
@@ -16,6 +16,20 @@ import { GITHUB_SPELLING, HOST } from './repository-scope';
 export enum RemediationMode {
   ENFORCE = 'enforce',
   OBSERVE = 'observe',
+}
+
+/** How bot logins compare: GitHub treats logins case-insensitively; `EXACT` also rejects case variants. */
+export enum BotLoginCase {
+  INSENSITIVE = 'insensitive',
+  EXACT = 'exact',
+}
+
+/** Where the Job's script comes from. */
+export enum JobMode {
+  /** The bundle in a ConfigMap, run on `nodeImage`. */
+  CONFIGMAP = 'configmap',
+  /** The project image, which contains the bundle. */
+  IMAGE = 'image',
 }
 
 /** pull_request actions that end QA for a task: its PR no longer awaits review. Labels are not changed for them. */
@@ -33,100 +47,22 @@ export const EXIT = {
   needsAttention: 78,
 } as const;
 
-/** A variable that is missing or not in its format; the message names the variable and shows the value. */
-export class EnvError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EnvError';
-  }
-}
+/** The shortest timeout of one GitHub request: the constructs, the schema and the runtime hold to it. */
+export const MIN_REQUEST_TIMEOUT_MS = 100;
 
-/** One variable: its name, how a value is written, and how the text is read back (throwing EnvError). */
-export interface EnvField<T> {
-  readonly name: string;
-  /** What the value is, for error messages and the docs: `a namespace name`, `whole seconds`, … */
-  readonly format: string;
-  encode(value: T): string;
-  decode(text: string): T;
-}
-
-type Codec<T> = Omit<EnvField<T>, 'name'>;
-
-const fail = (format: string, text: string): never => {
-  throw new EnvError(`${JSON.stringify(text)} is not ${format}`);
-};
-
-/** Text matching `pattern`; `empty` allows the empty string (an unset option). */
-function text(format: string, pattern = /\S/, empty = false): Codec<string> {
-  return {
-    format,
-    encode: (v) => v,
-    decode: (t) => ((t === '' && empty) || pattern.test(t) ? t : fail(format, t)),
-  };
-}
-
-function integer(min: number, unit: string): Codec<number> {
-  const format = `an integer >= ${min} (${unit})`;
-  return {
-    format,
-    encode: (v) => String(v),
-    decode: (t) => {
-      const n = Number(t);
-      return t !== '' && Number.isInteger(n) && n >= min ? n : fail(format, t);
-    },
-  };
-}
-
-/** A comma-separated list; empty is the empty list. `item` checks each entry. */
-function list(item: Codec<string>, lower = false): Codec<string[]> {
-  return {
-    format: `a comma-separated list of ${item.format}`,
-    encode: (v) => v.join(','),
-    decode: (t) =>
-      t
-        .split(',')
-        .map((s) => (lower ? s.trim().toLowerCase() : s.trim()))
-        .filter(Boolean)
-        .map((s) => item.decode(s)),
-  };
-}
-
-function oneOf<T extends string>(values: readonly T[]): Codec<T> {
-  const format = `one of ${values.join(', ')}`;
-  return { format, encode: (v) => v, decode: (t) => (values.includes(t as T) ? (t as T) : fail(format, t)) };
-}
-
-const BOOL: Codec<boolean> = {
-  format: '"true" or "false"',
-  encode: (v) => String(v),
-  decode: (t) => (t === 'true' ? true : t === 'false' ? false : fail('"true" or "false"', t)),
-};
-
-/** `label:<key>`, `annotation:<key>` or `field:<path>`, or empty for none. */
-const LOCATION: Codec<ObjectLocation | undefined> = {
-  format: 'label:<key>, annotation:<key>, field:<path> or empty',
-  encode: (v) => formatLocation(v),
-  decode: (t) => {
-    try {
-      return parseLocation(t);
-    } catch (e) {
-      throw new EnvError((e as Error).message);
-    }
-  },
-};
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const HTTP_URL = /^https?:\/\/\S+$/;
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const HTTP_URL = /^https?:\/\/\S+$/;
 /** A commit SHA: SHA-1, or SHA-256 for repositories that use it; one source for the Sensor's (Go RE2) filter and the Job. */
 export const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 /** A CodeRun phase as controllers write it: `Running`, `Succeeded`, … */
 export const PHASE = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** GitHub's `owner/name`. */
 export const REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
-/** An allowlist entry: a repository, or `owner/*` for every repository of an owner. */
-const REPOSITORY_OR_OWNER = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/([A-Za-z0-9._-]{1,100}|\*)$/;
+/** An allowlist entry: a repository, or `owner/*` for every repository of an owner (the schema's pattern too). */
+export const REPOSITORY_OR_OWNER = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/([A-Za-z0-9._-]{1,100}|\*)$/;
 
-const field = <T>(name: string, codec: Codec<T>): EnvField<T> => ({ name, ...codec });
+/** A mounted file, such as a private key's. */
+const FILE_PATH = text('an absolute file path', /^\/\S*$/);
 
 /** Set per event by the Sensor's trigger parameters; the Job's template leaves them empty. */
 export const EVENT_FIELDS = {
@@ -192,7 +128,7 @@ export const INSTALLATION_FIELDS = {
   /** From a Secret; never logged. Unset when the installation acts as a GitHub App (APP_FIELDS). */
   githubToken: field('GITHUB_TOKEN', text('a token')),
   deadlineSeconds: field('AC_DEADLINE_SECONDS', integer(1, 'seconds')),
-  githubRequestTimeoutMs: field('AC_GITHUB_REQUEST_TIMEOUT_MS', integer(100, 'milliseconds')),
+  githubRequestTimeoutMs: field('AC_GITHUB_REQUEST_TIMEOUT_MS', integer(MIN_REQUEST_TIMEOUT_MS, 'milliseconds')),
   leaseDurationSeconds: field('AC_LEASE_DURATION_SECONDS', integer(1, 'seconds')),
   lockWaitSeconds: field('AC_LOCK_WAIT_SECONDS', integer(0, 'seconds')),
   skipExitCode: field('AC_SKIP_EXIT_CODE', integer(0, 'an exit code')),
@@ -202,6 +138,15 @@ export const INSTALLATION_FIELDS = {
   /** A PR carrying this label is left alone; empty: no opt-out label. */
   optOutLabel: field('AC_OPT_OUT_LABEL', text('a label name', /\S/, true)),
 } as const;
+
+/** What each exit code means: `--help` and docs/operations.md are written from it. */
+export const EXIT_MEANING: { readonly [K in keyof typeof EXIT]: string } = {
+  done: 'done',
+  nothingToDo: `nothing to do: no PR, superseded, or a duplicate (${INSTALLATION_FIELDS.skipExitCode.name} overrides; the Job sets 0)`,
+  badInput: 'bad input: never retried, nothing changed',
+  retryable: 'retryable failure (reconcile: some repair failed)',
+  needsAttention: 'needs attention: GitHub or Kubernetes refused in a way a retry will not fix',
+};
 
 /** Where the App's private key file is mounted (a Secret volume, mode 0400); never an env variable. */
 export const GITHUB_APP_KEY_PATH = '/var/run/secrets/agent-cancellation/github-app/private-key.pem';
@@ -217,7 +162,7 @@ export const APP_FIELDS = {
     encode: (v: number | undefined) => (v === undefined ? '' : String(v)),
     decode: (t) => (t === '' ? undefined : /^[1-9][0-9]{0,17}$/.test(t) ? Number(t) : fail('an installation id', t)),
   }),
-  privateKeyPath: field('AC_GITHUB_APP_PRIVATE_KEY_PATH', text('an absolute file path', /^\/\S*$/)),
+  privateKeyPath: field('AC_GITHUB_APP_PRIVATE_KEY_PATH', FILE_PATH),
 } as const;
 
 /** The reconciler's own settings, on top of INSTALLATION_FIELDS. */
@@ -228,7 +173,7 @@ export const RECONCILE_FIELDS = {
   retentionSeconds: field('AC_RETENTION_SECONDS', integer(0, 'seconds')),
   compensateForeignCommits: field('AC_COMPENSATE_FOREIGN_COMMITS', BOOL),
   bots: field('AC_BOTS', list(text('a login'))),
-  botLoginCase: field('AC_BOT_LOGIN_CASE', oneOf(['insensitive', 'exact'] as const)),
+  botLoginCase: field('AC_BOT_LOGIN_CASE', oneOf(Object.values(BotLoginCase))),
   botCommitAuthors: field('AC_BOT_COMMIT_AUTHORS', list(text('a git name or email'))),
   branchPattern: field('AC_BRANCH_PATTERN', text('a branch pattern')),
 } as const;
@@ -239,15 +184,23 @@ export const ALERT_WEBHOOK_URL = field('AC_ALERT_WEBHOOK_URL', text('an http(s) 
 /** AC_REDELIVERY_HOOK: group 1 and 2 an organization and its hook id, or group 3 an App id. */
 export const REDELIVERY_HOOK = /^(?:org:([A-Za-z0-9-]+)\/([0-9]+)|app:([0-9]+))$/;
 
-/** Set only when a webhook's failed deliveries are to be redelivered: all three, or none. */
+/** Where the redelivery App's private key file is mounted when it is not `github.app`'s (a Secret volume, mode 0400). */
+export const REDELIVERY_KEY_PATH = '/var/run/secrets/agent-cancellation/redelivery/private-key.pem';
+
+/** Set only when a webhook's failed deliveries are to be redelivered: all, or none; then the hook's credential. */
 export const REDELIVERY_FIELDS = {
   /** `org:<org>/<hook id>` or `app:<app id>`: the webhook whose failed deliveries are redelivered. */
   hook: field('AC_REDELIVERY_HOOK', text('org:<org>/<hook id> or app:<app id>', REDELIVERY_HOOK)),
   /** GitHub's REST API. */
   restUrl: field('AC_GITHUB_REST_URL', text('an http(s) URL', HTTP_URL)),
-  /** From a Secret: the token that may read the organization's hook, or the App's private key (PEM). Never shown. */
-  credential: field('AC_REDELIVERY_CREDENTIAL', text('a credential')),
+  /** The Lease holding the deliveries seen, `<name prefix>-redelivery`: one per installation. */
+  cursorLease: field('AC_REDELIVERY_CURSOR_LEASE', text('a Lease name', DNS_LABEL)),
 } as const;
+
+/** An organization hook's credential, from a Secret: a token that may read the hook. Never shown. */
+export const REDELIVERY_TOKEN = field('AC_REDELIVERY_TOKEN', text('a token'));
+/** An App hook's credential: the App's private key file (`github.app`'s own, or REDELIVERY_KEY_PATH); never an env variable. */
+export const REDELIVERY_KEY_FILE = field('AC_REDELIVERY_PRIVATE_KEY_PATH', FILE_PATH);
 
 type Fields = Record<string, EnvField<any>>;
 /** The values a set of fields carries, by key. */
@@ -265,8 +218,10 @@ export const RECONCILE_ENV = {
   ...envNames(RECONCILE_FIELDS),
   alertWebhookUrl: ALERT_WEBHOOK_URL.name,
   redeliveryHook: REDELIVERY_FIELDS.hook.name,
-  redeliveryCredential: REDELIVERY_FIELDS.credential.name,
+  redeliveryToken: REDELIVERY_TOKEN.name,
+  redeliveryKeyPath: REDELIVERY_KEY_FILE.name,
   githubRestUrl: REDELIVERY_FIELDS.restUrl.name,
+  redeliveryCursorLease: REDELIVERY_FIELDS.cursorLease.name,
 };
 
 /** `values` as `{ name, value }` pairs, in the fields' order; keys in `except` are left to the caller (fieldRef, Secret). */

@@ -2,19 +2,23 @@ import { branchRefRegex, NULL_SHA } from '../contract/filters';
 import {
   ALERT_WEBHOOK_URL,
   APP_FIELDS,
+  BotLoginCase,
   decodeEnv,
-  EnvError,
   EVENT_FIELDS,
   INSTALLATION_FIELDS,
   RECONCILE_FIELDS,
   REDELIVERY_FIELDS,
   REDELIVERY_HOOK,
+  REDELIVERY_KEY_FILE,
+  REDELIVERY_TOKEN,
   RemediationMode,
   TriggerEvent,
 } from '../contract/env';
+import { EnvError } from '../contract/env-codecs';
 import { allows, RepositoryScope, scopeIssues, scopeSelector } from '../contract/repository-scope';
 import { OrderingRules } from './event/ordering';
-import { HookIdentity } from './reconcile/redeliver';
+import { HookIdentity } from './github/hook';
+import { BadInputError } from './errors';
 
 /** The GitHub App the runtime acts as; the private key stays in its file until a JWT is signed. */
 export interface AppSettings {
@@ -99,20 +103,12 @@ export interface ReconcileInput extends StaticInput {
   /** The task branch, `{id}` standing for the task id: where the pass finds a task's PR. */
   readonly branchPattern: string;
   /** The webhook whose failed deliveries are redelivered; none when unset. */
-  readonly redelivery?: { readonly restUrl: string; readonly hook: HookIdentity };
+  readonly redelivery?: { readonly restUrl: string; readonly hook: HookIdentity; readonly cursorLease: string };
 }
 
 /** The label selector of one task's QA runs: the repository's term too when the scope is a label. */
 export function taskSelector(s: StaticInput, repository: string, taskId: string): string {
   return [s.qaSelector, `${s.taskIdLabel}=${taskId}`, scopeSelector(s.scope, repository)].filter(Boolean).join(',');
-}
-
-/** Bad input: never retried, nothing changed. */
-export class BadInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BadInputError';
-  }
 }
 
 type Env = Record<string, string | undefined>;
@@ -217,7 +213,7 @@ export function readReconcileInput(env: Env): ReconcileInput {
       throw new BadInputError(`${ALERT_WEBHOOK_URL.name} is not an http(s) URL`);
     }
   }
-  const bots = { logins: r.bots, commitAuthors: r.botCommitAuthors, caseInsensitive: r.botLoginCase === 'insensitive' };
+  const bots = { logins: r.bots, commitAuthors: r.botCommitAuthors, caseInsensitive: r.botLoginCase === BotLoginCase.INSENSITIVE };
   if (bots.logins.length + bots.commitAuthors.length === 0) {
     throw new BadInputError(
       `${RECONCILE_FIELDS.bots.name} and ${RECONCILE_FIELDS.botCommitAuthors.name} are both empty: the resync needs the bots' identities`,
@@ -242,11 +238,16 @@ export function readReconcileInput(env: Env): ReconcileInput {
   };
 }
 
-/** The redelivery settings: none when AC_REDELIVERY_HOOK is unset; else all three are required. */
+/**
+ * The redelivery settings: none when AC_REDELIVERY_HOOK is unset; else the REST URL, and the hook's credential: an
+ * organization's token, or the file of an App's private key.
+ */
 function redelivery(env: Env): ReconcileInput['redelivery'] {
   if (!env[REDELIVERY_FIELDS.hook.name]?.trim()) return undefined;
   const r = decoded(() => decodeEnv(REDELIVERY_FIELDS, env));
   const [, org, hookId, appId] = REDELIVERY_HOOK.exec(r.hook)!;
-  const hook: HookIdentity = appId ? { kind: 'app', appId, privateKey: r.credential } : { kind: 'org', org, hookId, token: r.credential };
-  return { restUrl: r.restUrl, hook };
+  const hook: HookIdentity = appId
+    ? { kind: 'app', appId: Number(appId), privateKeyPath: decoded(() => decodeEnv({ key: REDELIVERY_KEY_FILE }, env)).key }
+    : { kind: 'org', org, hookId, token: decoded(() => decodeEnv({ token: REDELIVERY_TOKEN }, env)).token };
+  return { restUrl: r.restUrl, hook, cursorLease: r.cursorLease };
 }

@@ -3,8 +3,8 @@ export type Logger = (step: string, fields?: Record<string, unknown>) => void;
 
 export function jsonLogger(
   context: Record<string, unknown>,
+  now: () => number,
   write: (line: string) => void = (l) => process.stdout.write(l),
-  now: () => number = Date.now,
 ): Logger {
   return (step, fields = {}) => write(`${JSON.stringify({ time: new Date(now()).toISOString(), step, ...context, ...fields })}\n`);
 }

@@ -1,19 +1,22 @@
 import * as fs from 'fs';
 import githubAppJwt from 'universal-github-app-jwt';
-import { EXIT } from '../contract/env';
-import { GitHubApi, GitHubError } from './github/github';
+import { EXIT, EXIT_MEANING } from '../contract/env';
+import { GitHubApi } from './github/github';
 import { GraphqlGitHub } from './github/github-client';
 import { AppTokens, restApiUrl } from './github/github-app';
 import { AppGitHub } from './github/github-app-client';
+import { deliveriesApi } from './github/deliveries';
+import { DeliveriesApi } from './github/hook';
 import { webhookSender } from './reconcile/alert';
-import { BadInputError, JobInput, readInput, readReconcileInput, StaticInput } from './input';
-import { HttpKubeApi, KubeError, loadConnection } from './kube/kube';
+import { AppSettings, JobInput, readInput, readReconcileInput, ReconcileInput, StaticInput } from './input';
+import { HttpKubeApi, loadConnection } from './kube/kube';
 import { jsonLogger, Logger } from './log';
 import { ownRuns, qaRestartedAfterPush, rulesFor, splitRuns } from './event/ordering';
 import { reconcile } from './reconcile/pass';
-import { deliveriesApi, leaseCursorStore, redeliverFailed } from './reconcile/redeliver';
+import { leaseCursorStore, redeliverFailed } from './reconcile/redeliver';
 import { remediate } from './event/remediate';
-import { RetryableError } from './retry';
+import { Clock, systemClock } from './clock';
+import { BadInputError, exitCodeOf } from './errors';
 
 const USAGE = `usage: remediation-job [run|--dry-run|reconcile|--help]
 
@@ -25,8 +28,10 @@ for one push described by the environment (see the README's env reference).
   reconcile  one reconcile pass over every PR's state: resume, repair, compensate, alert, collect
   --help     this text
 
-exit codes: 0 done, 3 nothing to do (AC_SKIP_EXIT_CODE overrides), 64 bad input,
-            75 retryable failure (reconcile: some repair failed), 78 needs attention`;
+exit codes:
+${Object.entries(EXIT_MEANING)
+  .map(([key, meaning]) => `  ${String(EXIT[key as keyof typeof EXIT]).padStart(2)}  ${meaning}`)
+  .join('\n')}`;
 
 /** Kubernetes shows this file in the pod status: the outcome without reading logs. */
 function terminationMessage(text: string): void {
@@ -35,14 +40,6 @@ function terminationMessage(text: string): void {
   } catch {
     // Not in a pod.
   }
-}
-
-function exitCodeOf(e: unknown): number {
-  if (e instanceof BadInputError) return EXIT.badInput;
-  if (e instanceof RetryableError) return EXIT.retryable;
-  if (e instanceof KubeError && (e.status === 409 || e.status === 429)) return EXIT.retryable;
-  if (e instanceof GitHubError || e instanceof KubeError) return EXIT.needsAttention;
-  return EXIT.retryable;
 }
 
 function failed(e: unknown, log: Logger): number {
@@ -70,30 +67,33 @@ async function dryRun(input: JobInput, deps: ReturnType<typeof clients>): Promis
   });
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(argv: string[], clock: Clock): Promise<number> {
   const command = argv[0] ?? 'run';
   if (command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.done;
   }
-  if (command === 'reconcile') return reconcileOnce();
+  if (command === 'reconcile') return reconcileOnce(clock);
   if (command !== 'run' && command !== '--dry-run') {
     process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
     return EXIT.badInput;
   }
-  let log: Logger = jsonLogger({});
+  let log: Logger = jsonLogger({}, clock.now);
   try {
     const input = readInput(process.env);
-    log = jsonLogger({
-      repository: input.repository,
-      task: input.taskId,
-      event: input.event,
-      sha: input.headSha,
-      delivery: input.deliveryId,
-      run: input.runId,
-      mode: input.mode,
-    });
-    const deps = clients(input, log);
+    log = jsonLogger(
+      {
+        repository: input.repository,
+        task: input.taskId,
+        event: input.event,
+        sha: input.headSha,
+        delivery: input.deliveryId,
+        run: input.runId,
+        mode: input.mode,
+      },
+      clock.now,
+    );
+    const deps = clients(input, log, clock);
     try {
       // An App's token first: a refused App changes nothing.
       await deps.github.prepare?.([input.repository]);
@@ -112,46 +112,81 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** The run's clients, all on the one real clock (the only place the runtime reads it); `revoke` ends the run's App tokens. */
+/** The run's clients, all on the run's one clock; `revoke` ends the run's App tokens. */
 function clients(
   input: StaticInput,
   log: Logger,
-): { kube: HttpKubeApi; github: GitHubApi; log: Logger; now: () => number; revoke: () => Promise<void> } {
-  const now = Date.now;
+  clock: Clock,
+): {
+  kube: HttpKubeApi;
+  github: GitHubApi;
+  log: Logger;
+  clock: Clock;
+  deadline: number;
+  revoke: () => Promise<void>;
+  tokens?: AppTokens;
+} {
   const graphql = {
     url: input.graphqlUrl,
-    deadline: now() + input.deadlineSeconds * 1000,
+    deadline: clock.now() + input.deadlineSeconds * 1000,
     requestTimeoutMs: input.requestTimeoutMs,
     onRetry: (reason: string, waitMs: number) => log('github-retry', { reason, waitMs }),
-    now,
+    clock,
   };
-  const kube = new HttpKubeApi(loadConnection(process.env), { now });
+  const kube = new HttpKubeApi(loadConnection(process.env), { clock });
   const { app, token } = input;
   if (!app) {
     return {
       kube,
       github: new GraphqlGitHub({ ...graphql, token: () => Promise.resolve(token!) }),
       log,
-      now,
+      clock,
+      deadline: graphql.deadline,
       revoke: () => Promise.resolve(),
     };
   }
-  const tokens = new AppTokens({
-    appId: app.appId,
-    installationId: app.installationId,
-    privateKey: () => readPrivateKey(app.privateKeyPath),
-    apiUrl: restApiUrl(input.graphqlUrl),
-    // The library sets iat 30 s before its `now` and exp 10 minutes after iat.
-    sign: async (id, privateKey, iat) => (await githubAppJwt({ id, privateKey, now: iat + 30 })).token,
-    deadline: graphql.deadline,
-    requestTimeoutMs: input.requestTimeoutMs,
-    log,
-  });
+  const tokens = appTokens(app, restApiUrl(input.graphqlUrl), input.requestTimeoutMs, log, graphql.deadline, clock);
   const github = new AppGitHub(
     tokens,
     (t) => new GraphqlGitHub({ ...graphql, token: () => Promise.resolve(t.token), refused: () => tokens.refused(t) }),
   );
-  return { kube, github, log, now, revoke: async () => void (await github.revoke()) };
+  return { kube, github, log, clock, deadline: graphql.deadline, revoke: async () => void (await github.revoke()), tokens };
+}
+
+/** A GitHub App's tokens and JWTs, its key read from its file at each signature. */
+function appTokens(app: AppSettings, apiUrl: string, requestTimeoutMs: number, log: Logger, deadline: number, clock: Clock): AppTokens {
+  return new AppTokens({
+    appId: app.appId,
+    installationId: app.installationId,
+    privateKey: () => readPrivateKey(app.privateKeyPath),
+    apiUrl,
+    // The library sets iat 30 s before its `now` and exp 10 minutes after iat.
+    sign: async (id, privateKey, iat) => (await githubAppJwt({ id, privateKey, now: iat + 30 })).token,
+    deadline,
+    requestTimeoutMs,
+    log,
+    clock,
+  });
+}
+
+/**
+ * The hook's deliveries API: an organization's hook with its token; the App's hook with the App's JWT, signed as
+ * `github.app`'s are (the same AppTokens when it is the same App).
+ */
+function hookDeliveries(input: ReconcileInput, deps: ReturnType<typeof clients>): DeliveriesApi | undefined {
+  const { redelivery } = input;
+  if (!redelivery) return undefined;
+  const { hook, restUrl } = redelivery;
+  let authorization: () => Promise<string>;
+  if (hook.kind === 'org') authorization = () => Promise.resolve(`Bearer ${hook.token}`);
+  else {
+    const tokens =
+      deps.tokens && input.app?.appId === hook.appId
+        ? deps.tokens
+        : appTokens(hook, restUrl, input.requestTimeoutMs, deps.log, deps.deadline, deps.clock);
+    authorization = () => tokens.appAuthorization();
+  }
+  return deliveriesApi({ restUrl, hook, authorization, requestTimeoutMs: input.requestTimeoutMs });
 }
 
 /** The App's key from its Secret volume; an unreadable file names the path and the error code, never content. */
@@ -163,24 +198,19 @@ function readPrivateKey(file: string): string {
   }
 }
 
-async function reconcileOnce(): Promise<number> {
-  let log: Logger = jsonLogger({ mode: 'reconcile' });
+async function reconcileOnce(clock: Clock): Promise<number> {
+  let log: Logger = jsonLogger({ mode: 'reconcile' }, clock.now);
   try {
     const input = readReconcileInput(process.env);
-    log = jsonLogger({ mode: 'reconcile', run: input.runId, remediationMode: input.mode });
-    const deps = clients(input, log);
-    const { redelivery } = input;
+    log = jsonLogger({ mode: 'reconcile', run: input.runId, remediationMode: input.mode }, clock.now);
+    const deps = clients(input, log, clock);
+    const deliveries = hookDeliveries(input, deps);
     try {
       const report = await reconcile(input, {
         ...deps,
         alert: input.alertWebhookUrl ? webhookSender(input.alertWebhookUrl) : undefined,
-        redeliver: redelivery
-          ? () =>
-              redeliverFailed(
-                deliveriesApi(redelivery.restUrl, redelivery.hook, input.requestTimeoutMs),
-                leaseCursorStore(deps.kube, input.namespace),
-                deps.now(),
-              )
+        redeliver: deliveries
+          ? () => redeliverFailed(deliveries, leaseCursorStore(deps.kube, input.namespace, input.redelivery!.cursorLease), deps.clock.now())
           : undefined,
       });
       terminationMessage(JSON.stringify(report));
@@ -193,4 +223,5 @@ async function reconcileOnce(): Promise<number> {
   }
 }
 
-void main(process.argv.slice(2)).then((code) => process.exit(code));
+// The only place the runtime takes the machine's clock.
+void main(process.argv.slice(2), systemClock).then((code) => process.exit(code));

@@ -183,7 +183,7 @@ export class AppPlatform {
   }
 
   /** GitHub's checks of an App's JWT; undefined when it passes. */
-  private checkJwt(authorization: string): { status: number; body: { message: string } } | undefined {
+  checkJwt(authorization: string): { status: number; body: { message: string } } | undefined {
     const refuse = (message: string) => ({ status: 401, body: { message } });
     const parts = bearerOf(authorization).split('.');
     if (parts.length !== 3) return refuse('A JSON web token could not be decoded');

@@ -4,7 +4,7 @@
  * `GET /app/hook/deliveries`, paged by `cursor`), and redelivers one on `POST .../deliveries/{id}/attempts`
  * (202 at once, the attempt after): same X-GitHub-Delivery, same body, `redelivery: true`.
  */
-import { createHmac, createVerify } from 'crypto';
+import { createHmac } from 'crypto';
 import * as http from 'http';
 
 export interface DeliveryOptions {
@@ -30,9 +30,8 @@ interface Attempt {
 export class HookDeliveries {
   /** Where deliveries go, and the secret they are signed with. */
   target?: { readonly url: string; readonly secret: string };
-  /** The organization hook `org/id` served, and the App id and public key that sign the App's JWTs. */
+  /** The organization hook `org/id` served. */
   orgHook = { org: '5dlabs', id: '1' };
-  app?: { readonly id: string; readonly publicKey: string };
   readonly attempts: Attempt[] = [];
   /** Redeliveries asked for through the API, still being sent. */
   private readonly pending = new Set<Promise<number>>();
@@ -50,8 +49,11 @@ export class HookDeliveries {
     await Promise.all([...this.pending]);
   }
 
-  /** Serves the deliveries API under /orgs/{org}/hooks/{id} and /app/hook; false for any other path. */
-  serve(req: http.IncomingMessage, res: http.ServerResponse, token: string): boolean {
+  /**
+   * Serves the deliveries API under /orgs/{org}/hooks/{id} (with `token`) and /app/hook (with a JWT `appJwt`
+   * accepts: the App platform's, on the server's clock); false for any other path.
+   */
+  serve(req: http.IncomingMessage, res: http.ServerResponse, token: string, appJwt: (authorization: string) => boolean): boolean {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const m = /^\/(?:orgs\/([^/]+)\/hooks\/([0-9]+)|app\/hook)\/deliveries(?:\/([0-9]+)\/attempts)?$/.exec(url.pathname);
     if (!m) return false;
@@ -61,7 +63,9 @@ export class HookDeliveries {
     };
     const bearer = (req.headers.authorization ?? '').replace(/^bearer\s+/i, '');
     const [, org, hookId, attemptOf] = m;
-    const allowed = org ? org === this.orgHook.org && hookId === this.orgHook.id && bearer === token : this.appJwtValid(bearer);
+    const allowed = org
+      ? org === this.orgHook.org && hookId === this.orgHook.id && bearer === token
+      : appJwt(req.headers.authorization ?? '');
     if (!allowed) {
       send(org ? 404 : 401, { message: org ? 'Not Found' : 'A JSON web token could not be decoded' });
       return true;
@@ -90,19 +94,6 @@ export class HookDeliveries {
     this.pending.add(redelivered);
     void redelivered.finally(() => this.pending.delete(redelivered));
     return true;
-  }
-
-  private appJwtValid(jwt: string): boolean {
-    const [header, payload, signature] = jwt.split('.');
-    if (!this.app || !signature) return false;
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
-    const now = Date.now() / 1000;
-    return (
-      claims.iss === this.app.id &&
-      claims.iat <= now &&
-      claims.exp > now &&
-      createVerify('RSA-SHA256').update(`${header}.${payload}`).verify(this.app.publicKey, signature, 'base64url')
-    );
   }
 
   private async send(a: Omit<Attempt, 'id' | 'delivered_at' | 'status_code'>): Promise<number> {

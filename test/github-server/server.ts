@@ -455,7 +455,7 @@ export class GitHubTestServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    if (this.hook.serve(req, res, this.token)) return;
+    if (this.hook.serve(req, res, this.token, (authorization) => !!this.app && !this.app.checkJwt(authorization))) return;
     let operation = '(unparsed)';
     const send = (
       status: number,

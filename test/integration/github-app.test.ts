@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { APP_ENV, EXIT, STATIC_ENV } from '../../src/contract/env';
 import { TOKEN_PERMISSIONS } from '../../src/job/github/github-app';
-import { qaRunsOf, REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
+import { later, qaRunsOf, REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
 import { runJob } from '../fixtures/run-job';
 import { seedRepositoryRuns } from '../harness/cluster';
 
@@ -143,11 +143,12 @@ async function lostPushInEach(): Promise<{ mine: number; other: number }> {
   const other = w.gh.openPullRequest(OTHER, branch, [READY]);
   // Task ids are per repository: the other repository's task has runs of its own, naming it in their spec.
   await seedRepositoryRuns(w.namespace, 'card', OTHER, [b]);
-  // Past the clock-skew margin: the QA runs and the ready-for-qa labels are older than the pushes.
-  await new Promise((r) => setTimeout(r, 6_000));
+  // On GitHub's clock moved past the clock-skew margin: the QA runs and the ready-for-qa labels are older than the pushes.
   const bot = { name: '5DLabs-Rex', login: '5DLabs-Rex[bot]' };
-  w.gh.push(REPO, `feature/task-${a}-implementation`, 'd'.repeat(40), bot);
-  w.gh.push(OTHER, branch, 'e'.repeat(40), bot);
+  later(w.gh, () => {
+    w.gh.push(REPO, `feature/task-${a}-implementation`, 'd'.repeat(40), bot);
+    w.gh.push(OTHER, branch, 'e'.repeat(40), bot);
+  });
   return { mine: a, other };
 }
 

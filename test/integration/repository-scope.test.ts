@@ -10,7 +10,7 @@ import { EXIT } from '../../src/contract/env';
 import { MANAGED_BY } from '../../src/contract/labels';
 import { leaseName, PR_LABEL, REPOSITORY_ANNOTATION, STATE_ANNOTATION } from '../../src/job/kube/lease';
 import { admin, codeRun, PRESETS, seedRepositoryRuns, setPhase } from '../harness/cluster';
-import { REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
+import { later, REPO, remediationWorld, RemediationWorld } from '../fixtures/remediation-env';
 import { JobRun, runJob } from '../fixtures/run-job';
 
 jest.setTimeout(300_000);
@@ -28,22 +28,6 @@ const SCOPES: Record<'card' | 'cto', AgentCancellationConfig> = {
   },
   cto: {},
 };
-
-/**
- * Runs GitHub's clock this far ahead while an event happens there: the runs seeded just before are then older
- * than the event by more than the clock-skew margin (5 s), with no waiting.
- */
-const LATER_MS = 10_000;
-
-/** `happen` on GitHub, stamped LATER_MS ahead of the runs seeded before it. */
-function later<T>(w: RemediationWorld, happen: () => T): T {
-  w.gh.clockSkewMs = LATER_MS;
-  try {
-    return happen();
-  } finally {
-    w.gh.clockSkewMs = 0;
-  }
-}
 
 /** The QA runs of a task of a repository, by name. */
 const qa = (names: string[], repository: string, task: number) =>
@@ -109,7 +93,7 @@ describe.each(['cto', 'card'] as const)('preset %s: the same task id in two repo
     const { otherPr } = await bothRepositories(4);
     const before = await w.names();
     // Rex pushes to the other repository's task 4; its webhook never arrives.
-    later(w, () => w.gh.push(OTHER, 'feature/task-4-implementation', 'd'.repeat(40), BOT));
+    later(w.gh, () => w.gh.push(OTHER, 'feature/task-4-implementation', 'd'.repeat(40), BOT));
     const pass = await w.reconcile(FAST);
     ok(pass);
     const g = await gone(before, 4);
@@ -143,7 +127,7 @@ describe.each(['cto', 'card'] as const)('preset %s: the same task id in two repo
     const t = 10 + ['closed', 'merged', 'turned to draft'].indexOf(what);
     const { pr } = await bothRepositories(t);
     const before = await w.names();
-    later(w, () => end(REPO, pr));
+    later(w.gh, () => end(REPO, pr));
     const pass = await w.reconcile(FAST);
     ok(pass);
     const g = await gone(before, t);
@@ -158,7 +142,7 @@ describe.each(['cto', 'card'] as const)('preset %s: the same task id in two repo
   test('observe mode: a lost close is reported, not acted on; enforce then acts', async () => {
     const { pr } = await bothRepositories(20);
     const before = await w.names();
-    later(w, () => w.gh.closePullRequest(REPO, pr));
+    later(w.gh, () => w.gh.closePullRequest(REPO, pr));
     const observed = await w.reconcile({ ...FAST, AC_MODE: 'observe' });
     ok(observed);
     expect(await w.names()).toEqual(before);
@@ -187,7 +171,7 @@ describe.each(['cto', 'card'] as const)('preset %s: the same task id in two repo
 
     ok(await runJob(w.env(push)));
     // Rex pushes to the other repository's task 31; its webhook never arrives.
-    later(w, () => w.gh.push(OTHER, 'feature/task-31-implementation', 'd'.repeat(40), BOT));
+    later(w.gh, () => w.gh.push(OTHER, 'feature/task-31-implementation', 'd'.repeat(40), BOT));
     ok(await w.reconcile(FAST));
     const after = await w.names();
     expect(names.filter((n) => !after.includes(n)).sort()).toEqual([running, qa(names, OTHER, 31)[1]].sort());

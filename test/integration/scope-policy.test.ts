@@ -1,5 +1,5 @@
 /**
- * The admission policy (src/scope-admission-policy.ts) against a real kube-apiserver, with the Job's real
+ * The admission policy (src/constructs/scope-admission-policy.ts) against a real kube-apiserver, with the Job's real
  * ServiceAccount token. Each refusal has its negative control: the same request in a namespace installed with
  * `admissionPolicy.enabled: false` succeeds, so only the policy stops it.
  */

@@ -17,7 +17,7 @@ export type RemediateDeps = StepDeps;
  * each step. Every step is skipped when the PR's state already records it, so a rerun after a crash resumes.
  */
 export async function remediate(input: JobInput, deps: RemediateDeps): Promise<Outcome> {
-  const resolvedAt = new Date(deps.now()).toISOString();
+  const resolvedAt = new Date(deps.clock.now()).toISOString();
   if (input.event === 'push')
     return handleEvent(input, await deps.github.resolve(input.owner, input.name, input.branch, input.labels), resolvedAt, deps);
   // A PR event names its PR, which is closed or a draft now: read it by number, not as the branch's open PR.
@@ -152,7 +152,7 @@ export async function handleEvent(input: JobInput, resolved: ResolvedPush, resol
   const pr = resolved.pr!;
   deps.log('resolve', { pr: pr.number, event: input.event, labels: pr.labels.map((l) => l.name) });
 
-  const stamp = new Date(deps.now()).toISOString();
+  const stamp = new Date(deps.clock.now()).toISOString();
   const decideOn = (previous: PrState | undefined) => decideEvent(input, { resolved, previous: { state: previous } }, resolvedAt);
   /** The state this run works on, given the PR's recorded one; undefined when it skips. */
   const begin = (decision: EventDecision, previous: PrState | undefined): PrState | undefined =>
@@ -187,7 +187,7 @@ async function lockPr(
   input: JobInput,
   pr: PullRequestState,
   begin: ((previous: PrState | undefined) => PrState | undefined) | undefined,
-  { kube, log, now }: RemediateDeps,
+  { kube, log, clock }: RemediateDeps,
 ): Promise<{ held: HeldLease; previous: PrState | undefined }> {
   const name = leaseName(input.repository, pr.number);
   const lock = await acquire(kube, {
@@ -201,7 +201,7 @@ async function lockPr(
     createFirst: true,
     begin,
     onWait: (holder) => log('lock-wait', { pr: pr.number, holder }),
-    now,
+    clock,
   });
   const previous = lock.previous;
   log('lock', { pr: pr.number, lease: name, resumed: resumes(previous, input) && previous!.phase !== 'done' });
@@ -209,7 +209,7 @@ async function lockPr(
 }
 
 async function release({ deps, held }: EventRun, state: PrState): Promise<void> {
-  held.lease = await save(deps.kube, held.lease, state, true, deps.now);
+  held.lease = await save(deps.kube, held.lease, state, true, deps.clock.now);
 }
 
 /** Recorded, not marked handled: once the label is gone, a redelivery or the resync acts. */

@@ -1,13 +1,14 @@
 import { Reason } from './event-reasons';
 import { RemediationMode } from '../../contract/env';
-import { GitHubApi, markerComment, PullRequestState, sameLabel, TransitionError } from '../github/github';
+import { GitHubApi, markerComment, PullRequestState, sameLabel } from '../github/github';
 import { StaticInput, taskSelector } from '../input';
 import { KubeApi, KubeObject, Lease } from '../kube/kube';
 import { save } from '../kube/lease';
 import { PrState, recordDelivery, relabelled, relabels } from '../kube/pr-state';
 import { Logger } from '../log';
 import { ownRuns, qaRestartedAfterPush, splitForRecord } from './ordering';
-import { RetryableError, sleep } from '../retry';
+import { Clock } from '../clock';
+import { RetryableError, TransitionError } from '../errors';
 
 export interface StepDeps {
   readonly kube: KubeApi;
@@ -15,8 +16,8 @@ export interface StepDeps {
   readonly log: Logger;
   /** How long deleted CodeRuns may take to disappear (finalizers). @default 30000 */
   readonly verifyTimeoutMs?: number;
-  /** The one clock of a run: Lease stamps, step times, Event times, waits. */
-  readonly now: () => number;
+  /** The one clock of a run: Lease stamps, step times, the waits for deleted runs to go. */
+  readonly clock: Clock;
 }
 
 /** The PR a push's steps act on, as GitHub showed it in this run. */
@@ -41,7 +42,8 @@ export interface HeldLease {
  * same input in enforce mode later acts.
  */
 export async function completeSteps(s: StaticInput, state: PrState, held: HeldLease, target: StepTarget, deps: StepDeps): Promise<void> {
-  const { kube, log, now } = deps;
+  const { kube, log } = deps;
+  const { now } = deps.clock;
   const enforce = s.mode === RemediationMode.ENFORCE;
   const pr = target.pr.number;
   if (!state.steps.cancel) {
@@ -55,7 +57,7 @@ export async function completeSteps(s: StaticInput, state: PrState, held: HeldLe
       ? await deleteRuns(kube, s, stale)
       : { deleted: stale.map((r) => r.metadata.name), held: [] };
     log('cancel', { pr, mode: s.mode, selector, event: state.event ?? 'push', pushedAt: state.pushedAt, deleted, kept });
-    await verifyGone(kube, s, selector, finalized, deps.verifyTimeoutMs ?? 30_000, now);
+    await verifyGone(kube, s, selector, finalized, deps.verifyTimeoutMs ?? 30_000, deps.clock);
     state.steps.cancel = { at: new Date(now()).toISOString(), deleted, kept };
     // After a wait for finalizers: renew the Lease, and spare a resume the wait.
     if (finalized.length) held.lease = await save(kube, held.lease, state, false, now);
@@ -124,7 +126,8 @@ const RELABEL_ROUNDS = 3;
  * part, records what it did (`record` saves the state), reads the PR again and finishes the rest.
  */
 async function relabel(s: StaticInput, deps: StepDeps, target: StepTarget, state: PrState, record: () => Promise<void>): Promise<Relabel> {
-  const { github, now } = deps;
+  const { github } = deps;
+  const { now } = deps.clock;
   let { pr, remediationLabelId } = target;
   const previous = state.steps.relabel;
   const changed: { removed?: string; added?: string } = { removed: previous?.removed, added: previous?.added };
@@ -193,7 +196,7 @@ async function verifyGone(
   selector: string,
   uids: string[],
   timeoutMs: number,
-  now: () => number,
+  { now, sleep }: Clock,
 ): Promise<void> {
   if (uids.length === 0) return;
   const giveUp = now() + timeoutMs;

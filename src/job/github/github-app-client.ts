@@ -1,5 +1,6 @@
-import { GitHubApi, GitHubError, Labels, RepositoryView, ResolvedPush, Survey, SurveyAsk, TransitionChange } from './github';
-import { AppTokens, InstallationToken, RepositoryRefusedError } from './github-app';
+import { GitHubApi, Labels, RepositoryView, ResolvedPush, Survey, SurveyAsk, TransitionChange } from './github';
+import { AppTokens, InstallationToken } from './github-app';
+import { GitHubError, RepositoryRefusedError } from '../errors';
 
 /**
  * GitHubApi as a GitHub App: `prepare` mints the run's token(s) scoped to its repositories, and each call goes

@@ -3,10 +3,12 @@
  * tokens scoped to the run's repositories and the least permissions; the run revokes them when it ends.
  * Signing, the clock and fetch are injected: the bundle signs with universal-github-app-jwt, tests with fakes.
  */
-import { GitHubError } from './github';
 import { classify } from './github-errors';
+import { restHeaders } from './rest';
+import { Clock } from '../clock';
 import { Logger } from '../log';
-import { RetryableError, withRetry } from '../retry';
+import { withRetry } from '../retry';
+import { GitHubError, RepositoryRefusedError, RetryableError } from '../errors';
 
 /**
  * What a token may do, and no more: read branch heads and commits (`contents`), read PRs and change their labels
@@ -21,14 +23,6 @@ const FRESH_MS = 5_000;
 const JWT_BACKDATE_SECONDS = 60;
 /** GitHub's refusals of a JWT for its times rather than its signature or issuer. */
 const CLOCK_CLAIM = /'(Issued at|Expiration time)' claim/;
-
-/** GitHub gives no token for one of the repositories asked (the App is not installed there); others may be fine. */
-export class RepositoryRefusedError extends GitHubError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RepositoryRefusedError';
-  }
-}
 
 /** Signs a JWT for the App: RS256, issued at `iat` (epoch seconds), expiring at most 10 minutes later. */
 export type SignJwt = (appId: number, privateKey: string, iat: number) => Promise<string>;
@@ -55,9 +49,9 @@ export interface AppTokensOptions {
   readonly deadline: number;
   readonly requestTimeoutMs: number;
   readonly log: Logger;
-  readonly now?: () => number;
+  /** The run's clock: token ages, JWT times, the deadline, the waits. */
+  readonly clock: Clock;
   readonly fetch?: typeof fetch;
-  readonly wait?: (ms: number) => Promise<void>;
 }
 
 interface Answer {
@@ -89,7 +83,7 @@ export class AppTokens {
   constructor(private readonly o: AppTokensOptions) {}
 
   private now(): number {
-    return (this.o.now ?? Date.now)();
+    return this.o.clock.now();
   }
 
   /**
@@ -168,11 +162,11 @@ export class AppTokens {
 
   /** One request with a fresh JWT; one refused for its times is signed again, once, on GitHub's clock (its `Date`). */
   private async withJwt(method: string, path: string, body?: unknown): Promise<Answer> {
-    let a = await this.request(method, path, `Bearer ${await this.jwt()}`, body);
+    let a = await this.request(method, path, await this.appAuthorization(), body);
     if (a.status === 401 && CLOCK_CLAIM.test(a.message) && a.date && Number.isFinite(Date.parse(a.date))) {
       this.skewMs = Date.parse(a.date) - this.now();
       this.o.log('github-app-clock-skew', { refused: a.message, skewMs: this.skewMs });
-      a = await this.request(method, path, `Bearer ${await this.jwt()}`, body);
+      a = await this.request(method, path, await this.appAuthorization(), body);
     }
     if (a.status !== 401) return a;
     const app = `GitHub App ${this.o.appId}`;
@@ -180,6 +174,11 @@ export class AppTokens {
     if (/could not be decoded/i.test(a.message))
       throw new GitHubError(`${app} refused its JWT (${a.message}): is the private key the App's?`);
     throw new GitHubError(`${app} refused its JWT: ${a.message}`);
+  }
+
+  /** `Bearer <JWT>`: the App itself, for its own REST API (its tokens, its webhook's deliveries). */
+  async appAuthorization(): Promise<string> {
+    return `Bearer ${await this.jwt()}`;
   }
 
   private async jwt(): Promise<string> {
@@ -201,13 +200,7 @@ export class AppTokens {
         try {
           res = await (this.o.fetch ?? fetch)(`${this.o.apiUrl}${path}`, {
             method,
-            headers: {
-              authorization,
-              accept: 'application/vnd.github+json',
-              'x-github-api-version': '2022-11-28',
-              'user-agent': 'agent-cancellation',
-              ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-            },
+            headers: restHeaders(authorization, body !== undefined),
             body: body === undefined ? undefined : JSON.stringify(body),
             signal: AbortSignal.timeout(this.o.requestTimeoutMs),
           });
@@ -237,8 +230,7 @@ export class AppTokens {
         deadline: this.o.deadline,
         baseMs: 1000,
         maxMs: 60_000,
-        now: this.o.now,
-        wait: this.o.wait,
+        clock: this.o.clock,
         onRetry: (e, _n, ms) => this.o.log('github-retry', { reason: e.message, waitMs: ms }),
       },
     );

@@ -11,7 +11,6 @@ import {
 import {
   CommitAuthor,
   GitHubApi,
-  GitHubError,
   Labels,
   parseMarker,
   PullRequestState,
@@ -22,10 +21,11 @@ import {
   Survey,
   SurveyAsk,
   TransitionChange,
-  TransitionError,
 } from './github';
 import { appliedFields, classify, failureOf, GitHubFailure, isNameTaken, onlyMissingAliases, rereadHelps } from './github-errors';
-import { RetryableError, withRetry } from '../retry';
+import { Clock } from '../clock';
+import { withRetry } from '../retry';
+import { GitHubError, RetryableError, TransitionError } from '../errors';
 
 export interface GraphqlGitHubOptions {
   readonly url: string;
@@ -38,8 +38,8 @@ export interface GraphqlGitHubOptions {
   /** One request may take this long (AC_GITHUB_REQUEST_TIMEOUT_MS). */
   readonly requestTimeoutMs: number;
   readonly onRetry?: (reason: string, waitMs: number) => void;
-  /** The clock for rate-limit resets and the deadline. @default Date.now */
-  readonly now?: () => number;
+  /** The run's clock: rate-limit resets, the deadline, the waits. */
+  readonly clock: Clock;
 }
 
 function author(a: any): CommitAuthor {
@@ -203,13 +203,19 @@ export class GraphqlGitHub implements GitHubApi {
           return await this.client(query, { ...variables, headers, request: { signal: AbortSignal.timeout(this.o.requestTimeoutMs) } });
         } catch (e) {
           const f = failureOf(e);
-          const error = (f.status === 401 && this.o.refused?.()) || classify(f, (this.o.now ?? Date.now)());
+          const error = (f.status === 401 && this.o.refused?.()) || classify(f, this.o.clock.now());
           const recovered = recover?.(f, error);
           if (recovered !== undefined) return recovered;
           throw error;
         }
       },
-      { deadline: this.o.deadline, baseMs: 1000, maxMs: 60_000, onRetry: (e, _n, ms) => this.o.onRetry?.(e.message, ms), now: this.o.now },
+      {
+        deadline: this.o.deadline,
+        baseMs: 1000,
+        maxMs: 60_000,
+        onRetry: (e, _n, ms) => this.o.onRetry?.(e.message, ms),
+        clock: this.o.clock,
+      },
     );
   }
 }

@@ -3,8 +3,7 @@
  * and how long GitHub asks to wait, and what a failed mutation may already have done. Every rule is a row
  * of a table test; the client only converts @octokit errors into `GitHubFailure`.
  */
-import { GitHubError } from './github';
-import { RetryableError } from '../retry';
+import { GitHubError, RetryableError } from '../errors';
 
 export interface GraphqlErrorEntry {
   readonly type?: string;
@@ -99,9 +98,7 @@ export function appliedFields(f: GitHubFailure, fields: readonly string[]): Appl
  */
 export function rereadHelps(f: GitHubFailure, applied: Applied, error: RetryableError | GitHubError): boolean {
   return (
-    Object.values(applied).includes(undefined) ||
-    error instanceof RetryableError ||
-    (!!f.errors?.length && f.errors.every((x) => x.type === 'NOT_FOUND'))
+    Object.values(applied).includes(undefined) || error.retryable || (!!f.errors?.length && f.errors.every((x) => x.type === 'NOT_FOUND'))
   );
 }
 

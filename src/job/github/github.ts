@@ -1,5 +1,4 @@
 /** The GitHub side of a run, as an interface: GraphQL in production, fakes in unit tests. */
-import { RetryableError } from '../retry';
 
 export interface Marker {
   readonly delivery: string;
@@ -112,30 +111,6 @@ export interface GitHubApi {
    * A request that fails marks its repositories with the error; the others are still read.
    */
   survey(asks: readonly SurveyAsk[], labels: Labels): Promise<Survey>;
-}
-
-/** GitHub said no in a way retrying will not fix (401, schema errors, missing repository). */
-export class GitHubError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GitHubError';
-  }
-}
-
-/**
- * A transition that failed after GitHub may have applied part of it. `applied` says, per part sent, whether
- * GitHub did it (undefined: unknown, its answer was lost); `reread` whether reading the PR again can show the
- * way on (a lost answer, a label id gone stale, a transient error); `error` is what to end with otherwise.
- */
-export class TransitionError extends Error {
-  constructor(
-    readonly applied: { readonly [K in keyof TransitionChange]?: boolean },
-    readonly error: RetryableError | GitHubError,
-    readonly reread: boolean,
-  ) {
-    super(`transition failed: ${error.message}`);
-    this.name = 'TransitionError';
-  }
 }
 
 /** GitHub label names are case-insensitive: `Ready-For-QA` is the label `ready-for-qa`. */

@@ -1,6 +1,8 @@
 import * as fs from 'fs';
 import * as https from 'https';
-import { RetryableError, withRetry } from '../retry';
+import { Clock } from '../clock';
+import { withRetry } from '../retry';
+import { ConflictError, KubeError, RetryableError, transientStatus } from '../errors';
 
 export interface ObjectMeta {
   readonly name: string;
@@ -45,14 +47,6 @@ export interface KubeEvent {
   readonly reason: string;
   readonly message: string;
   readonly involved: { readonly name: string; readonly uid?: string };
-}
-
-/** A write lost an optimistic-concurrency race (HTTP 409): re-read and decide again. */
-export class ConflictError extends Error {
-  constructor(what: string) {
-    super(`conflict: ${what}`);
-    this.name = 'ConflictError';
-  }
 }
 
 /** The few Kubernetes calls the Job and the reconciler make. */
@@ -132,8 +126,8 @@ const CALL_RETRY_MS = 30_000;
 export interface HttpKubeOptions {
   /** Counts every request by verb, for tests and benchmarks. */
   readonly onRequest?: (method: string, path: string) => void;
-  /** The clock for Event times and retry deadlines. @default Date.now */
-  readonly now?: () => number;
+  /** The run's clock: Event times, retry deadlines and waits. */
+  readonly clock: Clock;
 }
 
 /** KubeApi over node:https: no client library, a few REST paths. */
@@ -143,9 +137,9 @@ export class HttpKubeApi implements KubeApi {
 
   constructor(
     private readonly conn: Connection,
-    private readonly options: HttpKubeOptions = {},
+    private readonly options: HttpKubeOptions,
   ) {
-    this.now = options.now ?? Date.now;
+    this.now = options.clock.now;
     this.agent = new https.Agent({ keepAlive: true, ca: conn.ca, cert: conn.cert, key: conn.key });
   }
 
@@ -221,7 +215,11 @@ export class HttpKubeApi implements KubeApi {
   }
 
   private call(method: string, path: string, body?: unknown, accept: number[] = []): Promise<{ status: number; body: any }> {
-    return withRetry(() => this.once(method, path, body, accept), { deadline: this.now() + CALL_RETRY_MS, baseMs: 200, now: this.now });
+    return withRetry(() => this.once(method, path, body, accept), {
+      deadline: this.now() + CALL_RETRY_MS,
+      baseMs: 200,
+      clock: this.options.clock,
+    });
   }
 
   private once(method: string, path: string, body: unknown, accept: number[]): Promise<{ status: number; body: any }> {
@@ -251,7 +249,7 @@ export class HttpKubeApi implements KubeApi {
             const parsed = text ? safeJson(text) : undefined;
             if ((status >= 200 && status < 300) || accept.includes(status)) return resolve({ status, body: parsed });
             const message = `${method} ${url.pathname}: HTTP ${status} ${parsed?.message ?? text.slice(0, 200)}`;
-            if (status === 429 || status >= 500) {
+            if (transientStatus(status)) {
               const after = Number(res.headers['retry-after']);
               return reject(new RetryableError(message, Number.isFinite(after) ? after * 1000 : undefined));
             }
@@ -263,17 +261,6 @@ export class HttpKubeApi implements KubeApi {
       req.on('error', (e) => reject(new RetryableError(`${method} ${url.pathname}: ${e.message}`)));
       req.end(payload);
     });
-  }
-}
-
-/** A non-retryable API answer (403, 404, 422…). */
-export class KubeError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'KubeError';
   }
 }
 

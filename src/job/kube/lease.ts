@@ -1,14 +1,15 @@
 import { createHash } from 'crypto';
-import { MANAGED_BY } from '../../contract/labels';
-import { ConflictError, KubeApi, Lease, ObjectMeta } from './kube';
+import { MANAGED_BY, ownKey } from '../../contract/labels';
+import { KubeApi, Lease, ObjectMeta } from './kube';
 import { PrState } from './pr-state';
-import { RetryableError, sleep } from '../retry';
+import { Clock } from '../clock';
+import { ConflictError, LockTimeoutError, RetryableError } from '../errors';
 
-export const PR_LABEL = 'agent-cancellation.5dlabs.io/pr';
-export const REPOSITORY_ANNOTATION = 'agent-cancellation.5dlabs.io/repository';
-export const STATE_ANNOTATION = 'agent-cancellation.5dlabs.io/state';
-/** On a state Lease whose PR needs a person: `kubectl get leases -l agent-cancellation.5dlabs.io/needs-attention`. */
-export const ATTENTION_LABEL = 'agent-cancellation.5dlabs.io/needs-attention';
+export const PR_LABEL = ownKey('pr');
+export const REPOSITORY_ANNOTATION = ownKey('repository');
+export const STATE_ANNOTATION = ownKey('state');
+/** On a state Lease whose PR needs a person: `kubectl get leases -l <ATTENTION_LABEL>`. */
+export const ATTENTION_LABEL = ownKey('needs-attention');
 
 /** One Lease per (repository, PR); the hash keeps any repository name within a DNS label. */
 export function leaseName(repository: string, pr: number): string {
@@ -36,9 +37,6 @@ export function expired(lease: Lease, now: number): boolean {
   return !Number.isFinite(renewed) || renewed + (lease.spec.leaseDurationSeconds ?? 0) * 1000 <= now;
 }
 
-/** The lock could not be had in time: another run is working on this PR. Retryable. */
-export class LockTimeoutError extends RetryableError {}
-
 export interface LockOptions {
   readonly namespace: string;
   readonly name: string;
@@ -59,7 +57,8 @@ export interface LockOptions {
    */
   readonly begin?: (previous: PrState | undefined) => PrState | undefined;
   readonly onWait?: (holder: string) => void;
-  readonly now: () => number;
+  /** The run's clock: stamps, expiry, and the waits for the holder. */
+  readonly clock: Clock;
 }
 
 /** A taken Lease and the state recorded on it before it was taken. */
@@ -73,7 +72,7 @@ export interface Lock {
  * resourceVersion it read, so of two racing runs exactly one wins; the other re-reads (409) and waits.
  */
 export async function acquire(kube: KubeApi, o: LockOptions): Promise<Lock> {
-  const { now } = o;
+  const { now, sleep } = o.clock;
   const giveUp = now() + o.waitMs;
   for (let read = !o.createFirst; ; read = true) {
     const stamp = microTime(now());

@@ -9,13 +9,13 @@ import { REASON } from '../event/event-reasons';
 import { RedeliveryReport } from './redeliver';
 import { PullRequestView, RepositoryView, sameLabel } from '../github/github';
 import { ReconcileInput } from '../input';
-import { ConflictError, KubeApi, Lease } from '../kube/kube';
-import { acquire, LockTimeoutError, readState, save } from '../kube/lease';
+import { KubeApi, Lease } from '../kube/kube';
+import { acquire, readState, save } from '../kube/lease';
 import { PrState, recordDelivery, relabelled } from '../kube/pr-state';
 import { provenance } from '../event/remediate';
-import { RetryableError } from '../retry';
 import { completeSteps, deleteRuns, event, HeldLease, StepDeps } from '../event/steps';
 import { Action, escalate, Observed } from './decide';
+import { ConflictError, LockTimeoutError, RetryableError } from '../errors';
 
 export interface ReconcileDeps extends StepDeps {
   /** Sends the needs-attention webhook; absent when no URL is configured. */
@@ -66,7 +66,7 @@ const EXECUTORS: { [K in 'release' | 'fail' | 'resume' | 'repair' | 'compensate'
   compensate: async ({ cfg, deps, o, view, state, held }, action) => {
     const restored = await compensate(cfg, deps, state, o.pr, view);
     state.phase = 'compensated';
-    state.compensation = { at: new Date(deps.now()).toISOString(), reason: action.reason, restored };
+    state.compensation = { at: new Date(deps.clock.now()).toISOString(), reason: action.reason, restored };
     recordDelivery(state);
     const message = `PR #${state.pr} (${action.reason}): ${restored.length ? restored.join(', ') : 'no label to restore'}; cancelled CodeRuns are not restored`;
     await event(deps.kube, cfg.namespace, held.lease, 'Normal', REASON.compensated, message, deps.log);
@@ -129,7 +129,7 @@ export async function apply(
     const did = await (EXECUTORS[action.kind] as Executor<typeof action.kind>)(h, action);
     h.state.repair = undefined;
     h.state.attention = undefined;
-    if (action.kind !== 'resume') h.held.lease = await save(deps.kube, h.held.lease, h.state, true, deps.now);
+    if (action.kind !== 'resume') h.held.lease = await save(deps.kube, h.held.lease, h.state, true, deps.clock.now);
     if (wasAttention) {
       await event(
         deps.kube,
@@ -176,7 +176,7 @@ async function guard(
       waitMs: 0,
       repository: o.state.repository,
       pr: o.state.pr,
-      now: deps.now,
+      clock: deps.clock,
     }));
   } catch (e) {
     if (e instanceof LockTimeoutError) return 'busy';
@@ -184,18 +184,20 @@ async function guard(
   }
   const state = readState(held.lease)!;
   if (state.updatedAt === o.state.updatedAt) return { state, held };
-  await save(deps.kube, held.lease, state, true, deps.now);
+  await save(deps.kube, held.lease, state, true, deps.clock.now);
   return 'changed';
 }
 
 /** Counts the failure on the state, raises or retries the alert as `escalate` says, and releases; true if raised. */
 async function recordFailure(h: Held, error: string): Promise<boolean> {
   const { cfg, deps, state, held } = h;
-  state.repair = { failures: (state.repair?.failures ?? 0) + 1, lastAt: new Date(deps.now()).toISOString(), lastError: error };
-  const step = escalate(state, cfg, deps.now());
+  state.repair = { failures: (state.repair?.failures ?? 0) + 1, lastAt: new Date(deps.clock.now()).toISOString(), lastError: error };
+  const step = escalate(state, cfg, deps.clock.now());
   if (step.kind === 'raise') await raise(cfg, deps, state, held.lease, step.reason);
   else if (step.kind === 'retry-webhook') state.attention!.webhook = await notify(cfg, deps, state, held.lease);
-  await save(deps.kube, held.lease, state, true, deps.now).catch((err) => deps.log('release-failed', { error: (err as Error).message }));
+  await save(deps.kube, held.lease, state, true, deps.clock.now).catch((err) =>
+    deps.log('release-failed', { error: (err as Error).message }),
+  );
   return step.kind === 'raise';
 }
 
@@ -229,7 +231,7 @@ async function compensate(
 
 /** The alert, once per episode: a Warning Event with a stable reason, the mark on the Lease, the webhook. */
 async function raise(cfg: ReconcileInput, deps: ReconcileDeps, state: PrState, lease: Lease, reason: string): Promise<void> {
-  state.attention = { since: new Date(deps.now()).toISOString(), reason, webhook: 'none' };
+  state.attention = { since: new Date(deps.clock.now()).toISOString(), reason, webhook: 'none' };
   state.attention.webhook = await notify(cfg, deps, state, lease);
   const failures = `${state.repair?.failures ?? 0} failed repair(s): ${state.repair?.lastError ?? ''}`;
   const message = `PR #${state.pr} (task ${state.taskId}) needs attention: ${reason}, ${failures}`;

@@ -9,12 +9,13 @@ import { allows, runRepository } from '../../contract/repository-scope';
 import { GitHubCost, PullRequestView, RepositoryView, sameLabel, SurveyAsk } from '../github/github';
 import { JobInput, ReconcileInput } from '../input';
 import { KubeObject, Lease } from '../kube/kube';
-import { expired, LockTimeoutError, readState } from '../kube/lease';
+import { expired, readState } from '../kube/lease';
 import { isFinished, splitForRecord } from '../event/ordering';
 import { PrState } from '../kube/pr-state';
 import { handleEvent } from '../event/remediate';
 import { apply, collect, ReconcileDeps } from './apply';
 import { Action, decide, decideWithoutGitHub, lostPrEvent, lostPush, taskBranch } from './decide';
+import { LockTimeoutError } from '../errors';
 
 export interface ReconcileReport {
   readonly scanned: number;
@@ -60,7 +61,7 @@ async function readCluster(cfg: ReconcileInput, deps: ReconcileDeps) {
     const state = readState(lease);
     // A Lease without state: its run died before its first write, having changed nothing.
     if (state) states.push({ lease, state });
-    else if (lease.spec.holderIdentity && expired(lease, deps.now())) await collect(deps.kube, cfg.namespace, lease);
+    else if (lease.spec.holderIdentity && expired(lease, deps.clock.now())) await collect(deps.kube, cfg.namespace, lease);
   }
   const tasks = new Map<string, TaskRuns>();
   const unreadable: Array<{ name: string; why: string }> = [];
@@ -105,9 +106,9 @@ export function planSurvey(states: readonly Recorded[], tasks: Iterable<TaskRuns
 export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promise<ReconcileReport> {
   const { log } = deps;
   const { states, tasks, unreadable } = await readCluster(cfg, deps);
-  const asks = planSurvey(states, tasks.values(), cfg, deps.now());
+  const asks = planSurvey(states, tasks.values(), cfg, deps.clock.now());
   await deps.github.prepare?.(asks.map((a) => a.repository));
-  const readAt = new Date(deps.now()).toISOString();
+  const readAt = new Date(deps.clock.now()).toISOString();
   const survey = asks.length
     ? await deps.github.survey(asks, cfg.labels)
     : { repositories: new Map(), cost: { requests: 0, points: 0, remaining: null } };
@@ -149,7 +150,7 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
       staleRuns: splitForRecord(runs, state, cfg.ordering).stale,
       commit: view?.commits.get(state.sha),
     };
-    const action = decide(observed, cfg, deps.now());
+    const action = decide(observed, cfg, deps.clock.now());
     report.actions[action.kind]++;
     count(await apply(cfg, deps, observed, action, view));
   }

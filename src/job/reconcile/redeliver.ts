@@ -4,22 +4,10 @@
  * redelivery keeps its X-GitHub-Delivery, so the Job's per-PR dedup holds. The decisions are pure (plan); the
  * I/O is behind DeliveriesApi and CursorStore.
  */
-import { createSign } from 'crypto';
 import { PR_ACTIONS } from '../../contract/env';
-import { MANAGED_BY } from '../../contract/labels';
+import { MANAGED_BY, ownKey } from '../../contract/labels';
+import { DeliveriesApi, HookDelivery } from '../github/hook';
 import { KubeApi } from '../kube/kube';
-
-/** One attempt, as GitHub lists it: a redelivery is a new attempt with the same guid. */
-export interface HookDelivery {
-  readonly id: number;
-  /** X-GitHub-Delivery. */
-  readonly guid: string;
-  readonly deliveredAt: string;
-  /** The receiver's status; 0 when there was none (refused, timed out). */
-  readonly statusCode: number;
-  readonly event: string;
-  readonly action: string | null;
-}
 
 /**
  * What passes remember: the newest attempt seen, by id (GitHub's ids grow; its times are whole seconds, too coarse
@@ -28,12 +16,6 @@ export interface HookDelivery {
 export interface Cursor {
   readonly lastId?: number;
   readonly redelivered: Readonly<Record<string, { readonly n: number; readonly at: string }>>;
-}
-
-export interface DeliveriesApi {
-  /** A page of attempts, newest first; `next` pages on. */
-  list(page?: string): Promise<{ readonly deliveries: HookDelivery[]; readonly next?: string }>;
-  redeliver(id: number): Promise<void>;
 }
 
 export interface CursorStore {
@@ -132,77 +114,27 @@ export async function redeliverFailed(api: DeliveriesApi, store: CursorStore, no
   }
 }
 
-/** Which hook: an organization's (with a token that may read it), or the GitHub App's own (with the App's JWT). */
-export type HookIdentity =
-  | { readonly kind: 'org'; readonly org: string; readonly hookId: string; readonly token: string }
-  | { readonly kind: 'app'; readonly appId: string; readonly privateKey: string };
-
-/** A GitHub App's JWT (RS256, valid 9 minutes, issued a minute back for clock drift). */
-export function appJwt(appId: string, privateKey: string, now: number): string {
-  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-  const iat = Math.floor(now / 1000) - 60;
-  const unsigned = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iat, exp: iat + 600, iss: appId })}`;
-  return `${unsigned}.${createSign('RSA-SHA256').update(unsigned).sign(privateKey, 'base64url')}`;
-}
-
-/** The REST API of the hook's deliveries. */
-export function deliveriesApi(restUrl: string, hook: HookIdentity, timeoutMs: number, now: () => number = Date.now): DeliveriesApi {
-  const base = `${restUrl.replace(/\/$/, '')}${hook.kind === 'org' ? `/orgs/${hook.org}/hooks/${hook.hookId}` : '/app/hook'}/deliveries`;
-  const call = async (method: string, url: string) => {
-    const auth = hook.kind === 'org' ? hook.token : appJwt(hook.appId, hook.privateKey, now());
-    const r = await fetch(url, {
-      method,
-      headers: { accept: 'application/vnd.github+json', authorization: `Bearer ${auth}`, 'x-github-api-version': '2022-11-28' },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!r.ok) throw new Error(`${method} ${new URL(url).pathname}: ${r.status}`);
-    return r;
-  };
-  return {
-    list: async (page) => {
-      const r = await call('GET', page ?? `${base}?per_page=100`);
-      const body = (await r.json()) as any[];
-      const next = /<([^>]+)>;\s*rel="next"/.exec(r.headers.get('link') ?? '')?.[1];
-      return {
-        deliveries: body.map((d) => ({
-          id: d.id,
-          guid: d.guid,
-          deliveredAt: new Date(d.delivered_at).toISOString(),
-          statusCode: d.status_code,
-          event: d.event,
-          action: d.action ?? null,
-        })),
-        next,
-      };
-    },
-    redeliver: async (id) => {
-      await call('POST', `${base}/${id}/attempts`);
-    },
-  };
-}
-
-export const CURSOR_LEASE = 'agent-cancellation-redelivery';
-const CURSOR_ANNOTATION = 'agent-cancellation.5dlabs.io/redelivery-cursor';
+const CURSOR_ANNOTATION = ownKey('redelivery-cursor');
 
 /**
  * The cursor in a Lease's annotation, labelled as the state Leases are (the admission policy lets the reconciler
  * write no other); it holds no PR state and never a holder, so the reconciler's own pass leaves it be.
  */
-export function leaseCursorStore(kube: KubeApi, namespace: string): CursorStore {
+export function leaseCursorStore(kube: KubeApi, namespace: string, name: string): CursorStore {
   return {
     read: async () => {
-      const raw = (await kube.getLease(namespace, CURSOR_LEASE))?.metadata.annotations?.[CURSOR_ANNOTATION];
+      const raw = (await kube.getLease(namespace, name))?.metadata.annotations?.[CURSOR_ANNOTATION];
       return raw ? (JSON.parse(raw) as Cursor) : undefined;
     },
     write: async (cursor) => {
-      const lease = await kube.getLease(namespace, CURSOR_LEASE);
+      const lease = await kube.getLease(namespace, name);
       const annotations = { [CURSOR_ANNOTATION]: JSON.stringify(cursor) };
       if (lease)
         await kube.updateLease({
           ...lease,
           metadata: { ...lease.metadata, annotations: { ...lease.metadata.annotations, ...annotations } },
         });
-      else await kube.createLease({ metadata: { name: CURSOR_LEASE, namespace, labels: { ...MANAGED_BY }, annotations }, spec: {} });
+      else await kube.createLease({ metadata: { name, namespace, labels: { ...MANAGED_BY }, annotations }, spec: {} });
     },
   };
 }

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULTS, resolveConfig } from '../../../src';
-import { TABLES_PAGE, withTables } from '../../../scripts/readme-tables';
+import { TABLES_PAGES, withTables } from '../../../scripts/readme-tables';
 import { repoRoot } from './synth-helpers';
 
 test('the schema checks shape only: it carries no default', () => {
@@ -27,7 +27,15 @@ test('a configuration overrides field by field, lists whole, and never changes D
   expect(DEFAULTS).toEqual(before);
 });
 
-test('the configuration and environment tables of docs/configuration.md are current (npm run docs)', () => {
-  const page = fs.readFileSync(path.join(repoRoot, TABLES_PAGE), 'utf8');
-  expect(withTables(page)).toBe(page);
+// The configuration and env tables, the token permissions, the exit codes, the Sensor's filters, the suites.
+test.each(TABLES_PAGES)('the generated tables of %s are current (npm run docs)', (name) => {
+  const page = fs.readFileSync(path.join(repoRoot, name), 'utf8');
+  expect(withTables(name, page)).toBe(page);
+});
+
+test('a table that drifts from the code fails the check', () => {
+  const page = fs.readFileSync(path.join(repoRoot, 'docs/job.md'), 'utf8');
+  const drifted = page.replace(/^\| 75 \|[^\n]*$/m, '| 75 | retryable | retried |');
+  expect(drifted).not.toBe(page);
+  expect(withTables('docs/job.md', drifted)).toBe(page);
 });

@@ -1,8 +1,8 @@
 /** The GitHub App configuration: exclusive with the token Secret, and synthesized as a key file, never an env variable. */
 import { Testing } from 'cdk8s';
 import { ConfigError, RemediationJob, resolveConfig } from '../../../src';
-import { APP_ENV, GITHUB_APP_KEY_PATH, STATIC_ENV } from '../../../src/contract/env';
-import { find, JOB_PROPS, synth } from './synth-helpers';
+import { APP_ENV, GITHUB_APP_KEY_PATH, RECONCILE_ENV, REDELIVERY_KEY_PATH, STATIC_ENV } from '../../../src/contract/env';
+import { find, JOB_PROPS, keyEnv, keySecrets, preset, synth } from './synth-helpers';
 
 const APP = { appId: 4242, privateKeySecret: { name: 'agent-cancellation-github-app', key: 'private-key.pem' } };
 
@@ -80,5 +80,77 @@ describe('synthesized as an App', () => {
     const pod = find(synth(), 'CronJob').spec.jobTemplate.spec.template.spec;
     expect(pod.volumes.map((v: any) => v.name)).toEqual(['bundle']);
     expect(pod.securityContext.fsGroup).toBeUndefined();
+  });
+});
+
+describe("GitHub's redelivery of the App's hook: the private key is a read-only file, never an env variable", () => {
+  const HOOK_KEY = { name: 'hook-app', key: 'key.pem' };
+  const podOf = (config: Parameters<typeof synth>[0]) => find(synth(config), 'CronJob').spec.jobTemplate.spec.template.spec;
+  const envOf = (pod: any) => Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+
+  test('the same App as github.app: its key file is reused, nothing more is mounted', () => {
+    const pod = podOf({ github: { app: APP }, reconciler: { redelivery: { hook: 'app:4242', credentialSecret: HOOK_KEY } } });
+    expect(envOf(pod)[RECONCILE_ENV.redeliveryKeyPath]).toBe(GITHUB_APP_KEY_PATH);
+    expect(pod.volumes.map((v: any) => v.name)).toEqual(['bundle', 'github-app-key']);
+    expect(JSON.stringify(pod)).not.toContain(HOOK_KEY.name);
+  });
+
+  test.each([
+    ['a token installation', {}],
+    ['another App', { app: APP }],
+  ])('%s: the hook credential Secret is mounted mode 0400 at its own path, readable through fsGroup', (_name, github) => {
+    const pod = podOf({ github, reconciler: { redelivery: { hook: 'app:99', credentialSecret: HOOK_KEY } } });
+    expect(envOf(pod)[RECONCILE_ENV.redeliveryKeyPath]).toBe(REDELIVERY_KEY_PATH);
+    expect(pod.volumes).toContainEqual({
+      name: 'redelivery-key',
+      secret: { secretName: HOOK_KEY.name, defaultMode: 0o400, items: [{ key: HOOK_KEY.key, path: 'private-key.pem', mode: 0o400 }] },
+    });
+    expect(pod.containers[0].volumeMounts).toContainEqual({
+      name: 'redelivery-key',
+      mountPath: '/var/run/secrets/agent-cancellation/redelivery',
+      readOnly: true,
+    });
+    expect(pod.securityContext.fsGroup).toBe(1000);
+    expect(JSON.stringify(pod.containers[0].env)).not.toContain(HOOK_KEY.name);
+    // The Job itself never needs the hook's key.
+    const job = find(synth({ github, reconciler: { redelivery: { hook: 'app:99', credentialSecret: HOOK_KEY } } }), 'Sensor');
+    expect(JSON.stringify(job)).not.toContain(HOOK_KEY.name);
+  });
+});
+
+describe('no synthesized container has a private key in its env', () => {
+  const redeliveries = [
+    {},
+    { hook: 'org:5dlabs/1' },
+    { hook: 'app:4242' },
+    { hook: 'app:99', credentialSecret: { name: 'hook-app', key: 'key.pem' } },
+  ];
+  const variants: Array<[string, Parameters<typeof synth>[0]]> = [
+    ['card', preset('card')],
+    ['5dlabs-cto', preset('5dlabs-cto')],
+    ...redeliveries.flatMap((redelivery) => [
+      [`a token, redelivery ${JSON.stringify(redelivery)}`, { reconciler: { redelivery } }] as [string, Parameters<typeof synth>[0]],
+      [`an App, redelivery ${JSON.stringify(redelivery)}`, { github: { app: APP }, reconciler: { redelivery } }] as [
+        string,
+        Parameters<typeof synth>[0],
+      ],
+    ]),
+  ];
+
+  // synth() itself refuses a key in any env: every configuration the unit tests synthesize is checked too.
+  test.each(variants)('%s', (_name, config) => expect(keyEnv(synth(config), keySecrets(config!))).toEqual([]));
+
+  test.each([
+    ["an App's key as a variable of its own", { name: 'AC_KEY', valueFrom: { secretKeyRef: APP.privateKeySecret } }, ['Job/x c AC_KEY']],
+    [
+      'a key Secret behind a token variable',
+      { name: 'GITHUB_TOKEN', valueFrom: { secretKeyRef: APP.privateKeySecret } },
+      ['Job/x c GITHUB_TOKEN'],
+    ],
+    ['any other Secret as a variable', { name: 'AC_OTHER', valueFrom: { secretKeyRef: { name: 'o', key: 'k' } } }, ['Job/x c AC_OTHER']],
+    ['the token', { name: 'GITHUB_TOKEN', valueFrom: { secretKeyRef: { name: 'gh', key: 'token' } } }, []],
+  ])('the check sees %s', (_name, variable, found) => {
+    const job = { kind: 'Job', metadata: { name: 'x' }, spec: { template: { spec: { containers: [{ name: 'c', env: [variable] }] } } } };
+    expect(keyEnv([job], [APP.privateKeySecret])).toEqual(found);
   });
 });

@@ -82,13 +82,17 @@ test('the resync knows the bots and the task branch', () => {
   });
 });
 
-test("GitHub's redelivery: off by default; a hook brings its identity, credential and the REST API", () => {
+test("GitHub's redelivery: off by default; an organization's hook brings its identity, token and the REST API", () => {
   expect(Object.keys(envOf(pod))).not.toContain(RECONCILE_ENV.redeliveryHook);
   const hook = { hook: 'org:5dlabs/123', credentialSecret: { name: 'hook-reader', key: 'token' } };
   const custom = find(synth({ reconciler: { redelivery: hook } }), 'CronJob');
   expect(envOf(custom.spec.jobTemplate.spec.template.spec)).toMatchObject({
     [RECONCILE_ENV.redeliveryHook]: 'org:5dlabs/123',
-    [RECONCILE_ENV.redeliveryCredential]: { secretKeyRef: { name: 'hook-reader', key: 'token' } },
+    [RECONCILE_ENV.redeliveryToken]: { secretKeyRef: { name: 'hook-reader', key: 'token' } },
     [RECONCILE_ENV.githubRestUrl]: 'https://api.github.com',
+    [RECONCILE_ENV.redeliveryCursorLease]: 'agent-cancellation-redelivery',
   });
+  // Each installation keeps its own cursor: the Lease follows the name prefix.
+  const named = find(synth({ name: 'ac-two', reconciler: { redelivery: hook } }), 'CronJob');
+  expect(envOf(named.spec.jobTemplate.spec.template.spec)[RECONCILE_ENV.redeliveryCursorLease]).toBe('ac-two-redelivery');
 });

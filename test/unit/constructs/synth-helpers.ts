@@ -13,15 +13,53 @@ import {
   RemediationSensor,
   RemediationSensorProps,
   ResolvedConfig,
+  SecretRef,
 } from '../../../src';
+import { DEFAULTS } from '../../../src/config/defaults';
+import { RECONCILE_ENV, STATIC_ENV } from '../../../src/contract/env';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
-/** Every object the bundle synthesizes for `config`. */
+/** Every object the bundle synthesizes for `config`; throws if a container's env holds a private key (keyEnv). */
 export function synth(config: AgentCancellationConfig = {}): Record<string, any>[] {
   const app: App = Testing.app();
   const chart = new AgentCancellation(app, 'test', { config, disableResourceNameHashes: true });
-  return Testing.synth(chart);
+  const objects = Testing.synth(chart);
+  const found = keyEnv(objects, keySecrets(config));
+  if (found.length) throw new Error(`a private key reaches a container's env: ${JSON.stringify(found)}`);
+  return objects;
+}
+
+/** Variables a Secret may set: tokens and a URL. A private key is a read-only file, never one of these. */
+const SECRET_ENV = new Set([STATIC_ENV.githubToken, RECONCILE_ENV.alertWebhookUrl, RECONCILE_ENV.redeliveryToken]);
+
+/** The Secret keys `config` says hold a GitHub App's private key: `github.app`'s, and an App hook's credential. */
+export function keySecrets(config: AgentCancellationConfig): SecretRef[] {
+  const redelivery = { ...DEFAULTS.reconciler.redelivery, ...config.reconciler?.redelivery };
+  return [config.github?.app?.privateKeySecret, redelivery.hook.startsWith('app:') ? redelivery.credentialSecret : undefined].filter(
+    (s): s is SecretRef => s !== undefined,
+  );
+}
+
+/**
+ * Every env variable of every container in `objects` (Jobs, CronJobs, the Sensor's Job template) that is set from
+ * one of `keys`, or from a Secret without being one of SECRET_ENV: `kind/name container VARIABLE`.
+ */
+export function keyEnv(objects: unknown, keys: readonly SecretRef[], where = ''): string[] {
+  if (Array.isArray(objects)) return objects.flatMap((o, i) => keyEnv(o, keys, `${where}[${i}]`));
+  if (typeof objects !== 'object' || objects === null) return [];
+  const o = objects as Record<string, any>;
+  const here = o.kind && o.metadata ? `${o.kind}/${o.metadata.name ?? o.metadata.generateName}` : where;
+  const found: string[] = [];
+  for (const c of Array.isArray(o.containers) ? o.containers : []) {
+    for (const e of c.env ?? []) {
+      const ref = e.valueFrom?.secretKeyRef;
+      if (!ref) continue;
+      const isKey = keys.some((k) => k.name === ref.name && k.key === ref.key);
+      if (isKey || !SECRET_ENV.has(e.name)) found.push(`${here} ${c.name} ${e.name}`);
+    }
+  }
+  return [...found, ...Object.values(o).flatMap((v) => keyEnv(v, keys, here))];
 }
 
 export function preset(name: string): ResolvedConfig {

@@ -4,6 +4,7 @@
  */
 import {
   ALERT_WEBHOOK_URL,
+  BotLoginCase,
   decodeEnv,
   encodeEnv,
   EnvValues,
@@ -61,7 +62,7 @@ const reconcile: EnvValues<typeof RECONCILE_FIELDS> = {
   retentionSeconds: 604800,
   compensateForeignCommits: true,
   bots: ['rex-5dlabs[bot]', 'blaze-5dlabs[bot]'],
-  botLoginCase: 'exact',
+  botLoginCase: BotLoginCase.EXACT,
   botCommitAuthors: [],
   branchPattern: 'feature/task-{id}-implementation',
 };

@@ -9,7 +9,34 @@ import {
   SurveyAsk,
   TransitionChange,
 } from '../../../src/job/github/github';
-import { ConflictError, KubeApi, KubeEvent, KubeObject, Lease } from '../../../src/job/kube/kube';
+import { KubeApi, KubeEvent, KubeObject, Lease } from '../../../src/job/kube/kube';
+import { Clock } from '../../../src/job/clock';
+import { ConflictError } from '../../../src/job/errors';
+
+/** A clock whose time moves only when the code sleeps on it or a test sets it: a wait takes no time, and is kept. */
+export interface FakeClock extends Clock {
+  /** Every sleep asked for, in ms. */
+  readonly slept: number[];
+  set(ms: number): void;
+  advance(ms: number): void;
+}
+
+/** Starts at `start` (ms since epoch); `random` is the jitter every retry draws. */
+export function fakeClock(start = Date.now(), random = 0.5): FakeClock {
+  let t = start;
+  const slept: number[] = [];
+  return {
+    now: () => t,
+    sleep: async (ms) => {
+      slept.push(ms);
+      t += ms;
+    },
+    random: () => random,
+    slept,
+    set: (ms) => void (t = ms),
+    advance: (ms) => void (t += ms),
+  };
+}
 
 /** A CodeRun as the fake keeps it; `created` defaults to an hour before now, long before any push in a test. */
 export interface FakeRun {

@@ -4,12 +4,13 @@
  * JWTs are signed here with node:crypto (the bundle signs with universal-github-app-jwt, ESM-only for Jest).
  */
 import * as crypto from 'crypto';
-import { GitHubError, GitHubApi, RepositoryView, ResolvedPush } from '../../../src/job/github/github';
+import { GitHubApi, RepositoryView, ResolvedPush } from '../../../src/job/github/github';
 import { AppTokens, chunks, InstallationToken, restApiUrl, SignJwt, TOKEN_PERMISSIONS } from '../../../src/job/github/github-app';
 import { AppGitHub } from '../../../src/job/github/github-app-client';
 import { RESOLVE_QUERY, transitionMutation } from '../../../src/job/github/graphql-documents';
-import { RetryableError } from '../../../src/job/retry';
 import { GitHubTestServer } from '../../github-server/server';
+import { fakeClock } from './fakes';
+import { GitHubError, RetryableError } from '../../../src/job/errors';
 
 const REPO = '5dlabs/cto';
 
@@ -40,6 +41,7 @@ function tokens(o: Partial<ConstructorParameters<typeof AppTokens>[0]> = {}, ser
     deadline: Date.now() + 10_000,
     requestTimeoutMs: 5_000,
     log: (step, fields) => logs.push([step, fields]),
+    clock: fakeClock(),
     ...o,
   });
   return { t, logs };
@@ -146,12 +148,12 @@ test('GitHub down while minting: retried until the deadline, then retryable', as
 });
 
 test('a 401 for a token minted moments ago is retried a second later; for an older one, the run ends retryable', () => {
-  let now = 1_000_000;
-  const { t } = tokens({ now: () => now });
-  const token: InstallationToken = { token: 'ghs_x', repositories: [REPO], expiresAt: '', mintedAt: now };
-  now += 2_000;
+  const clock = fakeClock(1_000_000);
+  const { t } = tokens({ clock });
+  const token: InstallationToken = { token: 'ghs_x', repositories: [REPO], expiresAt: '', mintedAt: clock.now() };
+  clock.advance(2_000);
   expect(t.refused(token).retryAfterMs).toBe(1000);
-  now += 60_000;
+  clock.advance(60_000);
   expect(t.refused(token).retryAfterMs).toBe(Infinity);
 });
 

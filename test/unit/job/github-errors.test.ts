@@ -1,5 +1,4 @@
 /** How GitHub fails, as tables: retry or not and how long to wait; what a failed mutation did. */
-import { GitHubError } from '../../../src/job/github/github';
 import {
   appliedFields,
   classify,
@@ -10,7 +9,7 @@ import {
   rereadHelps,
   SECONDARY_DEFAULT_MS,
 } from '../../../src/job/github/github-errors';
-import { RetryableError } from '../../../src/job/retry';
+import { GitHubError, RetryableError } from '../../../src/job/errors';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const resetIn = (s: number) => String(NOW / 1000 + s);

@@ -75,7 +75,13 @@ async function defaultInstallationEnv(kind: 'Sensor' | 'CronJob'): Promise<Recor
 const without = (env: Record<string, string>, name: string) => Object.fromEntries(Object.entries(env).filter(([k]) => k !== name));
 
 /** Set together, or not at all: the redelivery is off without a hook. */
-const REDELIVERY: string[] = [RECONCILE_ENV.redeliveryHook, RECONCILE_ENV.redeliveryCredential, RECONCILE_ENV.githubRestUrl];
+const REDELIVERY: string[] = [
+  RECONCILE_ENV.redeliveryHook,
+  RECONCILE_ENV.redeliveryToken,
+  RECONCILE_ENV.redeliveryKeyPath,
+  RECONCILE_ENV.githubRestUrl,
+  RECONCILE_ENV.redeliveryCursorLease,
+];
 
 describe('the runtime has no defaults: every variable the template sets is required', () => {
   // A push names no PR, and the alert webhook comes from an optional Secret.
@@ -226,12 +232,32 @@ describe('reconciler input', () => {
   });
 
   describe('redelivery', () => {
-    const on = { ...reconciler, AC_GITHUB_REST_URL: 'https://api.github.com', AC_REDELIVERY_CREDENTIAL: 'hook-secret' };
+    const on = {
+      ...reconciler,
+      AC_GITHUB_REST_URL: 'https://api.github.com',
+      AC_REDELIVERY_TOKEN: 'hook-secret',
+      AC_REDELIVERY_PRIVATE_KEY_PATH: '/k/hook.pem',
+      AC_REDELIVERY_CURSOR_LEASE: 'ac-redelivery',
+    };
 
     test.each([
       ['', undefined],
-      ['org:5dlabs/123', { restUrl: 'https://api.github.com', hook: { kind: 'org', org: '5dlabs', hookId: '123', token: 'hook-secret' } }],
-      ['app:42', { restUrl: 'https://api.github.com', hook: { kind: 'app', appId: '42', privateKey: 'hook-secret' } }],
+      [
+        'org:5dlabs/123',
+        {
+          restUrl: 'https://api.github.com',
+          hook: { kind: 'org', org: '5dlabs', hookId: '123', token: 'hook-secret' },
+          cursorLease: 'ac-redelivery',
+        },
+      ],
+      [
+        'app:42',
+        {
+          restUrl: 'https://api.github.com',
+          hook: { kind: 'app', appId: 42, privateKeyPath: '/k/hook.pem' },
+          cursorLease: 'ac-redelivery',
+        },
+      ],
     ])('AC_REDELIVERY_HOOK=%j', (hook, expected) => {
       expect(readReconcileInput({ ...on, AC_REDELIVERY_HOOK: hook }).redelivery).toEqual(expected);
       expect(readReconcileInput(without(on, 'AC_REDELIVERY_HOOK')).redelivery).toBeUndefined();
@@ -240,7 +266,11 @@ describe('reconciler input', () => {
     test.each([
       [{ AC_REDELIVERY_HOOK: 'org:5dlabs' }, 'AC_REDELIVERY_HOOK="org:5dlabs" is not org:<org>/<hook id> or app:<app id>'],
       [{ AC_REDELIVERY_HOOK: 'app:42', AC_GITHUB_REST_URL: 'api.github.com' }, 'AC_GITHUB_REST_URL="api.github.com" is not an http(s) URL'],
-      [{ AC_REDELIVERY_HOOK: 'app:42', AC_REDELIVERY_CREDENTIAL: ' ' }, 'AC_REDELIVERY_CREDENTIAL is missing or empty'],
+      [{ AC_REDELIVERY_HOOK: 'org:5dlabs/1', AC_REDELIVERY_TOKEN: ' ' }, 'AC_REDELIVERY_TOKEN is missing or empty'],
+      [
+        { AC_REDELIVERY_HOOK: 'app:42', AC_REDELIVERY_PRIVATE_KEY_PATH: 'hook.pem' },
+        'AC_REDELIVERY_PRIVATE_KEY_PATH="hook.pem" is not an absolute file path',
+      ],
     ])('%j is rejected: %s', (env, message) => {
       expect(() => readReconcileInput({ ...on, ...env })).toThrow(message);
     });

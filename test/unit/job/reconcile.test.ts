@@ -8,7 +8,7 @@ import { microTime, STATE_ANNOTATION } from '../../../src/job/kube/lease';
 import { PrState } from '../../../src/job/kube/pr-state';
 import { Action, decide, escalate, lostPrEvent, lostPush, Observed } from '../../../src/job/reconcile/decide';
 import { reconcile } from '../../../src/job/reconcile/pass';
-import { FakeGitHub, FakeKube } from './fakes';
+import { FakeGitHub, FakeKube, fakeClock } from './fakes';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
@@ -277,7 +277,7 @@ test('a Lease without state whose holder expired is deleted: its run died before
     kube,
     github: new FakeGitHub('a'.repeat(40)),
     log: (step, f) => logs.push({ step, ...f }),
-    now: Date.now,
+    clock: fakeClock(),
   });
   expect([...kube.leases.keys()].sort()).toEqual(['ac-pr-live-2', 'other-controller']);
   expect(report).toMatchObject({ scanned: 0, failed: 0 });
@@ -293,7 +293,12 @@ describe('collection deletes a finished Lease only if it is still the version th
     await seedState(kube, { ...state, startedAt: at, updatedAt: at, steps: {} });
     const logs: any[] = [];
     const pass = () =>
-      reconcile(passInput, { kube, github: new FakeGitHub('a'.repeat(40)), log: (step, f) => logs.push({ step, ...f }), now: Date.now });
+      reconcile(passInput, {
+        kube,
+        github: new FakeGitHub('a'.repeat(40)),
+        log: (step, f) => logs.push({ step, ...f }),
+        clock: fakeClock(),
+      });
     return { kube, logs, pass };
   }
 
@@ -328,7 +333,8 @@ async function failingWorld() {
     throw new Error('HTTP 502');
   };
   const stateOf = () => JSON.parse(kube.leases.get('ac-pr-x-1')!.metadata.annotations!['agent-cancellation.5dlabs.io/state']);
-  const pass = (alert: (a: any) => Promise<void>) => reconcile(repairInput, { kube, github, log: () => undefined, alert, now: Date.now });
+  const pass = (alert: (a: any) => Promise<void>) =>
+    reconcile(repairInput, { kube, github, log: () => undefined, alert, clock: fakeClock() });
   return { kube, stateOf, pass };
 }
 
@@ -505,7 +511,10 @@ test('a task whose QA runs all finished is not surveyed: history costs GitHub no
   const survey = github.survey.bind(github);
   github.survey = (asks) => (asked.push([...asks]), survey(asks));
   const phase = { from: { kind: 'field', key: 'status.phase' }, finished: ['Succeeded', 'Failed'] } as const;
-  await reconcile({ ...repairInput, ordering: { ...repairInput.ordering, phase } }, { kube, github, log: () => undefined, now: Date.now });
+  await reconcile(
+    { ...repairInput, ordering: { ...repairInput.ordering, phase } },
+    { kube, github, log: () => undefined, clock: fakeClock() },
+  );
   expect(asked.flat().flatMap((a) => a.branches)).toEqual(['feature/task-8-implementation']);
 });
 
@@ -521,7 +530,7 @@ describe('a pass in observe mode', () => {
     const pass = (mode: RemediationMode) =>
       reconcile(
         { ...repairInput, mode },
-        { kube, github, log: (step, f) => logs.push({ step, ...f }), verifyTimeoutMs: 2000, now: Date.now },
+        { kube, github, log: (step, f) => logs.push({ step, ...f }), verifyTimeoutMs: 2000, clock: fakeClock() },
       );
     return { kube, github, logs, pass };
   }

@@ -1,15 +1,12 @@
-import { generateKeyPairSync, createVerify } from 'crypto';
-import {
-  appJwt,
-  Cursor,
-  CursorStore,
-  DeliveriesApi,
-  HookDelivery,
-  MAX_REDELIVERIES,
-  plan,
-  redeliverFailed,
-  RETENTION_MS,
-} from '../../../src/job/reconcile/redeliver';
+import * as crypto from 'crypto';
+import * as http from 'http';
+import { AddressInfo } from 'net';
+import { deliveriesApi } from '../../../src/job/github/deliveries';
+import { AppTokens, restApiUrl, SignJwt } from '../../../src/job/github/github-app';
+import { DeliveriesApi, HookDelivery, HookIdentity } from '../../../src/job/github/hook';
+import { Cursor, CursorStore, MAX_REDELIVERIES, plan, redeliverFailed, RETENTION_MS } from '../../../src/job/reconcile/redeliver';
+import { GitHubTestServer } from '../../github-server/server';
+import { fakeClock } from './fakes';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const ago = (minutes: number) => new Date(NOW - minutes * 60_000).toISOString();
@@ -134,11 +131,75 @@ describe('redeliverFailed: one pass through the API and the cursor', () => {
   });
 });
 
-test("the App's JWT: RS256 over iat a minute back, exp 10 minutes later, iss the App id", () => {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwt = appJwt('42', privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), NOW);
-  const [header, payload, signature] = jwt.split('.');
-  expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toEqual({ alg: 'RS256', typ: 'JWT' });
-  expect(JSON.parse(Buffer.from(payload, 'base64url').toString())).toEqual({ iat: NOW / 1000 - 60, exp: NOW / 1000 + 540, iss: '42' });
-  expect(createVerify('RSA-SHA256').update(`${header}.${payload}`).verify(publicKey, signature, 'base64url')).toBe(true);
+describe("deliveriesApi: GitHub's REST API of the hook's deliveries", () => {
+  let gh: GitHubTestServer;
+  let receiver: http.Server;
+  beforeAll(async () => {
+    gh = await GitHubTestServer.start({ app: { installedOn: [] } });
+    // The receiver fails every other delivery.
+    let n = 0;
+    receiver = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(n++ % 2 ? 200 : 500).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    gh.hook.target = { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, secret: 's' };
+    for (const guid of ['g1', 'g2', 'g3']) await gh.hook.deliver('push', guid, { ref: 'refs/heads/main' });
+  });
+  afterAll(async () => {
+    await gh.stop();
+    await new Promise((resolve) => receiver.close(resolve));
+  });
+
+  /** RS256 as GitHub expects (the bundle signs with universal-github-app-jwt, ESM-only for Jest). */
+  const sign: SignJwt = async (appId, privateKey, iat) => {
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const data = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iat, exp: iat + 600, iss: appId })}`;
+    return `${data}.${crypto.sign('RSA-SHA256', Buffer.from(data), privateKey).toString('base64url')}`;
+  };
+  const app = (privateKey: () => string) =>
+    new AppTokens({
+      appId: gh.app!.appId,
+      privateKey,
+      apiUrl: restApiUrl(gh.url),
+      sign,
+      deadline: Date.now() + 10_000,
+      requestTimeoutMs: 5_000,
+      log: () => undefined,
+      clock: fakeClock(),
+    });
+  const api = (hook: HookIdentity, authorization: () => Promise<string>) =>
+    deliveriesApi({ restUrl: restApiUrl(gh.url), hook, authorization, requestTimeoutMs: 5_000 });
+  const org: HookIdentity = { kind: 'org', org: '5dlabs', hookId: '1', token: 'test-token' };
+  const appHook: HookIdentity = { kind: 'app', appId: 4242, privateKeyPath: '/unused' };
+
+  test.each([
+    ['an organization hook, with its token', org, () => Promise.resolve('Bearer test-token')],
+    ["the App's hook, with the App's JWT", appHook, () => app(() => gh.app!.privateKey).appAuthorization()],
+  ])('%s: lists the attempts newest first, and redelivers one with its delivery id', async (_name, hook, authorization) => {
+    const a = api(hook, authorization);
+    const { deliveries, next } = await a.list();
+    expect(next).toBeUndefined();
+    expect(deliveries.map((d) => [d.guid, d.statusCode])).toEqual([...gh.hook.attempts].reverse().map((x) => [x.guid, x.status_code]));
+    const failed = deliveries.find((d) => d.statusCode !== 200)!;
+    const before = gh.hook.attempts.length;
+    await a.redeliver(failed.id);
+    await gh.hook.settled();
+    expect(gh.hook.attempts.slice(before).map((x) => [x.guid, x.redelivery])).toEqual([[failed.guid, true]]);
+  });
+
+  test.each([
+    ['a wrong token', org, () => Promise.resolve('Bearer nope'), 'GET /orgs/5dlabs/hooks/1/deliveries: 404'],
+    [
+      'a JWT of another key',
+      appHook,
+      () =>
+        app(() =>
+          crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        ).appAuthorization(),
+      'GET /app/hook/deliveries: 401',
+    ],
+  ])('%s is refused, naming the call and the status', async (_name, hook, authorization, message) => {
+    await expect(api(hook, authorization).list()).rejects.toThrow(message);
+  });
 });

@@ -1,11 +1,10 @@
 import { RemediationMode } from '../../../src/contract/env';
-import { GitHubError, TransitionError } from '../../../src/job/github/github';
 import { JobInput } from '../../../src/job/input';
 import { leaseName, readState } from '../../../src/job/kube/lease';
 import { remediate } from '../../../src/job/event/remediate';
-import { RetryableError } from '../../../src/job/retry';
 import { planRelabel, RelabelPlan } from '../../../src/job/event/steps';
-import { FakeGitHub, FakeKube } from './fakes';
+import { FakeGitHub, FakeKube, fakeClock } from './fakes';
+import { GitHubError, RetryableError, TransitionError } from '../../../src/job/errors';
 
 const SHA = 'a'.repeat(40);
 const input: JobInput = {
@@ -53,7 +52,7 @@ function world(labels?: string[]) {
 const run = (w: ReturnType<typeof world>, i: Partial<JobInput> = {}) =>
   remediate(
     { ...input, ...i },
-    { kube: w.kube, github: w.gh, log: (step, f) => w.logs.push({ step, ...f }), verifyTimeoutMs: 2000, now: Date.now },
+    { kube: w.kube, github: w.gh, log: (step, f) => w.logs.push({ step, ...f }), verifyTimeoutMs: 2000, clock: fakeClock() },
   );
 
 test('normal transition: deletes only the task QA runs, one query, one mutation, state done, lease released', async () => {
@@ -142,7 +141,7 @@ test('an older push whose run comes after a newer run recorded the PR: exits wit
       kube: w.kube,
       github: w.gh,
       log: () => undefined,
-      now: () => newerResolvedAt - 60_000,
+      clock: fakeClock(newerResolvedAt - 60_000),
     },
   );
   expect(older).toMatchObject({ kind: 'nothing-to-do', reason: 'superseded' });
@@ -341,9 +340,9 @@ test('a dead holder (expired lease) is taken over', async () => {
 test('CodeRuns still terminating past the bound: retryable, cancel not recorded', async () => {
   const w = world();
   w.kube.lingering = 100;
-  await expect(remediate(input, { kube: w.kube, github: w.gh, log: () => undefined, verifyTimeoutMs: 600, now: Date.now })).rejects.toThrow(
-    'still present',
-  );
+  await expect(
+    remediate(input, { kube: w.kube, github: w.gh, log: () => undefined, verifyTimeoutMs: 600, clock: fakeClock() }),
+  ).rejects.toThrow('still present');
   expect(readState(w.kube.leases.get(LEASE)!)!.steps.cancel).toBeUndefined();
 });
 
@@ -598,7 +597,7 @@ describe('a PR closed, merged or converted to draft', () => {
 test('every time the Job records comes from its injected clock', async () => {
   const w = world();
   const at = Date.parse('2030-01-02T03:04:05.678Z');
-  await remediate(input, { kube: w.kube, github: w.gh, log: () => undefined, verifyTimeoutMs: 2000, now: () => at });
+  await remediate(input, { kube: w.kube, github: w.gh, log: () => undefined, verifyTimeoutMs: 2000, clock: fakeClock(at) });
   const lease = w.kube.leases.get(LEASE)!;
   const state = readState(lease)!;
   expect([state.resolvedAt, state.startedAt, state.steps.cancel!.at, state.steps.relabel!.at]).toEqual(

@@ -37,13 +37,14 @@ describe('import boundaries', () => {
     ['src/job/probe.ts', "import { DEFAULTS } from '../config/defaults';", /never imports synth-time code/],
     ['src/job/probe.ts', "import { RemediationJob } from '../constructs/remediation-job';", /never imports synth-time code/],
     ['src/job/probe.ts', "import { Chart } from 'cdk8s';", /never imports synth-time code/],
-    ['src/contract/probe.ts', "import { sleep } from '../job/retry';", /imports nothing outside itself/],
+    ['src/contract/probe.ts', "import { withRetry } from '../job/retry';", /imports nothing outside itself/],
     ['src/job/github/probe.ts', "import { KubeApi } from '../kube/kube';", /are clients/],
     ['src/job/kube/probe.ts', "import { GitHubApi } from '../github/github';", /are clients/],
     ['src/job/kube/probe.ts', "import { readInput } from '../input';", /never import its entry point/],
     ['src/job/event/probe.ts', "import { reconcile } from '../reconcile/pass';", /builds on src\/job\/event/],
     ['src/job/github/probe.ts', "import { DEFAULTS } from '../../config/defaults';", /never imports synth-time code/],
     ['src/job/retry.ts', "import { KubeApi } from './kube/kube';", /import none/],
+    ['src/job/clock.ts', "import { Logger } from './github/github';", /import none/],
   ])('%s: %s is refused', (file, source, message) => {
     const found = problems(file, source);
     expect(found).toHaveLength(1);
@@ -53,10 +54,11 @@ describe('import boundaries', () => {
   test.each([
     ['src/constructs/probe.ts', "import { EVENT_ENV } from '../contract/env';"],
     ['src/job/probe.ts', "import { EVENT_ENV } from '../contract/env';"],
-    ['src/job/probe.ts', "import { sleep } from './retry';"],
+    ['src/job/probe.ts', "import { withRetry } from './retry';"],
     ['src/job/reconcile/probe.ts', "import { handleEvent } from '../event/remediate';"],
     ['src/job/event/probe.ts', "import { KubeApi } from '../kube/kube';"],
-    ['src/job/github/probe.ts', "import { sleep } from '../retry';"],
+    ['src/job/github/probe.ts', "import { withRetry } from '../retry';"],
+    ['src/job/kube/probe.ts', "import { Clock } from '../clock';"],
     ['src/contract/probe.ts', "import { LABEL_KEY } from './labels';"],
     ['src/constructs/probe.ts', "import { DEFAULTS } from '../config/defaults';"],
   ])('%s: %s is allowed', (file, source) => {
