@@ -13,7 +13,7 @@ import {
   GitHubApi,
   GitHubError,
   Labels,
-  parseMarker,
+  parseMarkers,
   PullRequestState,
   PullRequestView,
   ResolvedPush,
@@ -48,12 +48,18 @@ function author(a: any): CommitAuthor {
 
 /** The PR fields both queries read; label names compare case-insensitively, as on GitHub. */
 function prState(pr: any, ready: string): PullRequestState {
+  const own = pr.comments.nodes
+    .filter((c: any) => c.viewerDidAuthor)
+    .map((c: any) => ({ id: c.id as string, body: c.body as string, markers: parseMarkers(c.body) }))
+    .filter((c: any) => c.markers.length);
   const added = pr.timelineItems.nodes.filter((e: any) => sameLabel(e?.label?.name ?? '', ready)).map((e: any) => e.createdAt as string);
   return {
     id: pr.id,
     number: pr.number,
     labels: pr.labels.nodes,
-    markers: pr.comments.nodes.filter((c: any) => c.viewerDidAuthor).flatMap((c: any) => parseMarker(c.body) ?? []),
+    // Comments come oldest first, each comment's markers newest first.
+    markers: own.flatMap((c: any) => [...c.markers].reverse()),
+    ...(own.length ? { markerComment: { id: own[own.length - 1].id, body: own[own.length - 1].body } } : {}),
     readyLabeledAt: added.length ? added.reduce((a: string, b: string) => (Date.parse(b) > Date.parse(a) ? b : a)) : null,
   };
 }
@@ -168,19 +174,19 @@ export class GraphqlGitHub implements GitHubApi {
 
   async transition(prId: string, change: TransitionChange): Promise<void> {
     const parts = (['remove', 'add', 'comment'] as const).filter((p) => change[p]);
-    const doc = transitionMutation({ remove: !!change.remove, add: !!change.add, comment: !!change.comment });
+    const comment = change.comment === undefined ? false : change.commentId ? 'edit' : 'add';
+    const field = (p: (typeof parts)[number]) => (p === 'comment' ? TRANSITION_FIELDS.comment[comment || 'add'] : TRANSITION_FIELDS[p]);
+    const doc = transitionMutation({ remove: !!change.remove, add: !!change.add, comment });
     const vars = {
-      pr: prId,
+      ...(change.remove || change.add || comment === 'add' ? { pr: prId } : {}),
       ...(change.remove ? { remove: [change.remove] } : {}),
       ...(change.add ? { add: [change.add] } : {}),
-      ...(change.comment ? { body: change.comment } : {}),
+      ...(comment ? { body: change.comment } : {}),
+      ...(comment === 'edit' ? { comment: change.commentId } : {}),
     };
     await this.send(doc, vars, (f, error) => {
-      const byField = appliedFields(
-        f,
-        parts.map((p) => TRANSITION_FIELDS[p]),
-      );
-      const applied = Object.fromEntries(parts.map((p) => [p, byField[TRANSITION_FIELDS[p]]]));
+      const byField = appliedFields(f, parts.map(field));
+      const applied = Object.fromEntries(parts.map((p) => [p, byField[field(p)]]));
       // Sent again as is only when GitHub surely did none of it: a second addComment would be a second marker.
       if (error instanceof RetryableError && Object.values(applied).every((v) => v === false)) return undefined;
       throw new TransitionError(applied, error, rereadHelps(f, byField, error));
