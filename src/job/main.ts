@@ -9,6 +9,7 @@ import { webhookSender } from './reconcile/alert';
 import { BadInputError, JobInput, readInput, readReconcileInput, StaticInput } from './input';
 import { HttpKubeApi, KubeError, loadConnection } from './kube/kube';
 import { jsonLogger, Logger } from './log';
+import { reserveSlot } from './kube/pace';
 import { ownRuns, qaRestartedAfterPush, rulesFor, splitRuns } from './event/ordering';
 import { reconcile } from './reconcile/pass';
 import { deliveriesApi, leaseCursorStore, redeliverFailed } from './reconcile/redeliver';
@@ -118,14 +119,15 @@ function clients(
   log: Logger,
 ): { kube: HttpKubeApi; github: GitHubApi; log: Logger; now: () => number; revoke: () => Promise<void> } {
   const now = Date.now;
+  const kube = new HttpKubeApi(loadConnection(process.env), { now });
   const graphql = {
     url: input.graphqlUrl,
     deadline: now() + input.deadlineSeconds * 1000,
     requestTimeoutMs: input.requestTimeoutMs,
     onRetry: (reason: string, waitMs: number) => log('github-retry', { reason, waitMs }),
     now,
+    pace: (earliest: number) => reserveSlot(kube, { namespace: input.namespace, now }, earliest),
   };
-  const kube = new HttpKubeApi(loadConnection(process.env), { now });
   const { app, token } = input;
   if (!app) {
     return {

@@ -5,6 +5,7 @@
  */
 import { GitHubError } from './github';
 import { classify } from './github-errors';
+import { FetchAnswer, FetchLike, httpsFetch } from './https-fetch';
 import { Logger } from '../log';
 import { RetryableError, withRetry } from '../retry';
 
@@ -56,7 +57,8 @@ export interface AppTokensOptions {
   readonly requestTimeoutMs: number;
   readonly log: Logger;
   readonly now?: () => number;
-  readonly fetch?: typeof fetch;
+  /** @default httpsFetch */
+  readonly fetch?: FetchLike;
   readonly wait?: (ms: number) => Promise<void>;
 }
 
@@ -197,9 +199,9 @@ export class AppTokens {
   private request(method: string, path: string, authorization: string, body?: unknown): Promise<Answer> {
     return withRetry(
       async () => {
-        let res: Response;
+        let res: FetchAnswer;
         try {
-          res = await (this.o.fetch ?? fetch)(`${this.o.apiUrl}${path}`, {
+          res = await (this.o.fetch ?? httpsFetch)(`${this.o.apiUrl}${path}`, {
             method,
             headers: {
               authorization,

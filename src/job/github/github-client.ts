@@ -24,8 +24,18 @@ import {
   TransitionChange,
   TransitionError,
 } from './github';
-import { appliedFields, classify, failureOf, GitHubFailure, isNameTaken, onlyMissingAliases, rereadHelps } from './github-errors';
-import { RetryableError, withRetry } from '../retry';
+import { httpsFetch } from './https-fetch';
+import {
+  appliedFields,
+  classify,
+  failureOf,
+  GitHubFailure,
+  isNameTaken,
+  isSecondaryLimit,
+  onlyMissingAliases,
+  rereadHelps,
+} from './github-errors';
+import { RetryableError, sleep, withRetry } from '../retry';
 
 export interface GraphqlGitHubOptions {
   readonly url: string;
@@ -40,6 +50,9 @@ export interface GraphqlGitHubOptions {
   readonly onRetry?: (reason: string, waitMs: number) => void;
   /** The clock for rate-limit resets and the deadline. @default Date.now */
   readonly now?: () => number;
+  /** After a mutation refused for a secondary limit: reserves a slot shared with other Jobs at or after `earliest` (ms),
+   *  or undefined to wait as GitHub asked. @default - each Job waits alone: retry-after, then jittered backoff */
+  readonly pace?: (earliest: number) => Promise<number | undefined>;
 }
 
 function author(a: any): CommitAuthor {
@@ -77,7 +90,7 @@ function prView(pr: any, ready: string): PullRequestView {
   };
 }
 
-/** GitHubApi over @octokit/graphql, with its own retries: one request in flight, waits as GitHub asks. */
+/** GitHubApi over @octokit/graphql on node:https, with its own retries: one request in flight, waits as GitHub asks. */
 export class GraphqlGitHub implements GitHubApi {
   private readonly client: typeof graphql;
 
@@ -202,17 +215,30 @@ export class GraphqlGitHub implements GitHubApi {
     variables: Record<string, unknown>,
     recover?: (f: GitHubFailure, error: RetryableError | GitHubError) => unknown,
   ): Promise<unknown> {
+    const now = this.o.now ?? Date.now;
+    const mutation = query.startsWith('mutation');
     return withRetry(
       async () => {
-        const headers = { authorization: `bearer ${await this.o.token()}` };
-        try {
-          return await this.client(query, { ...variables, headers, request: { signal: AbortSignal.timeout(this.o.requestTimeoutMs) } });
-        } catch (e) {
-          const f = failureOf(e);
-          const error = (f.status === 401 && this.o.refused?.()) || classify(f, (this.o.now ?? Date.now)());
-          const recovered = recover?.(f, error);
-          if (recovered !== undefined) return recovered;
-          throw error;
+        for (;;) {
+          const headers = { authorization: `bearer ${await this.o.token()}` };
+          try {
+            const request = { fetch: httpsFetch, signal: AbortSignal.timeout(this.o.requestTimeoutMs) };
+            return await this.client(query, { ...variables, headers, request });
+          } catch (e) {
+            const f = failureOf(e);
+            const error = (f.status === 401 && this.o.refused?.()) || classify(f, now());
+            // A refused mutation did nothing: it goes again, whole, in the slot the shared pace gives it.
+            const slot =
+              mutation && isSecondaryLimit(f) ? await this.o.pace?.(now() + ((error as RetryableError).retryAfterMs ?? 0)) : undefined;
+            if (slot !== undefined && slot <= this.o.deadline) {
+              this.o.onRetry?.(`${error.message}; paced`, slot - now());
+              await sleep(slot - now());
+              continue;
+            }
+            const recovered = recover?.(f, error);
+            if (recovered !== undefined) return recovered;
+            throw error;
+          }
         }
       },
       { deadline: this.o.deadline, baseMs: 1000, maxMs: 60_000, onRetry: (e, _n, ms) => this.o.onRetry?.(e.message, ms), now: this.o.now },
