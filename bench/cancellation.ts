@@ -13,11 +13,12 @@ import { GraphqlGitHub } from '../src/job/github/github-client';
 import { RESOLVE_QUERY, transitionMutation } from '../src/job/github/graphql-documents';
 import { readInput } from '../src/job/input';
 import { HttpKubeApi, KubeApi, loadConnection } from '../src/job/kube/kube';
-import { leaseName } from '../src/job/kube/lease';
+import { leaseName, readState } from '../src/job/kube/lease';
+import { PACE_LEASE, reserveSlot } from '../src/job/kube/pace';
 import { remediate } from '../src/job/event/remediate';
 import { packageRoot } from '../src/config/package-root';
 import { REPO, remediationWorld, RemediationWorld } from '../test/fixtures/remediation-env';
-import { BUNDLE } from '../test/fixtures/run-job';
+import { BUNDLE, PushEnv } from '../test/fixtures/run-job';
 import { admin, clusterInfo, PRESETS, seedCodeRuns } from '../test/harness/cluster';
 import { GITHUB_LIMITS } from '../test/github-server/limits';
 import { bareClient } from './bare-cancellation.js';
@@ -49,9 +50,10 @@ const MIN_GITHUB = 2;
 
 /** What each KubeApi call is for; a release is the write that clears the holder. */
 const KUBE_PURPOSE: Record<keyof KubeApi, (args: any[]) => string> = {
-  getLease: () => 'Lease read',
-  createLease: () => 'Lease create',
-  updateLease: ([lease]) => (lease.spec.holderIdentity ? 'Lease state write' : 'Lease release'),
+  getLease: ([, name]) => (name === PACE_LEASE ? 'pace' : 'Lease read'),
+  createLease: ([lease]) => (lease.metadata.name === PACE_LEASE ? 'pace' : 'Lease create'),
+  updateLease: ([lease]) =>
+    lease.metadata.name === PACE_LEASE ? 'pace' : lease.spec.holderIdentity ? 'Lease state write' : 'Lease release',
   listLeases: () => 'Lease list',
   deleteLease: () => 'Lease delete',
   deleteNamed: () => 'delete by name',
@@ -84,13 +86,14 @@ function countingKube(w: RemediationWorld, c: KubeCounts): KubeApi {
 /** remediate() in this process, one Kubernetes client for every push it is given. */
 function inProcess(w: RemediationWorld, c: KubeCounts, deadlineMs = 30_000) {
   const kube = countingKube(w, c);
-  return (taskId: number) => {
-    const input = readInput(w.env({ taskId: String(taskId) }));
+  return (taskId: number, push: Partial<PushEnv> = {}) => {
+    const input = readInput(w.env({ taskId: String(taskId), ...push }));
     const github = new GraphqlGitHub({
       url: w.gh.url,
       token: () => Promise.resolve(w.gh.token),
       deadline: Date.now() + deadlineMs,
       requestTimeoutMs: DEFAULTS.job.githubRequestTimeoutMs,
+      pace: (earliest) => reserveSlot(kube, { namespace: w.namespace, now: Date.now }, earliest),
     });
     return remediate(input, { kube, github, log: () => undefined, now: Date.now });
   };
@@ -129,7 +132,7 @@ function bare(w: RemediationWorld) {
     graphqlUrl: w.gh.url,
     githubToken: w.gh.token,
     resolveQuery: RESOLVE_QUERY,
-    transitionMutation: transitionMutation({ remove: true, add: true, comment: true }),
+    transitionMutation: transitionMutation({ remove: true, add: true, comment: 'add' }),
     ready: labels.ready,
     remediation: labels.remediation,
   };
@@ -178,16 +181,40 @@ export async function roundTrips(samples: number) {
     const http = kube.http / samples;
     row('GitHub, all', github.toFixed(1), `minimum ${MIN_GITHUB}, ${ratio(github, MIN_GITHUB)}`);
     row('Kubernetes, all (HTTP requests, retries included)', http.toFixed(1), `minimum ${MIN_KUBE}, ${ratio(http, MIN_KUBE)}`);
+    const first = githubCosts(w, from, range(1, samples));
+    const later = await laterPushes(w, run, range(1, Math.min(3, samples)));
+    row('a later push on a marked PR: GitHub requests', later.requests.toFixed(1), `minimum ${MIN_GITHUB}; the marker comment edited`);
+    row('content created: first push on a PR / later push', `${first.contents.toFixed(1)} / ${later.contents.toFixed(1)}`, 'floor 0');
     return {
       samples,
       purposes: result,
       github: { ours: github, minimum: MIN_GITHUB },
       kube: { ours: http, minimum: MIN_KUBE },
-      perPush: githubCosts(w, from, range(1, samples)),
+      perPush: { ...first, contents: later.contents, prContents: first.contents },
+      laterPush: later,
     };
   } finally {
     await w.stop();
   }
+}
+
+/**
+ * A later push on each of `tasks`' PRs, marked already, after QA restarted (ready-for-qa back): GitHub requests
+ * and marker comments created, per push. The one marker comment is edited, so none is created.
+ */
+async function laterPushes(w: RemediationWorld, run: ReturnType<typeof inProcess>, tasks: number[]) {
+  const from = w.gh.requests.length;
+  const comments = () => tasks.reduce((sum, t) => sum + w.gh.prComments(REPO, t).length, 0);
+  const before = comments();
+  for (const t of tasks) {
+    w.gh.unlabelPullRequest(REPO, t, 'remediation-in-progress');
+    w.gh.labelPullRequest(REPO, t, 'ready-for-qa');
+    const sha = `${t.toString(16).padStart(38, '0')}ee`;
+    w.gh.setBranch(REPO, `feature/task-${t}-implementation`, sha);
+    const outcome = await run(t, { headSha: sha, deliveryId: `later-${t}`, pushedAt: Math.floor(w.gh.now() / 1000) + 1 });
+    if (outcome.kind !== 'done') throw new Error(`later push on task ${t}: ${JSON.stringify(outcome)}`);
+  }
+  return { pushes: tasks.length, requests: (w.gh.requests.length - from) / tasks.length, contents: (comments() - before) / tasks.length };
 }
 
 interface ProcessRun {
@@ -406,11 +433,13 @@ export async function mutationLimit(prs: number, intervalMs: number) {
     const tasks = range(1, prs);
     await w.seed(tasks);
     w.gh.addLabel(REPO, 'remediation-in-progress');
-    const run = inProcess(w, newCounts(), 300_000);
+    const counts = newCounts();
+    const run = inProcess(w, counts, 300_000);
     const from = w.gh.requests.length;
-    const t0 = process.hrtime.bigint();
+    const [t0, startedAt] = [process.hrtime.bigint(), Date.now()];
     const outcomes = await Promise.allSettled(tasks.map((t) => run(t)));
     const totalMs = since(t0);
+    const { cancelledMs, relabelledMs } = await stepTimes(w, startedAt);
     const sent = w.gh.requests.slice(from);
     const accepted = sent.filter((r) => r.operation === 'Transition' && !r.fault).length;
     const refused = sent.filter((r) => r.fault === 'secondary').length;
@@ -428,6 +457,13 @@ export async function mutationLimit(prs: number, intervalMs: number) {
       (sent.length / prs).toFixed(2),
       `minimum ${MIN_GITHUB}, ${ratio(sent.length / prs, MIN_GITHUB)}`,
     );
+    const paceRequests = (counts.calls.pace ?? 0) / prs;
+    row(
+      'Kubernetes requests for the shared pace, per push',
+      paceRequests.toFixed(2),
+      'read and write of its Lease, per refusal, races included',
+    );
+    row('last CodeRun cancelled / last PR relabelled, after start', `${ms(cancelledMs)} / ${ms(relabelledMs)}`, 'only the labels wait');
     const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
     if (failures.length) row('pushes failed (first error)', failures.length, failures[0]);
     return {
@@ -435,6 +471,9 @@ export async function mutationLimit(prs: number, intervalMs: number) {
       intervalMs,
       floorMs,
       totalMs,
+      cancelledMs,
+      relabelledMs,
+      paceRequestsPerPush: paceRequests,
       done,
       relabelled,
       acceptedPerPush: accepted / prs,
@@ -445,6 +484,14 @@ export async function mutationLimit(prs: number, intervalMs: number) {
   } finally {
     await w.stop();
   }
+}
+
+/** When the last push recorded its cancel and its relabel (the PR state Leases), in ms after `startedAt`. */
+async function stepTimes(w: RemediationWorld, startedAt: number) {
+  const kube = new HttpKubeApi(loadConnection({ KUBECONFIG: w.kubeconfig }));
+  const states = (await kube.listLeases(w.namespace, 'app.kubernetes.io/managed-by=agent-cancellation')).flatMap((l) => readState(l) ?? []);
+  const last = (at: Array<string | undefined>) => Math.max(...at.map((a) => Date.parse(a ?? '') - startedAt).filter(Number.isFinite));
+  return { cancelledMs: last(states.map((st) => st.steps.cancel?.at)), relabelledMs: last(states.map((st) => st.steps.relabel?.at)) };
 }
 
 /**

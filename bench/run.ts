@@ -32,6 +32,8 @@ async function main() {
   // A figure that breaks is recorded and the others still run: the JSON keeps what could be measured.
   const figure = async (key: string, f: () => unknown) => {
     if (only && !only.includes(key)) return;
+    // The machine's 1-minute load average before and after: a figure's noise comes with it.
+    const before = os.loadavg()[0];
     try {
       results[key] = await f();
     } catch (e) {
@@ -39,6 +41,9 @@ async function main() {
       results[key] = { error: (e as Error).message };
       console.log(`failed: ${(e as Error).stack ?? String(e)}`);
     }
+    const after = os.loadavg()[0];
+    if (results[key] && typeof results[key] === 'object') results[key].load = { before, after };
+    console.log(`(load average ${before.toFixed(1)} before, ${after.toFixed(1)} after, on ${os.cpus().length} cores)`);
   };
   await globalSetup();
   try {
