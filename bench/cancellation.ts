@@ -247,37 +247,66 @@ function measured(args: string[], env: Record<string, string>): Promise<ProcessR
   );
 }
 
-export async function wallTime(samples: number) {
+/**
+ * The Job, the bare script and `node -e 0` as processes: `rounds` rounds of `perRound` runs of each, the three
+ * interleaved in an order that rotates each round, so drift in the machine's load hits all three alike. The
+ * figures are medians of the rounds' medians, with each round's ratio to show the spread.
+ */
+export async function wallTime(rounds: number, perRound: number) {
+  const samples = rounds * perRound;
   const w = await remediationWorld('bench-wall-time', 'card');
   try {
     await w.seed(range(1, 2 * samples));
     w.gh.addLabel(REPO, 'remediation-in-progress');
     const { client, push } = bare(w);
     const script = path.join(packageRoot(), 'bench', 'bare-cancellation.js');
-    const job: ProcessRun[] = [];
-    const floor: ProcessRun[] = [];
-    const empty: ProcessRun[] = [];
-    // Interleaved, so drift in the machine's load hits all three alike.
-    for (let i = 1; i <= samples; i++) {
-      empty.push(await measured(['-e', '0'], {}));
-      job.push(await measured([BUNDLE, 'run'], w.env({ taskId: String(i) })));
-      floor.push(await measured([script], { BENCH_BARE: JSON.stringify({ client, push: push(samples + i) }) }));
+    const next = { job: 0, floor: samples };
+    const kinds = {
+      empty: () => measured(['-e', '0'], {}),
+      job: () => measured([BUNDLE, 'run'], w.env({ taskId: String(++next.job) })),
+      floor: () => measured([script], { BENCH_BARE: JSON.stringify({ client, push: push(++next.floor) }) }),
+    };
+    type Kind = keyof typeof kinds;
+    const order: Kind[] = ['empty', 'job', 'floor'];
+    const byRound: Array<Record<Kind, ProcessRun[]>> = [];
+    for (let r = 0; r < rounds; r++) {
+      const runs: Record<Kind, ProcessRun[]> = { empty: [], job: [], floor: [] };
+      const turn = [...order.slice(r % 3), ...order.slice(0, r % 3)];
+      for (let i = 0; i < perRound; i++) for (const k of turn) runs[k].push(await kinds[k]());
+      byRound.push(runs);
     }
-    const failed = [...job, ...floor, ...empty].filter((r) => r.code !== 0).length;
-    if (failed) throw new Error(`${failed} measured run(s) failed`);
-    const m = (runs: ProcessRun[], k: 'wallMs' | 'cpuMs' | 'maxRssKiB') => median(runs.map((r) => r[k]));
-    const versus = (k: 'cpuMs' | 'maxRssKiB') => `${ratio(m(job, k), m(empty, k))}; ${ratio(m(job, k), m(floor, k))} the bare script`;
-    heading(`2. one cancellation as a process (medians of ${samples})`);
-    row('bare script: minimal requests, no checks (floor)', ms(m(floor, 'wallMs')), 'floor');
-    row('Job bundle, wall time', ms(m(job, 'wallMs')), ratio(m(job, 'wallMs'), m(floor, 'wallMs')));
-    row('node -e 0, CPU time user+sys (floor)', ms(m(empty, 'cpuMs')), 'floor');
-    row('bare script, CPU time', ms(m(floor, 'cpuMs')), ratio(m(floor, 'cpuMs'), m(empty, 'cpuMs')));
-    row('Job bundle, CPU time', ms(m(job, 'cpuMs')), versus('cpuMs'));
-    row('node -e 0, peak RSS (floor)', mib(m(empty, 'maxRssKiB')), 'floor');
-    row('bare script, peak RSS', mib(m(floor, 'maxRssKiB')), ratio(m(floor, 'maxRssKiB'), m(empty, 'maxRssKiB')));
-    row('Job bundle, peak RSS', mib(m(job, 'maxRssKiB')), versus('maxRssKiB'));
-    const summary = (runs: ProcessRun[]) => ({ wallMs: m(runs, 'wallMs'), cpuMs: m(runs, 'cpuMs'), maxRssKiB: m(runs, 'maxRssKiB') });
-    return { samples, job: summary(job), bare: summary(floor), nodeEmpty: summary(empty) };
+    const all = byRound.flatMap((r) => [...r.job, ...r.floor, ...r.empty]);
+    if (all.some((r) => r.code !== 0)) throw new Error(`${all.filter((r) => r.code !== 0).length} measured run(s) failed`);
+    type Key = 'wallMs' | 'cpuMs' | 'maxRssKiB';
+    const inRound = (r: Record<Kind, ProcessRun[]>, k: Kind, key: Key) => median(r[k].map((x) => x[key]));
+    const m = (k: Kind, key: Key) => median(byRound.map((r) => inRound(r, k, key)));
+    const spread = (key: Key) => byRound.map((r) => inRound(r, 'job', key) / inRound(r, 'floor', key));
+    const versus = (key: 'cpuMs' | 'maxRssKiB') =>
+      `${ratio(m('job', key), m('empty', key))}; ${ratio(m('job', key), m('floor', key))} the bare script`;
+    const rounded = (key: Key) =>
+      `${spread(key)
+        .map((x) => x.toFixed(2))
+        .join(' ')}  median ${median(spread(key)).toFixed(2)}x`;
+    heading(`2. one cancellation as a process (medians of ${rounds} rounds of ${perRound}, in rotating order)`);
+    row('bare script: minimal requests, no checks (floor)', ms(m('floor', 'wallMs')), 'floor');
+    row('Job bundle, wall time', ms(m('job', 'wallMs')), ratio(m('job', 'wallMs'), m('floor', 'wallMs')));
+    row('  wall time against the floor, round by round', '', rounded('wallMs'));
+    row('node -e 0, CPU time user+sys (floor)', ms(m('empty', 'cpuMs')), 'floor');
+    row('bare script, CPU time', ms(m('floor', 'cpuMs')), ratio(m('floor', 'cpuMs'), m('empty', 'cpuMs')));
+    row('Job bundle, CPU time', ms(m('job', 'cpuMs')), versus('cpuMs'));
+    row('  CPU against the bare script, round by round', '', rounded('cpuMs'));
+    row('node -e 0, peak RSS (floor)', mib(m('empty', 'maxRssKiB')), 'floor');
+    row('bare script, peak RSS', mib(m('floor', 'maxRssKiB')), ratio(m('floor', 'maxRssKiB'), m('empty', 'maxRssKiB')));
+    row('Job bundle, peak RSS', mib(m('job', 'maxRssKiB')), versus('maxRssKiB'));
+    const summary = (k: Kind) => ({ wallMs: m(k, 'wallMs'), cpuMs: m(k, 'cpuMs'), maxRssKiB: m(k, 'maxRssKiB') });
+    return {
+      samples,
+      rounds,
+      job: summary('job'),
+      bare: summary('floor'),
+      nodeEmpty: summary('empty'),
+      roundRatios: { wall: spread('wallMs'), cpu: spread('cpuMs') },
+    };
   } finally {
     await w.stop();
   }
@@ -358,7 +387,7 @@ export async function throughput(prs: number, rounds: number) {
       });
     const bursts = {
       floor: bareBurst(false),
-      // The floor with GitHub over fetch, the Job's transport: what fetch alone costs at this concurrency.
+      // The floor with GitHub over fetch, the Job's transport before 2026-12-05: what fetch alone costs here.
       fetch: bareBurst(true),
       job: (tasks: number[]) =>
         tasks.map((t) => {
@@ -392,7 +421,7 @@ export async function throughput(prs: number, rounds: number) {
     const jobs = prs * rounds;
     heading(`4. ${prs} pushes for ${prs} PRs at once (in process, one client per push; medians of ${rounds} rounds)`);
     row(`bare floor: ${prs} at once, to the last answer`, ms(floorMs), `floor; rounds ${times.floor.map(ms).join(', ')}`);
-    row("bare floor, GitHub over fetch (the Job's transport)", ms(fetchFloorMs), ratio(fetchFloorMs, floorMs));
+    row('bare floor, GitHub over fetch (the Job before 2026-12-05)', ms(fetchFloorMs), ratio(fetchFloorMs, floorMs));
     row('Job: time to global convergence', ms(totalMs), `${ratio(totalMs, floorMs)}; ${ratio(totalMs, fetchFloorMs)} the fetch floor`);
     row('  Job against the floor, round by round', ratios.map((x) => x.toFixed(2)).join(' '), `median ${median(ratios).toFixed(2)}x`);
     row(

@@ -48,7 +48,7 @@ async function main() {
   await globalSetup();
   try {
     await figure('roundTrips', () => roundTrips(quick ? 2 : 10));
-    await figure('wallTime', () => wallTime(quick ? 2 : 10));
+    await figure('wallTime', () => wallTime(quick ? 1 : 5, quick ? 2 : 4));
     await figure('jobBundle', () => jobBundle(quick ? 3 : 10));
     await figure('scale', () => scale(quick ? [100] : [100, 1000, 5000], quick ? 5 : 100));
     await figure('throughput', () => throughput(quick ? 10 : 100, quick ? 1 : 5));
