@@ -14,11 +14,12 @@ import { GraphqlGitHub } from '../src/job/github/github-client';
 import { RESOLVE_QUERY, transitionMutation } from '../src/job/github/graphql-documents';
 import { readInput } from '../src/job/input';
 import { HttpKubeApi, KubeApi, loadConnection } from '../src/job/kube/kube';
-import { leaseName } from '../src/job/kube/lease';
+import { leaseName, readState } from '../src/job/kube/lease';
+import { PACE_LEASE, reserveSlot } from '../src/job/kube/pace';
 import { remediate } from '../src/job/event/remediate';
 import { packageRoot } from '../src/config/package-root';
 import { REPO, remediationWorld, RemediationWorld } from '../test/fixtures/remediation-env';
-import { BUNDLE } from '../test/fixtures/run-job';
+import { BUNDLE, PushEnv } from '../test/fixtures/run-job';
 import { admin, clusterInfo, PRESETS, seedCodeRuns } from '../test/harness/cluster';
 import { GITHUB_LIMITS } from '../test/github-server/limits';
 import { bareClient } from './bare-cancellation.js';
@@ -50,9 +51,10 @@ const MIN_GITHUB = 2;
 
 /** What each KubeApi call is for; a release is the write that clears the holder. */
 const KUBE_PURPOSE: Record<keyof KubeApi, (args: any[]) => string> = {
-  getLease: () => 'Lease read',
-  createLease: () => 'Lease create',
-  updateLease: ([lease]) => (lease.spec.holderIdentity ? 'Lease state write' : 'Lease release'),
+  getLease: ([, name]) => (name === PACE_LEASE ? 'pace' : 'Lease read'),
+  createLease: ([lease]) => (lease.metadata.name === PACE_LEASE ? 'pace' : 'Lease create'),
+  updateLease: ([lease]) =>
+    lease.metadata.name === PACE_LEASE ? 'pace' : lease.spec.holderIdentity ? 'Lease state write' : 'Lease release',
   listLeases: () => 'Lease list',
   deleteLease: () => 'Lease delete',
   deleteNamed: () => 'delete by name',
@@ -85,14 +87,15 @@ function countingKube(w: RemediationWorld, c: KubeCounts): KubeApi {
 /** remediate() in this process, one Kubernetes client for every push it is given. */
 function inProcess(w: RemediationWorld, c: KubeCounts, deadlineMs = 30_000) {
   const kube = countingKube(w, c);
-  return (taskId: number) => {
-    const input = readInput(w.env({ taskId: String(taskId) }));
+  return (taskId: number, push: Partial<PushEnv> = {}) => {
+    const input = readInput(w.env({ taskId: String(taskId), ...push }));
     const github = new GraphqlGitHub({
       url: w.gh.url,
       token: () => Promise.resolve(w.gh.token),
       deadline: Date.now() + deadlineMs,
       requestTimeoutMs: DEFAULTS.job.githubRequestTimeoutMs,
       clock: systemClock,
+      pace: (earliest) => reserveSlot(kube, { namespace: w.namespace, clock: systemClock }, earliest),
     });
     return remediate(input, { kube, github, log: () => undefined, clock: systemClock });
   };
@@ -131,7 +134,7 @@ function bare(w: RemediationWorld) {
     graphqlUrl: w.gh.url,
     githubToken: w.gh.token,
     resolveQuery: RESOLVE_QUERY,
-    transitionMutation: transitionMutation({ remove: true, add: true, comment: true }),
+    transitionMutation: transitionMutation({ remove: true, add: true, comment: 'add' }),
     ready: labels.ready,
     remediation: labels.remediation,
   };
@@ -180,16 +183,40 @@ export async function roundTrips(samples: number) {
     const http = kube.http / samples;
     row('GitHub, all', github.toFixed(1), `minimum ${MIN_GITHUB}, ${ratio(github, MIN_GITHUB)}`);
     row('Kubernetes, all (HTTP requests, retries included)', http.toFixed(1), `minimum ${MIN_KUBE}, ${ratio(http, MIN_KUBE)}`);
+    const first = githubCosts(w, from, range(1, samples));
+    const later = await laterPushes(w, run, range(1, Math.min(3, samples)));
+    row('a later push on a marked PR: GitHub requests', later.requests.toFixed(1), `minimum ${MIN_GITHUB}; the marker comment edited`);
+    row('content created: first push on a PR / later push', `${first.contents.toFixed(1)} / ${later.contents.toFixed(1)}`, 'floor 0');
     return {
       samples,
       purposes: result,
       github: { ours: github, minimum: MIN_GITHUB },
       kube: { ours: http, minimum: MIN_KUBE },
-      perPush: githubCosts(w, from, range(1, samples)),
+      perPush: { ...first, contents: later.contents, prContents: first.contents },
+      laterPush: later,
     };
   } finally {
     await w.stop();
   }
+}
+
+/**
+ * A later push on each of `tasks`' PRs, marked already, after QA restarted (ready-for-qa back): GitHub requests
+ * and marker comments created, per push. The one marker comment is edited, so none is created.
+ */
+async function laterPushes(w: RemediationWorld, run: ReturnType<typeof inProcess>, tasks: number[]) {
+  const from = w.gh.requests.length;
+  const comments = () => tasks.reduce((sum, t) => sum + w.gh.prComments(REPO, t).length, 0);
+  const before = comments();
+  for (const t of tasks) {
+    w.gh.unlabelPullRequest(REPO, t, 'remediation-in-progress');
+    w.gh.labelPullRequest(REPO, t, 'ready-for-qa');
+    const sha = `${t.toString(16).padStart(38, '0')}ee`;
+    w.gh.setBranch(REPO, `feature/task-${t}-implementation`, sha);
+    const outcome = await run(t, { headSha: sha, deliveryId: `later-${t}`, pushedAt: Math.floor(w.gh.now() / 1000) + 1 });
+    if (outcome.kind !== 'done') throw new Error(`later push on task ${t}: ${JSON.stringify(outcome)}`);
+  }
+  return { pushes: tasks.length, requests: (w.gh.requests.length - from) / tasks.length, contents: (comments() - before) / tasks.length };
 }
 
 interface ProcessRun {
@@ -222,37 +249,66 @@ function measured(args: string[], env: Record<string, string>): Promise<ProcessR
   );
 }
 
-export async function wallTime(samples: number) {
+/**
+ * The Job, the bare script and `node -e 0` as processes: `rounds` rounds of `perRound` runs of each, the three
+ * interleaved in an order that rotates each round, so drift in the machine's load hits all three alike. The
+ * figures are medians of the rounds' medians, with each round's ratio to show the spread.
+ */
+export async function wallTime(rounds: number, perRound: number) {
+  const samples = rounds * perRound;
   const w = await remediationWorld('bench-wall-time', 'card');
   try {
     await w.seed(range(1, 2 * samples));
     w.gh.addLabel(REPO, 'remediation-in-progress');
     const { client, push } = bare(w);
     const script = path.join(packageRoot(), 'bench', 'bare-cancellation.js');
-    const job: ProcessRun[] = [];
-    const floor: ProcessRun[] = [];
-    const empty: ProcessRun[] = [];
-    // Interleaved, so drift in the machine's load hits all three alike.
-    for (let i = 1; i <= samples; i++) {
-      empty.push(await measured(['-e', '0'], {}));
-      job.push(await measured([BUNDLE, 'run'], w.env({ taskId: String(i) })));
-      floor.push(await measured([script], { BENCH_BARE: JSON.stringify({ client, push: push(samples + i) }) }));
+    const next = { job: 0, floor: samples };
+    const kinds = {
+      empty: () => measured(['-e', '0'], {}),
+      job: () => measured([BUNDLE, 'run'], w.env({ taskId: String(++next.job) })),
+      floor: () => measured([script], { BENCH_BARE: JSON.stringify({ client, push: push(++next.floor) }) }),
+    };
+    type Kind = keyof typeof kinds;
+    const order: Kind[] = ['empty', 'job', 'floor'];
+    const byRound: Array<Record<Kind, ProcessRun[]>> = [];
+    for (let r = 0; r < rounds; r++) {
+      const runs: Record<Kind, ProcessRun[]> = { empty: [], job: [], floor: [] };
+      const turn = [...order.slice(r % 3), ...order.slice(0, r % 3)];
+      for (let i = 0; i < perRound; i++) for (const k of turn) runs[k].push(await kinds[k]());
+      byRound.push(runs);
     }
-    const failed = [...job, ...floor, ...empty].filter((r) => r.code !== 0).length;
-    if (failed) throw new Error(`${failed} measured run(s) failed`);
-    const m = (runs: ProcessRun[], k: 'wallMs' | 'cpuMs' | 'maxRssKiB') => median(runs.map((r) => r[k]));
-    const versus = (k: 'cpuMs' | 'maxRssKiB') => `${ratio(m(job, k), m(empty, k))}; ${ratio(m(job, k), m(floor, k))} the bare script`;
-    heading(`2. one cancellation as a process (medians of ${samples})`);
-    row('bare script: minimal requests, no checks (floor)', ms(m(floor, 'wallMs')), 'floor');
-    row('Job bundle, wall time', ms(m(job, 'wallMs')), ratio(m(job, 'wallMs'), m(floor, 'wallMs')));
-    row('node -e 0, CPU time user+sys (floor)', ms(m(empty, 'cpuMs')), 'floor');
-    row('bare script, CPU time', ms(m(floor, 'cpuMs')), ratio(m(floor, 'cpuMs'), m(empty, 'cpuMs')));
-    row('Job bundle, CPU time', ms(m(job, 'cpuMs')), versus('cpuMs'));
-    row('node -e 0, peak RSS (floor)', mib(m(empty, 'maxRssKiB')), 'floor');
-    row('bare script, peak RSS', mib(m(floor, 'maxRssKiB')), ratio(m(floor, 'maxRssKiB'), m(empty, 'maxRssKiB')));
-    row('Job bundle, peak RSS', mib(m(job, 'maxRssKiB')), versus('maxRssKiB'));
-    const summary = (runs: ProcessRun[]) => ({ wallMs: m(runs, 'wallMs'), cpuMs: m(runs, 'cpuMs'), maxRssKiB: m(runs, 'maxRssKiB') });
-    return { samples, job: summary(job), bare: summary(floor), nodeEmpty: summary(empty) };
+    const all = byRound.flatMap((r) => [...r.job, ...r.floor, ...r.empty]);
+    if (all.some((r) => r.code !== 0)) throw new Error(`${all.filter((r) => r.code !== 0).length} measured run(s) failed`);
+    type Key = 'wallMs' | 'cpuMs' | 'maxRssKiB';
+    const inRound = (r: Record<Kind, ProcessRun[]>, k: Kind, key: Key) => median(r[k].map((x) => x[key]));
+    const m = (k: Kind, key: Key) => median(byRound.map((r) => inRound(r, k, key)));
+    const spread = (key: Key) => byRound.map((r) => inRound(r, 'job', key) / inRound(r, 'floor', key));
+    const versus = (key: 'cpuMs' | 'maxRssKiB') =>
+      `${ratio(m('job', key), m('empty', key))}; ${ratio(m('job', key), m('floor', key))} the bare script`;
+    const rounded = (key: Key) =>
+      `${spread(key)
+        .map((x) => x.toFixed(2))
+        .join(' ')}  median ${median(spread(key)).toFixed(2)}x`;
+    heading(`2. one cancellation as a process (medians of ${rounds} rounds of ${perRound}, in rotating order)`);
+    row('bare script: minimal requests, no checks (floor)', ms(m('floor', 'wallMs')), 'floor');
+    row('Job bundle, wall time', ms(m('job', 'wallMs')), ratio(m('job', 'wallMs'), m('floor', 'wallMs')));
+    row('  wall time against the floor, round by round', '', rounded('wallMs'));
+    row('node -e 0, CPU time user+sys (floor)', ms(m('empty', 'cpuMs')), 'floor');
+    row('bare script, CPU time', ms(m('floor', 'cpuMs')), ratio(m('floor', 'cpuMs'), m('empty', 'cpuMs')));
+    row('Job bundle, CPU time', ms(m('job', 'cpuMs')), versus('cpuMs'));
+    row('  CPU against the bare script, round by round', '', rounded('cpuMs'));
+    row('node -e 0, peak RSS (floor)', mib(m('empty', 'maxRssKiB')), 'floor');
+    row('bare script, peak RSS', mib(m('floor', 'maxRssKiB')), ratio(m('floor', 'maxRssKiB'), m('empty', 'maxRssKiB')));
+    row('Job bundle, peak RSS', mib(m('job', 'maxRssKiB')), versus('maxRssKiB'));
+    const summary = (k: Kind) => ({ wallMs: m(k, 'wallMs'), cpuMs: m(k, 'cpuMs'), maxRssKiB: m(k, 'maxRssKiB') });
+    return {
+      samples,
+      rounds,
+      job: summary('job'),
+      bare: summary('floor'),
+      nodeEmpty: summary('empty'),
+      roundRatios: { wall: spread('wallMs'), cpu: spread('cpuMs') },
+    };
   } finally {
     await w.stop();
   }
@@ -333,7 +389,7 @@ export async function throughput(prs: number, rounds: number) {
       });
     const bursts = {
       floor: bareBurst(false),
-      // The floor with GitHub over fetch, the Job's transport: what fetch alone costs at this concurrency.
+      // The floor with GitHub over fetch, the Job's transport before 2026-12-05: what fetch alone costs here.
       fetch: bareBurst(true),
       job: (tasks: number[]) =>
         tasks.map((t) => {
@@ -367,7 +423,7 @@ export async function throughput(prs: number, rounds: number) {
     const jobs = prs * rounds;
     heading(`4. ${prs} pushes for ${prs} PRs at once (in process, one client per push; medians of ${rounds} rounds)`);
     row(`bare floor: ${prs} at once, to the last answer`, ms(floorMs), `floor; rounds ${times.floor.map(ms).join(', ')}`);
-    row("bare floor, GitHub over fetch (the Job's transport)", ms(fetchFloorMs), ratio(fetchFloorMs, floorMs));
+    row('bare floor, GitHub over fetch (the Job before 2026-12-05)', ms(fetchFloorMs), ratio(fetchFloorMs, floorMs));
     row('Job: time to global convergence', ms(totalMs), `${ratio(totalMs, floorMs)}; ${ratio(totalMs, fetchFloorMs)} the fetch floor`);
     row('  Job against the floor, round by round', ratios.map((x) => x.toFixed(2)).join(' '), `median ${median(ratios).toFixed(2)}x`);
     row(
@@ -408,11 +464,13 @@ export async function mutationLimit(prs: number, intervalMs: number) {
     const tasks = range(1, prs);
     await w.seed(tasks);
     w.gh.addLabel(REPO, 'remediation-in-progress');
-    const run = inProcess(w, newCounts(), 300_000);
+    const counts = newCounts();
+    const run = inProcess(w, counts, 300_000);
     const from = w.gh.requests.length;
-    const t0 = process.hrtime.bigint();
+    const [t0, startedAt] = [process.hrtime.bigint(), Date.now()];
     const outcomes = await Promise.allSettled(tasks.map((t) => run(t)));
     const totalMs = since(t0);
+    const { cancelledMs, relabelledMs } = await stepTimes(w, startedAt);
     const sent = w.gh.requests.slice(from);
     const accepted = sent.filter((r) => r.operation === 'Transition' && !r.fault).length;
     const refused = sent.filter((r) => r.fault === 'secondary').length;
@@ -430,6 +488,13 @@ export async function mutationLimit(prs: number, intervalMs: number) {
       (sent.length / prs).toFixed(2),
       `minimum ${MIN_GITHUB}, ${ratio(sent.length / prs, MIN_GITHUB)}`,
     );
+    const paceRequests = (counts.calls.pace ?? 0) / prs;
+    row(
+      'Kubernetes requests for the shared pace, per push',
+      paceRequests.toFixed(2),
+      'read and write of its Lease, per refusal, races included',
+    );
+    row('last CodeRun cancelled / last PR relabelled, after start', `${ms(cancelledMs)} / ${ms(relabelledMs)}`, 'only the labels wait');
     const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
     if (failures.length) row('pushes failed (first error)', failures.length, failures[0]);
     return {
@@ -437,6 +502,9 @@ export async function mutationLimit(prs: number, intervalMs: number) {
       intervalMs,
       floorMs,
       totalMs,
+      cancelledMs,
+      relabelledMs,
+      paceRequestsPerPush: paceRequests,
       done,
       relabelled,
       acceptedPerPush: accepted / prs,
@@ -447,6 +515,14 @@ export async function mutationLimit(prs: number, intervalMs: number) {
   } finally {
     await w.stop();
   }
+}
+
+/** When the last push recorded its cancel and its relabel (the PR state Leases), in ms after `startedAt`. */
+async function stepTimes(w: RemediationWorld, startedAt: number) {
+  const kube = new HttpKubeApi(loadConnection({ KUBECONFIG: w.kubeconfig }), { clock: systemClock });
+  const states = (await kube.listLeases(w.namespace, 'app.kubernetes.io/managed-by=agent-cancellation')).flatMap((l) => readState(l) ?? []);
+  const last = (at: Array<string | undefined>) => Math.max(...at.map((a) => Date.parse(a ?? '') - startedAt).filter(Number.isFinite));
+  return { cancelledMs: last(states.map((st) => st.steps.cancel?.at)), relabelledMs: last(states.map((st) => st.steps.relabel?.at)) };
 }
 
 /**

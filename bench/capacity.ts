@@ -10,8 +10,10 @@ export interface PushCosts {
   readonly queries: number;
   readonly mutations: number;
   readonly primaryPoints: number;
-  /** Content created: the marker comment. */
+  /** Content created by a later push on a PR: its marker comment is edited in place, so none. */
   readonly contents: number;
+  /** Content created by the first push on a PR: its marker comment. @default contents */
+  readonly prContents?: number;
 }
 
 /** Measured throughput of the rest of the path. */
@@ -31,6 +33,13 @@ export interface Limit {
 }
 
 const HOUR_S = 3600;
+
+/** A later push creates no content; a PR's first push creates its marker comment, so the limit counts new PRs. */
+function contentWhy(c: PushCosts, perHour: number): string {
+  const first = c.prContents ?? c.contents;
+  const prs = first > 0 ? `; a PR's first push creates ${first.toFixed(2)}: ${Math.floor(perHour / first)} new PRs an hour` : '';
+  return `${c.contents.toFixed(2)} marker comments a later push${prs}`;
+}
 
 /** Pushes an hour under each limit; Infinity where a push costs nothing against it. */
 export function limits(c: PushCosts, m: Measured): Limit[] {
@@ -56,12 +65,12 @@ export function limits(c: PushCosts, m: Measured): Limit[] {
     {
       limit: 'GitHub secondary, 80 content creations/min',
       pushesPerHour: per(token.contentPerMinute * 60, c.contents),
-      why: `${c.contents.toFixed(2)} marker comments a push`,
+      why: contentWhy(c, token.contentPerMinute * 60),
     },
     {
       limit: 'GitHub secondary, 500 content creations/h',
       pushesPerHour: per(token.contentPerHour, c.contents),
-      why: `${c.contents.toFixed(2)} marker comments a push`,
+      why: contentWhy(c, token.contentPerHour),
     },
     {
       limit: 'GitHub secondary, 1 s between mutations',

@@ -32,6 +32,8 @@ async function main() {
   // A figure that breaks is recorded and the others still run: the JSON keeps what could be measured.
   const figure = async (key: string, f: () => unknown) => {
     if (only && !only.includes(key)) return;
+    // The machine's 1-minute load average before and after: a figure's noise comes with it.
+    const before = os.loadavg()[0];
     try {
       results[key] = await f();
     } catch (e) {
@@ -39,11 +41,14 @@ async function main() {
       results[key] = { error: (e as Error).message };
       console.log(`failed: ${(e as Error).stack ?? String(e)}`);
     }
+    const after = os.loadavg()[0];
+    if (results[key] && typeof results[key] === 'object') results[key].load = { before, after };
+    console.log(`(load average ${before.toFixed(1)} before, ${after.toFixed(1)} after, on ${os.cpus().length} cores)`);
   };
   await globalSetup();
   try {
     await figure('roundTrips', () => roundTrips(quick ? 2 : 10));
-    await figure('wallTime', () => wallTime(quick ? 2 : 10));
+    await figure('wallTime', () => wallTime(quick ? 1 : 5, quick ? 2 : 4));
     await figure('jobBundle', () => jobBundle(quick ? 3 : 10));
     await figure('scale', () => scale(quick ? [100] : [100, 1000, 5000], quick ? 5 : 100));
     await figure('throughput', () => throughput(quick ? 10 : 100, quick ? 1 : 5));

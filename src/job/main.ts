@@ -11,6 +11,7 @@ import { webhookSender } from './reconcile/alert';
 import { AppSettings, JobInput, readInput, readReconcileInput, ReconcileInput, StaticInput } from './input';
 import { HttpKubeApi, loadConnection } from './kube/kube';
 import { jsonLogger, Logger } from './log';
+import { reserveSlot } from './kube/pace';
 import { ownRuns, qaRestartedAfterPush, rulesFor, splitRuns } from './event/ordering';
 import { reconcile } from './reconcile/pass';
 import { leaseCursorStore, redeliverFailed } from './reconcile/redeliver';
@@ -126,14 +127,15 @@ function clients(
   revoke: () => Promise<void>;
   tokens?: AppTokens;
 } {
+  const kube = new HttpKubeApi(loadConnection(process.env), { clock });
   const graphql = {
     url: input.graphqlUrl,
     deadline: clock.now() + input.deadlineSeconds * 1000,
     requestTimeoutMs: input.requestTimeoutMs,
     onRetry: (reason: string, waitMs: number) => log('github-retry', { reason, waitMs }),
     clock,
+    pace: (earliest: number) => reserveSlot(kube, { namespace: input.namespace, clock }, earliest),
   };
-  const kube = new HttpKubeApi(loadConnection(process.env), { clock });
   const { app, token } = input;
   if (!app) {
     return {

@@ -27,7 +27,10 @@ export const GITHUB_LIMITS: Readonly<Record<'token' | 'app', GitHubLimits>> = {
 export const MUTATION_POINTS = 5;
 export const QUERY_POINTS = 1;
 
-/** Mutation fields that create content on GitHub (the Job's marker is an addComment). */
+/**
+ * Mutation fields that create content on GitHub: GitHub documents "content-generating requests" as limited.
+ * An edit (the Job's `updateIssueComment` of its marker) generates none and is not counted.
+ */
 export const CONTENT_FIELDS: ReadonlySet<string> = new Set(['addComment', 'createIssue', 'createPullRequest', 'addPullRequestReview']);
 
 /** What a request costs against each limit. */

@@ -114,6 +114,7 @@ interface Label {
   description: string;
 }
 interface Comment {
+  id: string;
   body: string;
   byViewer: boolean;
 }
@@ -618,7 +619,7 @@ export class GitHubTestServer {
           nodes: pr.labelIds.slice(0, a.first ?? 100).map((id) => repo.labels.find((l) => l.id === id)),
         }),
         comments: (a: { last?: number }) => ({
-          nodes: pr.comments.slice(-(a.last ?? 100)).map((c) => ({ body: c.body, viewerDidAuthor: c.byViewer })),
+          nodes: pr.comments.slice(-(a.last ?? 100)).map((c) => ({ id: c.id, body: c.body, viewerDidAuthor: c.byViewer })),
         }),
         timelineItems: (a: { itemTypes?: string[]; last?: number }) => {
           if (a.itemTypes?.join() !== 'LABELED_EVENT')
@@ -731,7 +732,21 @@ export class GitHubTestServer {
       addComment: ({ input }: { input: { subjectId: string; body: string } }) => {
         const [, pr] = findPr(input.subjectId);
         checkPermission(grant, 'write', 'pull_requests', 'issues');
-        pr.comments.push({ body: input.body, byViewer: true });
+        pr.comments.push({ id: this.id('IC'), body: checkBody(input.body), byViewer: true });
+        return { clientMutationId: null };
+      },
+      // An edit is not content creation (limits.ts counts addComment only); only its author may make it.
+      updateIssueComment: ({ input }: { input: { id: string; body: string } }) => {
+        const found = [...this.repos.values()]
+          .flatMap((repo) => repo.prs.map((pr) => [repo, pr] as const))
+          .map(([repo, pr]) => [repo, pr.comments.find((c) => c.id === input.id)] as const)
+          .find(([, c]) => c);
+        if (!found) throw new ApiError('NOT_FOUND', `Could not resolve to a node with the global id of '${input.id}'.`);
+        const [repo, comment] = found;
+        checkRepository(grant, repo.fullName, `Could not resolve to a node with the global id of '${input.id}'.`);
+        checkPermission(grant, 'write', 'pull_requests', 'issues');
+        if (!comment!.byViewer) throw new ApiError('FORBIDDEN', 'Resource not accessible by integration');
+        comment!.body = checkBody(input.body);
         return { clientMutationId: null };
       },
       createLabel: ({ input }: { input: { repositoryId: string; name: string; color: string; description?: string } }) => {
@@ -759,6 +774,15 @@ const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 /** GitHub's DateTime: ISO 8601 in whole seconds. */
 function iso(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** GitHub's cap on a comment body, in characters. */
+export const MAX_COMMENT_CHARS = 65_536;
+
+function checkBody(body: string): string {
+  if ([...body].length > MAX_COMMENT_CHARS)
+    throw new ApiError('UNPROCESSABLE', `Body is too long (maximum is ${MAX_COMMENT_CHARS} characters)`);
+  return body;
 }
 
 function findLabel(repo: Repo, name: string): Label | undefined {

@@ -45,6 +45,27 @@ describe.each(['card', 'cto'] as const)('preset %s: one push cancels exactly its
     expect(w.gh.requests.length - requests).toBe(1);
     expect(w.gh.prComments(REPO, 3)).toHaveLength(1);
   });
+
+  test('a later push after QA restarted edits the one marker comment in place: newest first, 2 GitHub requests', async () => {
+    w.gh.unlabelPullRequest(REPO, 3, 'remediation-in-progress');
+    w.gh.labelPullRequest(REPO, 3, 'ready-for-qa');
+    const sha = 'f'.repeat(40);
+    w.gh.setBranch(REPO, 'feature/task-7-implementation', sha);
+    const requests = w.gh.requests.length;
+    const pushedAt = Math.floor(w.gh.now() / 1000) + 1;
+    const run = await runJob(w.env({ taskId: '7', headSha: sha, deliveryId: 'd-7-again', pushedAt }));
+    expect([run.code, run.stderr]).toEqual([EXIT.done, '']);
+    expect(w.gh.prLabels(REPO, 3)).toEqual(['remediation-in-progress']);
+    expect(w.gh.requests.slice(requests).map((r) => [r.operation, r.status])).toEqual([
+      ['Resolve', 200],
+      ['Transition', 200],
+    ]);
+    const comments = w.gh.prComments(REPO, 3);
+    expect(comments).toHaveLength(1);
+    const at = (delivery: string) => comments[0].indexOf(`"delivery":"${delivery}"`);
+    expect(at('d-7-again')).toBeGreaterThanOrEqual(0);
+    expect(at('d-7-again')).toBeLessThan(at('d-7'));
+  });
 });
 
 describe('edge cases', () => {

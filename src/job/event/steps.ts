@@ -140,11 +140,16 @@ async function relabel(s: StaticInput, deps: StepDeps, target: StepTarget, state
     const add = plan.add
       ? (remediationLabelId ?? (await github.createLabel(target.repositoryId, s.labels.remediation, s.labels.color, s.labels.description)))
       : undefined;
+    // One marker comment per PR, edited in place by later pushes: GitHub limits content creation, not edits.
     const comment = plan.comment
-      ? markerComment({ delivery: state.delivery, sha: state.sha, startedAt: state.startedAt }, state.steps.cancel?.deleted ?? [])
+      ? markerComment(
+          { delivery: state.delivery, sha: state.sha, startedAt: state.startedAt },
+          state.steps.cancel?.deleted ?? [],
+          pr.markerComment?.body,
+        )
       : undefined;
     try {
-      await github.transition(pr.id, { remove: plan.remove, add, comment });
+      await github.transition(pr.id, { remove: plan.remove, add, comment, commentId: comment && pr.markerComment?.id });
       if (plan.remove) changed.removed = s.labels.ready;
       if (add) changed.added = s.labels.remediation;
       return finished();

@@ -6,6 +6,7 @@
 import { classify } from './github-errors';
 import { restHeaders } from './rest';
 import { Clock } from '../clock';
+import { FetchAnswer, FetchLike, httpsFetch } from './https-fetch';
 import { Logger } from '../log';
 import { withRetry } from '../retry';
 import { GitHubError, RepositoryRefusedError, RetryableError } from '../errors';
@@ -51,7 +52,8 @@ export interface AppTokensOptions {
   readonly log: Logger;
   /** The run's clock: token ages, JWT times, the deadline, the waits. */
   readonly clock: Clock;
-  readonly fetch?: typeof fetch;
+  /** @default httpsFetch */
+  readonly fetch?: FetchLike;
 }
 
 interface Answer {
@@ -196,9 +198,9 @@ export class AppTokens {
   private request(method: string, path: string, authorization: string, body?: unknown): Promise<Answer> {
     return withRetry(
       async () => {
-        let res: Response;
+        let res: FetchAnswer;
         try {
-          res = await (this.o.fetch ?? fetch)(`${this.o.apiUrl}${path}`, {
+          res = await (this.o.fetch ?? httpsFetch)(`${this.o.apiUrl}${path}`, {
             method,
             headers: restHeaders(authorization, body !== undefined),
             body: body === undefined ? undefined : JSON.stringify(body),

@@ -12,7 +12,7 @@ import {
   CommitAuthor,
   GitHubApi,
   Labels,
-  parseMarker,
+  parseMarkers,
   PullRequestState,
   PullRequestView,
   ResolvedPush,
@@ -22,7 +22,17 @@ import {
   SurveyAsk,
   TransitionChange,
 } from './github';
-import { appliedFields, classify, failureOf, GitHubFailure, isNameTaken, onlyMissingAliases, rereadHelps } from './github-errors';
+import { httpsFetch } from './https-fetch';
+import {
+  appliedFields,
+  classify,
+  failureOf,
+  GitHubFailure,
+  isNameTaken,
+  isSecondaryLimit,
+  onlyMissingAliases,
+  rereadHelps,
+} from './github-errors';
 import { Clock } from '../clock';
 import { withRetry } from '../retry';
 import { GitHubError, RetryableError, TransitionError } from '../errors';
@@ -40,6 +50,9 @@ export interface GraphqlGitHubOptions {
   readonly onRetry?: (reason: string, waitMs: number) => void;
   /** The run's clock: rate-limit resets, the deadline, the waits. */
   readonly clock: Clock;
+  /** After a mutation refused for a secondary limit: reserves a slot shared with other Jobs at or after `earliest` (ms),
+   *  or undefined to wait as GitHub asked. @default - each Job waits alone: retry-after, then jittered backoff */
+  readonly pace?: (earliest: number) => Promise<number | undefined>;
 }
 
 function author(a: any): CommitAuthor {
@@ -48,12 +61,18 @@ function author(a: any): CommitAuthor {
 
 /** The PR fields both queries read; label names compare case-insensitively, as on GitHub. */
 function prState(pr: any, ready: string): PullRequestState {
+  const own = pr.comments.nodes
+    .filter((c: any) => c.viewerDidAuthor)
+    .map((c: any) => ({ id: c.id as string, body: c.body as string, markers: parseMarkers(c.body) }))
+    .filter((c: any) => c.markers.length);
   const added = pr.timelineItems.nodes.filter((e: any) => sameLabel(e?.label?.name ?? '', ready)).map((e: any) => e.createdAt as string);
   return {
     id: pr.id,
     number: pr.number,
     labels: pr.labels.nodes,
-    markers: pr.comments.nodes.filter((c: any) => c.viewerDidAuthor).flatMap((c: any) => parseMarker(c.body) ?? []),
+    // Comments come oldest first, each comment's markers newest first.
+    markers: own.flatMap((c: any) => [...c.markers].reverse()),
+    ...(own.length ? { markerComment: { id: own[own.length - 1].id, body: own[own.length - 1].body } } : {}),
     readyLabeledAt: added.length ? added.reduce((a: string, b: string) => (Date.parse(b) > Date.parse(a) ? b : a)) : null,
   };
 }
@@ -71,7 +90,7 @@ function prView(pr: any, ready: string): PullRequestView {
   };
 }
 
-/** GitHubApi over @octokit/graphql, with its own retries: one request in flight, waits as GitHub asks. */
+/** GitHubApi over @octokit/graphql on node:https, with its own retries: one request in flight, waits as GitHub asks. */
 export class GraphqlGitHub implements GitHubApi {
   private readonly client: typeof graphql;
 
@@ -168,19 +187,19 @@ export class GraphqlGitHub implements GitHubApi {
 
   async transition(prId: string, change: TransitionChange): Promise<void> {
     const parts = (['remove', 'add', 'comment'] as const).filter((p) => change[p]);
-    const doc = transitionMutation({ remove: !!change.remove, add: !!change.add, comment: !!change.comment });
+    const comment = change.comment === undefined ? false : change.commentId ? 'edit' : 'add';
+    const field = (p: (typeof parts)[number]) => (p === 'comment' ? TRANSITION_FIELDS.comment[comment || 'add'] : TRANSITION_FIELDS[p]);
+    const doc = transitionMutation({ remove: !!change.remove, add: !!change.add, comment });
     const vars = {
-      pr: prId,
+      ...(change.remove || change.add || comment === 'add' ? { pr: prId } : {}),
       ...(change.remove ? { remove: [change.remove] } : {}),
       ...(change.add ? { add: [change.add] } : {}),
-      ...(change.comment ? { body: change.comment } : {}),
+      ...(comment ? { body: change.comment } : {}),
+      ...(comment === 'edit' ? { comment: change.commentId } : {}),
     };
     await this.send(doc, vars, (f, error) => {
-      const byField = appliedFields(
-        f,
-        parts.map((p) => TRANSITION_FIELDS[p]),
-      );
-      const applied = Object.fromEntries(parts.map((p) => [p, byField[TRANSITION_FIELDS[p]]]));
+      const byField = appliedFields(f, parts.map(field));
+      const applied = Object.fromEntries(parts.map((p) => [p, byField[field(p)]]));
       // Sent again as is only when GitHub surely did none of it: a second addComment would be a second marker.
       if (error instanceof RetryableError && Object.values(applied).every((v) => v === false)) return undefined;
       throw new TransitionError(applied, error, rereadHelps(f, byField, error));
@@ -196,17 +215,30 @@ export class GraphqlGitHub implements GitHubApi {
     variables: Record<string, unknown>,
     recover?: (f: GitHubFailure, error: RetryableError | GitHubError) => unknown,
   ): Promise<unknown> {
+    const now = this.o.clock.now;
+    const mutation = query.startsWith('mutation');
     return withRetry(
       async () => {
-        const headers = { authorization: `bearer ${await this.o.token()}` };
-        try {
-          return await this.client(query, { ...variables, headers, request: { signal: AbortSignal.timeout(this.o.requestTimeoutMs) } });
-        } catch (e) {
-          const f = failureOf(e);
-          const error = (f.status === 401 && this.o.refused?.()) || classify(f, this.o.clock.now());
-          const recovered = recover?.(f, error);
-          if (recovered !== undefined) return recovered;
-          throw error;
+        for (;;) {
+          const headers = { authorization: `bearer ${await this.o.token()}` };
+          try {
+            const request = { fetch: httpsFetch, signal: AbortSignal.timeout(this.o.requestTimeoutMs) };
+            return await this.client(query, { ...variables, headers, request });
+          } catch (e) {
+            const f = failureOf(e);
+            const error = (f.status === 401 && this.o.refused?.()) || classify(f, now());
+            // A refused mutation did nothing: it goes again, whole, in the slot the shared pace gives it.
+            const slot =
+              mutation && isSecondaryLimit(f) ? await this.o.pace?.(now() + ((error as RetryableError).retryAfterMs ?? 0)) : undefined;
+            if (slot !== undefined && slot <= this.o.deadline) {
+              this.o.onRetry?.(`${error.message}; paced`, slot - now());
+              await this.o.clock.sleep(slot - now());
+              continue;
+            }
+            const recovered = recover?.(f, error);
+            if (recovered !== undefined) return recovered;
+            throw error;
+          }
         }
       },
       {

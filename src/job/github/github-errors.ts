@@ -45,6 +45,11 @@ export function failureOf(e: any): GitHubFailure {
   };
 }
 
+/** A secondary limit's refusal, as GitHub words it: the request did nothing, and GitHub asks for a slower pace. */
+export function isSecondaryLimit(f: GitHubFailure): boolean {
+  return [f.message, ...(f.errors ?? []).map((x) => x.message)].some((m) => SECONDARY.test(m));
+}
+
 const isTimeout = (x: GraphqlErrorEntry) => !x.type && TIMEOUT.test(x.message);
 
 function waitUntilReset(f: GitHubFailure, now: number): number {

@@ -12,6 +12,8 @@ export interface PullRequestState {
   readonly labels: ReadonlyArray<{ readonly id: string; readonly name: string }>;
   /** Remediation markers this token wrote on the PR, oldest first. */
   readonly markers: readonly Marker[];
+  /** The newest comment this token wrote that carries markers: later pushes edit it in place. */
+  readonly markerComment?: { readonly id: string; readonly body: string };
   /** When the ready label was last added (LabeledEvent, GitHub's clock), or null if never in recent history. */
   readonly readyLabeledAt: string | null;
 }
@@ -82,7 +84,10 @@ export interface Survey {
 export interface TransitionChange {
   readonly remove?: string;
   readonly add?: string;
+  /** The marker comment's body: a new comment, or the whole new body of `commentId` when given. */
   readonly comment?: string;
+  /** The PR's marker comment to edit in place: an edit is not content creation, which GitHub limits. */
+  readonly commentId?: string;
 }
 
 /** The two labels of the transition, by name. */
@@ -95,7 +100,7 @@ export interface GitHubApi {
   resolve(owner: string, name: string, branch: string, labels: Labels): Promise<ResolvedPush>;
   createLabel(repositoryId: string, name: string, color: string, description: string): Promise<string>;
   /**
-   * One request: remove `remove`, add `add`, post `comment`, each only when given. Throws `TransitionError`
+   * One request: remove `remove`, add `add`, post or edit `comment`, each only when given. Throws `TransitionError`
    * when GitHub may have done part of it; never sends the same document twice unless nothing was applied.
    */
   transition(prId: string, change: TransitionChange): Promise<void>;
@@ -118,24 +123,53 @@ export function sameLabel(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-const MARKER = /<!-- agent-cancellation (\{.*?\}) -->/;
+/** GitHub refuses a longer comment body: "Body is too long (maximum is 65536 characters)". */
+export const COMMENT_MAX_CHARS = 65_536;
 
-/** The comment posted with the remediation label: the hidden marker, and the QA runs the push cancelled. */
-export function markerComment(m: Marker, deleted: readonly string[]): string {
-  return (
-    `<!-- agent-cancellation ${JSON.stringify(m)} -->\n` +
-    `Remediation started at ${m.startedAt} for ${m.sha.slice(0, 12)}: ${deleted.length} QA run(s) cancelled` +
-    `${deleted.length ? ` (${deleted.join(', ')})` : ''}, QA will run again once the fix is ready.`
-  );
+const MARKER = /<!-- agent-cancellation (\{.*?\}) -->/g;
+/** The last line of a marker comment that had to leave out its oldest pushes. */
+const LEFT_OUT = /\n\n_(\d+) earlier push\(es\) left out: GitHub limits a comment's size\._$/;
+
+/** One push's part of the marker comment: the hidden marker, and the QA runs the push cancelled (as many as fit `room`). */
+function markerEntry(m: Marker, deleted: readonly string[], room: number): string {
+  for (let shown = deleted.length; ; shown = Math.floor(shown / 2)) {
+    const names =
+      deleted.slice(0, shown).join(', ') + (shown < deleted.length ? `${shown ? ', ' : ''}and ${deleted.length - shown} more` : '');
+    const text =
+      `<!-- agent-cancellation ${JSON.stringify(m)} -->\n` +
+      `Remediation started at ${m.startedAt} for ${m.sha.slice(0, 12)}: ${deleted.length} QA run(s) cancelled` +
+      `${deleted.length ? ` (${names})` : ''}, QA will run again once the fix is ready.`;
+    if (text.length <= room || shown === 0) return text;
+  }
 }
 
-export function parseMarker(body: string): Marker | undefined {
-  const m = MARKER.exec(body);
-  if (!m) return undefined;
-  try {
-    const v = JSON.parse(m[1]);
-    return typeof v.delivery === 'string' && typeof v.sha === 'string' && typeof v.startedAt === 'string' ? v : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * The PR's marker comment after this push: this push's entry first, then the earlier ones of `previous` (the
+ * comment it replaces), newest first. The oldest give way when the body would pass GitHub's limit.
+ */
+export function markerComment(m: Marker, deleted: readonly string[], previous = ''): string {
+  const leftOut = Number(LEFT_OUT.exec(previous)?.[1] ?? 0);
+  const rest = previous.replace(LEFT_OUT, '');
+  const starts = [...rest.matchAll(MARKER)].map((x) => x.index);
+  const earlier = starts.map((at, i) => rest.slice(at, starts[i + 1]).trimEnd());
+  const note = (n: number) => (n ? `\n\n_${n} earlier push(es) left out: GitHub limits a comment's size._` : '');
+  // Room for the longest note: the entry alone never has to give way to its own history.
+  const first = markerEntry(m, deleted, COMMENT_MAX_CHARS - note(leftOut + earlier.length + 1).length);
+  let length = first.length;
+  let kept = 0;
+  while (kept < earlier.length && length + 2 + earlier[kept].length + note(leftOut + earlier.length - kept - 1).length <= COMMENT_MAX_CHARS)
+    length += 2 + earlier[kept++].length;
+  return [first, ...earlier.slice(0, kept)].join('\n\n') + note(leftOut + earlier.length - kept);
+}
+
+/** The markers of one comment, as written: newest first. */
+export function parseMarkers(body: string): Marker[] {
+  return [...body.matchAll(MARKER)].flatMap((x) => {
+    try {
+      const v = JSON.parse(x[1]);
+      return typeof v.delivery === 'string' && typeof v.sha === 'string' && typeof v.startedAt === 'string' ? [v as Marker] : [];
+    } catch {
+      return [];
+    }
+  });
 }

@@ -22,7 +22,7 @@ export const RESOLVE_QUERY = `query Resolve($owner: String!, $name: String!, $re
           headRefName
           baseRepository { id }
           labels(first: 100) { nodes { id name } }
-          comments(last: 30) { nodes { body viewerDidAuthor } }
+          comments(last: 30) { nodes { id body viewerDidAuthor } }
           ${LABEL_EVENTS}
         }
       }
@@ -44,7 +44,7 @@ const PR_FRAGMENT = `fragment Pr on PullRequest {
   closedAt
   updatedAt
   labels(first: 100) { nodes { id name } }
-  comments(last: 30) { nodes { body viewerDidAuthor } }
+  comments(last: 30) { nodes { id body viewerDidAuthor } }
   ${LABEL_EVENTS}
   commits(last: 1) { nodes { commit { oid committedDate ${AUTHOR} } } }
 }`;
@@ -108,19 +108,31 @@ export const LABEL_QUERY = `query Label($repositoryId: ID!, $name: String!) {
 export interface TransitionParts {
   readonly remove: boolean;
   readonly add: boolean;
-  readonly comment: boolean;
+  /** The marker: a new comment, the PR's marker comment edited in place, or none. */
+  readonly comment: false | 'add' | 'edit';
 }
 
-/** The root field of each part of a transition, in the order GitHub runs them. */
-export const TRANSITION_FIELDS = { remove: 'removeLabelsFromLabelable', add: 'addLabelsToLabelable', comment: 'addComment' } as const;
+/** The root field of each part of a transition, in the order GitHub runs them; the marker's by how it is written. */
+export const TRANSITION_FIELDS = {
+  remove: 'removeLabelsFromLabelable',
+  add: 'addLabelsToLabelable',
+  comment: { add: 'addComment', edit: 'updateIssueComment' },
+} as const;
 
 /** The label transition as one mutation document with only the fields this PR needs. */
 export function transitionMutation(p: TransitionParts): string {
-  const vars = ['$pr: ID!', p.remove && '$remove: [ID!]!', p.add && '$add: [ID!]!', p.comment && '$body: String!'].filter(Boolean);
+  const vars = [
+    (p.remove || p.add || p.comment === 'add') && '$pr: ID!',
+    p.remove && '$remove: [ID!]!',
+    p.add && '$add: [ID!]!',
+    p.comment && '$body: String!',
+    p.comment === 'edit' && '$comment: ID!',
+  ].filter(Boolean);
   const fields = [
     p.remove && `${TRANSITION_FIELDS.remove}(input: { labelableId: $pr, labelIds: $remove }) { clientMutationId }`,
     p.add && `${TRANSITION_FIELDS.add}(input: { labelableId: $pr, labelIds: $add }) { clientMutationId }`,
-    p.comment && `${TRANSITION_FIELDS.comment}(input: { subjectId: $pr, body: $body }) { clientMutationId }`,
+    p.comment === 'add' && `${TRANSITION_FIELDS.comment.add}(input: { subjectId: $pr, body: $body }) { clientMutationId }`,
+    p.comment === 'edit' && `${TRANSITION_FIELDS.comment.edit}(input: { id: $comment, body: $body }) { clientMutationId }`,
   ].filter(Boolean);
   if (fields.length === 0) throw new Error('transitionMutation: nothing to change');
   return `mutation Transition(${vars.join(', ')}) {\n  ${fields.join('\n  ')}\n}`;
@@ -138,9 +150,11 @@ export function allDocuments(): Record<string, string> {
       { branches: 1, prs: 0, commits: 0 },
     ]),
   };
-  for (let bits = 1; bits < 8; bits++) {
-    const p = { remove: !!(bits & 1), add: !!(bits & 2), comment: !!(bits & 4) };
-    docs[`transition(${JSON.stringify(p)})`] = transitionMutation(p);
+  for (const comment of [false, 'add', 'edit'] as const) {
+    for (let bits = comment ? 0 : 1; bits < 4; bits++) {
+      const p = { remove: !!(bits & 1), add: !!(bits & 2), comment };
+      docs[`transition(${JSON.stringify(p)})`] = transitionMutation(p);
+    }
   }
   return docs;
 }

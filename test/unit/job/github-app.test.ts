@@ -186,7 +186,7 @@ describe('the least permissions: contents read and pull_requests write; one less
   const resolve = { owner: '5dlabs', name: 'cto', ref: 'refs/heads/b', remediation: 'remediation-in-progress' };
   const transition = async (send: Awaited<ReturnType<typeof asToken>>) => {
     const pr = (await (await asToken(TOKEN_PERMISSIONS))(RESOLVE_QUERY, resolve)).data.repository.ref.associatedPullRequests.nodes[0];
-    return send(transitionMutation({ remove: false, add: false, comment: true }), { pr: pr.id, body: 'permission probe' });
+    return send(transitionMutation({ remove: false, add: false, comment: 'add' }), { pr: pr.id, body: 'permission probe' });
   };
 
   test('with both, the Job reads the push and changes the PR', async () => {
