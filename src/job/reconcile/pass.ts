@@ -9,7 +9,7 @@ import { allows, runRepository } from '../../contract/repository-scope';
 import { GitHubCost, PullRequestView, RepositoryView, sameLabel, SurveyAsk } from '../github/github';
 import { JobInput, ReconcileInput } from '../input';
 import { KubeObject, Lease } from '../kube/kube';
-import { expired, LockTimeoutError, readState } from '../kube/lease';
+import { expired, LockTimeoutError, readState, StateSchemaError } from '../kube/lease';
 import { splitForRecord } from '../event/ordering';
 import { PrState } from '../kube/pr-state';
 import { handleEvent } from '../event/remediate';
@@ -57,7 +57,14 @@ async function readCluster(cfg: ReconcileInput, deps: ReconcileDeps) {
     .join(',');
   const states: Recorded[] = [];
   for (const lease of await deps.kube.listLeases(cfg.namespace, selector)) {
-    const state = readState(lease);
+    let state: PrState | undefined;
+    try {
+      state = readState(lease);
+    } catch (e) {
+      if (!(e instanceof StateSchemaError)) throw e;
+      deps.log('state-unreadable', { lease: lease.metadata.name, error: e.message, note: 'left alone' });
+      continue;
+    }
     // A Lease without state: its run died before its first write, having changed nothing.
     if (state) states.push({ lease, state });
     else if (lease.spec.holderIdentity && expired(lease, deps.now())) await collect(deps.kube, cfg.namespace, lease);
