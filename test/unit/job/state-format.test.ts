@@ -6,13 +6,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { MANAGED_BY } from '../../../src/contract/labels';
-import { RemediationMode } from '../../../src/contract/env';
 import { JobInput, ReconcileInput } from '../../../src/job/input';
 import { Lease } from '../../../src/job/kube/kube';
 import { leaseName, PR_LABEL, readState, STATE_ANNOTATION, STATE_SCHEMA_VERSION, StateSchemaError } from '../../../src/job/kube/lease';
 import { remediate } from '../../../src/job/event/remediate';
 import { reconcile } from '../../../src/job/reconcile/pass';
-import { FakeGitHub, FakeKube } from './fakes';
+import { FakeGitHub, FakeKube, RECONCILE_SETTINGS } from './fakes';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'state-v1');
 /** When the fixtures were recorded; the push came 20 s before. */
@@ -25,16 +24,7 @@ const fixture = (name: string): Lease => JSON.parse(fs.readFileSync(path.join(FI
 const rawState = (lease: Lease) => JSON.parse(lease.metadata.annotations![STATE_ANNOTATION]);
 
 const reconcileInput = {
-  labels: { ready: 'ready-for-qa', remediation: 'remediation-in-progress', color: 'd93f0b', description: '' },
-  pendingSeconds: 300,
-  retentionSeconds: 86400,
-  bots: { logins: ['5DLabs-Rex[bot]'], commitAuthors: [], caseInsensitive: true },
-  compensateForeignCommits: false,
-  ordering: { clockSkewMs: 5000 },
-  branchPattern: 'feature/task-{id}-implementation',
-  scope: { format: '{name}' },
-  optOutLabel: 'agent-cancellation/skip',
-  mode: RemediationMode.ENFORCE,
+  ...RECONCILE_SETTINGS,
   namespace: NAMESPACE,
   repositories: ['5dlabs/cto'],
   qaSelector: 'agent-type in (cleo,tess)',
@@ -43,7 +33,7 @@ const reconcileInput = {
   leaseDurationSeconds: 60,
   maxFailures: 3,
   attentionSeconds: 3600,
-} as unknown as ReconcileInput;
+} as ReconcileInput;
 
 const jobInput = {
   ...reconcileInput,
