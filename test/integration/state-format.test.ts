@@ -18,8 +18,11 @@ beforeAll(async () => {
 afterAll(() => w.stop());
 
 test("0.1.0's record of a push failed after its cancel: one pass of this release finishes the relabel and writes version 1", async () => {
-  // The fixture's PR 1 of task 7; its runs were created after the recorded push, so they are not the push's to cancel.
+  // The fixture's PR 1 of task 7, labelled ready-for-qa before the recorded push (GitHub's clock set back for it);
+  // its runs are created now, after that push, so they are not the push's to cancel.
+  w.gh.clockSkewMs = Date.parse('2026-12-05T11:00:00Z') - Date.now();
   await w.seed([7]);
+  w.gh.clockSkewMs = 0;
   const runs = await w.names();
   const recorded = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test', 'fixtures', 'state-v1', 'failed-after-cancel.json'), 'utf8'));
   expect(recorded.metadata.name).toBe(leaseName(REPO, 1));
