@@ -48,6 +48,13 @@ export class BadInputError extends JobError {
   readonly retryable = false;
 }
 
+/** A state this release cannot read (a newer release wrote it): refused, so that it is never overwritten; a person decides. */
+export class StateSchemaError extends JobError {
+  override readonly name: string = 'StateSchemaError';
+
+  readonly retryable = false;
+}
+
 /** GitHub said no in a way retrying will not fix (401, schema errors, missing repository). */
 export class GitHubError extends JobError {
   override readonly name: string = 'GitHubError';

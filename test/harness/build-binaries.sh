@@ -6,15 +6,19 @@
 #
 # It ends by writing node_modules/.cache/agent-cancellation/binaries.json in this checkout: the path of each
 # binary and of the argo-events module (its CRDs and JSON schema), which the tests read and never build.
+# With KUBE_VERSION set (the Kubernetes matrix, test/kubernetes-matrix.sh), kube-apiserver and
+# kube-controller-manager are that version and the manifest is binaries-$KUBE_VERSION.json, which the tests read
+# when run with the same KUBE_VERSION (test/harness/binaries.ts); the default manifest stays as it is.
 set -euo pipefail
 
+MANIFEST_NAME="binaries${KUBE_VERSION:+-$KUBE_VERSION}.json"
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 ARGO_EVENTS_VERSION="${ARGO_EVENTS_VERSION:-v1.9.11}"
 BIN_DIR="${AC_BIN_DIR:-$HOME/.cache/agent-cancellation/bin}"
 WORK_ROOT="${AC_BUILD_DIR:-$HOME/.cache/agent-cancellation/build}"
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
-MANIFEST="$REPO/node_modules/.cache/agent-cancellation/binaries.json"
+MANIFEST="$REPO/node_modules/.cache/agent-cancellation/$MANIFEST_NAME"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 
 mkdir -p "$BIN_DIR" "$WORK_ROOT" "$(dirname "$MANIFEST")"
@@ -136,6 +140,7 @@ argo_events_module=$(cd "$WORK_ROOT" && go mod download -json "github.com/argopr
 
 cat >"$MANIFEST.tmp" <<EOF
 {
+  "kubeVersion": "$KUBE_VERSION",
   "etcd": "$(out_of etcd)",
   "kubeApiserver": "$(out_of kube-apiserver)",
   "kubeControllerManager": "$(out_of kube-controller-manager)",

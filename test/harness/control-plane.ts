@@ -142,6 +142,9 @@ export async function startControlPlane(): Promise<RunningControlPlane> {
         `--secure-port=${securePort}`,
         '--bind-address=127.0.0.1',
         '--advertise-address=127.0.0.1',
+        // Nothing here reaches the apiserver through the `kubernetes` Service (the test node points Pods at it
+        // directly), and from 1.37 the default lease reconciler refuses a loopback advertise address.
+        '--endpoint-reconciler-type=none',
         '--authorization-mode=RBAC',
         `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
         '--service-cluster-ip-range=10.0.0.0/24',

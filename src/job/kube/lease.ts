@@ -3,7 +3,7 @@ import { MANAGED_BY, ownKey } from '../../contract/labels';
 import { KubeApi, Lease, ObjectMeta } from './kube';
 import { PrState } from './pr-state';
 import { Clock } from '../clock';
-import { ConflictError, LockTimeoutError, RetryableError } from '../errors';
+import { ConflictError, LockTimeoutError, RetryableError, StateSchemaError } from '../errors';
 
 export const PR_LABEL = ownKey('pr');
 export const REPOSITORY_ANNOTATION = ownKey('repository');
@@ -17,14 +17,29 @@ export function leaseName(repository: string, pr: number): string {
   return `ac-pr-${hash}-${pr}`;
 }
 
+/**
+ * The schema version of the state annotation's JSON (docs/versioning.md). Version 1 was first written without
+ * the field, so a state without it is version 1. A later version adds its migration from each earlier one here.
+ */
+export const STATE_SCHEMA_VERSION = 1;
+
 export function readState(lease: Lease): PrState | undefined {
   const raw = lease.metadata.annotations?.[STATE_ANNOTATION];
   if (!raw) return undefined;
+  let parsed: PrState & { schemaVersion?: unknown };
   try {
-    return JSON.parse(raw);
+    parsed = JSON.parse(raw);
   } catch {
     return undefined;
   }
+  const { schemaVersion = 1, ...state } = parsed;
+  if (schemaVersion !== STATE_SCHEMA_VERSION) {
+    throw new StateSchemaError(
+      `lease ${lease.metadata.name}: state schemaVersion ${JSON.stringify(schemaVersion)} is not one this release reads ` +
+        `(${STATE_SCHEMA_VERSION}): run the release that wrote it, or a newer one`,
+    );
+  }
+  return state;
 }
 
 /** Lease times are MicroTime: RFC 3339 with exactly six fractional digits. */
@@ -136,7 +151,10 @@ function withState(meta: ObjectMeta, state: PrState | undefined, stamp: string):
   return {
     ...meta,
     labels: state.attention ? { ...labels, [ATTENTION_LABEL]: 'true' } : labels,
-    annotations: { ...meta.annotations, [STATE_ANNOTATION]: JSON.stringify({ ...state, updatedAt: stamp }) },
+    annotations: {
+      ...meta.annotations,
+      [STATE_ANNOTATION]: JSON.stringify({ schemaVersion: STATE_SCHEMA_VERSION, ...state, updatedAt: stamp }),
+    },
   };
 }
 

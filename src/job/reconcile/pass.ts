@@ -15,7 +15,7 @@ import { PrState } from '../kube/pr-state';
 import { handleEvent } from '../event/remediate';
 import { apply, collect, ReconcileDeps } from './apply';
 import { Action, decide, decideWithoutGitHub, lostPrEvent, lostPush, taskBranch } from './decide';
-import { LockTimeoutError } from '../errors';
+import { LockTimeoutError, StateSchemaError } from '../errors';
 
 export interface ReconcileReport {
   readonly scanned: number;
@@ -58,7 +58,14 @@ async function readCluster(cfg: ReconcileInput, deps: ReconcileDeps) {
     .join(',');
   const states: Recorded[] = [];
   for (const lease of await deps.kube.listLeases(cfg.namespace, selector)) {
-    const state = readState(lease);
+    let state: PrState | undefined;
+    try {
+      state = readState(lease);
+    } catch (e) {
+      if (!(e instanceof StateSchemaError)) throw e;
+      deps.log('state-unreadable', { lease: lease.metadata.name, error: e.message, note: 'left alone' });
+      continue;
+    }
     // A Lease without state: its run died before its first write, having changed nothing.
     if (state) states.push({ lease, state });
     else if (lease.spec.holderIdentity && expired(lease, deps.clock.now())) await collect(deps.kube, cfg.namespace, lease);

@@ -9,6 +9,8 @@ import {
   SurveyAsk,
   TransitionChange,
 } from '../../../src/job/github/github';
+import { RemediationMode } from '../../../src/contract/env';
+import { ReconcileInput } from '../../../src/job/input';
 import { KubeApi, KubeEvent, KubeObject, Lease } from '../../../src/job/kube/kube';
 import { Clock } from '../../../src/job/clock';
 import { ConflictError } from '../../../src/job/errors';
@@ -218,3 +220,17 @@ export class FakeGitHub implements GitHubApi {
     if (failure) throw failure.error;
   }
 }
+
+/** The reconciler's settings the unit tests share: a five-minute pending time, one day's retention, enforce. */
+export const RECONCILE_SETTINGS = {
+  labels: { ready: 'ready-for-qa', remediation: 'remediation-in-progress', color: 'd93f0b', description: '' },
+  pendingSeconds: 300,
+  retentionSeconds: 86400,
+  bots: { logins: ['5DLabs-Rex[bot]'], commitAuthors: [], caseInsensitive: true },
+  compensateForeignCommits: false,
+  ordering: { clockSkewMs: 5000 },
+  branchPattern: 'feature/task-{id}-implementation',
+  scope: { format: '{name}' },
+  optOutLabel: 'agent-cancellation/skip',
+  mode: RemediationMode.ENFORCE,
+} as unknown as ReconcileInput;

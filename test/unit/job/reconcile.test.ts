@@ -8,23 +8,12 @@ import { microTime, STATE_ANNOTATION } from '../../../src/job/kube/lease';
 import { PrState } from '../../../src/job/kube/pr-state';
 import { Action, decide, escalate, lostPrEvent, lostPush, Observed } from '../../../src/job/reconcile/decide';
 import { reconcile } from '../../../src/job/reconcile/pass';
-import { FakeGitHub, FakeKube, fakeClock } from './fakes';
+import { FakeGitHub, FakeKube, fakeClock, RECONCILE_SETTINGS } from './fakes';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
 const PUSHED = ago(900);
-const cfg = {
-  labels: { ready: 'ready-for-qa', remediation: 'remediation-in-progress', color: 'd93f0b', description: '' },
-  pendingSeconds: 300,
-  retentionSeconds: 86400,
-  bots: { logins: ['5DLabs-Rex[bot]'], commitAuthors: [], caseInsensitive: true },
-  compensateForeignCommits: false,
-  ordering: { clockSkewMs: 5000 },
-  branchPattern: 'feature/task-{id}-implementation',
-  scope: { format: '{name}' },
-  optOutLabel: 'agent-cancellation/skip',
-  mode: RemediationMode.ENFORCE,
-} as unknown as ReconcileInput;
+const cfg = RECONCILE_SETTINGS;
 
 function observe(o: {
   phase?: PrState['phase'];
