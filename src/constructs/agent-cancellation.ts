@@ -8,6 +8,7 @@ import { CodeRunLocation } from './code-run-location';
 import { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './reconciler-cron-job';
 import { RemediationJob } from './remediation-job';
 import { JobMode, RemediationJobProps } from './remediation-job-props';
+import { Monitoring } from './monitoring';
 import { BotLoginCase, RemediationSensor, RemediationSensorProps } from './remediation-sensor';
 import { ScopeAdmissionPolicy } from './scope-admission-policy';
 
@@ -28,6 +29,8 @@ export class AgentCancellation extends Chart {
   public readonly reconciler?: ReconcilerCronJob;
   /** Absent when `admissionPolicy.enabled` is false. */
   public readonly scopePolicy?: ScopeAdmissionPolicy;
+  /** Present when `monitoring.enabled` is true. */
+  public readonly monitoring?: Monitoring;
 
   constructor(scope: Construct, id: string, props: AgentCancellationProps = {}) {
     super(scope, id, props);
@@ -53,6 +56,17 @@ export class AgentCancellation extends Chart {
       eventBusName: c.eventBusName,
     });
     this.sensor = new RemediationSensor(this, 'Sensor', sensorProps(c, this.eventSource, this.job));
+    if (c.monitoring.enabled) {
+      this.monitoring = new Monitoring(this, 'Monitoring', {
+        sensor: this.sensor,
+        job: this.job,
+        eventSource: this.eventSource,
+        reconciler: this.reconciler,
+        labels: c.monitoring.labels,
+        dashboardNamespace: c.monitoring.dashboardNamespace,
+        runbookUrl: c.monitoring.runbookUrl,
+      });
+    }
   }
 }
 
