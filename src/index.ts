@@ -13,6 +13,7 @@ export {
   MonitoredSensor,
   MonitoringProps,
 } from './constructs/monitoring';
+export { AlertRule, Matcher, Panel, Selector } from './constructs/monitoring-rules';
 export { OrderingOptions } from './constructs/ordering-options';
 export { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './constructs/reconciler-cron-job';
 export { RemediationJob } from './constructs/remediation-job';
