@@ -61,7 +61,7 @@ const remediationJob = (code: number) => ({
     template: {
       spec: {
         restartPolicy: 'Never',
-        containers: [{ name: 'remediation', image: 'node', command: ['node', '-e', `process.exit(${code})`] }],
+        containers: [{ name: 'remediation', image: 'node', command: ['node', '-e', `process.exit(${code})`], env: [] }],
       },
     },
   },
@@ -90,15 +90,30 @@ beforeAll(async () => {
     await admin().create({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: NS }, spec: {} });
   }
   const jobs = [await admin().create(remediationJob(0)), await admin().create(remediationJob(1))];
-  await until('both Jobs finished', async () => {
-    const done = await Promise.all(
-      jobs.map(async (j) =>
-        (await admin().request('GET', `/apis/batch/v1/namespaces/${NS}/jobs/${j.metadata.name}`)).body.status?.conditions?.some(
-          (c: any) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True',
+  await until(
+    'both Jobs finished',
+    async () => {
+      const done = await Promise.all(
+        jobs.map(async (j) =>
+          (await admin().request('GET', `/apis/batch/v1/namespaces/${NS}/jobs/${j.metadata.name}`)).body.status?.conditions?.some(
+            (c: any) => ['Complete', 'Failed'].includes(c.type) && c.status === 'True',
+          ),
         ),
-      ),
-    );
-    return done.every(Boolean) || undefined;
+      );
+      return done.every(Boolean) || undefined;
+    },
+    90_000,
+  ).catch(async (e) => {
+    const pods = (await admin().request('GET', `/api/v1/namespaces/${NS}/pods`)).body.items.map((p: any) => [
+      p.metadata.name,
+      p.spec.nodeName,
+      p.status,
+    ]);
+    const js = (await admin().request('GET', `/apis/batch/v1/namespaces/${NS}/jobs`)).body.items.map((j: any) => [
+      j.metadata.name,
+      j.status,
+    ]);
+    throw new Error(`${e.message}\n${JSON.stringify({ pods, js, runs: node.runs }, null, 1).slice(0, 6000)}`);
   });
 
   // kube-state-metrics as its own ServiceAccount, allowed what its Helm chart grants for these three resources.
