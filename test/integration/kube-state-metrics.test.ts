@@ -61,7 +61,7 @@ const remediationJob = (code: number) => ({
     template: {
       spec: {
         restartPolicy: 'Never',
-        containers: [{ name: 'remediation', image: 'node', command: ['node', '-e', `process.exit(${code})`], env: [] }],
+        containers: [{ name: 'remediation', image: 'node', command: ['node', '-e', `process.exit(${code})`] }],
       },
     },
   },
