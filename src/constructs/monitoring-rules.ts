@@ -68,7 +68,6 @@ export function monitoringQueries(n: MonitoredNames): { alerts: AlertRule[]; pan
   ];
   const triggers: Matcher = ['trigger_name', '=~', oneOf(n.sensor.triggers)];
   const deadLetters: Matcher = ['trigger_name', '=~', oneOf(n.sensor.deadLetters)];
-  const everyTrigger: Matcher = ['trigger_name', '=~', oneOf([...n.sensor.triggers, ...n.sensor.deadLetters])];
   const byTrigger = 'sum by (namespace, sensor_name, trigger_name)';
   const jobs: Matcher[] = [
     ['namespace', '=', n.namespace],
@@ -91,7 +90,7 @@ export function monitoringQueries(n: MonitoredNames): { alerts: AlertRule[]; pan
       alert: 'AgentCancellationTriggerExhausted',
       // A dead-letter trigger's counters start when it first fires: a new series counts as a firing too.
       expr: [
-        `${byTrigger} (increase(${sel('argo_events_action_retries_failed_total', ...sensor, everyTrigger)}[15m])) > 0`,
+        `${byTrigger} (increase(${sel('argo_events_action_retries_failed_total', ...sensor, triggers)}[15m])) > 0`,
         `${byTrigger} (increase(${sel('argo_events_action_triggered_total', ...sensor, deadLetters)}[15m])) > 0`,
         `${byTrigger} (${sel('argo_events_action_triggered_total', ...sensor, deadLetters)} unless ${sel('argo_events_action_triggered_total', ...sensor, deadLetters)} offset 15m) > 0`,
       ].join('\nor\n'),
@@ -207,7 +206,7 @@ export function monitoringQueries(n: MonitoredNames): { alerts: AlertRule[]; pan
           legend: 'failed {{trigger_name}}',
         },
         {
-          expr: `sum by (trigger_name) (increase(${sel('argo_events_action_retries_failed_total', ...sensor, everyTrigger)}[${range}]))`,
+          expr: `sum by (trigger_name) (increase(${sel('argo_events_action_retries_failed_total', ...sensor, triggers)}[${range}]))`,
           legend: 'exhausted {{trigger_name}}',
         },
       ],

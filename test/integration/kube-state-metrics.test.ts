@@ -61,6 +61,8 @@ const remediationJob = (code: number) => ({
     template: {
       spec: {
         restartPolicy: 'Never',
+        serviceAccountName: 'default',
+        automountServiceAccountToken: false,
         containers: [{ name: 'remediation', image: 'node', command: ['node', '-e', `process.exit(${code})`] }],
       },
     },
