@@ -118,6 +118,18 @@ const CONFIG_ROWS: ConfigRow[] = [
     fields: ['reconciler.compensateForeignCommits'],
     meaning: "restore the labels when the remediated commit's author is none of `github.bots`",
   },
+  { fields: ['monitoring.enabled'], meaning: 'PodMonitors, a PrometheusRule and a Grafana dashboard ([Monitoring](monitoring.md))' },
+  {
+    fields: ['monitoring.labels'],
+    meaning: "on the PodMonitors and the PrometheusRule, for the Prometheus' selectors (kube-prometheus-stack: `release: <release>`)",
+    defaultText: 'none',
+  },
+  {
+    fields: ['monitoring.dashboardNamespace'],
+    meaning: "where Grafana's sidecar looks for the dashboard ConfigMap",
+    defaultText: '= `namespace`',
+  },
+  { fields: ['monitoring.runbookUrl'], meaning: "the page the alerts' `runbook_url` point to, each at its anchor" },
 ];
 
 /** One row of an env table: its variables, who sets them, and the defaults (as config fields) they carry. */

@@ -5,6 +5,15 @@
 export { AgentCancellation, AgentCancellationProps } from './constructs/agent-cancellation';
 export { GitHubPushEventSource, GitHubPushEventSourceProps } from './constructs/github-push-event-source';
 export { CodeRunLocation } from './constructs/code-run-location';
+export {
+  Monitoring,
+  MonitoredEventSource,
+  MonitoredJob,
+  MonitoredReconciler,
+  MonitoredSensor,
+  MonitoringProps,
+} from './constructs/monitoring';
+export { AlertRule, Matcher, Panel, Selector } from './constructs/monitoring-rules';
 export { OrderingOptions } from './constructs/ordering-options';
 export { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './constructs/reconciler-cron-job';
 export { RemediationJob } from './constructs/remediation-job';
@@ -26,6 +35,7 @@ export {
   ResolvedConfig,
   SecretRef,
 } from './config/config';
+export { MonitoringConfig } from './config/monitoring-config';
 export { ConfigError, loadConfigFile, resolveConfig } from './config/resolve-config';
 export { DEFAULTS } from './config/defaults';
 export { ImplementationAgent, QaSelector } from './config/safety-rules';

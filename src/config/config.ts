@@ -1,4 +1,5 @@
 import { BotLoginCase, JobMode, RemediationMode } from '../contract/env';
+import { MonitoringConfig } from './monitoring-config';
 import { ImplementationAgent, QaSelector } from './safety-rules';
 
 /** A Kubernetes Secret key that already exists in the cluster; only its name and key reach the manifests. */
@@ -212,6 +213,8 @@ export interface AgentCancellationConfig {
       readonly jitter?: number;
     };
   };
+  /** PodMonitors, alerts and a dashboard for prometheus-operator and Grafana. @default DEFAULTS.monitoring (off) */
+  readonly monitoring?: MonitoringConfig;
 }
 
 type DeepRequired<T> = T extends (infer U)[] ? U[] : T extends object ? { readonly [K in keyof T]-?: DeepRequired<T[K]> } : T;

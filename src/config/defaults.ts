@@ -80,4 +80,10 @@ export const DEFAULTS: Omit<ResolvedConfig, 'eventsNamespace'> = {
     },
   },
   sensor: { retry: { steps: 5, durationSeconds: 1, factor: 2, jitter: 0.2 } },
+  monitoring: {
+    enabled: false,
+    labels: {},
+    dashboardNamespace: '',
+    runbookUrl: 'https://github.com/5dlabs/agent-cancellation/blob/main/docs/monitoring.md',
+  },
 };

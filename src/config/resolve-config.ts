@@ -65,6 +65,8 @@ function describe(error: ErrorObject, input: unknown): string {
     return `${field}: unknown field (expected one of the documented fields)`;
   }
   const field = fieldName(error.instancePath) || '(root)';
+  // A map's key (propertyNames): the key, not the whole map.
+  if (error.propertyName !== undefined) return `${field}: key ${JSON.stringify(error.propertyName)} ${error.message}`;
   const expected = error.keyword === 'enum' ? `must be one of ${JSON.stringify(error.params.allowedValues)}` : error.message;
   return `${field}: ${JSON.stringify(valueAt(input, error.instancePath))} ${expected}`;
 }
@@ -149,7 +151,7 @@ export function resolveConfig(input: unknown, source = 'configuration'): Resolve
   if (!validate(candidate)) {
     throw new ConfigError(
       source,
-      (validate.errors ?? []).map((e) => describe(e, input)),
+      (validate.errors ?? []).filter((e) => e.keyword !== 'propertyNames').map((e) => describe(e, input)),
     );
   }
   const early = [...credentialIssues(candidate), ...eventSourceIssues(candidate)];

@@ -8,6 +8,7 @@ import { CodeRunLocation } from './code-run-location';
 import { parseCron, ReconcilerCronJob, ReconcilerCronJobProps } from './reconciler-cron-job';
 import { RemediationJob } from './remediation-job';
 import { RemediationJobProps } from './remediation-job-props';
+import { Monitoring } from './monitoring';
 import { EventSourceReference, RemediationSensor, RemediationSensorProps } from './remediation-sensor';
 import { ScopeAdmissionPolicy } from './scope-admission-policy';
 
@@ -29,6 +30,8 @@ export class AgentCancellation extends Chart {
   public readonly reconciler?: ReconcilerCronJob;
   /** Absent when `admissionPolicy.enabled` is false. */
   public readonly scopePolicy?: ScopeAdmissionPolicy;
+  /** Present when `monitoring.enabled` is true. */
+  public readonly monitoring?: Monitoring;
 
   constructor(scope: Construct, id: string, props: AgentCancellationProps = {}) {
     super(scope, id, props);
@@ -45,6 +48,18 @@ export class AgentCancellation extends Chart {
     const existing = c.existingEventSource.name ? c.existingEventSource : undefined;
     this.eventSource = existing ? undefined : new GitHubPushEventSource(this, 'EventSource', eventSourceProps(c));
     this.sensor = new RemediationSensor(this, 'Sensor', sensorProps(c, existing ?? this.eventSource!, this.job));
+    if (c.monitoring.enabled) {
+      this.monitoring = new Monitoring(this, 'Monitoring', {
+        sensor: this.sensor,
+        job: this.job,
+        // An existing EventSource is monitored by whoever made it.
+        eventSource: this.eventSource,
+        reconciler: this.reconciler,
+        labels: c.monitoring.labels,
+        dashboardNamespace: c.monitoring.dashboardNamespace,
+        runbookUrl: c.monitoring.runbookUrl,
+      });
+    }
   }
 }
 

@@ -41,12 +41,14 @@ export class GitHubPushEventSource extends Construct {
   /** Name of the event, for Sensor dependencies. */
   public readonly eventName = 'push';
   public readonly name: string;
+  public readonly namespace: string;
   public readonly port: number;
   public readonly endpoint: string;
 
   constructor(scope: Construct, id: string, props: GitHubPushEventSourceProps) {
     super(scope, id);
     this.name = props.name;
+    this.namespace = props.namespace;
     this.port = props.port ?? DEFAULTS.webhook.port;
     this.endpoint = props.endpoint ?? DEFAULTS.webhook.endpoint;
     if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {

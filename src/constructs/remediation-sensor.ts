@@ -73,6 +73,12 @@ export class RemediationSensor extends Construct {
   public readonly filters: SensorSpecDependenciesFiltersData[];
   /** The PR dependency's data filters: closed or converted to draft, on a task branch of an allowed repository. */
   public readonly prFilters: SensorSpecDependenciesFiltersData[];
+  public readonly name: string;
+  public readonly namespace: string;
+  /** The triggers creating the Job, as Argo Events' metrics label them (`trigger_name`). */
+  public readonly triggerNames: string[];
+  /** Their dead-letter triggers, which fire once a trigger's retries are exhausted. */
+  public readonly deadLetterTriggerNames: string[];
 
   constructor(scope: Construct, id: string, props: RemediationSensorProps) {
     super(scope, id);
@@ -105,16 +111,21 @@ export class RemediationSensor extends Construct {
     });
     const parameters = eventParameters(props.job, eventSources(refRegex, headRegex));
     const trigger = jobTrigger(props);
+    const triggers = [
+      trigger('launch-remediation-job', PUSH, parameters(PUSH, 'push')),
+      trigger('launch-pr-ended-job', PR_ENDED, parameters(PR_ENDED, 'prEnded')),
+    ];
+    this.name = props.name;
+    this.namespace = props.namespace;
+    this.triggerNames = triggers.map((t) => t.template.name);
+    this.deadLetterTriggerNames = triggers.map((t) => t.dlqTrigger.template.name);
     new Sensor(this, 'Resource', {
       metadata,
       spec: {
         eventBusName: props.eventBusName ?? DEFAULTS.eventBusName,
         template: { serviceAccountName: this.serviceAccount.name },
         dependencies: [dependency(PUSH, this.filters), dependency(PR_ENDED, this.prFilters)],
-        triggers: [
-          trigger('launch-remediation-job', PUSH, parameters(PUSH, 'push')),
-          trigger('launch-pr-ended-job', PR_ENDED, parameters(PR_ENDED, 'prEnded')),
-        ],
+        triggers,
       },
     });
   }

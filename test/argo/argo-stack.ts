@@ -67,6 +67,8 @@ export interface ArgoStack {
   killSensor(): Promise<void>;
   /** Starts a sensor-service (after killSensor), with `sensor` (an edited Sensor) or the first one; resolves once it subscribed. */
   startSensor(sensor?: Record<string, any>): Promise<void>;
+  /** What a Prometheus scrape of the service's metrics port (Argo's 7777) reads, in the text exposition format. */
+  metrics(service: 'sensor' | 'eventsource'): Promise<string>;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -290,6 +292,7 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
         sensorService = spawnSensor(sensor);
         await subscribed(from);
       },
+      metrics: (service) => scrape(`http://${service === 'sensor' ? '127.0.0.1' : nsIp}:${METRICS_PORT}/metrics`),
       logs: () => ['nats', 'eventsource', 'sensor'].map((n) => `--- ${n}\n${logOf(n).slice(-4000)}`).join('\n'),
       stop,
     };
@@ -307,6 +310,22 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
     await stop();
     throw e;
   }
+}
+
+/** Argo Events serves every service's metrics here, unchangeable (pkg/apis/events/v1alpha1/const.go). */
+const METRICS_PORT = 7777;
+
+function scrape(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`${url}: timeout`)));
+  });
 }
 
 function post(url: string, event: string, id: string, body: string, secret: string | undefined): Promise<number> {

@@ -13,6 +13,9 @@ export interface Binaries {
   readonly kubeControllerManager: string;
   readonly argoEvents: string;
   readonly argoEval: string;
+  /** Prometheus' promtool: checks and unit-tests the alert rules. */
+  readonly promtool: string;
+  readonly kubeStateMetrics: string;
   /** The github.com/argoproj/argo-events module in the Go module cache: CRDs and JSON schema. */
   readonly argoEventsModule: string;
 }

@@ -15,6 +15,9 @@ MANIFEST_NAME="binaries${KUBE_VERSION:+-$KUBE_VERSION}.json"
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 ARGO_EVENTS_VERSION="${ARGO_EVENTS_VERSION:-v1.9.11}"
+# Prometheus' Go module tags v0.X.Y for its release 3.X.Y; promtool checks and unit-tests the alert rules.
+PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"
+KUBE_STATE_METRICS_VERSION="${KUBE_STATE_METRICS_VERSION:-v2.20.0}"
 BIN_DIR="${AC_BIN_DIR:-$HOME/.cache/agent-cancellation/bin}"
 WORK_ROOT="${AC_BUILD_DIR:-$HOME/.cache/agent-cancellation/build}"
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -36,6 +39,8 @@ out_of() {
     kube-controller-manager) echo "$BIN_DIR/kube-controller-manager-$KUBE_VERSION" ;;
     argo-events) echo "$BIN_DIR/argo-events-$ARGO_EVENTS_VERSION" ;;
     argo-eval) echo "$BIN_DIR/argo-eval-$ARGO_EVAL_KEY" ;;
+    promtool) echo "$BIN_DIR/promtool-$PROMETHEUS_VERSION" ;;
+    kube-state-metrics) echo "$BIN_DIR/kube-state-metrics-$KUBE_STATE_METRICS_VERSION" ;;
     *) log "unknown target: $1"; exit 2 ;;
   esac
 }
@@ -49,6 +54,9 @@ minutes_of() {
     kube-controller-manager) echo 2 ;;
     argo-events) echo 5 ;;
     argo-eval) echo 1 ;;
+    # Estimates: measured only on a loaded machine (docs/development.md).
+    promtool) echo 5 ;;
+    kube-state-metrics) echo 4 ;;
   esac
 }
 
@@ -88,6 +96,20 @@ build_argo_events() {
     && go build -trimpath -o "$out.tmp" github.com/argoproj/argo-events/cmd)
 }
 
+build_promtool() {
+  local out="$1" dir="$WORK_ROOT/promtool"
+  wrapper_module "$dir"
+  (cd "$dir" && go get "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION" \
+    && go build -trimpath -o "$out.tmp" github.com/prometheus/prometheus/cmd/promtool)
+}
+
+build_kube_state_metrics() {
+  local out="$1" dir="$WORK_ROOT/kube-state-metrics"
+  wrapper_module "$dir"
+  (cd "$dir" && go get "k8s.io/kube-state-metrics/v2@$KUBE_STATE_METRICS_VERSION" \
+    && go build -trimpath -o "$out.tmp" k8s.io/kube-state-metrics/v2)
+}
+
 build_argo_eval() {
   (cd "$ARGO_EVAL_SRC" && go build -trimpath -o "$1.tmp" .)
 }
@@ -121,7 +143,7 @@ build() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(etcd kube-apiserver kube-controller-manager argo-events argo-eval)
+[ ${#targets[@]} -eq 0 ] && targets=(etcd kube-apiserver kube-controller-manager argo-events argo-eval promtool kube-state-metrics)
 missing=()
 for t in "${targets[@]}"; do [ -x "$(out_of "$t")" ] || missing+=("$t"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -146,6 +168,8 @@ cat >"$MANIFEST.tmp" <<EOF
   "kubeControllerManager": "$(out_of kube-controller-manager)",
   "argoEvents": "$(out_of argo-events)",
   "argoEval": "$(out_of argo-eval)",
+  "promtool": "$(out_of promtool)",
+  "kubeStateMetrics": "$(out_of kube-state-metrics)",
   "argoEventsModule": "$argo_events_module"
 }
 EOF

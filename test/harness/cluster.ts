@@ -142,6 +142,8 @@ const PLURALS: Record<string, string> = {
   EventBus: 'eventbus',
   EventSource: 'eventsources',
   Sensor: 'sensors',
+  PodMonitor: 'podmonitors',
+  PrometheusRule: 'prometheusrules',
   CodeRun: 'coderuns',
   Pod: 'pods',
   ValidatingAdmissionPolicy: 'validatingadmissionpolicies',
@@ -223,7 +225,8 @@ export async function kubeletEnv(
   secret: (name: string, key: string) => Promise<string | undefined>,
 ): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
-  for (const e of container.env) {
+  // A container without variables has no `env` at all (the apiserver drops an empty list).
+  for (const e of container.env ?? []) {
     const ref = e.valueFrom?.secretKeyRef;
     // A variable with neither value nor valueFrom is set to "" (manifests drop empty strings).
     const value = e.valueFrom?.fieldRef ? podName : ref ? await secret(ref.name, ref.key) : (e.value ?? '');

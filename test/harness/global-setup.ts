@@ -10,7 +10,10 @@ declare global {
   var __acControlPlane: RunningControlPlane | undefined;
 }
 
-/** The CodeRun CRD in each preset's group (the real platform's and the card's), and Argo Events' own CRDs. */
+/**
+ * The CodeRun CRD in each preset's group (the real platform's and the card's), Argo Events' own CRDs, and the
+ * prometheus-operator CRDs the monitoring imports (PodMonitor, PrometheusRule).
+ */
 function crds(): Record<string, any>[] {
   const read = (f: string) =>
     YAML.parseAllDocuments(fs.readFileSync(f, 'utf8'))
@@ -26,7 +29,8 @@ function crds(): Record<string, any>[] {
   const argo = ['eventbus', 'eventsources', 'sensors'].flatMap((kind) =>
     read(argoEventsFile('manifests', 'base', 'crds', `argoproj.io_${kind}.yaml`)),
   );
-  return [...codeRuns, ...argo];
+  const monitoring = read(path.join(repoRoot, 'schema', 'prometheus-operator-subset.crds.yaml'));
+  return [...codeRuns, ...argo, ...monitoring];
 }
 
 export default async function globalSetup(): Promise<void> {

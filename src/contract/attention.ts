@@ -1,0 +1,6 @@
+/**
+ * Name prefix of the Lease the reconciler keeps beside the state Lease of each PR that needs a person:
+ * kube-state-metrics exports Leases by name only (no labels, and its custom resource state reads only custom
+ * resources), so the needs-attention alert counts these by name.
+ */
+export const ATTENTION_LEASE_PREFIX = 'ac-attention-';
