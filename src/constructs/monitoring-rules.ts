@@ -4,6 +4,7 @@
  * the tests can check each metric name and label matcher against what the real exporters serve.
  */
 import { escapeRegExp } from '../contract/filters';
+import { ATTENTION_LABEL } from '../contract/attention';
 
 /** The objects one installation's monitoring watches, by name. */
 export interface MonitoredNames {
@@ -161,7 +162,7 @@ export function monitoringQueries(n: MonitoredNames): { alerts: AlertRule[]; pan
     labels: { severity: 'warning' },
     annotations: {
       summary: `${who}: {{ $value }} PRs need a person`,
-      description: `The reconciler gave up repairing these PRs: kubectl get leases -n ${n.namespace} -l agent-cancellation.5dlabs.io/needs-attention`,
+      description: `The reconciler gave up repairing these PRs: kubectl get leases -n ${n.namespace} -l ${ATTENTION_LABEL}`,
     },
   });
   const range = '$__rate_interval';

@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import { MANAGED_BY, ownKey } from '../../contract/labels';
+import { ATTENTION_LABEL } from '../../contract/attention';
 import { KubeApi, Lease, ObjectMeta } from './kube';
 import { PrState } from './pr-state';
 import { Clock } from '../clock';
@@ -8,8 +9,6 @@ import { ConflictError, LockTimeoutError, RetryableError, StateSchemaError } fro
 export const PR_LABEL = ownKey('pr');
 export const REPOSITORY_ANNOTATION = ownKey('repository');
 export const STATE_ANNOTATION = ownKey('state');
-/** On a state Lease whose PR needs a person: `kubectl get leases -l <ATTENTION_LABEL>`. */
-export const ATTENTION_LABEL = ownKey('needs-attention');
 
 /** One Lease per (repository, PR); the hash keeps any repository name within a DNS label. */
 export function leaseName(repository: string, pr: number): string {

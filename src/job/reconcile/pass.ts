@@ -16,6 +16,7 @@ import { handleEvent } from '../event/remediate';
 import { apply, collect, ReconcileDeps } from './apply';
 import { Action, decide, decideWithoutGitHub, lostPrEvent, lostPush, taskBranch } from './decide';
 import { LockTimeoutError, StateSchemaError } from '../errors';
+import { syncAttentionMarkers } from './attention-markers';
 
 export interface ReconcileReport {
   readonly scanned: number;
@@ -50,14 +51,15 @@ interface TaskRuns {
 }
 
 const key = (repository: string, id: string | number) => `${repository.toLowerCase()}#${id}`;
+/** Every Lease the Job and the reconciler write: state Leases, and the markers beside them. */
+const MANAGED_SELECTOR = Object.entries(MANAGED_BY)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(',');
 
 /** Phase 1: the state Leases (collecting those whose run died before its first write) and the QA runs by task. */
 async function readCluster(cfg: ReconcileInput, deps: ReconcileDeps) {
-  const selector = Object.entries(MANAGED_BY)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
   const states: Recorded[] = [];
-  for (const lease of await deps.kube.listLeases(cfg.namespace, selector)) {
+  for (const lease of await deps.kube.listLeases(cfg.namespace, MANAGED_SELECTOR)) {
     let state: PrState | undefined;
     try {
       state = readState(lease);
@@ -180,6 +182,9 @@ export async function reconcile(cfg: ReconcileInput, deps: ReconcileDeps): Promi
     else if (outcome) report.resynced.push(`${key(task.repository, pr.number)}@${lost.headSha.slice(0, 12)} ${lost.event}`);
   }
   if (report.unmanaged.length) log('unmanaged', { prs: report.unmanaged, note: 'remediation label without a state Lease; left alone' });
+  // Phase 5: the markers the needs-attention alert counts, in step with the marks this pass left.
+  const markers = await syncAttentionMarkers(deps.kube, cfg.namespace, MANAGED_SELECTOR);
+  if (markers.created.length + markers.deleted.length) log('attention-markers', { ...markers });
   if (deps.redeliver) log('redelivery', { ...(await deps.redeliver()) });
   log('reconcile-done', { ...report });
   return report;

@@ -8,6 +8,8 @@ import { microTime, STATE_ANNOTATION } from '../../../src/job/kube/lease';
 import { PrState } from '../../../src/job/kube/pr-state';
 import { Action, decide, escalate, lostPrEvent, lostPush, Observed } from '../../../src/job/reconcile/decide';
 import { reconcile } from '../../../src/job/reconcile/pass';
+import { syncAttentionMarkers } from '../../../src/job/reconcile/attention-markers';
+import { ATTENTION_LEASE_PREFIX } from '../../../src/contract/attention';
 import { FakeGitHub, FakeKube, fakeClock, RECONCILE_SETTINGS } from './fakes';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
@@ -337,6 +339,25 @@ test('a push pending past attentionSeconds alerts on its first failed repair, on
   expect(w.kube.events.filter((e) => e.reason === 'RemediationNeedsAttention')).toHaveLength(1);
   expect(w.kube.leases.get('ac-pr-x-1')!.metadata.labels).toMatchObject({ 'agent-cancellation.5dlabs.io/needs-attention': 'true' });
   expect(w.stateOf()).toMatchObject({ attention: { reason: 'pending-too-long', webhook: 'sent' }, repair: { failures: 3 } });
+});
+
+test('the mark has a marker Lease beside it, which kube-state-metrics can count; without the mark, the marker goes', async () => {
+  const w = await failingWorld();
+  await w.pass(async () => undefined);
+  const marker = `${ATTENTION_LEASE_PREFIX}ac-pr-x-1`;
+  expect(w.kube.leases.get(marker)?.metadata.labels).toEqual(MANAGED_BY);
+  const creates = () => w.kube.calls.filter((c) => c === 'createLease').length;
+  const first = creates();
+  await w.pass(async () => undefined);
+  expect(creates()).toBe(first);
+  // A later push or repair clears the mark: the next pass removes the marker.
+  const state = w.kube.leases.get('ac-pr-x-1')!;
+  w.kube.leases.set('ac-pr-x-1', { ...state, metadata: { ...state.metadata, labels: { ...MANAGED_BY } } });
+  expect(await syncAttentionMarkers(w.kube, 'ns', 'app.kubernetes.io/managed-by=agent-cancellation')).toEqual({
+    created: [],
+    deleted: [marker],
+  });
+  expect(w.kube.leases.has(marker)).toBe(false);
 });
 
 test('a webhook that failed is retried on the next pass until delivered, without a second Event', async () => {
