@@ -6,7 +6,7 @@
  * (docs/reliability.md).
  */
 import { DEFAULTS } from '../../src';
-import { argoWorld, ArgoWorld, BOT, SECRET, sha } from '../fixtures/argo-world';
+import { argoWorld, ArgoWorld, BOT, SECRET, sensorMayCreateJobs, sha } from '../fixtures/argo-world';
 import { pullRequestEndedDelivery } from '../fixtures/github-deliveries';
 import { qaRunsOf, REPO, untilPast } from '../fixtures/remediation-env';
 import { admin } from '../harness/cluster';
@@ -107,20 +107,6 @@ async function untouched(t: number) {
   expect(qaRunsOf(await w.names(), t).length).toBeGreaterThan(0);
 }
 
-/** Whether the Sensor's ServiceAccount may create Jobs, as the apiserver's authorizer answers now. */
-async function sensorMayCreateJobs(): Promise<boolean> {
-  const review = await admin().request('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
-    apiVersion: 'authorization.k8s.io/v1',
-    kind: 'SubjectAccessReview',
-    spec: {
-      user: `system:serviceaccount:${NS}:agent-cancellation-sensor`,
-      groups: ['system:serviceaccounts', `system:serviceaccounts:${NS}`, 'system:authenticated'],
-      resourceAttributes: { namespace: NS, verb: 'create', group: 'batch', resource: 'jobs' },
-    },
-  });
-  return review.body.status.allowed === true;
-}
-
 test('bus down: GitHub sees 500, nothing is created; once nats is back the next reconciler pass repairs', async () => {
   const before = await w.names();
   await stack.stopBus();
@@ -213,7 +199,7 @@ test('exhausted trigger: without create on Jobs the dead-letter trigger records 
   const rolePath = `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles/agent-cancellation-launch-job`;
   const role = (await admin().request('GET', rolePath)).body;
   await admin().request('PUT', rolePath, { ...role, rules: [] });
-  await until('the Sensor denied', async () => !(await sensorMayCreateJobs()));
+  await until('the Sensor denied', async () => !(await sensorMayCreateJobs(NS)));
   const seen = await send(rexPushes(20, 'denied-20'));
   expect(seen).toBe(200);
   const event = await until(
@@ -234,7 +220,7 @@ test('exhausted trigger: without create on Jobs the dead-letter trigger records 
   await untouched(20);
 
   await admin().request('PUT', rolePath, { ...(await admin().request('GET', rolePath)).body, rules: role.rules });
-  await until('the Sensor allowed again', () => sensorMayCreateJobs());
+  await until('the Sensor allowed again', () => sensorMayCreateJobs(NS));
   expect(await pass()).toEqual(resynced(20));
   await remediatedOnce(20, before);
   expect(await pass()).toEqual([]);

@@ -5,7 +5,7 @@
  * fail (the Sensor may not create Jobs). Every metric name and label matcher an alert or a panel uses on these
  * exporters must then match a scraped series.
  */
-import { argoWorld, ArgoWorld, SECRET, sha } from '../fixtures/argo-world';
+import { argoWorld, ArgoWorld, SECRET, sensorMayCreateJobs, sha } from '../fixtures/argo-world';
 import { pullRequestEndedDelivery } from '../fixtures/github-deliveries';
 import { REPO } from '../fixtures/remediation-env';
 import { parseExposition, Series, unmatched } from '../fixtures/scrape';
@@ -63,18 +63,7 @@ test('the Sensor and the EventSource serve every series the alerts and the dashb
   const rolePath = `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles/agent-cancellation-launch-job`;
   const role = (await admin().request('GET', rolePath)).body;
   await admin().request('PUT', rolePath, { ...role, rules: [] });
-  await w.until('the Sensor denied', async () => {
-    const review = await admin().request('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SubjectAccessReview',
-      spec: {
-        user: `system:serviceaccount:${NS}:agent-cancellation-sensor`,
-        groups: ['system:serviceaccounts', `system:serviceaccounts:${NS}`, 'system:authenticated'],
-        resourceAttributes: { namespace: NS, verb: 'create', group: 'batch', resource: 'jobs' },
-      },
-    });
-    return review.body.status.allowed === false;
-  });
+  await w.until('the Sensor denied', async () => !(await sensorMayCreateJobs(NS)));
   expect(await w.stack.deliver('push', 'metrics-denied-2', w.push(2, 'metrics-denied-2').payload, SECRET)).toBe(200);
   w.gh.closePullRequest(REPO, 3);
   const close = pullRequestEndedDelivery({
