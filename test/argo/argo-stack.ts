@@ -12,27 +12,17 @@ import { execFileSync, spawn } from 'child_process';
 import { createHmac } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { binaries } from '../harness/binaries';
+import { freePort } from '../harness/control-plane';
+import { scrape } from '../fixtures/scrape';
 import { admin, serviceAccountKubeconfig } from '../harness/cluster';
 import { startNode, TestNode } from '../harness/node';
 import { own, ownChild } from '../harness/owned';
 import { BusRelay, startBusRelay } from './bus-relay';
 
 const SECRETS_ROOT = '/argo-events/secrets';
-
-function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -314,19 +304,6 @@ export async function startArgoStack(o: ArgoStackOptions): Promise<ArgoStack> {
 
 /** Argo Events serves every service's metrics here, unchangeable (pkg/apis/events/v1alpha1/const.go). */
 const METRICS_PORT = 7777;
-
-function scrape(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error(`${url}: timeout`)));
-  });
-}
 
 function post(url: string, event: string, id: string, body: string, secret: string | undefined): Promise<number> {
   const headers: Record<string, string> = {

@@ -7,15 +7,14 @@
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { AgentCancellation, Monitoring } from '../../src';
 import { ATTENTION_LEASE_PREFIX } from '../../src/contract/attention';
-import { parseExposition, Series, unmatched } from '../fixtures/scrape';
+import { parseExposition, scrape, Series, unmatched } from '../fixtures/scrape';
 import { binaries } from '../harness/binaries';
+import { freePort } from '../harness/control-plane';
 import { admin, createNamespace, serviceAccountKubeconfig, until } from '../harness/cluster';
 import { startNode, TestNode } from '../harness/node';
 import { ownChild } from '../harness/owned';
@@ -28,28 +27,6 @@ let node: TestNode;
 let monitoring: Monitoring;
 let url: string;
 let stopExporter: (() => Promise<void>) | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function get(target: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(target, { timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${target}: HTTP ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error(`${target}: timeout`)));
-  });
-}
 
 /** A Job named as the Sensor's are (`<name>-` and 5 characters) whose one Pod exits with `code`. */
 const remediationJob = (code: number) => ({
@@ -156,7 +133,7 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${port}/metrics`;
   await until(
     'kube-state-metrics serving',
-    async () => (await get(url).catch(() => '')).includes('kube_job_failed') || undefined,
+    async () => (await scrape(url).catch(() => '')).includes('kube_job_failed') || undefined,
     60_000,
   ).catch((e) => {
     throw new Error(`${e.message}\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
@@ -176,7 +153,7 @@ test('kube-state-metrics serves every series the alerts and the dashboard use', 
   await until(
     'every selector met',
     async () => {
-      scraped = parseExposition(await get(url));
+      scraped = parseExposition(await scrape(url));
       return unmatched(selectors, scraped).length === 0 || undefined;
     },
     60_000,
